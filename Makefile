@@ -1,0 +1,40 @@
+# The two commands that matter: `make demo` and `make test`. Everything else is a step they depend on.
+SHELL := /bin/bash
+export ONNXRUNTIME_NODE_INSTALL := skip
+NODE := node
+TSX := $(NODE) --import tsx
+SHARED ?= ../shared
+DATA ?= $(SHARED)/datasets/mlama
+TINY := checkpoints/tiny
+BASE := checkpoints/base-shaped
+
+.PHONY: demo test install build typecheck sample tokenizer bench clean
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: node_modules/.installed
+
+dist/.built: node_modules/.installed $(shell find src -name '*.ts') tsconfig.json
+	npx tsc -p tsconfig.json
+	touch $@
+
+build: dist/.built
+
+typecheck: install
+	npx tsc -p tsconfig.json --noEmit
+
+# Runs every test file; fails when the runner finds no tests at all (node --test reports 0 and exits 0).
+test: build
+	@set -o pipefail; $(TSX) --test --test-reporter=tap --test-concurrency=1 test/*.test.ts | tee results/.test-output.tap | grep -E '^(not ok|# (tests|pass|fail|skipped))' ; \
+	status=$$?; n=$$(grep -E '^# tests' results/.test-output.tap | awk '{print $$3}'); \
+	if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \
+	fails=$$(grep -E '^# fail' results/.test-output.tap | awk '{print $$3}'); \
+	if [ "$${fails:-1}" -ne 0 ]; then exit 1; fi
+
+sample: install
+	$(TSX) tools/make-sample.ts $(DATA) datasets/mlama-sample
+
+clean:
+	rm -rf dist checkpoints results/*.sqlite* results/report.html

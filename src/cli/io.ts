@@ -1,0 +1,17 @@
+/** Where commands write; tests pass their own to capture output without spawning a process. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  /** Whether stdout is a terminal (colours, progress bars). */
+  tty: boolean;
+}
+
+export const processIo: Io = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+  tty: Boolean(process.stdout.isTTY),
+};
+
+export function list(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}

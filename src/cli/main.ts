@@ -1,0 +1,31 @@
+import { Command, CommanderError } from 'commander';
+import { HarnessError } from '../errors.js';
+import { registerData } from './commands/data.js';
+import { processIo, type Io } from './io.js';
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('mlama')
+    .description('mLAMA factual-knowledge harness for mLUKE-style masked language models')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  registerData(program, io);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns its exit code: 0 ok, 1 a gate failed, 2 bad input or usage, 3 internal error. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof HarnessError) {
+      io.err(`error: ${e.message}`);
+      return e.exitCode;
+    }
+    io.err(`internal error: ${(e as Error)?.stack ?? String(e)}`);
+    return 3;
+  }
+}

@@ -1,0 +1,183 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fail, type WarningSink } from '../errors.js';
+import { readJsonFile, readJsonl, stringField } from './jsonl.js';
+import type { Candidate, Query, RelationSet, Template, Triple } from './types.js';
+
+const CANDIDATE_DIRS = ['TREx_multilingual_objects', 'GoogleRE_objects'];
+
+export interface Dataset {
+  root: string;
+  languages: string[];
+}
+
+export function openDataset(root: string): Dataset {
+  if (!existsSync(root) || !statSync(root).isDirectory()) fail(`${root}: dataset directory not found`);
+  const languages = readdirSync(root)
+    .filter((d) => existsSync(join(root, d, 'templates.jsonl')))
+    .sort();
+  if (languages.length === 0) fail(`${root}: no language directories with templates.jsonl (mLAMA 1.1 layout expected)`);
+  return { root, languages };
+}
+
+export function resolveLanguages(ds: Dataset, requested?: string[]): string[] {
+  if (!requested || requested.length === 0) return ds.languages;
+  for (const l of requested) {
+    if (!ds.languages.includes(l)) fail(`unknown language "${l}" in ${ds.root}; available: ${ds.languages.join(', ')}`);
+  }
+  return requested;
+}
+
+export function checkTemplate(text: string, where: string): boolean {
+  const xs = text.split('[X]').length - 1;
+  const ys = text.split('[Y]').length - 1;
+  if (xs !== 1 || ys !== 1) {
+    fail(`${where}: template must contain exactly one [X] and one [Y] (found ${xs} and ${ys}): ${JSON.stringify(text)}`);
+  }
+  return text.indexOf('[Y]') < text.indexOf('[X]');
+}
+
+function templatesFrom(file: string): Template[] {
+  const out: Template[] = [];
+  for (const { line, value } of readJsonl(file)) {
+    const relation = stringField(file, line, value, 'relation');
+    const text = stringField(file, line, value, 'template');
+    const source = `${file}:${line}`;
+    out.push({ relation, text, source, yBeforeX: checkTemplate(text, source) });
+  }
+  return out;
+}
+
+/** The main template of each relation (mLAMA keeps one per relation in templates.jsonl). */
+export function readTemplates(ds: Dataset, lang: string): Map<string, Template> {
+  const file = join(ds.root, lang, 'templates.jsonl');
+  const map = new Map<string, Template>();
+  for (const t of templatesFrom(file)) {
+    if (map.has(t.relation)) fail(`${t.source}: second template for relation ${t.relation}`);
+    map.set(t.relation, t);
+  }
+  return map;
+}
+
+/** Paraphrase templates of a relation, when the release has them. */
+export function readParaphrases(ds: Dataset, lang: string, relation: string): Template[] {
+  const file = join(ds.root, lang, 'paraphrases', `${relation}.jsonl`);
+  return existsSync(file) ? templatesFrom(file) : [];
+}
+
+export function listRelations(ds: Dataset, lang: string): string[] {
+  return readdirSync(join(ds.root, lang))
+    .filter((f) => f.endsWith('.jsonl') && f !== 'templates.jsonl')
+    .map((f) => f.slice(0, -'.jsonl'.length))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+export function* readTriples(ds: Dataset, lang: string, relation: string): Generator<Triple> {
+  const file = join(ds.root, lang, `${relation}.jsonl`);
+  for (const { line, value } of readJsonl(file)) {
+    const lineid = value.lineid;
+    if (lineid === undefined) fail(`${file}:${line}: missing field "lineid"`);
+    if (typeof lineid !== 'number' || !Number.isInteger(lineid)) fail(`${file}:${line}: field "lineid" must be an integer`);
+    yield {
+      subUri: stringField(file, line, value, 'sub_uri'),
+      objUri: stringField(file, line, value, 'obj_uri'),
+      subLabel: stringField(file, line, value, 'sub_label'),
+      objLabel: stringField(file, line, value, 'obj_label'),
+      lineid,
+    };
+  }
+}
+
+/** Candidate object labels per relation, from the candidate files present for the language. */
+export function readCandidateFiles(ds: Dataset, lang: string): Map<string, { labels: string[]; source: string }> {
+  const out = new Map<string, { labels: string[]; source: string }>();
+  for (const dir of CANDIDATE_DIRS) {
+    const file = join(ds.root, dir, `${lang}.json`);
+    if (!existsSync(file)) continue;
+    const json = readJsonFile(file);
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(`${file}: expected an object keyed by relation`);
+    for (const [rel, entry] of Object.entries(json as Record<string, unknown>)) {
+      const objects = (entry as { objects?: unknown } | null)?.objects;
+      if (!Array.isArray(objects)) fail(`${file}: field "${rel}.objects" missing or not a list`);
+      if (objects.length === 0) fail(`${file}: field "${rel}.objects" is an empty candidate set`);
+      objects.forEach((o, i) => {
+        if (typeof o !== 'string' || o.trim() === '') fail(`${file}: field "${rel}.objects[${i}]" must be a non-empty string`);
+      });
+      out.set(rel, { labels: objects as string[], source: file });
+    }
+  }
+  return out;
+}
+
+export interface ReadOptions {
+  relations?: string[];
+  /** 'main': templates.jsonl; 'paraphrases': every paraphrase as well. */
+  templates?: 'main' | 'all';
+  onWarning?: WarningSink;
+}
+
+/**
+ * The relations of one language, one at a time: only one relation's triples are held in memory.
+ * Candidate policy: the candidate-file objects plus every gold object of the relation, so every answer can be
+ * ranked; the number added is kept on the set.
+ */
+export function* readLanguage(ds: Dataset, lang: string, opts: ReadOptions = {}): Generator<RelationSet> {
+  const templates = readTemplates(ds, lang);
+  const candidateFiles = readCandidateFiles(ds, lang);
+  const warn = opts.onWarning ?? (() => {});
+  let relations = listRelations(ds, lang);
+  if (opts.relations && opts.relations.length) relations = relations.filter((r) => opts.relations!.includes(r));
+  for (const relation of relations) {
+    const template = templates.get(relation);
+    if (!template) {
+      warn(`${join(ds.root, lang, relation + '.jsonl')}: no template for ${relation} in ${lang}/templates.jsonl; relation skipped`);
+      continue;
+    }
+    const cands = candidateFiles.get(relation);
+    if (!cands) fail(`${lang}/${relation}: no candidate set in ${CANDIDATE_DIRS.map((d) => `${d}/${lang}.json`).join(' or ')}`);
+    const triples = [...readTriples(ds, lang, relation)];
+    const { candidates, goldAdded } = candidateSet(cands.labels, triples);
+    const all = opts.templates === 'all' ? [template, ...readParaphrases(ds, lang, relation)] : [template];
+    const seen = new Set<string>();
+    for (const t of all) {
+      if (seen.has(t.text)) continue;
+      seen.add(t.text);
+      yield { language: lang, relation, template: t, candidates, goldAdded, triples: triples.length, queries: groupQueries(lang, relation, t.text, triples) };
+    }
+  }
+}
+
+export function candidateSet(fileLabels: string[], triples: Triple[]): { candidates: Candidate[]; goldAdded: number } {
+  const uriOf = new Map<string, string>();
+  for (const t of triples) if (!uriOf.has(t.objLabel)) uriOf.set(t.objLabel, t.objUri);
+  const seen = new Set<string>();
+  const candidates: Candidate[] = [];
+  for (const label of fileLabels) {
+    if (seen.has(label)) continue;
+    seen.add(label);
+    candidates.push({ label, uri: uriOf.get(label) });
+  }
+  let goldAdded = 0;
+  for (const [label, uri] of uriOf) {
+    if (seen.has(label)) continue;
+    seen.add(label);
+    candidates.push({ label, uri });
+    goldAdded += 1;
+  }
+  return { candidates, goldAdded };
+}
+
+/** Unique (relation, subject label) queries; N-M relations give one query with several golds. */
+export function groupQueries(language: string, relation: string, template: string, triples: Triple[]): Query[] {
+  const bySubject = new Map<string, Query>();
+  for (const t of triples) {
+    let q = bySubject.get(t.subLabel);
+    if (!q) {
+      q = { key: `${language}|${relation}|${template}|${t.subLabel}`, language, relation, template, subject: t.subLabel, subjectUri: t.subUri, golds: [], lineids: [] };
+      bySubject.set(t.subLabel, q);
+    }
+    if (!q.golds.some((g) => g.label === t.objLabel)) q.golds.push({ label: t.objLabel, uri: t.objUri });
+    q.lineids.push(t.lineid);
+  }
+  return [...bySubject.values()];
+}

@@ -1,0 +1,16 @@
+/**
+ * Errors a user can act on: one line naming the file and line or the field, and the exit code the CLI uses.
+ * Anything else that escapes is a bug and is reported with its stack.
+ */
+export class HarnessError extends Error {
+  constructor(message: string, readonly exitCode: number = 2) {
+    super(message);
+    this.name = 'HarnessError';
+  }
+}
+
+export function fail(message: string, exitCode = 2): never {
+  throw new HarnessError(message, exitCode);
+}
+
+export type WarningSink = (message: string) => void;

@@ -1,0 +1,23 @@
+import Table from 'cli-table3';
+
+export type Cell = string | number;
+
+/** A terminal table; numbers are right-aligned. */
+export function renderTable(head: string[], rows: Cell[][], opts: { colour?: boolean } = {}): string {
+  const table = new Table({
+    head,
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+    style: { head: opts.colour === false ? [] : ['cyan'], border: opts.colour === false ? [] : ['grey'] },
+    colAligns: head.map((_, i) => (rows.length && typeof rows[0][i] === 'number' ? 'right' : 'left')),
+  });
+  for (const r of rows) table.push(r.map((c) => String(c)));
+  return table.toString();
+}
+
+export function toCsv(head: string[], rows: Cell[][]): string {
+  const esc = (c: Cell) => {
+    const s = String(c);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [head, ...rows].map((r) => r.map(esc).join(',')).join('\n') + '\n';
+}
