@@ -33,6 +33,23 @@ test: build
 	fails=$$(grep -E '^# fail' results/.test-output.tap | awk '{print $$3}'); \
 	if [ "$${fails:-1}" -ne 0 ]; then exit 1; fi
 
+MLAMA := $(NODE) bin/mlama.js
+DEMO_DB := results/demo.sqlite
+
+# The embedded default: a tiny random checkpoint, the bundled sample, both prompt styles, the report.
+demo: build
+	$(MLAMA) make-checkpoint --preset tiny --seed 1 --out $(TINY)
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	$(MLAMA) run --model $(TINY) --data datasets/mlama-sample --styles word,entity --name demo-seed1 --db $(DEMO_DB)
+	$(MLAMA) report --run demo-seed1 --db $(DEMO_DB) --format html --out results/report.html
+	$(MLAMA) make-checkpoint --preset tiny --seed 2 --out $(TINY)-seed2
+	$(MLAMA) run --model $(TINY)-seed2 --data datasets/mlama-sample --styles word,entity --name demo-seed2 --db $(DEMO_DB) > /dev/null
+	$(MLAMA) compare demo-seed1 demo-seed2 --db $(DEMO_DB) --fail-on-drop 100
+	@echo "The checkpoint has RANDOM weights: these numbers demonstrate the harness, not a model's knowledge."
+
+tokenizer: install
+	$(TSX) tools/train-tokenizer.ts $(DATA) datasets/tokenizer/unigram-8k.tokenizer.json
+
 sample: install
 	$(TSX) tools/make-sample.ts $(DATA) datasets/mlama-sample
 

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { HarnessError } from '../errors.js';
 import { registerData } from './commands/data.js';
+import { registerModel } from './commands/model.js';
+import { registerRuns } from './commands/runs.js';
 import { processIo, type Io } from './io.js';
 
 export function buildProgram(io: Io): Command {
@@ -9,6 +11,8 @@ export function buildProgram(io: Io): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   registerData(program, io);
+  registerModel(program, io);
+  registerRuns(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { fail } from '../../errors.js';
+import { PRESETS, type PresetName } from '../../model/config.js';
+import { BUNDLED_SAMPLE, generateCheckpoint } from '../../model/generate.js';
+import { openDataset, resolveLanguages } from '../../data/mlama.js';
+import { readLabelIndex } from '../../data/labels.js';
+import { keysForLabels } from '../../tokenize/entityLinker.js';
+import { loadCheckpoint } from '../../model/checkpoint.js';
+import { loadStyle } from '../../prompts/styles.js';
+import { languageQueries } from '../../prompts/source.js';
+import type { Io } from '../io.js';
+
+export function registerModel(program: Command, io: Io): void {
+  program
+    .command('make-checkpoint')
+    .description('generate a LUKE-architecture checkpoint with deterministic RANDOM weights (for demos, tests, benchmarks)')
+    .option('--preset <name>', `${Object.keys(PRESETS).join(' | ')}`, 'tiny')
+    .requiredOption('--out <dir>', 'checkpoint directory to write')
+    .option('--seed <n>', 'weight seed', (v) => Number.parseInt(v, 10), 1)
+    .option('--data <dir>', 'mLAMA directory whose labels make up the entity vocabulary', BUNDLED_SAMPLE)
+    .option('--entity-aware', 'use entity-aware attention (LukeConfig.use_entity_aware_attention)', false)
+    .action((o: { preset: string; out: string; seed: number; data: string; entityAware: boolean }) => {
+      if (!(o.preset in PRESETS)) fail(`unknown preset "${o.preset}"; available: ${Object.keys(PRESETS).join(', ')}`);
+      if (!Number.isInteger(o.seed)) fail('--seed must be an integer');
+      const t0 = Date.now();
+      const r = generateCheckpoint({ preset: o.preset as PresetName, out: o.out, seed: o.seed, data: o.data, entityAware: o.entityAware });
+      io.out(`wrote ${o.out}: preset ${o.preset}, seed ${o.seed}, word vocab ${r.vocab}, entities ${r.entities}, weights ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(1)} s (random weights)`);
+    });
+
+  program
+    .command('prompts')
+    .description('show built queries readably: text with masks, tokens, ids, entity ids and positions, candidate groups')
+    .requiredOption('--data <dir>', 'mLAMA directory')
+    .requiredOption('--model <dir>', 'checkpoint directory (tokenizer and entity vocabulary)')
+    .requiredOption('--language <lang>', 'language')
+    .option('--relation <rel>', 'relation')
+    .option('--style <name>', 'prompt style (prompts/*.json or a path)', 'entity')
+    .option('--limit <n>', 'queries to show', (v) => Number.parseInt(v, 10), 5)
+    .option('--no-fallback', 'look entities up in the query language only')
+    .action((o: { data: string; model: string; language: string; relation?: string; style: string; limit: number; fallback: boolean }) => {
+      const ds = openDataset(o.data);
+      resolveLanguages(ds, [o.language]);
+      const labels = readLabelIndex(ds);
+      const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
+      const style = loadStyle(o.style);
+      if (style.deviation) io.out(`note: style "${style.name}" deviates from the paper: ${style.deviation}`);
+      const tok = ck.tokenizer;
+      let shown = 0;
+      for (const b of languageQueries(ds, o.language, tok, ck.entityVocab, labels, [style], { relations: o.relation ? [o.relation] : undefined, limit: o.limit, fallback: o.fallback })) {
+        if (shown++ >= o.limit) break;
+        const cands = b.relation.candidates;
+        io.out(`\n${b.query.language} ${b.query.relation} template ${JSON.stringify(b.query.template)}  subject ${JSON.stringify(b.query.subject)} (${b.query.subjectUri})  gold ${b.query.golds.map((g) => g.label).join(' | ')}`);
+        if (b.subjectEntity) io.out(`  subject entity: ${b.subjectEntity.id ?? 'none'} (${b.subjectEntity.via}${b.subjectEntity.key ? ` ${b.subjectEntity.key}` : ''})`);
+        if (style.head === 'entity') io.out(`  gold entity: ${b.golds.map((g) => `${cands.entities[g].id ?? 'none'} (${cands.entities[g].via})`).join(', ')}; covered ${b.covered}`);
+        for (const p of b.passes.slice(0, 3)) {
+          io.out(`  pass ${p.maskPositions.length} mask(s), ${p.candidates.length} candidates e.g. ${p.candidates.slice(0, 3).map((c) => JSON.stringify(cands.labels[c]) + ' ' + JSON.stringify(cands.tokens[c].map(tok.tokenOf))).join(', ')}`);
+          io.out(`    tokens ${p.inputIds.map(tok.tokenOf).join(' ')}`);
+          io.out(`    ids    ${p.inputIds.join(' ')}  masks at ${p.maskPositions.join(',')}`);
+          if (p.entityIds.length) io.out(`    entities ${p.entityIds.map((id, i) => `${id}@[${p.entityPositions[i].join(',')}]`).join(' ')}`);
+        }
+        if (b.passes.length > 3) io.out(`  ... ${b.passes.length - 3} more length groups (${b.passes.map((p) => p.maskPositions.length).join(',')})`);
+      }
+    });
+}

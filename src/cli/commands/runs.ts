@@ -1,0 +1,152 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { fail } from '../../errors.js';
+import { evaluate, type RunOptions } from '../../run/evaluate.js';
+import { listRuns, openStore, readResults, requireRun } from '../../store/db.js';
+import { averageOverLanguages, languageMetrics, relationMetrics } from '../../report/metrics.js';
+import { compareTable, relationTable, renderReportTable, reportCsv, reportOf } from '../../report/render.js';
+import { reportHtml } from '../../report/html.js';
+import { COMPARABLE_OPTIONS, differences, pairedDeltas } from '../../report/compare.js';
+import { progressBars } from '../../report/progress.js';
+import { renderTable } from '../../report/table.js';
+import { list, type Io } from '../io.js';
+import { parseShard } from './shard.js';
+
+const DEFAULT_DB = 'results/mlama.sqlite';
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) fail(`expected a positive integer, got "${v}"`);
+  return n;
+};
+
+export function registerRuns(program: Command, io: Io): void {
+  program
+    .command('run')
+    .description('evaluate a checkpoint on mLAMA and store every answer')
+    .requiredOption('--model <dir>', 'checkpoint directory')
+    .requiredOption('--data <dir>', 'mLAMA 1.1 directory')
+    .option('--languages <list>', 'comma-separated languages (default: all)', list)
+    .option('--relations <list>', 'comma-separated relations (default: all)', list)
+    .option('--styles <list>', 'prompt styles (prompts/*.json)', list, ['word', 'entity'])
+    .option('--limit <n>', 'at most N queries per relation and language', int)
+    .option('--templates <which>', 'main | all (paraphrases too)', 'main')
+    .option('--no-fallback', 'entity lookup in the query language only (the authors\' behaviour)')
+    .option('--name <name>', 'run name (default: run-<timestamp>)')
+    .option('--resume <name>', 'continue an interrupted run; refused if inputs changed')
+    .option('--db <file>', 'results database', DEFAULT_DB)
+    .option('--batch-size <n>', 'rows per batch at most', int, 64)
+    .option('--token-budget <n>', 'padded tokens per batch at most', int, 4096)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', int)
+    .option('--device <d>', 'cpu | cuda', 'cpu')
+    .option('--shard <i/n>', 'run shard i of n (default from SLURM_ARRAY_TASK_ID/COUNT)')
+    .action(async (o: RunOptions & { db: string; shard?: string; device: string; templates: string }) => {
+      if (o.device !== 'cpu' && o.device !== 'cuda') fail(`--device must be cpu or cuda, got "${o.device}"`);
+      if (o.templates !== 'main' && o.templates !== 'all') fail(`--templates must be main or all, got "${o.templates}"`);
+      const shard = parseShard(o.shard as string | undefined, process.env);
+      const store = openStore(o.db);
+      let stop = false;
+      const onSigint = () => {
+        if (stop) process.exit(130);
+        stop = true;
+        io.err('\nstopping after the current batch (Ctrl-C again to abort)...');
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const outcome = await evaluate(store, { ...o, shard: shard?.spec, device: o.device as 'cpu' | 'cuda', templates: o.templates as 'main' | 'all' }, progressBars(io.tty, (s) => io.err(s)), () => stop, shard?.select);
+        for (const w of new Set(outcome.warnings)) io.err(`warning: ${w}`);
+        const run = outcome.run;
+        if (outcome.stored === 0 && run.status === 'complete' && o.resume) {
+          io.out(`run "${run.name}" is already complete; nothing to do`);
+          return;
+        }
+        const rows = readResults(store, run.id);
+        const langs = languageMetrics(rows);
+        io.out(renderReportTable(reportOf(run, langs, averageOverLanguages(langs), []), io.tty));
+        io.out(`run "${run.name}" ${run.status}: ${rows.length}/${run.planned} answers stored in ${o.db}`);
+        if (outcome.interrupted) {
+          io.err(`interrupted: resume with --resume ${run.name}`);
+          process.exitCode = 130;
+        }
+      } finally {
+        process.off('SIGINT', onSigint);
+        store.db.close();
+      }
+    });
+
+  program
+    .command('report')
+    .description('per-language accuracy report comparing the prompt styles')
+    .option('--run <ref>', 'run name, id or "latest"', 'latest')
+    .option('--db <file>', 'results database', DEFAULT_DB)
+    .option('--format <fmt>', 'table | json | csv | html', 'table')
+    .option('--relations', 'also print the per-relation breakdown (table format)')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action(async (o: { run: string; db: string; format: string; out?: string; relations?: boolean }) => {
+      if (!['table', 'json', 'csv', 'html'].includes(o.format)) fail(`--format must be table, json, csv or html, got "${o.format}"`);
+      const store = openStore(o.db, { readonly: true });
+      try {
+        const run = requireRun(store, o.run);
+        const rows = readResults(store, run.id);
+        if (rows.length === 0) fail(`run "${run.name}" has no stored answers`);
+        const langs = languageMetrics(rows);
+        const report = reportOf(run, langs, averageOverLanguages(langs), relationMetrics(rows));
+        let text: string;
+        if (o.format === 'json') text = JSON.stringify(report, null, 2);
+        else if (o.format === 'csv') text = reportCsv(report);
+        else if (o.format === 'html') text = await reportHtml(report);
+        else text = renderReportTable(report, io.tty && !o.out) + (o.relations ? '\n' + relationTable(report, io.tty && !o.out) : '');
+        if (run.status !== 'complete') io.err(`warning: run "${run.name}" is ${run.status}: ${rows.length}/${run.planned} answers; the numbers cover only what is stored`);
+        if (o.out) {
+          writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
+          io.out(`wrote ${o.out}`);
+        } else io.out(text);
+      } finally {
+        store.db.close();
+      }
+    });
+
+  program
+    .command('compare')
+    .description('per-language and per-style P@1 deltas between two runs, with an exact McNemar test on paired queries')
+    .argument('<runA>', 'baseline run (name or id)')
+    .argument('<runB>', 'candidate run (name or id)')
+    .option('--db <file>', 'results database', DEFAULT_DB)
+    .option('--fail-on-drop <points>', 'exit 1 when a language drops by more than this many points, significantly (p < 0.05)', Number)
+    .option('--force', 'compare runs over different data or options anyway')
+    .option('--format <fmt>', 'table | json', 'table')
+    .action((a: string, b: string, o: { db: string; failOnDrop?: number; force?: boolean; format: string }) => {
+      const store = openStore(o.db, { readonly: true });
+      try {
+        const ra = requireRun(store, a);
+        const rb = requireRun(store, b);
+        const diffs = [...differences(ra.options, rb.options, COMPARABLE_OPTIONS), ...differences(ra.dataset, rb.dataset, Object.keys({ ...ra.dataset, ...rb.dataset })).map((d) => `dataset ${d}`)];
+        if (diffs.length && !o.force) fail(`runs "${ra.name}" and "${rb.name}" differ in ${diffs.join('; ')} (use --force to compare anyway)`);
+        for (const r of [ra, rb]) if (r.status !== 'complete') io.err(`warning: run "${r.name}" is ${r.status}`);
+        const deltas = pairedDeltas(readResults(store, ra.id), readResults(store, rb.id));
+        if (deltas.length === 0) fail(`runs "${ra.name}" and "${rb.name}" share no queries`);
+        const failing = o.failOnDrop === undefined ? [] : deltas.filter((d) => d.delta_points < -o.failOnDrop! && d.p_value < 0.05);
+        if (o.format === 'json') io.out(JSON.stringify({ a: ra.name, b: rb.name, fail_on_drop: o.failOnDrop ?? null, deltas, failing }, null, 2));
+        else {
+          io.out(`A = ${ra.name} (#${ra.id})  B = ${rb.name} (#${rb.id})`);
+          io.out(compareTable(deltas, o.failOnDrop, io.tty));
+          if (o.failOnDrop !== undefined) io.out(failing.length ? `FAIL: ${failing.map((d) => `${d.language}/${d.style} ${d.delta_points.toFixed(1)} pts (p=${d.p_value.toPrecision(2)})`).join(', ')} dropped more than ${o.failOnDrop} points` : `ok: no language dropped more than ${o.failOnDrop} points with significance`);
+        }
+        if (failing.length) process.exitCode = 1;
+      } finally {
+        store.db.close();
+      }
+    });
+
+  program
+    .command('runs')
+    .description('list the runs in a results database')
+    .option('--db <file>', 'results database', DEFAULT_DB)
+    .action((o: { db: string }) => {
+      const store = openStore(o.db, { readonly: true });
+      try {
+        io.out(renderTable(['id', 'name', 'status', 'answers', 'planned', 'styles', 'started'], listRuns(store).map((r) => [r.id, r.name, r.status, r.stored, r.planned, JSON.stringify(r.options.styles), r.started_at]), { colour: io.tty }));
+      } finally {
+        store.db.close();
+      }
+    });
+}

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { fail } from '../errors.js';
+import { readJsonFile } from '../data/jsonl.js';
+import { loadTokenizer, type WordTokenizer } from '../tokenize/tokenizer.js';
+import { loadEntityVocab, type EntityVocab, type KeyFilter } from '../tokenize/entityVocab.js';
+import type { LukeConfig } from './config.js';
+import { ENCODER_INPUTS, GATHERED_OUTPUTS, GATHER_INPUTS, NAIVE_OUTPUTS, type Variant } from './lukeGraph.js';
+
+export const MANIFEST = 'mlama-checkpoint.json';
+export const FORMAT = 'mlama-checkpoint/1';
+
+export interface GraphEntry {
+  file: string;
+  inputs: string[];
+  outputs: string[];
+}
+
+/** The small manifest the harness reads to know the graphs' files, inputs and outputs. */
+export interface Manifest {
+  format: string;
+  architecture: 'luke' | 'word-only';
+  /** True for generated checkpoints: reports say so. */
+  random_weights: boolean;
+  origin: Record<string, unknown>;
+  graphs: Partial<Record<Variant, GraphEntry>>;
+  files: { tokenizer: string; config: string; entity_vocab?: string; weights?: string[] };
+}
+
+export interface Checkpoint {
+  dir: string;
+  manifest: Manifest;
+  config: LukeConfig;
+  tokenizer: WordTokenizer;
+  entityVocab: EntityVocab | null;
+}
+
+export function expectedGraph(variant: Variant, architecture: Manifest['architecture']): GraphEntry {
+  const inputs = architecture === 'luke' ? [...ENCODER_INPUTS] : ['input_ids', 'attention_mask'];
+  if (variant === 'naive') return { file: 'model.naive.onnx', inputs, outputs: architecture === 'luke' ? [...NAIVE_OUTPUTS] : ['logits'] };
+  return {
+    file: 'model.onnx',
+    inputs: [...inputs, ...(architecture === 'luke' ? GATHER_INPUTS : GATHER_INPUTS.slice(0, 2))],
+    outputs: architecture === 'luke' ? [...GATHERED_OUTPUTS] : ['word_logprobs'],
+  };
+}
+
+const CONFIG_FIELDS: (keyof LukeConfig)[] = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'pad_token_id'];
+
+/**
+ * Loads and cross-checks a checkpoint directory: manifest, config, tokenizer size and special ids, entity
+ * vocabulary size and special entities. Each mismatch is one line naming the file and field.
+ */
+export function loadCheckpoint(dir: string, opts: { entityKeys?: KeyFilter } = {}): Checkpoint {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) fail(`${dir}: checkpoint directory not found`);
+  const mPath = join(dir, MANIFEST);
+  if (!existsSync(mPath)) fail(`${mPath}: missing (a checkpoint needs its manifest; see docs/CHECKPOINT.md)`);
+  const manifest = readJsonFile(mPath) as Manifest;
+  if (manifest?.format !== FORMAT) fail(`${mPath}: field "format" must be "${FORMAT}"`);
+  if (manifest.architecture !== 'luke' && manifest.architecture !== 'word-only') fail(`${mPath}: field "architecture" must be "luke" or "word-only"`);
+  if (!manifest.graphs?.gathered) fail(`${mPath}: field "graphs.gathered" missing`);
+  for (const [variant, entry] of Object.entries(manifest.graphs) as [Variant, GraphEntry][]) {
+    const want = expectedGraph(variant, manifest.architecture);
+    for (const name of want.inputs) if (!entry.inputs?.includes(name)) fail(`${mPath}: field "graphs.${variant}.inputs" lacks "${name}"`);
+    for (const name of want.outputs) if (!entry.outputs?.includes(name)) fail(`${mPath}: field "graphs.${variant}.outputs" lacks "${name}"`);
+    if (!existsSync(join(dir, entry.file))) fail(`${join(dir, entry.file)}: graph file missing (graphs.${variant}.file)`);
+  }
+  const cPath = join(dir, manifest.files?.config ?? 'config.json');
+  const config = readJsonFile(cPath) as LukeConfig;
+  for (const f of CONFIG_FIELDS) if (typeof config?.[f] !== 'number') fail(`${cPath}: field "${f}" missing or not a number`);
+  const tPath = join(dir, manifest.files?.tokenizer ?? 'tokenizer.json');
+  const tokenizer = loadTokenizer(tPath);
+  if (tokenizer.vocabSize !== config.vocab_size) fail(`${tPath}: tokenizer has ${tokenizer.vocabSize} ids but ${cPath} field "vocab_size" is ${config.vocab_size}`);
+  if (tokenizer.special.pad !== config.pad_token_id) fail(`${tPath}: <pad> is id ${tokenizer.special.pad} but ${cPath} field "pad_token_id" is ${config.pad_token_id}`);
+  let entityVocab: EntityVocab | null = null;
+  if (manifest.architecture === 'luke') {
+    if (typeof config.entity_vocab_size !== 'number') fail(`${cPath}: field "entity_vocab_size" missing`);
+    const ePath = join(dir, manifest.files?.entity_vocab ?? 'entity_vocab.json');
+    entityVocab = loadEntityVocab(ePath, opts.entityKeys);
+    if (entityVocab.size !== config.entity_vocab_size) fail(`${ePath}: entity vocabulary has ${entityVocab.size} ids but ${cPath} field "entity_vocab_size" is ${config.entity_vocab_size}`);
+    if (entityVocab.special.mask === undefined) fail(`${ePath}: no [MASK] entity (the entity-based prompt needs it)`);
+  }
+  return { dir, manifest, config, tokenizer, entityVocab };
+}
+
+/** Whether the entity vocabulary can answer anything: the "lite" checkpoints keep only the special entities. */
+export function entityStyleUsable(ck: Checkpoint): string | null {
+  if (!ck.entityVocab) return `${ck.dir} is a word-only checkpoint: it has no entity inputs`;
+  if (ck.entityVocab.keys <= 4) return `${ck.entityVocab.file} holds only the special entities (a "lite" checkpoint): run the word style only`;
+  return null;
+}
+
+/** Hashes of the files that decide results: graph, weights, tokenizer, entity vocabulary, config. */
+export function checkpointFingerprint(ck: Checkpoint): Record<string, string> {
+  const files: Record<string, string> = {
+    graph: ck.manifest.graphs.gathered!.file,
+    tokenizer: ck.manifest.files.tokenizer,
+    config: ck.manifest.files.config,
+  };
+  if (ck.manifest.files.entity_vocab) files.entity_vocab = ck.manifest.files.entity_vocab;
+  (ck.manifest.files.weights ?? []).forEach((w, i) => (files[`weights${i ? i : ''}`] = w));
+  return Object.fromEntries(Object.entries(files).map(([k, f]) => [k, hashFile(join(ck.dir, f))]));
+}
+
+const hashCache = new Map<string, { size: number; mtime: number; hash: string }>();
+
+export function hashFile(path: string): string {
+  const st = statSync(path);
+  const hit = hashCache.get(path);
+  if (hit && hit.size === st.size && hit.mtime === st.mtimeMs) return hit.hash;
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(1 << 22);
+  try {
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  const hash = h.digest('hex').slice(0, 16);
+  hashCache.set(path, { size: st.size, mtime: st.mtimeMs, hash });
+  return hash;
+}
+
+export function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+export function writeChunks(path: string, chunks: Uint8Array[]): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (const c of chunks) writeSync(fd, c);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+}
+
+export function readManifest(dir: string): Manifest {
+  return JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as Manifest;
+}

@@ -1,0 +1,217 @@
+import { HarnessError } from '../errors.js';
+import type { BuiltQuery, Pass } from '../prompts/build.js';
+import { ort, type ModelSession } from './session.js';
+
+export interface RankedCandidate {
+  index: number;
+  label: string;
+  score: number;
+}
+
+/** The scorer's answer for one query under one style. */
+export interface ScoredQuery {
+  built: BuiltQuery;
+  top: RankedCandidate[];
+  /** 1-based rank of the best-ranked gold object. */
+  goldRank: number;
+  goldScore: number;
+  goldLabel: string;
+  candidates: number;
+  /** Candidates the style could not score (no entity id): they rank last. */
+  unscorable: number;
+}
+
+export interface ScorerOptions {
+  /** Rows per batch at most. */
+  batchSize?: number;
+  /** Padded tokens per batch at most (rows x sequence length). */
+  tokenBudget?: number;
+  /** Entity id fed at the dummy slot of word-only passes (masked out); the vocabulary's [PAD]. */
+  padEntityId: number;
+  topK?: number;
+}
+
+interface Row {
+  q: Pending;
+  pass: Pass;
+}
+
+interface Pending {
+  built: BuiltQuery;
+  scores: Float64Array;
+  remaining: number;
+}
+
+/** Typed-array pools: onnxruntime wraps them without copying, so two alternate while one batch is in flight. */
+class Buffers {
+  private pools = [new Map<string, BigInt64Array>(), new Map<string, BigInt64Array>()];
+  private turn = 0;
+  next(): void {
+    this.turn ^= 1;
+  }
+  get(name: string, size: number, fill: bigint): BigInt64Array {
+    const pool = this.pools[this.turn];
+    let b = pool.get(name);
+    if (!b || b.length < size) pool.set(name, (b = new BigInt64Array(Math.max(size, (b?.length ?? 0) * 2))));
+    const view = b.subarray(0, size);
+    view.fill(fill);
+    return view;
+  }
+}
+
+/**
+ * Ranks built queries' candidates with the gathered graph. Passes are bucketed by (head, sequence length, entity
+ * count) and packed by a token budget; a query is yielded as soon as its last pass is scored, so memory does not
+ * grow with the number of queries; results come out one array per batch. The next batch is assembled while onnxruntime runs the current one.
+ */
+export async function* scoreQueries(session: ModelSession, queries: Iterable<BuiltQuery> | AsyncIterable<BuiltQuery>, o: ScorerOptions): AsyncGenerator<ScoredQuery[]> {
+  const batchSize = o.batchSize ?? 64;
+  const tokenBudget = o.tokenBudget ?? 4096;
+  const topK = o.topK ?? 10;
+  const buckets = new Map<string, Row[]>();
+  const buffers = new Buffers();
+  const state: { inFlight: Promise<ScoredQuery[]> | null } = { inFlight: null };
+  let batchNo = 0;
+
+  // Feeds for batch k are built while batch k-1 runs; only one run is in flight, so the threads are not shared.
+  async function* flush(rows: Row[]): AsyncGenerator<ScoredQuery[]> {
+    const feeds = buildFeeds(rows, buffers, o.padEntityId);
+    buffers.next();
+    const n = ++batchNo;
+    if (state.inFlight) yield await state.inFlight;
+    state.inFlight = session.run(feeds).then((out) => collect(rows, out, n, topK));
+  }
+
+  for await (const built of queries) {
+    const pending: Pending = { built, scores: new Float64Array(built.relation.candidates.labels.length).fill(-Infinity), remaining: built.passes.length };
+    for (const pass of built.passes) {
+      const key = `${built.style.head}|${pass.inputIds.length}|${pass.entityIds.length}`;
+      let rows = buckets.get(key);
+      if (!rows) buckets.set(key, (rows = []));
+      rows.push({ q: pending, pass });
+      if (rows.length >= batchSize || (rows.length + 1) * pass.inputIds.length > tokenBudget) {
+        buckets.delete(key);
+        yield* flush(rows);
+      }
+    }
+  }
+  for (const [key, rows] of [...buckets.entries()]) {
+    buckets.delete(key);
+    yield* flush(rows);
+  }
+  if (state.inFlight) yield await state.inFlight;
+}
+
+function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string, ort.Tensor> {
+  const B = rows.length;
+  const L = rows[0].pass.inputIds.length;
+  const head = rows[0].q.built.style.head;
+  const tensor = (name: string, dims: number[], fill: bigint) => {
+    const data = buf.get(name, dims.reduce((a, b) => a * b, 1), fill);
+    return { data, tensor: new ort.Tensor('int64', data, dims) };
+  };
+  const ids = tensor('input_ids', [B, L], 1n);
+  const mask = tensor('attention_mask', [B, L], 1n);
+  rows.forEach((r, b) => r.pass.inputIds.forEach((id, i) => (ids.data[b * L + i] = BigInt(id))));
+  const feeds: Record<string, ort.Tensor> = { input_ids: ids.tensor, attention_mask: mask.tensor };
+  if (head === 'word') {
+    const M = Math.max(...rows.map((r) => r.pass.maskPositions.length));
+    const K = Math.max(...rows.map((r) => r.pass.candidates.length));
+    const pos = tensor('word_positions', [B, M], 0n);
+    const cand = tensor('word_candidates', [B, M, K], 0n);
+    rows.forEach((r, b) => {
+      const tokens = r.q.built.relation.candidates.tokens;
+      r.pass.maskPositions.forEach((p, i) => (pos.data[b * M + i] = BigInt(p)));
+      r.pass.candidates.forEach((c, j) => tokens[c].forEach((t, i) => (cand.data[(b * M + i) * K + j] = BigInt(t))));
+    });
+    // A masked-out [PAD] entity: words attend to it with weight exactly 0, so the word outputs equal a run
+    // without entity inputs, and the entity head reads no slot.
+    Object.assign(feeds, {
+      entity_ids: tensor('entity_ids', [B, 1], BigInt(padEntity)).tensor,
+      entity_attention_mask: tensor('entity_attention_mask', [B, 1], 0n).tensor,
+      entity_token_type_ids: tensor('entity_token_type_ids', [B, 1], 0n).tensor,
+      entity_position_ids: tensor('entity_position_ids', [B, 1, 1], -1n).tensor,
+      word_positions: pos.tensor,
+      word_candidates: cand.tensor,
+      entity_slots: tensor('entity_slots', [B, 0], 0n).tensor,
+      entity_candidates: tensor('entity_candidates', [B, 0, 1], 0n).tensor,
+    });
+    return feeds;
+  }
+  const E = rows[0].pass.entityIds.length;
+  const P = Math.max(...rows.flatMap((r) => r.pass.entityPositions.map((p) => p.length)));
+  const K = Math.max(...rows.map((r) => r.pass.candidates.length));
+  const eIds = tensor('entity_ids', [B, E], BigInt(padEntity));
+  const ePos = tensor('entity_position_ids', [B, E, P], -1n);
+  const eCand = tensor('entity_candidates', [B, 1, K], BigInt(padEntity));
+  rows.forEach((r, b) => {
+    r.pass.entityIds.forEach((id, e) => {
+      eIds.data[b * E + e] = BigInt(id);
+      r.pass.entityPositions[e].forEach((p, k) => (ePos.data[(b * E + e) * P + k] = BigInt(p)));
+    });
+    const ents = r.q.built.relation.candidates.entities;
+    r.pass.candidates.forEach((c, j) => {
+      const id = ents[c].id;
+      if (id !== null) eCand.data[b * K + j] = BigInt(id);
+    });
+  });
+  Object.assign(feeds, {
+    entity_ids: eIds.tensor,
+    entity_attention_mask: tensor('entity_attention_mask', [B, E], 1n).tensor,
+    entity_token_type_ids: tensor('entity_token_type_ids', [B, E], 0n).tensor,
+    entity_position_ids: ePos.tensor,
+    word_positions: tensor('word_positions', [B, 0], 0n).tensor,
+    word_candidates: tensor('word_candidates', [B, 0, 1], 0n).tensor,
+    entity_slots: tensor('entity_slots', [B, 1], 0n).tensor,
+    entity_candidates: eCand.tensor,
+  });
+  return feeds;
+}
+
+function collect(rows: Row[], out: Record<string, ort.Tensor>, batchNo: number, topK: number): ScoredQuery[] {
+  const done: ScoredQuery[] = [];
+  const head = rows[0].q.built.style.head;
+  const t = out[head === 'word' ? 'word_logprobs' : 'entity_logprobs'];
+  const data = t.data as Float32Array;
+  const [, M, K] = t.dims as number[];
+  rows.forEach((r, b) => {
+    const scores = r.q.scores;
+    if (head === 'word') {
+      const n = r.pass.maskPositions.length;
+      r.pass.candidates.forEach((c, j) => {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += data[(b * M + i) * K + j];
+        scores[c] = s / n;
+      });
+    } else {
+      const ents = r.q.built.relation.candidates.entities;
+      r.pass.candidates.forEach((c, j) => {
+        if (ents[c].id !== null) scores[c] = data[b * K + j];
+      });
+    }
+    for (const c of r.pass.candidates) {
+      const s = scores[c];
+      if (Number.isNaN(s) || s === Infinity || (s === -Infinity && (head === 'word' || r.q.built.relation.candidates.entities[c].id !== null))) {
+        throw new HarnessError(`batch ${batchNo}: the model produced a non-finite score (${s}) for ${r.q.built.query.key}; nothing from this batch was stored`, 3);
+      }
+    }
+    if (--r.q.remaining === 0) done.push(rank(r.q, topK));
+  });
+  return done;
+}
+
+/** Sorts by score, ties by candidate order, so rankings are reproducible whatever the batching. */
+export function rank(p: Pending | { built: BuiltQuery; scores: Float64Array }, topK: number): ScoredQuery {
+  const { built, scores } = p;
+  const labels = built.relation.candidates.labels;
+  const before = (a: number, b: number) => scores[a] > scores[b] || (scores[a] === scores[b] && a < b);
+  const order = Array.from(scores.keys()).sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  const top = order.slice(0, topK).map((i) => ({ index: i, label: labels[i], score: scores[i] }));
+  let best = built.golds[0];
+  for (const g of built.golds) if (before(g, best)) best = g;
+  let goldRank = 1;
+  for (let i = 0; i < scores.length; i++) if (i !== best && before(i, best)) goldRank++;
+  let unscorable = 0;
+  if (built.style.head === 'entity') for (const e of built.relation.candidates.entities) if (e.id === null) unscorable++;
+  return { built, top, goldRank, goldScore: scores[best], goldLabel: labels[best], candidates: labels.length, unscorable };
+}

@@ -1,0 +1,56 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { fail } from '../errors.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { Variant } from './lukeGraph.js';
+
+export interface SessionOptions {
+  threads?: number;
+  device?: 'cpu' | 'cuda';
+}
+
+export interface ModelSession {
+  variant: Variant;
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  release(): Promise<void>;
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** Opens one of the checkpoint's graphs and checks it against the manifest. */
+export async function openSession(ck: Checkpoint, variant: Variant, o: SessionOptions = {}): Promise<ModelSession> {
+  const entry = ck.manifest.graphs[variant];
+  if (!entry) fail(`${ck.dir}: the manifest has no "${variant}" graph`);
+  const file = join(ck.dir, entry.file);
+  const options: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: o.threads ?? defaultThreads(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionProviders: o.device === 'cuda' ? ['cuda'] : ['cpu'],
+  };
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(file, options);
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    if (o.device === 'cuda') fail(`--device cuda: the CUDA execution provider is not available (${msg}); install with npm install --onnxruntime-node-install=cuda12`);
+    fail(`${file}: onnxruntime cannot load the graph (${msg})`);
+  }
+  for (const name of entry.inputs) if (!session.inputNames.includes(name)) fail(`${file}: graph has no input "${name}" that the manifest names`);
+  for (const name of entry.outputs) if (!session.outputNames.includes(name)) fail(`${file}: graph has no output "${name}" that the manifest names`);
+  for (const name of session.inputNames) if (!entry.inputs.includes(name)) fail(`${file}: graph input "${name}" is not in the manifest`);
+  return {
+    variant,
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    run: (feeds) => session.run(feeds) as Promise<Record<string, ort.Tensor>>,
+    release: () => session.release(),
+  };
+}
+
+export { ort };

@@ -1,0 +1,158 @@
+import { fail } from '../errors.js';
+import type { Query, RelationSet } from '../data/types.js';
+import type { EntityLink, EntityLinker } from '../tokenize/entityLinker.js';
+import type { PromptStyle } from './styles.js';
+
+/** What the builder needs of a tokenizer: in-context piece encoding and the special ids. */
+export interface PieceEncoder {
+  encodePiece(text: string, initial: boolean): number[];
+  special: { bos: number; eos: number; mask: number };
+}
+
+/** What the builder needs of an entity vocabulary: the linker and the special [MASK] id. */
+export interface EntityInputs {
+  link: EntityLinker;
+  maskId: number;
+}
+
+interface SlotContext {
+  /** Whitespace that preceded the slot in the template; it belongs to the slot's first piece. */
+  leading: string;
+  initial: boolean;
+}
+
+/** A template cut at [X] and [Y] (either first), with its fixed text tokenized once. */
+export interface PreparedTemplate {
+  text: string;
+  first: 'X' | 'Y';
+  pieces: [number[], number[], number[]];
+  slots: { X: SlotContext; Y: SlotContext };
+}
+
+export interface CandidateTable {
+  labels: string[];
+  tokens: number[][];
+  entities: EntityLink[];
+  /** Candidates grouped by token count, shortest first. */
+  groups: { length: number; members: number[] }[];
+}
+
+/** Everything shared by the queries of one (language, relation, template): built once, not per fact. */
+export interface PreparedRelation {
+  set: RelationSet;
+  template: PreparedTemplate;
+  candidates: CandidateTable;
+}
+
+/** One forward pass: a word sequence, optional entities (slot 0 is the object [MASK]), the candidates it ranks. */
+export interface Pass {
+  inputIds: number[];
+  maskPositions: number[];
+  entityIds: number[];
+  entityPositions: number[][];
+  candidates: number[];
+}
+
+export interface BuiltQuery {
+  query: Query;
+  relation: PreparedRelation;
+  style: PromptStyle;
+  subjectPositions: number[];
+  subjectEntity: EntityLink | null;
+  passes: Pass[];
+  /** Candidate indices of the gold objects. */
+  golds: number[];
+  /** Entity styles: some gold object has an entity id (else the query cannot be answered by the entity head). */
+  covered: boolean;
+}
+
+export function prepareTemplate(text: string, tok: PieceEncoder, where = text): PreparedTemplate {
+  const ix = text.indexOf('[X]');
+  const iy = text.indexOf('[Y]');
+  if (ix < 0 || iy < 0 || text.indexOf('[X]', ix + 1) >= 0 || text.indexOf('[Y]', iy + 1) >= 0) {
+    fail(`${where}: template must contain exactly one [X] and one [Y]: ${JSON.stringify(text)}`);
+  }
+  const first: 'X' | 'Y' = ix < iy ? 'X' : 'Y';
+  const [a, b] = first === 'X' ? [ix, iy] : [iy, ix];
+  const before = text.slice(0, a);
+  const between = text.slice(a + 3, b);
+  const after = text.slice(b + 3).trimEnd();
+  const beforeText = before.trimEnd();
+  const betweenText = between.trimEnd();
+  const firstSlot: SlotContext = { leading: before.slice(beforeText.length), initial: beforeText === '' };
+  const secondSlot: SlotContext = { leading: between.slice(betweenText.length), initial: false };
+  return {
+    text,
+    first,
+    pieces: [tok.encodePiece(beforeText, true), tok.encodePiece(betweenText, false), tok.encodePiece(after, false)],
+    slots: first === 'X' ? { X: firstSlot, Y: secondSlot } : { X: secondSlot, Y: firstSlot },
+  };
+}
+
+export function encodeSlot(ctx: SlotContext, value: string, tok: PieceEncoder): number[] {
+  return tok.encodePiece(ctx.leading + value, ctx.initial);
+}
+
+export function prepareRelation(set: RelationSet, tok: PieceEncoder, link: EntityLinker | null): PreparedRelation {
+  const template = prepareTemplate(set.template.text, tok, set.template.source);
+  const tokens = set.candidates.map((c) => encodeSlot(template.slots.Y, c.label, tok));
+  const byLength = new Map<number, number[]>();
+  tokens.forEach((t, i) => {
+    if (t.length === 0) fail(`${set.language}/${set.relation}: candidate ${JSON.stringify(set.candidates[i].label)} has no tokens`);
+    const g = byLength.get(t.length) ?? [];
+    g.push(i);
+    byLength.set(t.length, g);
+  });
+  const groups = [...byLength.entries()].sort((x, y) => x[0] - y[0]).map(([length, members]) => ({ length, members }));
+  const entities = set.candidates.map((c) => (link ? link(set.language, c.label, c.uri) : { id: null, via: 'none' as const }));
+  return { set, template, candidates: { labels: set.candidates.map((c) => c.label), tokens, entities, groups } };
+}
+
+/** The word sequence <s> piece slot piece slot piece </s>, with the positions of each slot. */
+function assemble(t: PreparedTemplate, subject: number[], masks: number, tok: PieceEncoder) {
+  const ids = [tok.special.bos, ...t.pieces[0]];
+  const place = (slot: 'X' | 'Y') => {
+    const start = ids.length;
+    if (slot === 'X') ids.push(...subject);
+    else for (let i = 0; i < masks; i++) ids.push(tok.special.mask);
+    return Array.from({ length: ids.length - start }, (_, i) => start + i);
+  };
+  const firstPositions = place(t.first);
+  ids.push(...t.pieces[1]);
+  const secondPositions = place(t.first === 'X' ? 'Y' : 'X');
+  ids.push(...t.pieces[2], tok.special.eos);
+  const [subjectPositions, maskPositions] = t.first === 'X' ? [firstPositions, secondPositions] : [secondPositions, firstPositions];
+  return { ids, subjectPositions, maskPositions };
+}
+
+/** The model inputs of one query under one style: pure, given the prepared relation. */
+export function buildQuery(rel: PreparedRelation, query: Query, style: PromptStyle, tok: PieceEncoder, ent: EntityInputs | null): BuiltQuery {
+  if (style.head === 'entity' && !ent) fail(`prompt style "${style.name}" needs an entity vocabulary`);
+  const subject = encodeSlot(rel.template.slots.X, query.subject, tok);
+  const subjectEntity = style.subjectEntity === 'entity' && ent ? ent.link(query.language, query.subject, query.subjectUri) : null;
+  const groups = style.objectMasks === 'single' ? [{ length: 1, members: rel.candidates.labels.map((_, i) => i) }] : rel.candidates.groups;
+  let subjectPositions: number[] = [];
+  const passes: Pass[] = groups.map((g) => {
+    const { ids, subjectPositions: sp, maskPositions } = assemble(rel.template, subject, g.length, tok);
+    subjectPositions = sp;
+    const entityIds: number[] = [];
+    const entityPositions: number[][] = [];
+    if (style.head === 'entity' && ent) {
+      entityIds.push(ent.maskId);
+      entityPositions.push(maskPositions);
+      if (style.subjectEntity === 'mask') {
+        entityIds.push(ent.maskId);
+        entityPositions.push(sp);
+      } else if (subjectEntity && subjectEntity.id !== null) {
+        entityIds.push(subjectEntity.id);
+        entityPositions.push(sp);
+      }
+    }
+    return { inputIds: ids, maskPositions, entityIds, entityPositions, candidates: g.members };
+  });
+  const labelIndex = new Map(rel.candidates.labels.map((l, i) => [l, i]));
+  const golds = query.golds.map((g) => labelIndex.get(g.label)).filter((i): i is number => i !== undefined);
+  if (golds.length !== query.golds.length) fail(`${query.language}/${query.relation}: a gold object of ${JSON.stringify(query.subject)} is not a candidate`);
+  const covered = style.head === 'entity' ? golds.some((i) => rel.candidates.entities[i].id !== null) : true;
+  return { query, relation: rel, style, subjectPositions, subjectEntity, passes, golds, covered };
+}

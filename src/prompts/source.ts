@@ -1,0 +1,38 @@
+import type { Dataset } from '../data/mlama.js';
+import { readLanguage } from '../data/mlama.js';
+import type { LabelIndex } from '../data/labels.js';
+import type { WarningSink } from '../errors.js';
+import type { EntityVocab } from '../tokenize/entityVocab.js';
+import { entityLinker } from '../tokenize/entityLinker.js';
+import type { WordTokenizer } from '../tokenize/tokenizer.js';
+import { buildQuery, prepareRelation, type BuiltQuery, type EntityInputs } from './build.js';
+import type { PromptStyle } from './styles.js';
+
+export interface QuerySelection {
+  relations?: string[];
+  /** At most this many queries per (language, relation), in file order. */
+  limit?: number;
+  templates?: 'main' | 'all';
+  /** Wikidata-id fallback for entity lookups (on by default). */
+  fallback: boolean;
+}
+
+/** A language's queries built for every style, relation by relation; candidates are tokenized once per relation. */
+export function* languageQueries(
+  ds: Dataset,
+  lang: string,
+  tok: WordTokenizer,
+  vocab: EntityVocab | null,
+  labels: LabelIndex | null,
+  styles: PromptStyle[],
+  sel: QuerySelection,
+  onWarning?: WarningSink,
+): Generator<BuiltQuery> {
+  const link = vocab ? entityLinker(vocab, labels, sel.fallback) : null;
+  const ent: EntityInputs | null = vocab && link ? { link, maskId: vocab.special.mask! } : null;
+  for (const set of readLanguage(ds, lang, { relations: sel.relations, templates: sel.templates, onWarning })) {
+    const rel = prepareRelation(set, tok, link);
+    const queries = sel.limit !== undefined ? set.queries.slice(0, sel.limit) : set.queries;
+    for (const q of queries) for (const style of styles) yield buildQuery(rel, q, style, tok, ent);
+  }
+}

@@ -1,0 +1,71 @@
+import type { ResultRow } from '../store/db.js';
+import { correctAt } from './metrics.js';
+
+export interface PairedDelta {
+  language: string;
+  style: string;
+  paired: number;
+  p_at_1_a: number;
+  p_at_1_b: number;
+  /** B minus A, in points (percentage points). */
+  delta_points: number;
+  /** Queries A answered and B did not, and the reverse. */
+  a_only: number;
+  b_only: number;
+  /** Exact two-sided McNemar test on the discordant pairs. */
+  p_value: number;
+}
+
+/** Exact McNemar: two-sided binomial test of min(b, c) among b + c discordant pairs at p = 1/2. */
+export function mcnemarExact(b: number, c: number): number {
+  const n = b + c;
+  if (n === 0) return 1;
+  const k = Math.min(b, c);
+  // log-space binomial terms: n can be tens of thousands.
+  let logC = 0;
+  let cdf = 0;
+  for (let i = 0; i <= k; i++) {
+    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
+    cdf += Math.exp(logC - n * Math.LN2);
+  }
+  return Math.min(1, 2 * cdf);
+}
+
+export function pairedDeltas(a: ResultRow[], b: ResultRow[]): PairedDelta[] {
+  const key = (r: ResultRow) => JSON.stringify([r.style, r.language, r.relation, r.template, r.subject]);
+  const bByKey = new Map(b.map((r) => [key(r), r]));
+  const groups = new Map<string, { language: string; style: string; n: number; a1: number; b1: number; aOnly: number; bOnly: number }>();
+  for (const ra of a) {
+    const rb = bByKey.get(key(ra));
+    if (!rb) continue;
+    const g = groups.get(`${ra.language}|${ra.style}`) ?? { language: ra.language, style: ra.style, n: 0, a1: 0, b1: 0, aOnly: 0, bOnly: 0 };
+    groups.set(`${ra.language}|${ra.style}`, g);
+    const ca = correctAt(ra, 1);
+    const cb = correctAt(rb, 1);
+    g.n++;
+    g.a1 += +ca;
+    g.b1 += +cb;
+    if (ca && !cb) g.aOnly++;
+    if (cb && !ca) g.bOnly++;
+  }
+  return [...groups.values()]
+    .map((g) => ({
+      language: g.language,
+      style: g.style,
+      paired: g.n,
+      p_at_1_a: g.a1 / g.n,
+      p_at_1_b: g.b1 / g.n,
+      delta_points: (100 * (g.b1 - g.a1)) / g.n,
+      a_only: g.aOnly,
+      b_only: g.bOnly,
+      p_value: mcnemarExact(g.aOnly, g.bOnly),
+    }))
+    .sort((x, y) => x.language.localeCompare(y.language) || x.style.localeCompare(y.style));
+}
+
+/** Options that must agree for two runs to be compared (or resumed, or merged). */
+export const COMPARABLE_OPTIONS = ['languages', 'relations', 'styles', 'limit', 'templates', 'fallback'] as const;
+
+export function differences(a: Record<string, unknown>, b: Record<string, unknown>, keys: readonly string[]): string[] {
+  return keys.filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)).map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`);
+}

@@ -1,0 +1,76 @@
+import { Tokenizer } from '@huggingface/tokenizers';
+import { fail } from '../errors.js';
+import { readJsonFile } from '../data/jsonl.js';
+
+export interface SpecialIds {
+  bos: number;
+  eos: number;
+  pad: number;
+  unk: number;
+  mask: number;
+}
+
+/**
+ * A Hugging Face tokenizer.json (XLM-R Unigram), able to tokenize a piece of a sentence *in context*: a piece
+ * that starts the sentence or follows whitespace gets the word-initial `▁`, one that follows other text does not
+ * (ja "[X]は[Y]の" puts the object right after は). That is what tokenizing the whole sentence would do.
+ */
+export interface WordTokenizer {
+  file: string;
+  vocabSize: number;
+  special: SpecialIds;
+  /** Token ids of `text`; `initial` when it starts the sentence. */
+  encodePiece(text: string, initial: boolean): number[];
+  /** Token ids of a whole sentence with <s> ... </s>. */
+  encodeSentence(text: string): number[];
+  tokenOf(id: number): string;
+}
+
+interface TokenizerJson {
+  added_tokens?: { id: number; content: string }[];
+  pre_tokenizer?: Record<string, unknown> | null;
+  model?: { type?: string; vocab?: [string, number][] | Record<string, number> };
+}
+
+function withoutPrefixSpace(pre: Record<string, unknown> | null | undefined): Record<string, unknown> | null | undefined {
+  if (!pre) return pre;
+  if (pre.type === 'Metaspace') return { ...pre, prepend_scheme: 'never', add_prefix_space: false };
+  if (pre.type === 'Sequence' && Array.isArray(pre.pretokenizers)) {
+    return { ...pre, pretokenizers: (pre.pretokenizers as Record<string, unknown>[]).map((p) => withoutPrefixSpace(p)) };
+  }
+  return pre;
+}
+
+export function loadTokenizer(file: string): WordTokenizer {
+  const json = readJsonFile(file) as TokenizerJson;
+  if (!json || typeof json !== 'object' || !json.model) fail(`${file}: not a tokenizer.json (field "model" missing)`);
+  const vocabList = Array.isArray(json.model.vocab) ? json.model.vocab.map((v) => v[0]) : null;
+  if (!vocabList && (!json.model.vocab || typeof json.model.vocab !== 'object')) fail(`${file}: field "model.vocab" missing`);
+  const idToToken = new Map<number, string>();
+  if (vocabList) vocabList.forEach((t, i) => idToToken.set(i, t));
+  else for (const [t, i] of Object.entries(json.model.vocab as Record<string, number>)) idToToken.set(i, t);
+  for (const a of json.added_tokens ?? []) idToToken.set(a.id, a.content);
+  const idOf = (content: string, field: string) => {
+    const added = (json.added_tokens ?? []).find((a) => a.content === content);
+    if (!added) fail(`${file}: field "added_tokens" has no ${field} token ${content}`);
+    return added.id;
+  };
+  const special: SpecialIds = { bos: idOf('<s>', 'bos'), eos: idOf('</s>', 'eos'), pad: idOf('<pad>', 'pad'), unk: idOf('<unk>', 'unk'), mask: idOf('<mask>', 'mask') };
+  let initial: Tokenizer;
+  let continuing: Tokenizer;
+  try {
+    initial = new Tokenizer(json, {});
+    continuing = new Tokenizer({ ...json, pre_tokenizer: withoutPrefixSpace(json.pre_tokenizer) }, {});
+  } catch (e) {
+    fail(`${file}: tokenizer cannot be built (${(e as Error).message})`);
+  }
+  const vocabSize = Math.max(...idToToken.keys()) + 1;
+  return {
+    file,
+    vocabSize,
+    special,
+    encodePiece: (text, isInitial) => (text === '' ? [] : (isInitial ? initial : continuing).encode(text, { add_special_tokens: false }).ids),
+    encodeSentence: (text) => [special.bos, ...initial.encode(text, { add_special_tokens: false }).ids, special.eos],
+    tokenOf: (id) => idToToken.get(id) ?? `<${id}?>`,
+  };
+}
