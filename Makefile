@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo test install build typecheck sample tokenizer bench clean
+.PHONY: demo test install build typecheck sample tokenizer bench clean browser
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -26,7 +26,11 @@ typecheck: install
 	npx tsc -p tsconfig.json --noEmit
 
 # Runs every test file; fails when the runner finds no tests at all (node --test reports 0 and exits 0).
-test: build
+# Debian's chromium lets the HTML report's chart be checked in a real browser; installed when missing and possible.
+browser:
+	@command -v chromium > /dev/null || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] && { apt-get install -y -qq chromium > /dev/null 2>&1 || { apt-get update -qq > /dev/null && apt-get install -y -qq chromium > /dev/null; }; }; } || echo "note: chromium not installed; the browser check of the HTML report is skipped"
+
+test: build browser
 	@set -o pipefail; $(TSX) --test --test-reporter=tap --test-concurrency=1 test/*.test.ts | tee results/.test-output.tap | grep -E '^(not ok|# (tests|pass|fail|skipped))' ; \
 	status=$$?; n=$$(grep -E '^# tests' results/.test-output.tap | awk '{print $$3}'); \
 	if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \
