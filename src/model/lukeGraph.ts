@@ -98,20 +98,18 @@ export function buildLukeGraph(c: LukeConfig, wf: WeightFile, variant: Variant):
   }
 
   // Heads. Both project with the tied embedding matrix through Gemm(transB) on rows flattened to 2-D.
-  const project = (x: string, rows: string, table: string, bias: string, width: number) => {
-    const flat = g.op('Reshape', [x, g.constInt([-1, rows === 'lm' ? H : c.entity_emb_size])]);
-    return { flat: g.op('Gemm', [flat, W(table), W(bias)], { transB: 1 }), width };
-  };
+  const project = (x: string, inWidth: number, table: string, bias: string) =>
+    g.op('Gemm', [g.op('Reshape', [x, g.constInt([-1, inWidth])]), W(table), W(bias)], { transB: 1 });
   const wordHead = (x: string) => layerNorm(gelu(linear(x, 'lm_head.dense')), 'lm_head.layer_norm');
   const entityHead = (x: string) => layerNorm(gelu(linear(x, 'entity_predictions.transform.dense')), 'entity_predictions.transform.LayerNorm');
   const backTo3d = (flat: string, like: string, width: number) =>
     g.op('Reshape', [flat, g.op('Concat', [g.op('Slice', [g.op('Shape', [like]), g.constInt([0]), g.constInt([2])]), g.constInt([width])], { axis: 0 })], { allowzero: 1 });
 
   if (variant === 'naive') {
-    const wl = project(wordHead(words), 'lm', 'embeddings.word_embeddings.weight', 'lm_head.bias', c.vocab_size);
-    g.output('logits', backTo3d(wl.flat, inputIds, c.vocab_size), FLOAT, ['batch', 'words', c.vocab_size]);
-    const el = project(entityHead(entities), 'ent', 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias', c.entity_vocab_size);
-    g.output('entity_logits', backTo3d(el.flat, entityIds, c.entity_vocab_size), FLOAT, ['batch', 'entities', c.entity_vocab_size]);
+    const wl = project(wordHead(words), H, 'embeddings.word_embeddings.weight', 'lm_head.bias');
+    g.output('logits', backTo3d(wl, inputIds, c.vocab_size), FLOAT, ['batch', 'words', c.vocab_size]);
+    const el = project(entityHead(entities), c.entity_emb_size, 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias');
+    g.output('entity_logits', backTo3d(el, entityIds, c.entity_vocab_size), FLOAT, ['batch', 'entities', c.entity_vocab_size]);
   } else {
     const wordPositions = g.input('word_positions', INT64, ['batch', 'masks']);
     const wordCandidates = g.input('word_candidates', INT64, ['batch', 'masks', 'word_k']);
@@ -119,12 +117,12 @@ export function buildLukeGraph(c: LukeConfig, wf: WeightFile, variant: Variant):
     const entityCandidates = g.input('entity_candidates', INT64, ['batch', 'slots', 'entity_k']);
     const gather = (x: string, idx: string) => g.op('GatherND', [x, g.op('Unsqueeze', [idx, g.constInt([-1])])], { batch_dims: 1 });
     const atMasks = gather(words, wordPositions);
-    const wl = project(wordHead(atMasks), 'lm', 'embeddings.word_embeddings.weight', 'lm_head.bias', c.vocab_size);
-    const wordLogProbs = backTo3d(g.op('LogSoftmax', [wl.flat], { axis: -1 }), wordPositions, c.vocab_size);
+    const wl = project(wordHead(atMasks), H, 'embeddings.word_embeddings.weight', 'lm_head.bias');
+    const wordLogProbs = backTo3d(g.op('LogSoftmax', [wl], { axis: -1 }), wordPositions, c.vocab_size);
     g.output('word_logprobs', g.op('GatherElements', [wordLogProbs, wordCandidates], { axis: 2 }), FLOAT, ['batch', 'masks', 'word_k']);
     const atSlots = gather(entities, entitySlots);
-    const el = project(entityHead(atSlots), 'ent', 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias', c.entity_vocab_size);
-    const entityLogProbs = backTo3d(g.op('LogSoftmax', [el.flat], { axis: -1 }), entitySlots, c.entity_vocab_size);
+    const el = project(entityHead(atSlots), c.entity_emb_size, 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias');
+    const entityLogProbs = backTo3d(g.op('LogSoftmax', [el], { axis: -1 }), entitySlots, c.entity_vocab_size);
     g.output('entity_logprobs', g.op('GatherElements', [entityLogProbs, entityCandidates], { axis: 2 }), FLOAT, ['batch', 'slots', 'entity_k']);
   }
   return g.encode(`LukeForMaskedLM (${variant}); model_type ${c.model_type}; entity-aware attention ${c.use_entity_aware_attention}`);

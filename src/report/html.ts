@@ -1,7 +1,7 @@
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { Report } from './render.js';
-import { languageTable, relationTable } from './render.js';
+import { languageTable } from './render.js';
 
 /** A grouped bar chart of P@1 per language and style, drawn by Vega-Lite and inlined as SVG (no scripts). */
 export async function chartSvg(r: Report): Promise<string> {
@@ -33,7 +33,6 @@ function htmlTable(head: string[], rows: (string | number)[][]): string {
 export async function reportHtml(r: Report): Promise<string> {
   const t = languageTable(r);
   const rel = r.relations.map((m) => [m.language, m.style, m.relation, m.queries, Number((100 * m.p_at_1).toFixed(1)), Number((100 * m.p_at_10).toFixed(1))]);
-  void relationTable;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mLAMA report: ${esc(r.run.name)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px}td.n{text-align:right}.warn{background:#fff3cd;padding:.5em 1em;border:1px solid #e0c000}</style>
