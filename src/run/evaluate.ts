@@ -93,7 +93,6 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   const warnings: string[] = [];
   const sel = { relations: o.relations, limit: o.limit, templates: o.templates, fallback: o.fallback };
   const keyOf = (b: BuiltQuery) => resultKey(b.style.name, b.query.language, b.query.relation, b.query.template, b.query.subject);
-  const wanted = (b: BuiltQuery) => select(b);
   // Plan: how many answers each language owes, so progress shows done/total and an ETA.
   const totals = new Map<string, { total: number; done: number }>();
   for (const lang of languages) {
@@ -104,7 +103,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
       for (const q of qs) {
         for (const s of styles) {
           const probe = { style: s, query: q } as BuiltQuery;
-          if (!wanted(probe)) continue;
+          if (!select(probe)) continue;
           total++;
           if (done.has(keyOf(probe))) already++;
         }
@@ -127,7 +126,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
       progress.start(lang, t.total, t.done);
       function* pending(): Generator<BuiltQuery> {
         for (const b of languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, styles, sel, (w) => warnings.push(w))) {
-          if (wanted(b) && !done.has(keyOf(b))) yield b;
+          if (select(b) && !done.has(keyOf(b))) yield b;
         }
       }
       for await (const batch of scoreQueries(session, pending(), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, padEntityId: ck.entityVocab?.special.pad ?? 0 })) {

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, accessSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
-import { fail } from '../errors.js';
+import { fail, HarnessError } from '../errors.js';
 
 /** One stored answer: the results schema, written down as a type. */
 export interface ResultRow {
@@ -110,7 +110,7 @@ export function openStore(file: string, opts: { readonly?: boolean; busyTimeoutM
 /** SQLite failures as one line naming the file; "busy" gets its own wording. */
 export function storeError(file: string, e: unknown): Error {
   const err = e as { code?: string; message?: string; name?: string };
-  if (err?.name === 'HarnessError') return e as Error;
+  if (e instanceof HarnessError) return e;
   if (err?.code === 'SQLITE_BUSY' || err?.code === 'SQLITE_LOCKED') return mkError(`${file}: database busy (another process holds the write lock; gave up after the busy timeout)`);
   if (err?.code === 'SQLITE_NOTADB' || err?.code === 'SQLITE_CORRUPT') return mkError(`${file}: not a valid results database (${err.message})`);
   if (err?.code === 'SQLITE_READONLY' || err?.code === 'SQLITE_CANTOPEN') return mkError(`${file}: cannot write the results database (${err.message})`);
@@ -118,11 +118,7 @@ export function storeError(file: string, e: unknown): Error {
 }
 
 function mkError(message: string): Error {
-  try {
-    fail(message);
-  } catch (e) {
-    return e as Error;
-  }
+  return new HarnessError(message);
 }
 
 function parseRun(r: Record<string, unknown>): RunRecord {
