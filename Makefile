@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo test install build typecheck sample tokenizer bench clean browser
+.PHONY: demo test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -50,6 +50,22 @@ demo: build
 	$(MLAMA) run --model $(TINY)-seed2 --data datasets/mlama-sample --styles word,entity --name demo-seed2 --db $(DEMO_DB) > /dev/null
 	$(MLAMA) compare demo-seed1 demo-seed2 --db $(DEMO_DB) --fail-on-drop 100
 	@echo "The checkpoint has RANDOM weights: these numbers demonstrate the harness, not a model's knowledge."
+
+# Benchmarks print ratios measured side by side in one run; they are not part of `make test`.
+# The base-shaped checkpoint (2 GiB of random weights, mLUKE-base sizes) is generated once, outside git.
+$(BASE)/mlama-checkpoint.json: | build
+	$(MLAMA) make-checkpoint --preset base-shaped --seed 1 --data $(DATA) --out $(BASE)
+
+bench: build $(BASE)/mlama-checkpoint.json
+	$(MLAMA) bench scoring --model $(BASE) --data $(DATA) --languages en,ja,ar --per-language 100 --rounds 3
+
+bench-tiny: build
+	$(MLAMA) make-checkpoint --preset tiny --seed 1 --data $(DATA) --out $(TINY)-shared
+	$(MLAMA) bench scoring --model $(TINY)-shared --data $(DATA) --languages en,ja,ar --per-language 300 --rounds 3
+
+bench-prompts: build
+	$(MLAMA) make-checkpoint --preset tiny --seed 1 --data $(DATA) --out $(TINY)-shared
+	$(MLAMA) bench prompts --model $(TINY)-shared --data $(DATA) --language en
 
 tokenizer: install
 	$(TSX) tools/train-tokenizer.ts $(DATA) datasets/tokenizer/unigram-8k.tokenizer.json

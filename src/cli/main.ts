@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { HarnessError } from '../errors.js';
+import { registerBench } from './commands/bench.js';
 import { registerData } from './commands/data.js';
 import { registerModel } from './commands/model.js';
 import { registerRuns } from './commands/runs.js';
@@ -13,7 +14,12 @@ export function buildProgram(io: Io): Command {
   registerData(program, io);
   registerModel(program, io);
   registerRuns(program, io);
-  for (const c of program.commands) c.exitOverride();
+  registerBench(program, io);
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   return program;
 }
 

@@ -97,9 +97,10 @@ export function buildLukeGraph(c: LukeConfig, wf: WeightFile, variant: Variant):
     entities = block(entityCtx, entities);
   }
 
-  // Heads. Both project with the tied embedding matrix through Gemm(transB) on rows flattened to 2-D.
+  // Heads. Both project with the tied embedding matrix through Gemm(transB) on rows flattened to 2-D; the table
+  // is left unpacked (see unpackedWeight): a pre-packed copy would add 1.8 GB for mLUKE-base sizes.
   const project = (x: string, inWidth: number, table: string, bias: string) =>
-    g.op('Gemm', [g.op('Reshape', [x, g.constInt([-1, inWidth])]), W(table), W(bias)], { transB: 1 });
+    g.op('Gemm', [g.op('Reshape', [x, g.constInt([-1, inWidth])]), g.unpackedWeight(table), W(bias)], { transB: 1 });
   const wordHead = (x: string) => layerNorm(gelu(linear(x, 'lm_head.dense')), 'lm_head.layer_norm');
   const entityHead = (x: string) => layerNorm(gelu(linear(x, 'entity_predictions.transform.dense')), 'entity_predictions.transform.LayerNorm');
   const backTo3d = (flat: string, like: string, width: number) =>

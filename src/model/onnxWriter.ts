@@ -42,6 +42,12 @@ export interface GraphBuilder {
   output(name: string, from: string, elemType: number, dims: Dim[]): void;
   /** A weight from the shared weight file. */
   weight(name: string): string;
+  /**
+   * A weight that is also declared a graph input with the weight as its default. onnxruntime treats such
+   * initializers as overridable: it neither constant-folds nor pre-packs them, so a tied embedding table read
+   * by both a Gather and the output Gemm stays one copy in memory instead of two.
+   */
+  unpackedWeight(name: string): string;
   constInt(values: number[], dims?: number[]): string;
   constFloat(values: number[], dims?: number[]): string;
   encode(docString: string): Uint8Array;
@@ -96,6 +102,11 @@ export function graphBuilder(wf: WeightFile): GraphBuilder {
           { key: 'length', value: String(t.length) },
         ],
       });
+      return name;
+    },
+    unpackedWeight(name) {
+      b.weight(name);
+      if (!inputs.some((i) => i.name === name)) inputs.push(valueInfo(name, FLOAT, wf.tensors.get(name)!.dims));
       return name;
     },
     constInt(values, dims = [values.length]) {

@@ -31,6 +31,8 @@ export async function openSession(ck: Checkpoint, variant: Variant, o: SessionOp
     intraOpNumThreads: o.threads ?? defaultThreads(),
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
+    // Errors only: the tied tables are overridable on purpose (see unpackedWeight), and ORT warns about that.
+    logSeverityLevel: 3,
     executionProviders: o.device === 'cuda' ? ['cuda'] : ['cpu'],
   };
   let session: ort.InferenceSession;

@@ -64,7 +64,9 @@ export function loadTokenizer(file: string): WordTokenizer {
   } catch (e) {
     fail(`${file}: tokenizer cannot be built (${(e as Error).message})`);
   }
-  const vocabSize = Math.max(...idToToken.keys()) + 1;
+  // A loop, not Math.max(...keys): XLM-R's 250k ids overflow the call stack as spread arguments.
+  let vocabSize = 0;
+  for (const id of idToToken.keys()) if (id >= vocabSize) vocabSize = id + 1;
   return {
     file,
     vocabSize,

@@ -1,0 +1,54 @@
+import { ort } from '../model/session.js';
+import { FLOAT, graphBuilder, weightFile } from '../model/onnxWriter.js';
+import { median } from './measure.js';
+
+export interface MatMulShape {
+  m: number;
+  k: number;
+  n: number;
+}
+
+export interface Calibration {
+  shapes: (MatMulShape & { gflops: number })[];
+  /** FLOP-weighted over the shapes (total FLOPs / total time): the ceiling for a layer of this model. */
+  gflops: number;
+}
+
+/** One constant-weight MatMul, as the model's linear layers are (so onnxruntime pre-packs it the same way). */
+function matmulGraph(s: MatMulShape, seed: number): Uint8Array {
+  const g = graphBuilder(weightFile('unused'));
+  const w = new Array<number>(s.k * s.n);
+  let x = seed;
+  for (let i = 0; i < w.length; i++) w[i] = ((x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.04;
+  const a = g.input('a', FLOAT, [s.m, s.k]);
+  g.output('y', g.op('MatMul', [a, g.constFloat(w, [s.k, s.n])]), FLOAT, [s.m, s.n]);
+  return g.encode('calibration matmul');
+}
+
+/**
+ * onnxruntime's own float32 MatMul throughput on this machine, with the model's shapes and the same threads:
+ * the median of `reps` timed runs per shape after a warm-up.
+ */
+export async function calibrateMatMul(shapes: MatMulShape[], threads: number, reps = 15): Promise<Calibration> {
+  const out: Calibration['shapes'] = [];
+  let flops = 0;
+  let seconds = 0;
+  for (const [i, s] of shapes.entries()) {
+    const session = await ort.InferenceSession.create(matmulGraph(s, i + 1), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    const a = new ort.Tensor('float32', Float32Array.from({ length: s.m * s.k }, (_, j) => ((j * 7919) % 1000) / 1000 - 0.5), [s.m, s.k]);
+    for (let w = 0; w < 3; w++) await session.run({ a });
+    const times: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      await session.run({ a });
+      times.push((performance.now() - t0) / 1000);
+    }
+    await session.release();
+    const f = 2 * s.m * s.k * s.n;
+    const t = median(times);
+    out.push({ ...s, gflops: f / t / 1e9 });
+    flops += f;
+    seconds += t;
+  }
+  return { shapes: out, gflops: flops / seconds / 1e9 };
+}

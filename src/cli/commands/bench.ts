@@ -1,0 +1,82 @@
+import { statSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { fail } from '../../errors.js';
+import { openDataset, resolveLanguages } from '../../data/mlama.js';
+import { readLabelIndex } from '../../data/labels.js';
+import { keysForLabels } from '../../tokenize/entityLinker.js';
+import { entityStyleUsable, loadCheckpoint } from '../../model/checkpoint.js';
+import { defaultThreads } from '../../model/session.js';
+import { loadStyle } from '../../prompts/styles.js';
+import { benchPromptBuild } from '../../bench/prompts.js';
+import { benchScoring, type Pattern } from '../../bench/scoring.js';
+import { calibrateMatMul } from '../../bench/calibrate.js';
+import { promptBenchText, scoringBenchText } from '../../report/bench.js';
+import { list, type Io } from '../io.js';
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) fail(`expected a positive integer, got "${v}"`);
+  return n;
+};
+
+function machine(threads?: number): string {
+  const c = cpus();
+  return `${c[0]?.model.trim() ?? 'unknown CPU'}, ${c.length} logical cores, ${threads ? `${threads} intra-op threads` : 'one JavaScript thread'}, Node ${process.version}`;
+}
+
+export function registerBench(program: Command, io: Io): void {
+  const bench = program.command('bench').description('benchmarks that print ratios measured side by side in one run');
+
+  bench
+    .command('prompts')
+    .description('build every query of a language (candidates tokenized once per relation) against per-fact re-tokenization')
+    .requiredOption('--data <dir>', 'mLAMA directory')
+    .requiredOption('--model <dir>', 'checkpoint directory (tokenizer and entity vocabulary)')
+    .option('--language <lang>', 'language', 'en')
+    .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
+    .option('--rounds <n>', 'timed rounds (the median is reported)', int, 3)
+    .option('--per-fact-limit <n>', 'queries per relation for the per-fact re-tokenizing comparison', int, 5)
+    .action((o: { data: string; model: string; language: string; styles: string[]; rounds: number; perFactLimit: number }) => {
+      const ds = openDataset(o.data);
+      resolveLanguages(ds, [o.language]);
+      const labels = readLabelIndex(ds);
+      const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
+      const styles = o.styles.map(loadStyle);
+      io.out(`machine: ${machine()}`);
+      io.out(promptBenchText(benchPromptBuild(ds, o.language, ck, labels, styles, { rounds: o.rounds, perFactLimit: o.perFactLimit }), io.tty));
+    });
+
+  bench
+    .command('scoring')
+    .description('queries per second of the shipped scorer and of the naive pattern, MFU against a MatMul calibration, overhead, peak RSS')
+    .requiredOption('--data <dir>', 'mLAMA directory')
+    .requiredOption('--model <dir>', 'checkpoint directory')
+    .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
+    .option('--per-language <n>', 'queries per language, spread over its relations', int, 100)
+    .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
+    .option('--patterns <list>', 'shipped, naive', list, ['shipped', 'naive'])
+    .option('--rounds <n>', 'alternating rounds (medians are reported)', int, 3)
+    .option('--threads <n>', 'onnxruntime intra-op threads', int, defaultThreads())
+    .option('--batch-size <n>', 'shipped scorer: rows per batch at most', int, 64)
+    .option('--token-budget <n>', 'shipped scorer: padded tokens per batch at most', int, 4096)
+    .action(async (o: { data: string; model: string; languages: string[]; perLanguage: number; styles: string[]; patterns: string[]; rounds: number; threads: number; batchSize: number; tokenBudget: number }) => {
+      for (const p of o.patterns) if (p !== 'shipped' && p !== 'naive') fail(`--patterns: unknown pattern "${p}" (shipped, naive)`);
+      const ds = openDataset(o.data);
+      const languages = resolveLanguages(ds, o.languages);
+      const labels = readLabelIndex(ds);
+      const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
+      const styles = o.styles.map(loadStyle);
+      if (styles.some((s) => s.head === 'entity') && entityStyleUsable(ck)) fail(`entity styles cannot run on ${o.model}: ${entityStyleUsable(ck)}`);
+      const weightBytes = (ck.manifest.files.weights ?? []).reduce((s, w) => s + statSync(join(ck.dir, w)).size, 0);
+      const c = ck.config;
+      io.out(`machine: ${machine(o.threads)}`);
+      io.out(`checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size}, weights ${(weightBytes / 2 ** 20).toFixed(0)} MiB${ck.manifest.random_weights ? ', RANDOM weights' : ''})`);
+      io.out(`sample: ${languages.join(', ')} x ${o.perLanguage} queries, styles ${o.styles.join(', ')}, ${o.rounds} alternating rounds; medians`);
+      const m = Math.min(o.tokenBudget, o.batchSize * 16);
+      const cal = await calibrateMatMul([{ m, k: c.hidden_size, n: c.hidden_size }, { m, k: c.hidden_size, n: c.intermediate_size }, { m, k: c.intermediate_size, n: c.hidden_size }], o.threads);
+      const r = await benchScoring(ds, ck, labels, { languages, perLanguage: o.perLanguage, styles, patterns: o.patterns as Pattern[], rounds: o.rounds, threads: o.threads, batchSize: o.batchSize, tokenBudget: o.tokenBudget, onProgress: (l) => io.err(l) });
+      io.out(scoringBenchText(r, cal, weightBytes, io.tty));
+    });
+}
