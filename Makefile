@@ -57,7 +57,7 @@ $(BASE)/mlama-checkpoint.json: | build
 	$(MLAMA) make-checkpoint --preset base-shaped --seed 1 --data $(DATA) --out $(BASE)
 
 bench: build $(BASE)/mlama-checkpoint.json
-	$(MLAMA) bench scoring --model $(BASE) --data $(DATA) --languages en,ja,ar --per-language 100 --rounds 3
+	$(MLAMA) bench scoring --model $(BASE) --data $(DATA) --languages en,ja,ar --per-language 30 --rounds 3
 
 bench-tiny: build
 	$(MLAMA) make-checkpoint --preset tiny --seed 1 --data $(DATA) --out $(TINY)-shared

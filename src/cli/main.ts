@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { HarnessError } from '../errors.js';
 import { registerBench } from './commands/bench.js';
+import { registerCluster } from './commands/cluster.js';
 import { registerData } from './commands/data.js';
 import { registerModel } from './commands/model.js';
 import { registerRuns } from './commands/runs.js';
@@ -14,6 +15,7 @@ export function buildProgram(io: Io): Command {
   registerData(program, io);
   registerModel(program, io);
   registerRuns(program, io);
+  registerCluster(program, io);
   registerBench(program, io);
   const override = (c: Command): void => {
     c.exitOverride();

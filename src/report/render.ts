@@ -1,5 +1,7 @@
 import chalk, { Chalk } from 'chalk';
 import type { RunRecord } from '../store/db.js';
+import type { ShardPlan } from '../run/costs.js';
+import { shardName } from '../run/shard.js';
 import type { PairedDelta } from './compare.js';
 import type { RelationMetrics, StyleMetrics } from './metrics.js';
 import { renderTable, toCsv, type Cell } from './table.js';
@@ -76,4 +78,11 @@ export function compareTable(deltas: PairedDelta[], failOn: number | undefined, 
     return [d.language, d.style, d.paired, pct(d.p_at_1_a), pct(d.p_at_1_b), (flagged ? c.red : (x: string) => x)(d.delta_points.toFixed(1)), d.a_only, d.b_only, d.p_value < 0.001 ? '<0.001' : d.p_value.toFixed(3)];
   });
   return renderTable(['language', 'style', 'paired', 'A P@1', 'B P@1', 'B-A pts', 'A only', 'B only', 'McNemar p'], rows, { colour });
+}
+
+/** One line about a shard: its queries, its share of the estimated cost, and the split's balance. */
+export function shardLine(p: ShardPlan): string {
+  const total = p.balance.costs.reduce((a, b) => a + b, 0);
+  const i = p.spec.index;
+  return `shard ${shardName(p.spec)}: ${p.balance.queries[i]} queries, ${((100 * p.balance.costs[i]) / total).toFixed(2)}% of the estimated cost; balance over ${p.spec.count} shards (max/mean cost) ${p.balance.maxOverMean.toFixed(3)}`;
 }

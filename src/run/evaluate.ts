@@ -13,6 +13,8 @@ import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import { createRun, findRun, resultKey, resultWriter, setPlanned, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
 import { COMPARABLE_OPTIONS, differences } from '../report/compare.js';
 import { datasetFingerprint } from './fingerprint.js';
+import { planShard, queryCosts, type ShardPlan } from './costs.js';
+import { shardName, type ShardSpec } from './shard.js';
 
 export interface RunOptions {
   model: string;
@@ -29,7 +31,7 @@ export interface RunOptions {
   tokenBudget?: number;
   threads?: number;
   device?: 'cpu' | 'cuda';
-  shard?: { index: number; count: number };
+  shard?: ShardSpec;
 }
 
 export interface Progress {
@@ -44,20 +46,21 @@ export interface RunOutcome {
   skipped: number;
   interrupted: boolean;
   warnings: string[];
+  shard?: ShardPlan;
 }
 
 export const HARNESS_VERSION = (JSON.parse(readFileSync(join(PROMPTS_DIR, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /** The options that decide results; what is stored with the run and checked on resume, compare and merge. */
 export function resultOptions(o: RunOptions, languages: string[]): Record<string, unknown> {
-  return { languages, relations: o.relations ?? null, styles: o.styles, limit: o.limit ?? null, templates: o.templates, fallback: o.fallback };
+  return { languages, relations: o.relations ?? null, styles: o.styles, limit: o.limit ?? null, templates: o.templates, fallback: o.fallback, shard: o.shard ? shardName(o.shard) : null };
 }
 
 /**
  * An evaluation run: builds every query, scores it and stores each batch in one transaction. Stops cleanly on
  * `shouldStop()` (Ctrl-C) with what is done kept and the run marked interrupted.
  */
-export async function evaluate(store: Store, o: RunOptions, progress: Progress, shouldStop: () => boolean, select: (b: BuiltQuery) => boolean = () => true): Promise<RunOutcome> {
+export async function evaluate(store: Store, o: RunOptions, progress: Progress, shouldStop: () => boolean): Promise<RunOutcome> {
   const ds = openDataset(o.data);
   const languages = resolveLanguages(ds, o.languages);
   const styles: PromptStyle[] = o.styles.map(loadStyle);
@@ -75,7 +78,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     const prev = findRun(store, o.resume);
     if (!prev) fail(`${store.file}: no run "${o.resume}" to resume`);
     const diffs = [
-      ...differences(prev.options, options, COMPARABLE_OPTIONS),
+      ...differences(prev.options, options, [...COMPARABLE_OPTIONS, 'shard']),
       ...differences(prev.checkpoint, fingerprint.checkpoint, Object.keys({ ...prev.checkpoint, ...fingerprint.checkpoint })).map((d) => `checkpoint ${d}`),
       ...differences(prev.dataset, fingerprint.dataset, Object.keys({ ...prev.dataset, ...fingerprint.dataset })).map((d) => `dataset ${d}`),
     ];
@@ -92,6 +95,9 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   const done = storedKeys(store, run.id);
   const warnings: string[] = [];
   const sel = { relations: o.relations, limit: o.limit, templates: o.templates, fallback: o.fallback };
+  // A shard is decided from the cost of every query, so each process of a job array derives the same split.
+  const shard = o.shard ? planShard(queryCosts(ds, languages, ck, labels, styles, sel), o.shard) : undefined;
+  const select = shard ? (b: BuiltQuery) => shard.owned.has(b.query.key) : () => true;
   const keyOf = (b: BuiltQuery) => resultKey(b.style.name, b.query.language, b.query.relation, b.query.template, b.query.subject);
   // Plan: how many answers each language owes, so progress shows done/total and an ETA.
   const totals = new Map<string, { total: number; done: number }>();
@@ -116,7 +122,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
 
   const session = await openSession(ck, 'gathered', { threads: o.threads, device: o.device });
   const write = resultWriter(store, run.id);
-  const shard = o.shard ? `${o.shard.index}/${o.shard.count}` : null;
+  const shardTag = o.shard ? shardName(o.shard) : null;
   let stored = 0;
   let interrupted = false;
   try {
@@ -130,7 +136,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
         }
       }
       for await (const batch of scoreQueries(session, pending(), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, padEntityId: ck.entityVocab?.special.pad ?? 0 })) {
-        write(batch.map((s) => toRow(s, shard)));
+        write(batch.map((s) => toRow(s, shardTag)));
         stored += batch.length;
         progress.advance(lang, batch.length);
         if (shouldStop()) {
@@ -149,7 +155,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   }
   const total = (store.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(run.id) as { n: number }).n;
   setStatus(store, run.id, interrupted ? 'interrupted' : total === planned ? 'complete' : 'failed');
-  return { run: findRun(store, String(run.id))!, stored, skipped: done.size, interrupted, warnings };
+  return { run: findRun(store, String(run.id))!, stored, skipped: done.size, interrupted, warnings, shard };
 }
 
 export function toRow(s: ScoredQuery, shard: string | null): ResultRow {

@@ -11,6 +11,7 @@ import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
 import { list, type Io } from '../io.js';
 import { parseShard } from './shard.js';
+import { shardLine } from '../../report/render.js';
 
 const DEFAULT_DB = 'results/mlama.sqlite';
 const int = (v: string) => {
@@ -52,7 +53,7 @@ export function registerRuns(program: Command, io: Io): void {
       };
       process.on('SIGINT', onSigint);
       try {
-        const outcome = await evaluate(store, { ...o, shard: shard?.spec, device: o.device as 'cpu' | 'cuda', templates: o.templates as 'main' | 'all' }, progressBars(io.tty, (s) => io.err(s)), () => stop, shard?.select);
+        const outcome = await evaluate(store, { ...o, shard, device: o.device as 'cpu' | 'cuda', templates: o.templates as 'main' | 'all' }, progressBars(io.tty, (s) => io.err(s)), () => stop);
         for (const w of new Set(outcome.warnings)) io.err(`warning: ${w}`);
         const run = outcome.run;
         if (outcome.stored === 0 && run.status === 'complete' && o.resume) {
@@ -63,6 +64,7 @@ export function registerRuns(program: Command, io: Io): void {
         const langs = languageMetrics(rows);
         io.out(renderReportTable(reportOf(run, langs, averageOverLanguages(langs), []), io.tty));
         io.out(`run "${run.name}" ${run.status}: ${rows.length}/${run.planned} answers stored in ${o.db}`);
+        if (outcome.shard) io.out(shardLine(outcome.shard));
         if (outcome.interrupted) {
           io.err(`interrupted: resume with --resume ${run.name}`);
           process.exitCode = 130;

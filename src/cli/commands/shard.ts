@@ -1,21 +1,15 @@
 import { fail } from '../../errors.js';
-import type { BuiltQuery } from '../../prompts/build.js';
-import { unitHash } from '../../tokenize/entityVocabBuild.js';
+import type { ShardSpec } from '../../run/shard.js';
 
-export interface ShardChoice {
-  spec: { index: number; count: number };
-  select: (b: BuiltQuery) => boolean;
-}
-
-/** --shard I/N, else Slurm's array variables; I counts from 0. */
-export function parseShard(flag: string | undefined, env: NodeJS.ProcessEnv): ShardChoice | undefined {
+/** --shard I/N, else Slurm's job-array variables; I counts from 0 (Slurm arrays are usually declared 0-(N-1)). */
+export function parseShard(flag: string | undefined, env: NodeJS.ProcessEnv): ShardSpec | undefined {
   let spec: string | undefined = flag;
-  if (!spec && env.SLURM_ARRAY_TASK_ID !== undefined && env.SLURM_ARRAY_TASK_COUNT !== undefined) spec = `${env.SLURM_ARRAY_TASK_ID}/${env.SLURM_ARRAY_TASK_COUNT}`;
+  if (!spec && env.SLURM_ARRAY_TASK_ID !== undefined && env.SLURM_ARRAY_TASK_COUNT !== undefined) {
+    const min = Number(env.SLURM_ARRAY_TASK_MIN ?? 0);
+    spec = `${Number(env.SLURM_ARRAY_TASK_ID) - min}/${env.SLURM_ARRAY_TASK_COUNT}`;
+  }
   if (!spec) return undefined;
   const m = /^(\d+)\/(\d+)$/.exec(spec);
-  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) fail(`--shard must be I/N with 0 <= I < N, got "${spec}"`);
-  const index = Number(m[1]);
-  const count = Number(m[2]);
-  // A query's shard depends only on its identity, so it is stable across machines and reruns.
-  return { spec: { index, count }, select: (b) => Math.floor(unitHash(`${b.query.language}|${b.query.relation}|${b.query.subject}`) * count) === index };
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) fail(`--shard must be I/N with 0 <= I < N, got "${spec}"${flag ? '' : ' (from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)'}`);
+  return { index: Number(m[1]), count: Number(m[2]) };
 }

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { fail } from '../../errors.js';
+import { openDataset, resolveLanguages } from '../../data/mlama.js';
+import { readLabelIndex } from '../../data/labels.js';
+import { keysForLabels } from '../../tokenize/entityLinker.js';
+import { loadCheckpoint } from '../../model/checkpoint.js';
+import { loadStyle } from '../../prompts/styles.js';
+import { queryCosts } from '../../run/costs.js';
+import { assignShards, shardBalance } from '../../run/shard.js';
+import { mergeShards } from '../../run/merge.js';
+import { openStore } from '../../store/db.js';
+import { renderTable } from '../../report/table.js';
+import { list, type Io } from '../io.js';
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) fail(`expected a positive integer, got "${v}"`);
+  return n;
+};
+
+export function registerCluster(program: Command, io: Io): void {
+  program
+    .command('shards')
+    .description('show how `run --shard I/N` would split the queries: estimated cost per shard and the balance')
+    .requiredOption('--model <dir>', 'checkpoint directory (its tokenizer decides the costs)')
+    .requiredOption('--data <dir>', 'mLAMA 1.1 directory')
+    .requiredOption('--count <n>', 'number of shards', int)
+    .option('--languages <list>', 'comma-separated languages (default: all)', list)
+    .option('--relations <list>', 'comma-separated relations (default: all)', list)
+    .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
+    .option('--limit <n>', 'at most N queries per relation and language', int)
+    .option('--templates <which>', 'main | all', 'main')
+    .option('--no-fallback', 'entity lookup in the query language only')
+    .action((o: { model: string; data: string; count: number; languages?: string[]; relations?: string[]; styles: string[]; limit?: number; templates: string; fallback: boolean }) => {
+      if (o.templates !== 'main' && o.templates !== 'all') fail(`--templates must be main or all, got "${o.templates}"`);
+      const ds = openDataset(o.data);
+      const languages = resolveLanguages(ds, o.languages);
+      const labels = readLabelIndex(ds);
+      const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
+      const items = queryCosts(ds, languages, ck, labels, o.styles.map(loadStyle), { relations: o.relations, limit: o.limit, templates: o.templates, fallback: o.fallback });
+      const b = shardBalance(items, assignShards(items, o.count), o.count);
+      const total = b.costs.reduce((a, c) => a + c, 0);
+      io.out(renderTable(['shard', 'queries', 'estimated cost (tokens)', 'share %'], b.costs.map((c, i) => [`${i}/${o.count}`, b.queries[i], c, Number(((100 * c) / total).toFixed(2))]), { colour: io.tty }));
+      const byCount = items.length / o.count;
+      const countMax = Math.max(...b.queries) / byCount;
+      io.out(`${items.length} queries over ${languages.length} languages, ${o.count} shards: balance (max/mean estimated cost) ${b.maxOverMean.toFixed(3)}; queries per shard vary ${(Math.min(...b.queries) / byCount).toFixed(2)}-${countMax.toFixed(2)}x the mean`);
+    });
+
+  program
+    .command('merge')
+    .description('merge the shard databases of one sharded run into one run that report and compare treat like any other')
+    .argument('<out>', 'results database to write (created if missing)')
+    .argument('<inputs...>', 'shard databases')
+    .option('--run <name>', 'the run to take from each input (default: its only run)')
+    .option('--name <name>', 'name of the merged run (default: the shards\' run name)')
+    .action((out: string, inputs: string[], o: { run?: string; name?: string }) => {
+      const store = openStore(out);
+      try {
+        const r = mergeShards(store, inputs, o);
+        io.out(`merged ${r.sources.length} shards (${r.sources.map((s) => `${s.index}/${s.count}: ${s.answers}`).join(', ')}) into run "${r.run.name}" of ${out}: ${r.answers} answers, ${r.run.status}`);
+      } finally {
+        store.db.close();
+      }
+    });
+}

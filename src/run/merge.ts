@@ -1,0 +1,114 @@
+import { fail } from '../errors.js';
+import { COMPARABLE_OPTIONS, differences } from '../report/compare.js';
+import { findRun, listRuns, openStore, readResults, resultKey, resultWriter, setStatus, type RunRecord, type Store } from '../store/db.js';
+import { createRun } from '../store/db.js';
+
+export interface MergeSource {
+  file: string;
+  run: RunRecord;
+  index: number;
+  count: number;
+  answers: number;
+}
+
+export interface MergeOutcome {
+  run: RunRecord;
+  sources: MergeSource[];
+  answers: number;
+}
+
+function parseShardName(file: string, run: RunRecord): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(String(run.options.shard ?? ''));
+  if (!m) fail(`${file}: run "${run.name}" is not a shard (it was not run with --shard)`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+function pickRun(store: Store, ref: string | undefined): RunRecord {
+  if (ref) {
+    const run = findRun(store, ref);
+    if (!run) fail(`${store.file}: no run "${ref}"`);
+    return run;
+  }
+  const runs = listRuns(store);
+  if (runs.length !== 1) fail(`${store.file}: holds ${runs.length} runs (${runs.map((r) => r.name).join(', ') || 'none'}); name the one to merge with --run`);
+  return runs[0];
+}
+
+/**
+ * Checks that the shard runs share checkpoint, dataset and options, that shards 0..N-1 are each present once and
+ * complete, and that no answer appears twice; then writes one complete run into `out` in a single transaction,
+ * so a failed merge leaves nothing behind.
+ */
+export function mergeShards(out: Store, inputs: string[], o: { run?: string; name?: string }): MergeOutcome {
+  if (inputs.length === 0) fail('merge: name at least one shard database');
+  const sources: MergeSource[] = [];
+  for (const file of inputs) {
+    if (file === out.file) fail(`${file}: the output database cannot also be an input`);
+    const store = openStore(file, { readonly: true });
+    try {
+      const run = pickRun(store, o.run);
+      const answers = (store.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(run.id) as { n: number }).n;
+      sources.push({ file, run, ...parseShardName(file, run), answers });
+    } finally {
+      store.db.close();
+    }
+  }
+  const first = sources[0];
+  for (const s of sources.slice(1)) {
+    const diffs = [
+      ...(s.count !== first.count ? [`shard count: ${first.count} vs ${s.count}`] : []),
+      ...differences(first.run.options, s.run.options, COMPARABLE_OPTIONS),
+      ...differences(first.run.checkpoint, s.run.checkpoint, Object.keys({ ...first.run.checkpoint, ...s.run.checkpoint })).map((d) => `checkpoint ${d}`),
+      ...differences(first.run.dataset, s.run.dataset, Object.keys({ ...first.run.dataset, ...s.run.dataset })).map((d) => `dataset ${d}`),
+    ];
+    if (diffs.length) fail(`${s.file}: shard ${s.index}/${s.count} does not match ${first.file} (${diffs.join('; ')})`);
+  }
+  const byIndex = new Map<number, MergeSource[]>();
+  for (const s of sources) byIndex.set(s.index, [...(byIndex.get(s.index) ?? []), s]);
+  const doubled = [...byIndex.entries()].filter(([, list]) => list.length > 1);
+  if (doubled.length) fail(`merge: ${doubled.map(([i, list]) => `shard ${i}/${first.count} appears ${list.length} times (${list.map((s) => s.file).join(', ')})`).join('; ')}`);
+  const missing = Array.from({ length: first.count }, (_, i) => i).filter((i) => !byIndex.has(i));
+  if (missing.length) fail(`merge: missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${first.count}`).join(', ')} (have ${[...byIndex.keys()].sort((a, b) => a - b).map((i) => `${i}/${first.count}`).join(', ')})`);
+  for (const s of sources) {
+    if (s.run.status !== 'complete' || s.answers !== s.run.planned) fail(`${s.file}: shard ${s.index}/${s.count} (run "${s.run.name}") is ${s.run.status} with ${s.answers}/${s.run.planned} answers; finish it with mlama run --resume ${s.run.name}`);
+  }
+
+  const name = o.name ?? first.run.name;
+  if (findRun(out, name)) fail(`${out.file}: a run named "${name}" exists; results are never overwritten (use --name)`);
+  const seen = new Map<string, string>();
+  let answers = 0;
+  let run!: RunRecord;
+  out.db
+    .transaction(() => {
+      run = createRun(out, {
+        name,
+        started_at: sources.map((s) => s.run.started_at).sort()[0],
+        options: { ...first.run.options, shard: null, merged_from: sources.map((s) => `${s.index}/${s.count}`).sort() },
+        harness_version: first.run.harness_version,
+        checkpoint: first.run.checkpoint,
+        dataset: first.run.dataset,
+        random_weights: first.run.random_weights,
+        planned: sources.reduce((a, s) => a + s.run.planned, 0),
+      });
+      const write = resultWriter(out, run.id);
+      for (const s of [...sources].sort((a, b) => a.index - b.index)) {
+        const store = openStore(s.file, { readonly: true });
+        try {
+          const rows = readResults(store, s.run.id);
+          for (const r of rows) {
+            const key = resultKey(r.style, r.language, r.relation, r.template, r.subject);
+            const other = seen.get(key);
+            if (other) fail(`merge: the answer ${key} is in both ${other} and ${s.file}`);
+            seen.set(key, s.file);
+          }
+          write(rows);
+          answers += rows.length;
+        } finally {
+          store.db.close();
+        }
+      }
+      setStatus(out, run.id, 'complete');
+    })
+    .immediate();
+  return { run: findRun(out, name)!, sources, answers };
+}

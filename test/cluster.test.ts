@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cli, SAMPLE_DATA, SHARED_DATA, tempDir } from './support/cli.js';
+import { tinyCheckpoint } from './support/fixtures.js';
+import { mlamaProcess } from './support/spawn.js';
+import { openStore, readResults, requireRun } from '../src/store/db.js';
+
+const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
+const dir = tempDir('mlama-shards-');
+const common = ['--model', ck, '--data', SAMPLE_DATA, '--styles', 'word,entity', '--threads', '1'];
+const shardDb = (i: number) => join(dir, `shard-${i}.sqlite`);
+
+function rowsOf(file: string, name: string) {
+  const s = openStore(file, { readonly: true });
+  try {
+    return readResults(s, requireRun(s, name).id).map((r) => ({ ...r, shard: null }));
+  } finally {
+    s.db.close();
+  }
+}
+
+test('4 shards run as 4 processes and merged give exactly the rows and metrics of the unsharded run', async () => {
+  const whole = await cli('run', ...common, '--name', 'whole', '--db', join(dir, 'whole.sqlite'));
+  assert.equal(whole.code, 0, whole.err);
+  // Shard 3 learns its place from Slurm's job-array variables, the others from --shard.
+  const shards = await Promise.all(
+    [0, 1, 2, 3].map((i) => mlamaProcess(['run', ...common, '--name', 'sharded', '--db', shardDb(i), ...(i < 3 ? ['--shard', `${i}/4`] : [])], i < 3 ? {} : { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4' })),
+  );
+  shards.forEach((s, i) => {
+    assert.equal(s.code, 0, s.err);
+    assert.match(s.out, new RegExp(`shard ${i}/4: \\d+ queries`));
+  });
+  const merged = await cli('merge', join(dir, 'merged.sqlite'), ...[0, 1, 2, 3].map(shardDb));
+  assert.equal(merged.code, 0, merged.err);
+  assert.match(merged.out, /merged 4 shards .* into run "sharded" .*: 2392 answers, complete/);
+  // Same rows: keys, golds, rankings and ranks exactly; scores to float32 rounding, since a float32 GEMM's last
+  // bits depend on how many rows share its batch, and batches differ between a shard and the whole run.
+  const [m, w] = [rowsOf(join(dir, 'merged.sqlite'), 'sharded'), rowsOf(join(dir, 'whole.sqlite'), 'whole')];
+  const shape = (rows: typeof m) => rows.map((r) => ({ ...r, gold_score: 0, top: r.top.map((t) => t.label) }));
+  assert.deepEqual(shape(m), shape(w));
+  let maxDiff = 0;
+  m.forEach((r, i) => {
+    maxDiff = Math.max(maxDiff, Math.abs(r.gold_score - w[i].gold_score), ...r.top.map((t, j) => Math.abs(t.score - w[i].top[j].score)));
+  });
+  assert.ok(maxDiff < 1e-5, `max score difference ${maxDiff}`);
+  const report = async (db: string, run: string) => JSON.parse((await cli('report', '--db', db, '--run', run, '--format', 'json')).out);
+  const [a, b] = [await report(join(dir, 'whole.sqlite'), 'whole'), await report(join(dir, 'merged.sqlite'), 'sharded')];
+  assert.deepEqual(b.languages, a.languages);
+  assert.deepEqual(b.averages, a.averages);
+  // The shards are not split by count: each holds a different number of answers.
+  const sizes = shards.map((s) => Number(/(\d+)\/\d+ answers/.exec(s.out)![1]));
+  assert.equal(sizes.reduce((x, y) => x + y, 0), 2392);
+});
+
+test('merge refuses a missing shard and a doubled shard, naming them, and writes nothing', async () => {
+  const out = join(dir, 'refused.sqlite');
+  const missing = await cli('merge', out, shardDb(0), shardDb(1), shardDb(3));
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /missing shard 2\/4 \(have 0\/4, 1\/4, 3\/4\)/);
+  copyFileSync(shardDb(1), join(dir, 'copy-of-1.sqlite'));
+  const doubled = await cli('merge', out, shardDb(0), shardDb(1), join(dir, 'copy-of-1.sqlite'), shardDb(2), shardDb(3));
+  assert.equal(doubled.code, 2);
+  assert.match(doubled.err, /shard 1\/4 appears 2 times \(.*shard-1\.sqlite, .*copy-of-1\.sqlite\)/);
+  const notShard = await cli('merge', out, join(dir, 'whole.sqlite'));
+  assert.equal(notShard.code, 2);
+  assert.match(notShard.err, /whole\.sqlite: run "whole" is not a shard/);
+  const runs = await cli('runs', '--db', out);
+  assert.doesNotMatch(runs.out, /sharded/);
+});
+
+test('merge refuses shards of different options', async () => {
+  const odd = join(dir, 'odd.sqlite');
+  const r = await mlamaProcess(['run', ...common.map((a) => (a === 'word,entity' ? 'word' : a)), '--name', 'sharded', '--db', odd, '--shard', '2/4']);
+  assert.equal(r.code, 0, r.err);
+  const m = await cli('merge', join(dir, 'refused2.sqlite'), shardDb(0), shardDb(1), odd, shardDb(3));
+  assert.equal(m.code, 2);
+  assert.match(m.err, /odd\.sqlite: shard 2\/4 does not match .*styles: \["word","entity"\] vs \["word"\]/);
+});
+
+test('16 shards of the shared data are balanced by estimated cost within 1.1', async () => {
+  const r = await cli('shards', '--model', tinyCheckpoint(), '--data', SHARED_DATA, '--count', '16');
+  assert.equal(r.code, 0, r.err);
+  const m = /(\d+) queries over 10 languages, 16 shards: balance \(max\/mean estimated cost\) ([\d.]+)/.exec(r.out);
+  assert.ok(m, r.out);
+  assert.equal(Number(m[1]), 189730);
+  console.log(`# ${r.out.trim().split('\n').at(-1)}`);
+  assert.ok(Number(m[2]) < 1.1, `balance ${m[2]}`);
+});
+
+test('the Slurm example scripts run as array tasks would, then merge', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const out = join(dir, 'slurm');
+  const env = { ...process.env, MODEL: ck, DATA: SAMPLE_DATA, RUN: 'slurm-run', OUT: out, MERGED: join(out, 'merged.sqlite'), SLURM_ARRAY_TASK_COUNT: '2', SLURM_CPUS_PER_TASK: '1', RUN_ARGS: '--languages en,ja' };
+  const root = join(import.meta.dirname, '..');
+  for (const id of ['0', '1']) execFileSync('bash', ['examples/slurm/evaluate.sbatch'], { cwd: root, env: { ...env, SLURM_ARRAY_TASK_ID: id }, stdio: 'pipe' });
+  const merged = execFileSync('bash', ['examples/slurm/merge.sbatch'], { cwd: root, env, encoding: 'utf8' });
+  assert.match(merged, /merged 2 shards .* into run "slurm-run" .*: 1196 answers, complete/);
+  // A rerun of a finished task (a requeue) resumes and does nothing.
+  const again = execFileSync('bash', ['examples/slurm/evaluate.sbatch'], { cwd: root, env: { ...env, SLURM_ARRAY_TASK_ID: '0' }, encoding: 'utf8' });
+  assert.match(again, /already complete; nothing to do/);
+});
