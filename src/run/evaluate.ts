@@ -147,7 +147,10 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
       if (interrupted) break;
     }
   } catch (e) {
-    setStatus(store, run.id, 'failed');
+    // The original error is what the user needs; a status write can itself fail (a busy or vanished database).
+    try {
+      setStatus(store, run.id, 'failed');
+    } catch {}
     throw e;
   } finally {
     progress.stop();

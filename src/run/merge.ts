@@ -1,7 +1,6 @@
 import { fail } from '../errors.js';
 import { COMPARABLE_OPTIONS, differences } from '../report/compare.js';
-import { findRun, listRuns, openStore, readResults, resultKey, resultWriter, setStatus, type RunRecord, type Store } from '../store/db.js';
-import { createRun } from '../store/db.js';
+import { createRun, findRun, listRuns, readResults, resultKey, resultWriter, setStatus, withStoreSync, type RunRecord, type Store } from '../store/db.js';
 
 export interface MergeSource {
   file: string;
@@ -44,14 +43,11 @@ export function mergeShards(out: Store, inputs: string[], o: { run?: string; nam
   const sources: MergeSource[] = [];
   for (const file of inputs) {
     if (file === out.file) fail(`${file}: the output database cannot also be an input`);
-    const store = openStore(file, { readonly: true });
-    try {
+    withStoreSync(file, { readonly: true }, (store) => {
       const run = pickRun(store, o.run);
       const answers = (store.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(run.id) as { n: number }).n;
       sources.push({ file, run, ...parseShardName(file, run), answers });
-    } finally {
-      store.db.close();
-    }
+    });
   }
   const first = sources[0];
   for (const s of sources.slice(1)) {
@@ -92,20 +88,15 @@ export function mergeShards(out: Store, inputs: string[], o: { run?: string; nam
       });
       const write = resultWriter(out, run.id);
       for (const s of [...sources].sort((a, b) => a.index - b.index)) {
-        const store = openStore(s.file, { readonly: true });
-        try {
-          const rows = readResults(store, s.run.id);
-          for (const r of rows) {
-            const key = resultKey(r.style, r.language, r.relation, r.template, r.subject);
-            const other = seen.get(key);
-            if (other) fail(`merge: the answer ${key} is in both ${other} and ${s.file}`);
-            seen.set(key, s.file);
-          }
-          write(rows);
-          answers += rows.length;
-        } finally {
-          store.db.close();
+        const rows = withStoreSync(s.file, { readonly: true }, (store) => readResults(store, s.run.id));
+        for (const r of rows) {
+          const key = resultKey(r.style, r.language, r.relation, r.template, r.subject);
+          const other = seen.get(key);
+          if (other) fail(`merge: the answer ${key} is in both ${other} and ${s.file}`);
+          seen.set(key, s.file);
         }
+        write(rows);
+        answers += rows.length;
       }
       setStatus(out, run.id, 'complete');
     })

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, accessSync, constants } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fail, HarnessError } from '../errors.js';
 
 /** One stored answer: the results schema, written down as a type. */
@@ -79,13 +79,16 @@ export interface Store {
 export function openStore(file: string, opts: { readonly?: boolean; busyTimeoutMs?: number } = {}): Store {
   const dir = dirname(file);
   if (opts.readonly) {
-    if (!existsSync(file)) fail(`${file}: results database not found`);
+    if (!existsSync(file)) fail(`${file}: results database not found${existsSync(dir) ? '' : ` (directory ${dir} does not exist)`}`);
   } else {
+    // A real write, not access(): permission bits do not stop root, but a read-only mount or sysfs does.
+    const probe = join(dir, `.mlama-write-probe-${process.pid}`);
     try {
       mkdirSync(dir, { recursive: true });
-      accessSync(dir, constants.W_OK);
-    } catch {
-      fail(`${dir}: results directory is not writable (for ${file})`);
+      writeFileSync(probe, '');
+      rmSync(probe);
+    } catch (e) {
+      fail(`${dir}: results directory is not writable (for ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   }
   let db: Database.Database;
@@ -105,6 +108,33 @@ export function openStore(file: string, opts: { readonly?: boolean; busyTimeoutM
     throw storeError(file, e);
   }
   return { db, file };
+}
+
+/**
+ * Opens a store, runs `fn`, and closes it; any SQLite failure inside (busy, corrupt, read-only) becomes one line
+ * naming the file instead of a stack trace.
+ */
+export async function withStore<T>(file: string, opts: { readonly?: boolean; busyTimeoutMs?: number }, fn: (s: Store) => T | Promise<T>): Promise<T> {
+  const store = openStore(file, opts);
+  try {
+    return await fn(store);
+  } catch (e) {
+    throw (e as { name?: string })?.name === 'SqliteError' ? storeError(file, e) : e;
+  } finally {
+    store.db.close();
+  }
+}
+
+/** withStore for synchronous work, e.g. reading inputs inside another database's transaction. */
+export function withStoreSync<T>(file: string, opts: { readonly?: boolean; busyTimeoutMs?: number }, fn: (s: Store) => T): T {
+  const store = openStore(file, opts);
+  try {
+    return fn(store);
+  } catch (e) {
+    throw (e as { name?: string })?.name === 'SqliteError' ? storeError(file, e) : e;
+  } finally {
+    store.db.close();
+  }
 }
 
 /** SQLite failures as one line naming the file; "busy" gets its own wording. */

@@ -1,4 +1,6 @@
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { generateCheckpoint } from '../../src/model/generate.js';
 import { tempDir, SHARED_DATA } from './cli.js';
 
@@ -14,4 +16,20 @@ export function tinyCheckpoint(seed = 1, entityAware = false, data = SHARED_DATA
     made.set(key, dir);
   }
   return dir;
+}
+
+/** Overwrites one weight of a checkpoint in place with a value (NaN, Infinity...), found through the graph's external-data offset. */
+export function poisonWeight(dir: string, name: string, value: number): void {
+  const { onnx } = onnxProto;
+  const model = onnx.ModelProto.decode(readFileSync(join(dir, 'model.onnx')));
+  const init = model.graph!.initializer!.find((t) => t.name === name);
+  if (!init) throw new Error(`no initializer ${name}`);
+  const field = (k: string) => Number(init.externalData!.find((e) => e.key === k)!.value);
+  const bytes = new Float32Array(field('length') / 4).fill(value);
+  const fd = openSync(join(dir, 'weights.bin'), 'r+');
+  try {
+    writeSync(fd, new Uint8Array(bytes.buffer), 0, bytes.byteLength, field('offset'));
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -8,7 +8,7 @@ import { loadStyle } from '../../prompts/styles.js';
 import { queryCosts } from '../../run/costs.js';
 import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
-import { openStore } from '../../store/db.js';
+import { withStore } from '../../store/db.js';
 import { renderTable } from '../../report/table.js';
 import { list, type Io } from '../io.js';
 
@@ -53,13 +53,10 @@ export function registerCluster(program: Command, io: Io): void {
     .argument('<inputs...>', 'shard databases')
     .option('--run <name>', 'the run to take from each input (default: its only run)')
     .option('--name <name>', 'name of the merged run (default: the shards\' run name)')
-    .action((out: string, inputs: string[], o: { run?: string; name?: string }) => {
-      const store = openStore(out);
-      try {
+    .action(async (out: string, inputs: string[], o: { run?: string; name?: string }) => {
+      await withStore(out, {}, (store) => {
         const r = mergeShards(store, inputs, o);
         io.out(`merged ${r.sources.length} shards (${r.sources.map((s) => `${s.index}/${s.count}: ${s.answers}`).join(', ')}) into run "${r.run.name}" of ${out}: ${r.answers} answers, ${r.run.status}`);
-      } finally {
-        store.db.close();
-      }
+      });
     });
 }

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { fail } from '../../errors.js';
 import { evaluate, type RunOptions } from '../../run/evaluate.js';
-import { listRuns, openStore, readResults, requireRun } from '../../store/db.js';
+import { listRuns, readResults, requireRun, withStore } from '../../store/db.js';
 import { averageOverLanguages, languageMetrics, relationMetrics } from '../../report/metrics.js';
 import { compareTable, relationTable, renderReportTable, reportCsv, reportOf } from '../../report/render.js';
 import { reportHtml } from '../../report/html.js';
@@ -40,11 +40,11 @@ export function registerRuns(program: Command, io: Io): void {
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', int)
     .option('--device <d>', 'cpu | cuda', 'cpu')
     .option('--shard <i/n>', 'run shard i of n (default from SLURM_ARRAY_TASK_ID/COUNT)')
-    .action(async (o: RunOptions & { db: string; shard?: string; device: string; templates: string }) => {
+    .option('--busy-timeout <ms>', 'wait this long for another writer of the database before giving up', int, 10000)
+    .action(async (o: RunOptions & { db: string; shard?: string; device: string; templates: string; busyTimeout: number }) => {
       if (o.device !== 'cpu' && o.device !== 'cuda') fail(`--device must be cpu or cuda, got "${o.device}"`);
       if (o.templates !== 'main' && o.templates !== 'all') fail(`--templates must be main or all, got "${o.templates}"`);
       const shard = parseShard(o.shard as string | undefined, process.env);
-      const store = openStore(o.db);
       let stop = false;
       const onSigint = () => {
         if (stop) process.exit(130);
@@ -52,7 +52,7 @@ export function registerRuns(program: Command, io: Io): void {
         io.err('\nstopping after the current batch (Ctrl-C again to abort)...');
       };
       process.on('SIGINT', onSigint);
-      try {
+      await withStore(o.db, { busyTimeoutMs: o.busyTimeout }, async (store) => {
         const outcome = await evaluate(store, { ...o, shard, device: o.device as 'cpu' | 'cuda', templates: o.templates as 'main' | 'all' }, progressBars(io.tty, (s) => io.err(s)), () => stop);
         for (const w of new Set(outcome.warnings)) io.err(`warning: ${w}`);
         const run = outcome.run;
@@ -69,10 +69,7 @@ export function registerRuns(program: Command, io: Io): void {
           io.err(`interrupted: resume with --resume ${run.name}`);
           process.exitCode = 130;
         }
-      } finally {
-        process.off('SIGINT', onSigint);
-        store.db.close();
-      }
+      }).finally(() => process.off('SIGINT', onSigint));
     });
 
   program
@@ -85,8 +82,7 @@ export function registerRuns(program: Command, io: Io): void {
     .option('--out <file>', 'write to a file instead of stdout')
     .action(async (o: { run: string; db: string; format: string; out?: string; relations?: boolean }) => {
       if (!['table', 'json', 'csv', 'html'].includes(o.format)) fail(`--format must be table, json, csv or html, got "${o.format}"`);
-      const store = openStore(o.db, { readonly: true });
-      try {
+      await withStore(o.db, { readonly: true }, async (store) => {
         const run = requireRun(store, o.run);
         const rows = readResults(store, run.id);
         if (rows.length === 0) fail(`run "${run.name}" has no stored answers`);
@@ -102,9 +98,7 @@ export function registerRuns(program: Command, io: Io): void {
           writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
           io.out(`wrote ${o.out}`);
         } else io.out(text);
-      } finally {
-        store.db.close();
-      }
+      });
     });
 
   program
@@ -116,9 +110,8 @@ export function registerRuns(program: Command, io: Io): void {
     .option('--fail-on-drop <points>', 'exit 1 when a language drops by more than this many points, significantly (p < 0.05)', Number)
     .option('--force', 'compare runs over different data or options anyway')
     .option('--format <fmt>', 'table | json', 'table')
-    .action((a: string, b: string, o: { db: string; failOnDrop?: number; force?: boolean; format: string }) => {
-      const store = openStore(o.db, { readonly: true });
-      try {
+    .action(async (a: string, b: string, o: { db: string; failOnDrop?: number; force?: boolean; format: string }) => {
+      await withStore(o.db, { readonly: true }, (store) => {
         const ra = requireRun(store, a);
         const rb = requireRun(store, b);
         const diffs = [...differences(ra.options, rb.options, COMPARABLE_OPTIONS), ...differences(ra.dataset, rb.dataset, Object.keys({ ...ra.dataset, ...rb.dataset })).map((d) => `dataset ${d}`)];
@@ -134,21 +127,16 @@ export function registerRuns(program: Command, io: Io): void {
           if (o.failOnDrop !== undefined) io.out(failing.length ? `FAIL: ${failing.map((d) => `${d.language}/${d.style} ${d.delta_points.toFixed(1)} pts (p=${d.p_value.toPrecision(2)})`).join(', ')} dropped more than ${o.failOnDrop} points` : `ok: no language dropped more than ${o.failOnDrop} points with significance`);
         }
         if (failing.length) process.exitCode = 1;
-      } finally {
-        store.db.close();
-      }
+      });
     });
 
   program
     .command('runs')
     .description('list the runs in a results database')
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .action((o: { db: string }) => {
-      const store = openStore(o.db, { readonly: true });
-      try {
+    .action(async (o: { db: string }) => {
+      await withStore(o.db, { readonly: true }, (store) => {
         io.out(renderTable(['id', 'name', 'status', 'answers', 'planned', 'styles', 'started'], listRuns(store).map((r) => [r.id, r.name, r.status, r.stored, r.planned, JSON.stringify(r.options.styles), r.started_at]), { colour: io.tty }));
-      } finally {
-        store.db.close();
-      }
+      });
     });
 }
