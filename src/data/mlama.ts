@@ -23,7 +23,9 @@ export function openDataset(root: string): Dataset {
 export function resolveLanguages(ds: Dataset, requested?: string[]): string[] {
   if (!requested || requested.length === 0) return ds.languages;
   for (const l of requested) {
-    if (!ds.languages.includes(l)) fail(`unknown language "${l}" in ${ds.root}; available: ${ds.languages.join(', ')}`);
+    if (ds.languages.includes(l)) continue;
+    if (existsSync(join(ds.root, l))) fail(`${join(ds.root, l, 'templates.jsonl')}: missing (every language directory needs its templates)`);
+    fail(`unknown language "${l}" in ${ds.root}; available: ${ds.languages.join(', ')}`);
   }
   return requested;
 }

@@ -66,6 +66,7 @@ export function loadCheckpoint(dir: string, opts: { entityKeys?: KeyFilter } = {
     for (const name of want.outputs) if (!entry.outputs?.includes(name)) fail(`${mPath}: field "graphs.${variant}.outputs" lacks "${name}"`);
     if (!existsSync(join(dir, entry.file))) fail(`${join(dir, entry.file)}: graph file missing (graphs.${variant}.file)`);
   }
+  for (const w of manifest.files?.weights ?? []) if (!existsSync(join(dir, w))) fail(`${join(dir, w)}: weights file missing (field "files.weights" of ${mPath})`);
   const cPath = join(dir, manifest.files?.config ?? 'config.json');
   const config = readJsonFile(cPath) as LukeConfig;
   for (const f of CONFIG_FIELDS) if (typeof config?.[f] !== 'number') fail(`${cPath}: field "${f}" missing or not a number`);

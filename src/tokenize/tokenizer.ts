@@ -44,6 +44,12 @@ function withoutPrefixSpace(pre: Record<string, unknown> | null | undefined): Re
 export function loadTokenizer(file: string): WordTokenizer {
   const json = readJsonFile(file) as TokenizerJson;
   if (!json || typeof json !== 'object' || !json.model) fail(`${file}: not a tokenizer.json (field "model" missing)`);
+  // The library falls back silently on a type it does not know; the in-context piece logic assumes these.
+  if (!['Unigram', 'BPE', 'WordPiece'].includes(json.model.type ?? '')) fail(`${file}: field "model.type" is ${JSON.stringify(json.model.type ?? null)}; expected "Unigram" (XLM-R SentencePiece), "BPE" or "WordPiece"`);
+  if (Array.isArray(json.model.vocab)) {
+    const bad = json.model.vocab.findIndex((v) => !Array.isArray(v) || typeof v[0] !== 'string');
+    if (bad >= 0) fail(`${file}: field "model.vocab[${bad}]" must be [piece, score]`);
+  }
   const vocabList = Array.isArray(json.model.vocab) ? json.model.vocab.map((v) => v[0]) : null;
   if (!vocabList && (!json.model.vocab || typeof json.model.vocab !== 'object')) fail(`${file}: field "model.vocab" missing`);
   const idToToken = new Map<number, string>();

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
+import { tinyCheckpoint } from './support/fixtures.js';
+
+// Mutates real JSONL and JSON files many times. The CLI must never die with an uncaught exception, must answer
+// bad input with exit 2 and one line, and must never exit 0 having silently skipped data.
+
+function prng(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+type Mutation = (b: Buffer, r: () => number) => Buffer;
+const at = (b: Buffer, r: () => number) => Math.floor(r() * Math.max(1, b.length));
+const JUNK = ['{', '}', '"', ',', ':', '[', ']', '\\', '\n', '\u0000', 'null', '-1', '1e999', '"[X]"', '"[Y]"', '\ufeff', '\u00e9', '💥'].map((s) => Buffer.from(s));
+const MUTATIONS: [string, Mutation][] = [
+  ['flip a byte', (b, r) => { const c = Buffer.from(b); const i = at(c, r); c[i] = Math.floor(r() * 256); return c; }],
+  ['delete a span', (b, r) => { const i = at(b, r); return Buffer.concat([b.subarray(0, i), b.subarray(i + 1 + Math.floor(r() * 40))]); }],
+  ['insert junk', (b, r) => { const i = at(b, r); return Buffer.concat([b.subarray(0, i), JUNK[Math.floor(r() * JUNK.length)], b.subarray(i)]); }],
+  ['truncate', (b, r) => b.subarray(0, at(b, r))],
+  ['duplicate a line', (b, r) => { const lines = b.toString('utf8').split('\n'); const i = Math.floor(r() * lines.length); lines.splice(i, 0, lines[i]); return Buffer.from(lines.join('\n')); }],
+  ['drop a line', (b, r) => { const lines = b.toString('utf8').split('\n'); lines.splice(Math.floor(r() * lines.length), 1); return Buffer.from(lines.join('\n')); }],
+  ['retype a value', (b, r) => { const t = b.toString('utf8'); const ms = [...t.matchAll(/:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null)/g)]; if (!ms.length) return b; const m = ms[Math.floor(r() * ms.length)]; const by = ['null', '0', '""', '[]', '{}', '"x"', '-7', '1.5', 'true'][Math.floor(r() * 9)]; return Buffer.from(t.slice(0, m.index!) + ': ' + by + t.slice(m.index! + m[0].length)); }],
+  ['remove a key', (b, r) => { const t = b.toString('utf8'); const ms = [...t.matchAll(/"(?:[^"\\]|\\.)*"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null)\s*,?/g)]; if (!ms.length) return b; const m = ms[Math.floor(r() * ms.length)]; return Buffer.from(t.slice(0, m.index!) + t.slice(m.index! + m[0].length)); }],
+  ['CRLF and a BOM', (b) => Buffer.concat([Buffer.from('\ufeff'), Buffer.from(b.toString('utf8').replace(/\n/g, '\r\n'))])],
+  ['invalid UTF-8', (b, r) => { const i = at(b, r); return Buffer.concat([b.subarray(0, i), Buffer.from([0xff, 0xfe, 0xc3]), b.subarray(i)]); }],
+  ['empty file', () => Buffer.alloc(0)],
+];
+
+const nonBlankLines = (text: string) => text.split('\n').filter((l) => l.trim() !== '').length;
+
+interface Outcome {
+  code: number;
+  out: string;
+  err: string;
+}
+
+const problems: string[] = [];
+let mutations = 0;
+const exits = new Map<number, number>();
+function judge(what: string, r: Outcome): void {
+  mutations++;
+  exits.set(r.code, (exits.get(r.code) ?? 0) + 1);
+  if (/internal error/.test(r.err) || r.code === 3) problems.push(`${what}: died (exit ${r.code}): ${r.err.slice(0, 300)}`);
+  else if (r.code !== 0 && r.code !== 2) problems.push(`${what}: exit ${r.code}`);
+  else if (r.code === 2 && (r.err.trim().split('\n').length !== 1 || !r.err.startsWith('error: '))) problems.push(`${what}: not one error line: ${JSON.stringify(r.err.slice(0, 300))}`);
+}
+
+const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
+const relations = readdirSync(join(SAMPLE_DATA, 'en')).filter((f) => /^P\d+\.jsonl$/.test(f));
+const originalLines = Object.fromEntries(relations.map((f) => [f, nonBlankLines(readFileSync(join(SAMPLE_DATA, 'en', f), 'utf8'))]));
+
+test('fuzz the dataset files: relation JSONL, templates, candidate sets (data stats)', async () => {
+  const r = prng(20261125);
+  const targets = ['en/P19.jsonl', 'en/P103.jsonl', 'en/templates.jsonl', 'TREx_multilingual_objects/en.json'];
+  const data = sampleCopy();
+  for (let i = 0; i < 700; i++) {
+    const file = targets[i % targets.length];
+    const [name, mutate] = MUTATIONS[Math.floor(r() * MUTATIONS.length)];
+    const original = readFileSync(join(SAMPLE_DATA, file));
+    const mutated = mutate(original, r);
+    writeFileSync(join(data, file), mutated);
+    const what = `#${i} ${file} (${name})`;
+    const res = await cli('data', 'stats', '--data', data, '--languages', 'en', '--format', 'json');
+    judge(what, res);
+    if (res.code === 0) {
+      // Exit 0: every relation line was read as a triple, or what was left out was reported as a warning.
+      const stats = JSON.parse(res.out);
+      const en = stats.languages[0];
+      const rel = file.match(/^en\/(P\d+\.jsonl)$/)?.[1];
+      const expected = relations.reduce((s, f) => s + (f === rel ? nonBlankLines(mutated.toString('utf8')) : originalLines[f]), 0);
+      if (stats.warnings.length === 0 && en.triples !== expected) problems.push(`${what}: exit 0 with ${en.triples} triples of ${expected} lines and no warning`);
+      if (stats.warnings.length === 0 && en.relations !== relations.length) problems.push(`${what}: exit 0 with ${en.relations} of ${relations.length} relations and no warning`);
+    }
+    writeFileSync(join(data, file), original);
+  }
+});
+
+test('fuzz the checkpoint files: tokenizer, entity vocabulary, config, manifest (prompts)', async () => {
+  const r = prng(7);
+  const targets = ['tokenizer.json', 'entity_vocab.json', 'config.json', 'mlama-checkpoint.json'];
+  const dir = join(tempDir(), 'ck');
+  cpSync(ck, dir, { recursive: true });
+  for (let i = 0; i < 300; i++) {
+    const file = targets[i % targets.length];
+    const [name, mutate] = MUTATIONS[Math.floor(r() * MUTATIONS.length)];
+    const original = readFileSync(join(ck, file));
+    writeFileSync(join(dir, file), mutate(original, r));
+    judge(`#${i} ${file} (${name})`, await cli('prompts', '--data', SAMPLE_DATA, '--model', dir, '--language', 'en', '--relation', 'P19', '--style', 'entity', '--limit', '1'));
+    writeFileSync(join(dir, file), original);
+  }
+});
+
+test('fuzz end to end: a mutated relation file or checkpoint through mlama run', async () => {
+  const r = prng(99);
+  const data = sampleCopy();
+  const dir = join(tempDir(), 'ck');
+  cpSync(ck, dir, { recursive: true });
+  const targets: [string, string][] = [[data, 'en/P19.jsonl'], [data, 'en/templates.jsonl'], [dir, 'entity_vocab.json'], [dir, 'config.json']];
+  for (let i = 0; i < 60; i++) {
+    const [root, file] = targets[i % targets.length];
+    const [name, mutate] = MUTATIONS[Math.floor(r() * MUTATIONS.length)];
+    const source = root === data ? SAMPLE_DATA : ck;
+    const original = readFileSync(join(source, file));
+    writeFileSync(join(root, file), mutate(original, r));
+    const db = join(tempDir(), 'fuzz.sqlite');
+    const what = `#${i} ${file} (${name})`;
+    const res = await cli('run', '--data', data, '--model', dir, '--languages', 'en', '--relations', 'P19,P103', '--limit', '3', '--db', db, '--name', 'f');
+    judge(what, res);
+    if (res.code === 0 && !/run "f" complete: (\d+)\/\1 answers/.test(res.out)) problems.push(`${what}: exit 0 without a complete run: ${res.out.slice(-200)}`);
+    writeFileSync(join(root, file), original);
+  }
+});
+
+test('at least 1,000 mutations, and no problem', () => {
+  console.log(`# ${mutations} mutations (exit codes ${[...exits].sort().map(([c, n]) => `${c}: ${n}`).join(', ')}), ${problems.length} problems`);
+  assert.ok(mutations >= 1000, `${mutations} mutations`);
+  assert.deepEqual(problems, []);
+});
