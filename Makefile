@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser
+.PHONY: demo test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -30,7 +30,11 @@ typecheck: install
 browser:
 	@command -v chromium > /dev/null || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] && { apt-get install -y -qq chromium > /dev/null 2>&1 || { apt-get update -qq > /dev/null && apt-get install -y -qq chromium > /dev/null; }; }; } || echo "note: chromium not installed; the browser check of the HTML report is skipped"
 
-test: build browser
+# Debian's python3-torch and python3-onnx let the exporter's export path be tested (on a LUKE-shaped stub).
+python-deps:
+	@/usr/bin/python3 -c 'import torch, onnx' 2> /dev/null || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] && { apt-get install -y -qq python3-torch python3-onnx > /dev/null 2>&1 || { apt-get update -qq > /dev/null && apt-get install -y -qq python3-torch python3-onnx > /dev/null; }; }; } || echo "note: python3-torch/python3-onnx not installed; the exporter test is skipped"
+
+test: build browser python-deps
 	@set -o pipefail; $(TSX) --test --test-reporter=tap --test-concurrency=1 test/*.test.ts | tee results/.test-output.tap | grep -E '^(not ok|# (tests|pass|fail|skipped))' ; \
 	status=$$?; n=$$(grep -E '^# tests' results/.test-output.tap | awk '{print $$3}'); \
 	if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \

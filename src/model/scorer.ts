@@ -76,6 +76,8 @@ export async function* scoreQueries(session: ModelSession, queries: Iterable<Bui
   // Feeds for batch k are built while batch k-1 runs; only one run is in flight, so the threads are not shared.
   async function* flush(rows: Row[]): AsyncGenerator<ScoredQuery[]> {
     const feeds = buildFeeds(rows, buffers, o.padEntityId);
+    // A word-only graph (XLM-R style) has no entity inputs; it gets only the inputs it declares.
+    for (const name of Object.keys(feeds)) if (!session.inputNames.includes(name)) delete feeds[name];
     buffers.next();
     const n = ++batchNo;
     if (state.inFlight) yield await state.inFlight;

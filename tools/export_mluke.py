@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""Export a LUKE-architecture masked LM (studio-ousia/mluke-base, mluke-large, luke-base, ...) or a word-only
+XLM-R-style masked LM into an mlama-harness checkpoint directory (see README, "The checkpoint contract").
+
+    python3 tools/export_mluke.py studio-ousia/mluke-base checkpoints/mluke-base
+    python3 tools/export_mluke.py /models/xlm-roberta-base checkpoints/xlmr-base --word-only
+
+Needs torch, transformers, onnx, onnxruntime, sentencepiece and protobuf. Writes:
+  model.onnx          the gathered graph: log-probabilities at the mask positions / the object entity slot only
+  model.naive.onnx    full logits at every position and over the whole entity vocabulary (for checks and benchmarks)
+  weights.bin         one external-data file both graphs point into (each tensor stored once, 4 KiB aligned)
+  tokenizer.json      the fast XLM-R tokenizer of the model's own SentencePiece model (plus <ent>, <ent2> for mLUKE)
+  entity_vocab.json   "<lang>:<title>" -> id, special entities unprefixed (LUKE only)
+  config.json         as transformers writes it
+  mlama-checkpoint.json  the manifest the harness validates against
+
+The export refuses a checkpoint whose prediction heads transformers had to initialise (a LukeModel checkpoint
+loaded as LukeForMaskedLM): ranking with random heads would report numbers that mean nothing. After writing, it
+runs the exported graphs with onnxruntime next to the torch model on a few prompts and fails above --tolerance.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+
+FORMAT = "mlama-checkpoint/1"
+ENCODER_INPUTS = ["input_ids", "attention_mask", "entity_ids", "entity_attention_mask", "entity_token_type_ids", "entity_position_ids"]
+WORD_INPUTS = ["input_ids", "attention_mask"]
+ALIGN = 4096  # page-aligned offsets let onnxruntime map the file instead of reading it
+INLINE_BELOW = 1024  # bytes: small constants stay inside the graph
+
+
+def die(msg):
+    print(f"error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The two graph variants, as torch modules around a loaded masked LM. Heads run on 2-D rows so torch exports the
+# tied output projection as Gemm(transB=1) over the embedding table itself, not over a folded transposed copy.
+
+
+def _build_modules(torch, word_only):
+    nn = torch.nn
+
+    def gather_rows(hidden, positions):
+        # hidden [B, L, H], positions [B, M] -> [B*M, H]
+        idx = positions.unsqueeze(-1).expand(-1, -1, hidden.size(-1))
+        return torch.gather(hidden, 1, idx).reshape(-1, hidden.size(-1))
+
+    def pick(logits_2d, like, candidates):
+        # log-softmax over the full vocabulary, then only the candidate ids: [B, M, K]
+        lp = torch.log_softmax(logits_2d, dim=-1).reshape(like.size(0), like.size(1), -1)
+        return torch.gather(lp, 2, candidates)
+
+    class LukeGathered(nn.Module):
+        def __init__(self, mlm):
+            super().__init__()
+            self.mlm = mlm
+
+        def forward(self, input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids,
+                    word_positions, word_candidates, entity_slots, entity_candidates):
+            out = self.mlm.luke(input_ids=input_ids, attention_mask=attention_mask, entity_ids=entity_ids,
+                                entity_attention_mask=entity_attention_mask, entity_token_type_ids=entity_token_type_ids,
+                                entity_position_ids=entity_position_ids, return_dict=True)
+            words = self.mlm.lm_head(gather_rows(out.last_hidden_state, word_positions))
+            ents = self.mlm.entity_predictions(gather_rows(out.entity_last_hidden_state, entity_slots))
+            return pick(words, word_positions, word_candidates), pick(ents, entity_slots, entity_candidates)
+
+    class LukeNaive(nn.Module):
+        def __init__(self, mlm):
+            super().__init__()
+            self.mlm = mlm
+
+        def forward(self, input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids):
+            out = self.mlm(input_ids=input_ids, attention_mask=attention_mask, entity_ids=entity_ids,
+                           entity_attention_mask=entity_attention_mask, entity_token_type_ids=entity_token_type_ids,
+                           entity_position_ids=entity_position_ids, return_dict=True)
+            return out.logits, out.entity_logits
+
+    class WordGathered(nn.Module):
+        def __init__(self, mlm):
+            super().__init__()
+            self.mlm = mlm
+
+        def forward(self, input_ids, attention_mask, word_positions, word_candidates):
+            hidden = self.mlm.base_model(input_ids=input_ids, attention_mask=attention_mask, return_dict=True).last_hidden_state
+            return pick(self.mlm.lm_head(gather_rows(hidden, word_positions)), word_positions, word_candidates)
+
+    class WordNaive(nn.Module):
+        def __init__(self, mlm):
+            super().__init__()
+            self.mlm = mlm
+
+        def forward(self, input_ids, attention_mask):
+            return self.mlm(input_ids=input_ids, attention_mask=attention_mask, return_dict=True).logits
+
+    return (WordGathered, WordNaive) if word_only else (LukeGathered, LukeNaive)
+
+
+def graph_spec(word_only):
+    if word_only:
+        return {
+            "gathered": {"file": "model.onnx", "inputs": WORD_INPUTS + ["word_positions", "word_candidates"], "outputs": ["word_logprobs"]},
+            "naive": {"file": "model.naive.onnx", "inputs": list(WORD_INPUTS), "outputs": ["logits"]},
+        }
+    return {
+        "gathered": {"file": "model.onnx", "inputs": ENCODER_INPUTS + ["word_positions", "word_candidates", "entity_slots", "entity_candidates"],
+                     "outputs": ["word_logprobs", "entity_logprobs"]},
+        "naive": {"file": "model.naive.onnx", "inputs": list(ENCODER_INPUTS), "outputs": ["logits", "entity_logits"]},
+    }
+
+
+DYNAMIC = {
+    "input_ids": {0: "batch", 1: "words"}, "attention_mask": {0: "batch", 1: "words"},
+    "entity_ids": {0: "batch", 1: "entities"}, "entity_attention_mask": {0: "batch", 1: "entities"},
+    "entity_token_type_ids": {0: "batch", 1: "entities"}, "entity_position_ids": {0: "batch", 1: "entities", 2: "span"},
+    "word_positions": {0: "batch", 1: "masks"}, "word_candidates": {0: "batch", 1: "masks", 2: "word_k"},
+    "entity_slots": {0: "batch", 1: "slots"}, "entity_candidates": {0: "batch", 1: "slots", 2: "entity_k"},
+    "word_logprobs": {0: "batch", 1: "masks", 2: "word_k"}, "entity_logprobs": {0: "batch", 1: "slots", 2: "entity_k"},
+    "logits": {0: "batch", 1: "words"}, "entity_logits": {0: "batch", 1: "entities"},
+}
+
+
+def example_inputs(torch, word_only, pad_entity):
+    """Trace inputs with every dynamic axis above 1, so no size is frozen into the graph."""
+    B, L, E, P, M, K, S, K2 = 2, 7, 2, 3, 2, 3, 1, 4
+    i64 = lambda *shape, hi=5: torch.randint(4, hi + 4, shape, dtype=torch.long)
+    words = {"input_ids": i64(B, L, hi=100), "attention_mask": torch.ones(B, L, dtype=torch.long)}
+    gather = {"word_positions": torch.tensor([[1, 2]] * B), "word_candidates": i64(B, M, K, hi=100)}
+    if word_only:
+        return words, gather
+    ents = {
+        "entity_ids": torch.full((B, E), pad_entity, dtype=torch.long) + torch.tensor([[2, 3]] * B),
+        "entity_attention_mask": torch.ones(B, E, dtype=torch.long),
+        "entity_token_type_ids": torch.zeros(B, E, dtype=torch.long),
+        "entity_position_ids": torch.tensor([[[1, 2, -1], [3, 4, 5]]] * B),
+    }
+    gather.update({"entity_slots": torch.zeros(B, S, dtype=torch.long), "entity_candidates": i64(B, S, K2, hi=3)})
+    return {**words, **ents}, gather
+
+
+def export_graph(torch, module, inputs, spec, path):
+    names = spec["inputs"]
+    torch.onnx.export(module, tuple(inputs[n] for n in names), path, input_names=names, output_names=spec["outputs"],
+                      dynamic_axes={n: DYNAMIC[n] for n in names + spec["outputs"]}, opset_version=17, do_constant_folding=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One weights file for both graphs.
+
+
+def share_weights(onnx, graphs, out_dir):
+    """Moves every initializer of the graphs (path -> ModelProto) into out_dir/weights.bin, each distinct tensor
+    once, and points the graphs at it. Returns the number of bytes written."""
+    from onnx import external_data_helper as ext
+    offsets = {}
+    written = 0
+    with open(os.path.join(out_dir, "weights.bin"), "wb") as f:
+        for model in graphs.values():
+            for t in model.graph.initializer:
+                raw = t.raw_data if t.HasField("raw_data") else onnx.numpy_helper.to_array(t).tobytes()
+                if len(raw) < INLINE_BELOW:
+                    continue
+                key = hashlib.sha1(raw).hexdigest() + str(len(raw))
+                if key not in offsets:
+                    pad = (-written) % ALIGN
+                    f.write(b"\0" * pad)
+                    written += pad
+                    offsets[key] = written
+                    f.write(raw)
+                    written += len(raw)
+                ext.set_external_data(t, location="weights.bin", offset=offsets[key], length=len(raw))
+                t.data_location = onnx.TensorProto.EXTERNAL
+                t.ClearField("raw_data")
+                for field in ("float_data", "int64_data", "int32_data", "double_data"):
+                    t.ClearField(field)
+    return written
+
+
+def leave_tied_tables_unpacked(model, min_bytes=64 << 20):
+    """Declares large tables read both by a Gather (embedding lookup) and by a Gemm/MatMul (the tied output
+    projection) as graph inputs with their stored value as default. onnxruntime then neither constant-folds nor
+    pre-packs them, so the table stays one copy in memory (1.8 GB less for mluke-base)."""
+    users = {}
+    for node in model.graph.node:
+        for i, name in enumerate(node.input):
+            users.setdefault(name, set()).add(node.op_type if node.op_type != "Gemm" or i == 1 else "GemmA")
+    declared = {i.name for i in model.graph.input}
+    for t in model.graph.initializer:
+        size = 4
+        for d in t.dims:
+            size *= d
+        u = users.get(t.name, set())
+        if size >= min_bytes and "Gather" in u and ({"Gemm", "MatMul"} & u) and t.name not in declared:
+            vi = model.graph.input.add()
+            vi.name = t.name
+            vi.type.tensor_type.elem_type = t.data_type
+            for d in t.dims:
+                vi.type.tensor_type.shape.dim.add().dim_value = d
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tokenizer, entity vocabulary, config.
+
+
+def write_tokenizer(tokenizer, vocab_size, out_dir):
+    """tokenizer.json from the fast XLM-R tokenizer of the model's own SentencePiece file, with the model's extra
+    word tokens (<ent>, <ent2> for mLUKE) at the ids the slow tokenizer gives them."""
+    from transformers import XLMRobertaTokenizerFast
+    sp = getattr(tokenizer, "vocab_file", None)
+    if not sp or not os.path.exists(sp):
+        die("the tokenizer has no SentencePiece vocab_file to build a fast tokenizer from")
+    fast = XLMRobertaTokenizerFast(vocab_file=sp)
+    extra = [t for t in tokenizer.additional_special_tokens if t not in fast.get_vocab()]
+    if extra:
+        fast.add_special_tokens({"additional_special_tokens": extra})
+    for t in extra + ["<s>", "</s>", "<pad>", "<unk>", "<mask>"]:
+        a, b = tokenizer.convert_tokens_to_ids(t), fast.convert_tokens_to_ids(t)
+        if a != b:
+            die(f"token {t}: id {a} in the model's tokenizer but {b} in the fast one")
+    for text in ["Ryō Kase was born in Yokohama .", "[Y]は[X]の母語です", "ولد في القاهرة", "巴黎是法国的首都。"]:
+        a = tokenizer(text, add_special_tokens=False)["input_ids"]
+        b = fast(text, add_special_tokens=False)["input_ids"]
+        if a != b:
+            die(f"fast and slow tokenizers disagree on {text!r}: {a} vs {b}")
+    if len(fast) != vocab_size:
+        die(f"tokenizer has {len(fast)} ids but config vocab_size is {vocab_size}")
+    fast.backend_tokenizer.save(os.path.join(out_dir, "tokenizer.json"))
+
+
+SPECIAL_ENTITIES = ("[PAD]", "[UNK]", "[MASK]", "[MASK2]")
+
+
+def read_entity_vocab(path, tokenizer):
+    """The tokenizer's own entity vocabulary, or LUKE's original jsonl ({"id", "entities": [[title, lang], ...]})."""
+    if path and path.endswith(".jsonl"):
+        vocab = {}
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                    for title, lang in rec["entities"]:
+                        vocab[title if (title in SPECIAL_ENTITIES or not lang) else f"{lang}:{title}"] = int(rec["id"])
+                except (ValueError, KeyError, TypeError) as e:
+                    die(f"{path}:{n}: {e}")
+        return vocab
+    if path:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    vocab = getattr(tokenizer, "entity_vocab", None)
+    if not vocab:
+        die("the tokenizer has no entity vocabulary; pass --entity-vocab")
+    return dict(vocab)
+
+
+def write_entity_vocab(vocab, size, out_dir):
+    if "[MASK2]" not in vocab and max(vocab.values()) + 2 == size:
+        vocab["[MASK2]"] = size - 1  # mLUKE's conversion appends it
+    for s in ("[PAD]", "[UNK]", "[MASK]"):
+        if s not in vocab:
+            die(f"entity vocabulary has no {s}")
+    top = max(vocab.values()) + 1
+    if top != size:
+        die(f"entity vocabulary has {top} ids but config entity_vocab_size is {size}")
+    with open(os.path.join(out_dir, "entity_vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(vocab, f, ensure_ascii=False)
+
+
+def check_heads(info, model):
+    tied = set(getattr(model, "_tied_weights_keys", None) or [])
+    missing = [k for k in info.get("missing_keys", []) if (k.startswith("lm_head.") or k.startswith("entity_predictions.")) and k not in tied]
+    if missing:
+        die(f"the checkpoint has no trained prediction heads (transformers initialised {', '.join(sorted(missing)[:4])}"
+            f"{'...' if len(missing) > 4 else ''}); refusing to export random heads")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parity: the exported graphs against the torch model they came from.
+
+
+def parity(torch, ort, mlm, out_dir, spec, word_only, pad_entity, tolerance):
+    inputs, gather = example_inputs(torch, word_only, pad_entity)
+    worst = 0.0
+    with torch.no_grad():
+        ref = mlm(**inputs, return_dict=True)
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    naive = ort.InferenceSession(os.path.join(out_dir, spec["naive"]["file"]), opts, providers=["CPUExecutionProvider"])
+    got = naive.run(None, {n: inputs[n].numpy() for n in spec["naive"]["inputs"]})
+    worst = max(worst, float(abs(got[0] - ref.logits.numpy()).max()))
+    if not word_only:
+        worst = max(worst, float(abs(got[1] - ref.entity_logits.numpy()).max()))
+    gathered = ort.InferenceSession(os.path.join(out_dir, spec["gathered"]["file"]), opts, providers=["CPUExecutionProvider"])
+    feeds = {**inputs, **gather}
+    got = gathered.run(None, {n: feeds[n].numpy() for n in spec["gathered"]["inputs"]})
+    lp = torch.log_softmax(ref.logits, -1)
+    want = torch.gather(torch.gather(lp, 1, gather["word_positions"].unsqueeze(-1).expand(-1, -1, lp.size(-1))), 2, gather["word_candidates"])
+    worst = max(worst, float(abs(got[0] - want.numpy()).max()))
+    if not word_only:
+        elp = torch.log_softmax(ref.entity_logits, -1)
+        want = torch.gather(torch.gather(elp, 1, gather["entity_slots"].unsqueeze(-1).expand(-1, -1, elp.size(-1))), 2, gather["entity_candidates"])
+        worst = max(worst, float(abs(got[1] - want.numpy()).max()))
+    print(f"parity: onnxruntime vs torch, max |difference| {worst:.2e} (tolerance {tolerance:g})")
+    if not worst <= tolerance:
+        die(f"exported graphs differ from the torch model by {worst:.2e} (> {tolerance:g})")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def export_checkpoint(torch, onnx, mlm, config, out_dir, word_only, origin, write_side_files, unpack_min_bytes=64 << 20):
+    """Everything after loading: graphs, shared weights, side files (a callback), manifest. Returns the spec."""
+    os.makedirs(out_dir, exist_ok=True)
+    mlm.eval()
+    pad_entity = 0
+    spec = graph_spec(word_only)
+    Gathered, Naive = _build_modules(torch, word_only)
+    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
+        inputs, gather = example_inputs(torch, word_only, pad_entity)
+        with torch.no_grad():
+            export_graph(torch, Gathered(mlm), {**inputs, **gather}, spec["gathered"], os.path.join(tmp, "model.onnx"))
+            export_graph(torch, Naive(mlm), inputs, spec["naive"], os.path.join(tmp, "model.naive.onnx"))
+        graphs = {v: onnx.load(os.path.join(tmp, s["file"]), load_external_data=True) for v, s in spec.items()}
+    leave_tied_tables_unpacked(graphs["gathered"], unpack_min_bytes)
+    weight_bytes = share_weights(onnx, graphs, out_dir)
+    for v, s in spec.items():
+        onnx.save_model(graphs[v], os.path.join(out_dir, s["file"]))
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    write_side_files(out_dir)
+    manifest = {
+        "format": FORMAT,
+        "architecture": "word-only" if word_only else "luke",
+        "random_weights": False,
+        "origin": origin,
+        "graphs": spec,
+        "files": {"tokenizer": "tokenizer.json", "config": "config.json", "weights": ["weights.bin"], **({} if word_only else {"entity_vocab": "entity_vocab.json"})},
+    }
+    with open(os.path.join(out_dir, "mlama-checkpoint.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    print(f"wrote {out_dir}: {weight_bytes / 2**20:.0f} MiB of weights shared by both graphs")
+    return spec
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("source", help="hub name (studio-ousia/mluke-base) or local directory")
+    ap.add_argument("out", help="checkpoint directory to write")
+    ap.add_argument("--word-only", action="store_true", help="an XLM-R-style masked LM without entity inputs")
+    ap.add_argument("--entity-vocab", help="entity vocabulary to use instead of the tokenizer's (.json or LUKE's .jsonl)")
+    ap.add_argument("--tolerance", type=float, default=1e-3, help="largest |difference| between onnxruntime and torch (default 1e-3)")
+    a = ap.parse_args()
+    try:
+        import onnx
+        import onnxruntime as ort
+        import torch
+        import transformers
+        from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer
+    except ImportError as e:
+        die(f"{e.name} is not installed (the exporter needs torch, transformers, onnx, onnxruntime, sentencepiece, protobuf)")
+
+    config = AutoConfig.from_pretrained(a.source)
+    if not a.word_only and config.model_type not in ("luke",):
+        die(f"{a.source}: model_type {config.model_type!r} is not LUKE; use --word-only for XLM-R-style models")
+    mlm, info = AutoModelForMaskedLM.from_pretrained(a.source, output_loading_info=True)
+    check_heads(info, mlm)
+    tokenizer = AutoTokenizer.from_pretrained(a.source)
+    cfg = mlm.config.to_dict()
+
+    def side_files(out_dir):
+        write_tokenizer(tokenizer, cfg["vocab_size"], out_dir)
+        if not a.word_only:
+            write_entity_vocab(read_entity_vocab(a.entity_vocab, tokenizer), cfg["entity_vocab_size"], out_dir)
+
+    origin = {"exporter": "tools/export_mluke.py", "source": a.source, "transformers": transformers.__version__, "torch": torch.__version__}
+    spec = export_checkpoint(torch, onnx, mlm, cfg, a.out, a.word_only, origin, side_files)
+    parity(torch, ort, mlm, a.out, spec, a.word_only, 0, a.tolerance)
+
+
+if __name__ == "__main__":
+    main()
