@@ -68,9 +68,10 @@ async function referenceScores(ck: Checkpoint, naive: ModelSession, b: BuiltQuer
   return rank({ built: b, scores }, 10);
 }
 
-async function scoreAll(session: ModelSession, ck: Checkpoint, qs: BuiltQuery[], batchSize: number): Promise<Map<string, ScoredQuery>> {
+async function scoreAll(session: ModelSession, ck: Checkpoint, qs: BuiltQuery[], batchSize: number, headBudget?: number): Promise<Map<string, ScoredQuery>> {
   const out = new Map<string, ScoredQuery>();
-  for await (const batch of scoreQueries(session, qs, { batchSize, padEntityId: ck.entityVocab!.special.pad! })) for (const s of batch) out.set(`${s.built.style.name}|${s.built.query.key}`, s);
+  const headWidths = { word: ck.config.vocab_size, entity: ck.config.entity_vocab_size };
+  for await (const batch of scoreQueries(session, qs, { batchSize, headBudget, headWidths, padEntityId: ck.entityVocab!.special.pad! })) for (const s of batch) out.set(`${s.built.style.name}|${s.built.query.key}`, s);
   return out;
 }
 
@@ -140,12 +141,13 @@ test('scorer equals a reference ranking from the naive graph on 500+ queries in 
   assert.ok(maxDiff < 1e-4);
 });
 
-test('rankings do not depend on batch size (1, 7, 64) or threads (1, 2)', async () => {
+test('rankings do not depend on batch size (1, 7, 64), threads (1, 2) or the head budget', async () => {
   const ck = load(tinyCheckpoint());
   const qs = sample(ck, ['en', 'zh'], 2);
   const runs: Map<string, ScoredQuery>[] = [];
-  for (const [threads, batch] of [[1, 1], [1, 7], [2, 64], [2, 7]]) {
-    runs.push(await scoreAll(await openSession(ck, 'gathered', { threads }), ck, qs, batch));
+  // The last setting lets at most 3 entity rows (or 3 word masks' worth of rows) share a batch.
+  for (const [threads, batch, headBudget] of [[1, 1], [1, 7], [2, 64], [2, 7], [2, 64, 3 * Math.max(ck.config.vocab_size, ck.config.entity_vocab_size)]]) {
+    runs.push(await scoreAll(await openSession(ck, 'gathered', { threads }), ck, qs, batch, headBudget));
   }
   for (const [k, s] of runs[0]) {
     for (const other of runs.slice(1)) {

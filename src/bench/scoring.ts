@@ -1,7 +1,7 @@
 import type { Dataset } from '../data/mlama.js';
 import { listRelations } from '../data/mlama.js';
 import type { LabelIndex } from '../data/labels.js';
-import type { Checkpoint } from '../model/checkpoint.js';
+import { headWidths, type Checkpoint } from '../model/checkpoint.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import { openSession } from '../model/session.js';
 import type { Variant } from '../model/lukeGraph.js';
@@ -96,7 +96,7 @@ export async function benchScoring(ds: Dataset, ck: Checkpoint, labels: LabelInd
           }
           if (pattern === 'shipped') {
             const qs = sampleOf((lang, limit) => languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, [style], { ...sel, limit }), ds, o.languages, o.perLanguage, 1);
-            results = scoreQueries(session, count(qs), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, padEntityId });
+            results = scoreQueries(session, count(qs), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(ck), padEntityId });
           } else {
             const qs = sampleOf((lang, limit) => naiveQueries(ds, lang, ck, labels, [style], { ...sel, limit }), ds, o.languages, o.perLanguage, 1);
             results = naiveScore(session, ck, count(qs));

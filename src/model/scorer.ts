@@ -26,6 +26,13 @@ export interface ScorerOptions {
   batchSize?: number;
   /** Padded tokens per batch at most (rows x sequence length). */
   tokenBudget?: number;
+  /**
+   * Head outputs per batch at most, in floats: rows read by a head times its vocabulary. The full-vocabulary
+   * log-softmax of 64 entity rows over mLUKE's 1.2M entities would be 300 MB, twice over; this caps it.
+   */
+  headBudget?: number;
+  /** Vocabulary sizes of the word and entity heads, for headBudget. */
+  headWidths?: { word: number; entity: number };
   /** Entity id fed at the dummy slot of word-only passes (masked out); the vocabulary's [PAD]. */
   padEntityId: number;
   topK?: number;
@@ -67,6 +74,7 @@ class Buffers {
 export async function* scoreQueries(session: ModelSession, queries: Iterable<BuiltQuery> | AsyncIterable<BuiltQuery>, o: ScorerOptions): AsyncGenerator<ScoredQuery[]> {
   const batchSize = o.batchSize ?? 64;
   const tokenBudget = o.tokenBudget ?? 4096;
+  const headBudget = o.headBudget ?? 32 * 2 ** 20;
   const topK = o.topK ?? 10;
   const buckets = new Map<string, Row[]>();
   const buffers = new Buffers();
@@ -91,7 +99,9 @@ export async function* scoreQueries(session: ModelSession, queries: Iterable<Bui
       let rows = buckets.get(key);
       if (!rows) buckets.set(key, (rows = []));
       rows.push({ q: pending, pass });
-      if (rows.length >= batchSize || (rows.length + 1) * pass.inputIds.length > tokenBudget) {
+      const headRows = built.style.head === 'word' ? pass.maskPositions.length : 1;
+      const width = o.headWidths ? o.headWidths[built.style.head] : 0;
+      if (rows.length >= batchSize || (rows.length + 1) * pass.inputIds.length > tokenBudget || (rows.length + 1) * headRows * width > headBudget) {
         buckets.delete(key);
         yield* flush(rows);
       }

@@ -7,7 +7,7 @@ import { keysForLabels } from '../tokenize/entityLinker.js';
 import { loadStyle, PROMPTS_DIR, type PromptStyle } from '../prompts/styles.js';
 import { languageQueries } from '../prompts/source.js';
 import type { BuiltQuery } from '../prompts/build.js';
-import { checkpointFingerprint, entityStyleUsable, loadCheckpoint } from '../model/checkpoint.js';
+import { checkpointFingerprint, entityStyleUsable, headWidths, loadCheckpoint } from '../model/checkpoint.js';
 import { openSession } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import { createRun, findRun, resultKey, resultWriter, setPlanned, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
@@ -135,7 +135,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
           if (select(b) && !done.has(keyOf(b))) yield b;
         }
       }
-      for await (const batch of scoreQueries(session, pending(), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, padEntityId: ck.entityVocab?.special.pad ?? 0 })) {
+      for await (const batch of scoreQueries(session, pending(), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(ck), padEntityId: ck.entityVocab?.special.pad ?? 0 })) {
         write(batch.map((s) => toRow(s, shardTag)));
         stored += batch.length;
         progress.advance(lang, batch.length);
