@@ -1,3 +1,5 @@
+import { fail } from '../errors.js';
+
 /** Where commands write; tests pass their own to capture output without spawning a process. */
 export interface Io {
   out(text: string): void;
@@ -11,6 +13,13 @@ export const processIo: Io = {
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
   tty: Boolean(process.stdout.isTTY),
 };
+
+/** Option parser for counts and sizes: a positive integer, else one line and exit 2. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) fail(`expected a positive integer, got "${value}"`);
+  return n;
+}
 
 export function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);

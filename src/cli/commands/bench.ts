@@ -13,13 +13,9 @@ import { benchPromptBuild } from '../../bench/prompts.js';
 import { benchScoring, type Pattern } from '../../bench/scoring.js';
 import { calibrateMatMul } from '../../bench/calibrate.js';
 import { promptBenchText, scoringBenchText } from '../../report/bench.js';
-import { list, type Io } from '../io.js';
+import { list, positiveInt, type Io } from '../io.js';
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) fail(`expected a positive integer, got "${v}"`);
-  return n;
-};
+const int = positiveInt;
 
 function machine(threads?: number): string {
   const c = cpus();

@@ -10,13 +10,9 @@ import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
 import { withStore } from '../../store/db.js';
 import { renderTable } from '../../report/table.js';
-import { list, type Io } from '../io.js';
+import { list, positiveInt, type Io } from '../io.js';
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) fail(`expected a positive integer, got "${v}"`);
-  return n;
-};
+const int = positiveInt;
 
 export function registerCluster(program: Command, io: Io): void {
   program

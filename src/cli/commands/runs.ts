@@ -9,16 +9,12 @@ import { reportHtml } from '../../report/html.js';
 import { COMPARABLE_OPTIONS, differences, pairedDeltas } from '../../report/compare.js';
 import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
-import { list, type Io } from '../io.js';
+import { list, positiveInt, type Io } from '../io.js';
 import { parseShard } from './shard.js';
 import { shardLine } from '../../report/render.js';
 
 const DEFAULT_DB = 'results/mlama.sqlite';
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) fail(`expected a positive integer, got "${v}"`);
-  return n;
-};
+const int = positiveInt;
 
 export function registerRuns(program: Command, io: Io): void {
   program
