@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { fail } from '../errors.js';
 
 /** Where commands write; tests pass their own to capture output without spawning a process. */
@@ -23,6 +24,22 @@ export function positiveInt(value: string): number {
 
 export function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function templatesChoice(value: string): 'main' | 'all' {
+  if (value !== 'main' && value !== 'all') fail(`--templates must be main or all, got "${value}"`);
+  return value;
+}
+
+/** The options that choose the queries, shared by `run` and `shards`, which must split the same set. */
+export function querySelectionOptions(c: Command): Command {
+  return c
+    .option('--languages <list>', 'comma-separated languages (default: all)', list)
+    .option('--relations <list>', 'comma-separated relations (default: all)', list)
+    .option('--styles <list>', 'prompt styles (prompts/*.json)', list, ['word', 'entity'])
+    .option('--limit <n>', 'at most N queries per relation and language', positiveInt)
+    .option('--templates <which>', 'main | all (paraphrases too)', templatesChoice, 'main')
+    .option('--no-fallback', "entity lookup in the query language only (the authors' behaviour)");
 }
 
 /** `mlama ... | head` closes the pipe early: that is the reader's choice, not an error. */

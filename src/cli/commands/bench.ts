@@ -15,7 +15,6 @@ import { calibrateMatMul } from '../../bench/calibrate.js';
 import { promptBenchText, scoringBenchText } from '../../report/bench.js';
 import { list, positiveInt, type Io } from '../io.js';
 
-const int = positiveInt;
 
 function machine(threads?: number): string {
   const c = cpus();
@@ -32,8 +31,8 @@ export function registerBench(program: Command, io: Io): void {
     .requiredOption('--model <dir>', 'checkpoint directory (tokenizer and entity vocabulary)')
     .option('--language <lang>', 'language', 'en')
     .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
-    .option('--rounds <n>', 'timed rounds (the median is reported)', int, 3)
-    .option('--per-fact-limit <n>', 'queries per relation for the per-fact re-tokenizing comparison', int, 5)
+    .option('--rounds <n>', 'timed rounds (the median is reported)', positiveInt, 3)
+    .option('--per-fact-limit <n>', 'queries per relation for the per-fact re-tokenizing comparison', positiveInt, 5)
     .action((o: { data: string; model: string; language: string; styles: string[]; rounds: number; perFactLimit: number }) => {
       const ds = openDataset(o.data);
       resolveLanguages(ds, [o.language]);
@@ -50,13 +49,13 @@ export function registerBench(program: Command, io: Io): void {
     .requiredOption('--data <dir>', 'mLAMA directory')
     .requiredOption('--model <dir>', 'checkpoint directory')
     .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
-    .option('--per-language <n>', 'queries per language, spread over its relations', int, 100)
+    .option('--per-language <n>', 'queries per language, spread over its relations', positiveInt, 100)
     .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
     .option('--patterns <list>', 'shipped, naive', list, ['shipped', 'naive'])
-    .option('--rounds <n>', 'alternating rounds (medians are reported)', int, 3)
-    .option('--threads <n>', 'onnxruntime intra-op threads', int, defaultThreads())
-    .option('--batch-size <n>', 'shipped scorer: rows per batch at most', int, 64)
-    .option('--token-budget <n>', 'shipped scorer: padded tokens per batch at most', int, 4096)
+    .option('--rounds <n>', 'alternating rounds (medians are reported)', positiveInt, 3)
+    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt, defaultThreads())
+    .option('--batch-size <n>', 'shipped scorer: rows per batch at most', positiveInt, 64)
+    .option('--token-budget <n>', 'shipped scorer: padded tokens per batch at most', positiveInt, 4096)
     .action(async (o: { data: string; model: string; languages: string[]; perLanguage: number; styles: string[]; patterns: string[]; rounds: number; threads: number; batchSize: number; tokenBudget: number }) => {
       for (const p of o.patterns) if (p !== 'shipped' && p !== 'naive') fail(`--patterns: unknown pattern "${p}" (shipped, naive)`);
       const ds = openDataset(o.data);
@@ -64,7 +63,8 @@ export function registerBench(program: Command, io: Io): void {
       const labels = readLabelIndex(ds);
       const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
       const styles = o.styles.map(loadStyle);
-      if (styles.some((s) => s.head === 'entity') && entityStyleUsable(ck)) fail(`entity styles cannot run on ${o.model}: ${entityStyleUsable(ck)}`);
+      const unusable = entityStyleUsable(ck);
+      if (styles.some((s) => s.head === 'entity') && unusable) fail(`entity styles cannot run on ${o.model}: ${unusable}`);
       const weightBytes = (ck.manifest.files.weights ?? []).reduce((s, w) => s + statSync(join(ck.dir, w)).size, 0);
       const c = ck.config;
       io.out(`machine: ${machine(o.threads)}`);

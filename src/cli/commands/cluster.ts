@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { fail } from '../../errors.js';
 import { openDataset, resolveLanguages } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
 import { keysForLabels } from '../../tokenize/entityLinker.js';
@@ -10,25 +9,19 @@ import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
 import { withStore } from '../../store/db.js';
 import { renderTable } from '../../report/table.js';
-import { list, positiveInt, type Io } from '../io.js';
+import { positiveInt, querySelectionOptions, type Io } from '../io.js';
 
-const int = positiveInt;
 
 export function registerCluster(program: Command, io: Io): void {
-  program
-    .command('shards')
-    .description('show how `run --shard I/N` would split the queries: estimated cost per shard and the balance')
-    .requiredOption('--model <dir>', 'checkpoint directory (its tokenizer decides the costs)')
-    .requiredOption('--data <dir>', 'mLAMA 1.1 directory')
-    .requiredOption('--count <n>', 'number of shards', int)
-    .option('--languages <list>', 'comma-separated languages (default: all)', list)
-    .option('--relations <list>', 'comma-separated relations (default: all)', list)
-    .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
-    .option('--limit <n>', 'at most N queries per relation and language', int)
-    .option('--templates <which>', 'main | all', 'main')
-    .option('--no-fallback', 'entity lookup in the query language only')
-    .action((o: { model: string; data: string; count: number; languages?: string[]; relations?: string[]; styles: string[]; limit?: number; templates: string; fallback: boolean }) => {
-      if (o.templates !== 'main' && o.templates !== 'all') fail(`--templates must be main or all, got "${o.templates}"`);
+  querySelectionOptions(
+    program
+      .command('shards')
+      .description('show how `run --shard I/N` would split the queries: estimated cost per shard and the balance')
+      .requiredOption('--model <dir>', 'checkpoint directory (its tokenizer decides the costs)')
+      .requiredOption('--data <dir>', 'mLAMA 1.1 directory')
+      .requiredOption('--count <n>', 'number of shards', positiveInt),
+  )
+    .action((o: { model: string; data: string; count: number; languages?: string[]; relations?: string[]; styles: string[]; limit?: number; templates: 'main' | 'all'; fallback: boolean }) => {
       const ds = openDataset(o.data);
       const languages = resolveLanguages(ds, o.languages);
       const labels = readLabelIndex(ds);

@@ -9,37 +9,31 @@ import { reportHtml } from '../../report/html.js';
 import { COMPARABLE_OPTIONS, differences, pairedDeltas } from '../../report/compare.js';
 import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
-import { list, positiveInt, type Io } from '../io.js';
+import { positiveInt, querySelectionOptions, type Io } from '../io.js';
 import { parseShard } from './shard.js';
 import { shardLine } from '../../report/render.js';
 
 const DEFAULT_DB = 'results/mlama.sqlite';
-const int = positiveInt;
 
 export function registerRuns(program: Command, io: Io): void {
-  program
-    .command('run')
-    .description('evaluate a checkpoint on mLAMA and store every answer')
-    .requiredOption('--model <dir>', 'checkpoint directory')
-    .requiredOption('--data <dir>', 'mLAMA 1.1 directory')
-    .option('--languages <list>', 'comma-separated languages (default: all)', list)
-    .option('--relations <list>', 'comma-separated relations (default: all)', list)
-    .option('--styles <list>', 'prompt styles (prompts/*.json)', list, ['word', 'entity'])
-    .option('--limit <n>', 'at most N queries per relation and language', int)
-    .option('--templates <which>', 'main | all (paraphrases too)', 'main')
-    .option('--no-fallback', 'entity lookup in the query language only (the authors\' behaviour)')
+  querySelectionOptions(
+    program
+      .command('run')
+      .description('evaluate a checkpoint on mLAMA and store every answer')
+      .requiredOption('--model <dir>', 'checkpoint directory')
+      .requiredOption('--data <dir>', 'mLAMA 1.1 directory'),
+  )
     .option('--name <name>', 'run name (default: run-<timestamp>)')
     .option('--resume <name>', 'continue an interrupted run; refused if inputs changed')
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .option('--batch-size <n>', 'rows per batch at most', int, 64)
-    .option('--token-budget <n>', 'padded tokens per batch at most', int, 4096)
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', int)
+    .option('--batch-size <n>', 'rows per batch at most', positiveInt, 64)
+    .option('--token-budget <n>', 'padded tokens per batch at most', positiveInt, 4096)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInt)
     .option('--device <d>', 'cpu | cuda', 'cpu')
     .option('--shard <i/n>', 'run shard i of n (default from SLURM_ARRAY_TASK_ID/COUNT)')
-    .option('--busy-timeout <ms>', 'wait this long for another writer of the database before giving up', int, 10000)
-    .action(async (o: RunOptions & { db: string; shard?: string; device: string; templates: string; busyTimeout: number }) => {
+    .option('--busy-timeout <ms>', 'wait this long for another writer of the database before giving up', positiveInt, 10000)
+    .action(async (o: RunOptions & { db: string; shard?: string; device: string; busyTimeout: number }) => {
       if (o.device !== 'cpu' && o.device !== 'cuda') fail(`--device must be cpu or cuda, got "${o.device}"`);
-      if (o.templates !== 'main' && o.templates !== 'all') fail(`--templates must be main or all, got "${o.templates}"`);
       const shard = parseShard(o.shard as string | undefined, process.env);
       let stop = false;
       const onSigint = () => {
@@ -49,7 +43,7 @@ export function registerRuns(program: Command, io: Io): void {
       };
       process.on('SIGINT', onSigint);
       await withStore(o.db, { busyTimeoutMs: o.busyTimeout }, async (store) => {
-        const outcome = await evaluate(store, { ...o, shard, device: o.device as 'cpu' | 'cuda', templates: o.templates as 'main' | 'all' }, progressBars(io.tty, (s) => io.err(s)), () => stop);
+        const outcome = await evaluate(store, { ...o, shard, device: o.device as 'cpu' | 'cuda' }, progressBars(io.tty, (s) => io.err(s)), () => stop);
         for (const w of new Set(outcome.warnings)) io.err(`warning: ${w}`);
         const run = outcome.run;
         if (outcome.stored === 0 && run.status === 'complete' && o.resume) {
