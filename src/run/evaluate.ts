@@ -11,7 +11,7 @@ import { checkpointFingerprint, entityStyleUsable, headWidths, loadCheckpoint } 
 import { openSession } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import { createRun, findRun, resultKey, resultWriter, setPlanned, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
-import { COMPARABLE_OPTIONS, differences } from '../report/compare.js';
+import { COMPARABLE_OPTIONS, inputDifferences } from '../report/compare.js';
 import { datasetFingerprint } from './fingerprint.js';
 import { planShard, queryCosts, type ShardPlan } from './costs.js';
 import { shardName, type ShardSpec } from './shard.js';
@@ -77,11 +77,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   if (o.resume) {
     const prev = findRun(store, o.resume);
     if (!prev) fail(`${store.file}: no run "${o.resume}" to resume`);
-    const diffs = [
-      ...differences(prev.options, options, [...COMPARABLE_OPTIONS, 'shard']),
-      ...differences(prev.checkpoint, fingerprint.checkpoint, Object.keys({ ...prev.checkpoint, ...fingerprint.checkpoint })).map((d) => `checkpoint ${d}`),
-      ...differences(prev.dataset, fingerprint.dataset, Object.keys({ ...prev.dataset, ...fingerprint.dataset })).map((d) => `dataset ${d}`),
-    ];
+    const diffs = inputDifferences(prev, { options, ...fingerprint }, [...COMPARABLE_OPTIONS, 'shard']);
     if (diffs.length) fail(`cannot resume "${prev.name}": it was run with different inputs (${diffs.join('; ')})`);
     run = prev;
     if (run.status === 'complete') return { run, stored: 0, skipped: 0, interrupted: false, warnings: [] };

@@ -1,5 +1,6 @@
 import { fail } from '../errors.js';
-import { COMPARABLE_OPTIONS, differences } from '../report/compare.js';
+import { COMPARABLE_OPTIONS, inputDifferences } from '../report/compare.js';
+import { parseShardName, type ShardSpec } from './shard.js';
 import { createRun, findRun, listRuns, readResults, resultKey, resultWriter, setStatus, withStoreSync, type RunRecord, type Store } from '../store/db.js';
 
 export interface MergeSource {
@@ -16,10 +17,10 @@ export interface MergeOutcome {
   answers: number;
 }
 
-function parseShardName(file: string, run: RunRecord): { index: number; count: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(String(run.options.shard ?? ''));
-  if (!m) fail(`${file}: run "${run.name}" is not a shard (it was not run with --shard)`);
-  return { index: Number(m[1]), count: Number(m[2]) };
+function shardOf(file: string, run: RunRecord): ShardSpec {
+  const spec = parseShardName(String(run.options.shard ?? ''));
+  if (!spec) fail(`${file}: run "${run.name}" is not a shard (it was not run with --shard)`);
+  return spec;
 }
 
 function pickRun(store: Store, ref: string | undefined): RunRecord {
@@ -46,16 +47,14 @@ export function mergeShards(out: Store, inputs: string[], o: { run?: string; nam
     withStoreSync(file, { readonly: true }, (store) => {
       const run = pickRun(store, o.run);
       const answers = (store.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(run.id) as { n: number }).n;
-      sources.push({ file, run, ...parseShardName(file, run), answers });
+      sources.push({ file, run, ...shardOf(file, run), answers });
     });
   }
   const first = sources[0];
   for (const s of sources.slice(1)) {
     const diffs = [
       ...(s.count !== first.count ? [`shard count: ${first.count} vs ${s.count}`] : []),
-      ...differences(first.run.options, s.run.options, COMPARABLE_OPTIONS),
-      ...differences(first.run.checkpoint, s.run.checkpoint, Object.keys({ ...first.run.checkpoint, ...s.run.checkpoint })).map((d) => `checkpoint ${d}`),
-      ...differences(first.run.dataset, s.run.dataset, Object.keys({ ...first.run.dataset, ...s.run.dataset })).map((d) => `dataset ${d}`),
+      ...inputDifferences(first.run, s.run, COMPARABLE_OPTIONS),
     ];
     if (diffs.length) fail(`${s.file}: shard ${s.index}/${s.count} does not match ${first.file} (${diffs.join('; ')})`);
   }

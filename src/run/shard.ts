@@ -8,6 +8,13 @@ export interface ShardSpec {
 
 export const shardName = (s: ShardSpec) => `${s.index}/${s.count}`;
 
+/** The inverse of shardName: "I/N" with 0 <= I < N, else undefined. */
+export function parseShardName(text: string): ShardSpec | undefined {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) return undefined;
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
 /** A query (all its styles together) and its estimated cost. */
 export interface CostItem {
   key: string;

@@ -6,7 +6,7 @@ import { listRuns, readResults, requireRun, withStore } from '../../store/db.js'
 import { averageOverLanguages, languageMetrics, relationMetrics } from '../../report/metrics.js';
 import { compareTable, relationTable, renderReportTable, reportCsv, reportOf } from '../../report/render.js';
 import { reportHtml } from '../../report/html.js';
-import { COMPARABLE_OPTIONS, differences, pairedDeltas } from '../../report/compare.js';
+import { COMPARABLE_OPTIONS, inputDifferences, pairedDeltas } from '../../report/compare.js';
 import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
 import { positiveInt, querySelectionOptions, type Io } from '../io.js';
@@ -104,7 +104,7 @@ export function registerRuns(program: Command, io: Io): void {
       await withStore(o.db, { readonly: true }, (store) => {
         const ra = requireRun(store, a);
         const rb = requireRun(store, b);
-        const diffs = [...differences(ra.options, rb.options, COMPARABLE_OPTIONS), ...differences(ra.dataset, rb.dataset, Object.keys({ ...ra.dataset, ...rb.dataset })).map((d) => `dataset ${d}`)];
+        const diffs = inputDifferences(ra, rb, COMPARABLE_OPTIONS, false);
         if (diffs.length && !o.force) fail(`runs "${ra.name}" and "${rb.name}" differ in ${diffs.join('; ')} (use --force to compare anyway)`);
         for (const r of [ra, rb]) if (r.status !== 'complete') io.err(`warning: run "${r.name}" is ${r.status}`);
         const deltas = pairedDeltas(readResults(store, ra.id), readResults(store, rb.id));

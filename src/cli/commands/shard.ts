@@ -1,5 +1,5 @@
 import { fail } from '../../errors.js';
-import type { ShardSpec } from '../../run/shard.js';
+import { parseShardName, type ShardSpec } from '../../run/shard.js';
 
 /** --shard I/N, else Slurm's job-array variables; I counts from 0 (Slurm arrays are usually declared 0-(N-1)). */
 export function parseShard(flag: string | undefined, env: NodeJS.ProcessEnv): ShardSpec | undefined {
@@ -9,7 +9,7 @@ export function parseShard(flag: string | undefined, env: NodeJS.ProcessEnv): Sh
     spec = `${Number(env.SLURM_ARRAY_TASK_ID) - min}/${env.SLURM_ARRAY_TASK_COUNT}`;
   }
   if (!spec) return undefined;
-  const m = /^(\d+)\/(\d+)$/.exec(spec);
-  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) fail(`--shard must be I/N with 0 <= I < N, got "${spec}"${flag ? '' : ' (from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)'}`);
-  return { index: Number(m[1]), count: Number(m[2]) };
+  const parsed = parseShardName(spec);
+  if (!parsed) fail(`--shard must be I/N with 0 <= I < N, got "${spec}"${flag ? '' : ' (from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)'}`);
+  return parsed;
 }
