@@ -5,21 +5,12 @@ import { test } from 'node:test';
 import { cli, SAMPLE_DATA, SHARED_DATA, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 import { mlamaProcess } from './support/spawn.js';
-import { openStore, readResults, requireRun } from '../src/store/db.js';
+import { assertSameRows, storedRun } from './support/rows.js';
 
 const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
 const dir = tempDir('mlama-shards-');
 const common = ['--model', ck, '--data', SAMPLE_DATA, '--styles', 'word,entity', '--threads', '1'];
 const shardDb = (i: number) => join(dir, `shard-${i}.sqlite`);
-
-function rowsOf(file: string, name: string) {
-  const s = openStore(file, { readonly: true });
-  try {
-    return readResults(s, requireRun(s, name).id).map((r) => ({ ...r, shard: null }));
-  } finally {
-    s.db.close();
-  }
-}
 
 test('4 shards run as 4 processes and merged give exactly the rows and metrics of the unsharded run', async () => {
   const whole = await cli('run', ...common, '--name', 'whole', '--db', join(dir, 'whole.sqlite'));
@@ -35,16 +26,7 @@ test('4 shards run as 4 processes and merged give exactly the rows and metrics o
   const merged = await cli('merge', join(dir, 'merged.sqlite'), ...[0, 1, 2, 3].map(shardDb));
   assert.equal(merged.code, 0, merged.err);
   assert.match(merged.out, /merged 4 shards .* into run "sharded" .*: 2392 answers, complete/);
-  // Same rows: keys, golds, rankings and ranks exactly; scores to float32 rounding, since a float32 GEMM's last
-  // bits depend on how many rows share its batch, and batches differ between a shard and the whole run.
-  const [m, w] = [rowsOf(join(dir, 'merged.sqlite'), 'sharded'), rowsOf(join(dir, 'whole.sqlite'), 'whole')];
-  const shape = (rows: typeof m) => rows.map((r) => ({ ...r, gold_score: 0, top: r.top.map((t) => t.label) }));
-  assert.deepEqual(shape(m), shape(w));
-  let maxDiff = 0;
-  m.forEach((r, i) => {
-    maxDiff = Math.max(maxDiff, Math.abs(r.gold_score - w[i].gold_score), ...r.top.map((t, j) => Math.abs(t.score - w[i].top[j].score)));
-  });
-  assert.ok(maxDiff < 1e-5, `max score difference ${maxDiff}`);
+  assertSameRows(storedRun(join(dir, 'merged.sqlite'), 'sharded').rows, storedRun(join(dir, 'whole.sqlite'), 'whole').rows);
   const report = async (db: string, run: string) => JSON.parse((await cli('report', '--db', db, '--run', run, '--format', 'json')).out);
   const [a, b] = [await report(join(dir, 'whole.sqlite'), 'whole'), await report(join(dir, 'merged.sqlite'), 'sharded')];
   assert.deepEqual(b.languages, a.languages);

@@ -4,21 +4,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
+import { xorshift32 } from '../src/model/config.js';
 
 // Mutates real JSONL and JSON files many times. The CLI must never die with an uncaught exception, must answer
 // bad input with exit 2 and one line, and must never exit 0 having silently skipped data.
 
-function prng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 type Mutation = (b: Buffer, r: () => number) => Buffer;
 const at = (b: Buffer, r: () => number) => Math.floor(r() * Math.max(1, b.length));
@@ -61,7 +51,7 @@ const relations = readdirSync(join(SAMPLE_DATA, 'en')).filter((f) => /^P\d+\.jso
 const originalLines = Object.fromEntries(relations.map((f) => [f, nonBlankLines(readFileSync(join(SAMPLE_DATA, 'en', f), 'utf8'))]));
 
 test('fuzz the dataset files: relation JSONL, templates, candidate sets (data stats)', async () => {
-  const r = prng(20261125);
+  const r = xorshift32(20261125);
   const targets = ['en/P19.jsonl', 'en/P103.jsonl', 'en/templates.jsonl', 'TREx_multilingual_objects/en.json'];
   const data = sampleCopy();
   for (let i = 0; i < 700; i++) {
@@ -87,7 +77,7 @@ test('fuzz the dataset files: relation JSONL, templates, candidate sets (data st
 });
 
 test('fuzz the checkpoint files: tokenizer, entity vocabulary, config, manifest (prompts)', async () => {
-  const r = prng(7);
+  const r = xorshift32(7);
   const targets = ['tokenizer.json', 'entity_vocab.json', 'config.json', 'mlama-checkpoint.json'];
   const dir = join(tempDir(), 'ck');
   cpSync(ck, dir, { recursive: true });
@@ -102,7 +92,7 @@ test('fuzz the checkpoint files: tokenizer, entity vocabulary, config, manifest 
 });
 
 test('fuzz end to end: a mutated relation file or checkpoint through mlama run', async () => {
-  const r = prng(99);
+  const r = xorshift32(99);
   const data = sampleCopy();
   const dir = join(tempDir(), 'ck');
   cpSync(ck, dir, { recursive: true });

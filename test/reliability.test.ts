@@ -6,32 +6,12 @@ import Database from 'better-sqlite3';
 import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { poisonWeight, tinyCheckpoint } from './support/fixtures.js';
 import { mlamaProcess } from './support/spawn.js';
-import { openStore, readResults, requireRun, type ResultRow } from '../src/store/db.js';
+import { assertSameRows, storedRun } from './support/rows.js';
 
 const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
 const dir = tempDir('mlama-reliability-');
 const runArgs = (db: string) => ['run', '--model', ck, '--data', SAMPLE_DATA, '--styles', 'word,entity', '--threads', '1', '--batch-size', '8', '--db', db];
 const TOTAL = 2392;
-
-function stored(db: string, name: string): { rows: ResultRow[]; status: string; planned: number } {
-  const s = openStore(db, { readonly: true });
-  try {
-    const run = requireRun(s, name);
-    return { rows: readResults(s, run.id), status: run.status, planned: run.planned };
-  } finally {
-    s.db.close();
-  }
-}
-
-/** Rows equal in keys, golds, rankings and ranks; scores to float32 rounding (batches differ after a resume). */
-function assertSameRows(a: ResultRow[], b: ResultRow[]): void {
-  const shape = (rows: ResultRow[]) => rows.map((r) => ({ ...r, shard: null, gold_score: 0, top: r.top.map((t) => t.label) }));
-  assert.deepEqual(shape(a), shape(b));
-  a.forEach((r, i) => {
-    assert.ok(Math.abs(r.gold_score - b[i].gold_score) < 1e-5);
-    r.top.forEach((t, j) => assert.ok(Math.abs(t.score - b[i].top[j].score) < 1e-5));
-  });
-}
 
 /** Polls the database from this process and SIGKILLs the run once `when` holds. */
 function killWhen(db: string, when: (runs: number, rows: number) => boolean) {
@@ -63,7 +43,7 @@ const reference = join(dir, 'reference.sqlite');
 test('a run killed with SIGKILL at five points and resumed equals an uninterrupted run', async () => {
   const ref = await mlamaProcess([...runArgs(reference), '--name', 'r']);
   assert.equal(ref.code, 0, ref.err);
-  const want = stored(reference, 'r');
+  const want = storedRun(reference, 'r');
   assert.equal(want.rows.length, TOTAL);
   const wantReport = JSON.parse((await cli('report', '--db', reference, '--run', 'r', '--format', 'json')).out);
   const points: [string, (runs: number, rows: number) => boolean][] = [
@@ -77,14 +57,14 @@ test('a run killed with SIGKILL at five points and resumed equals an uninterrupt
     const db = join(dir, `killed-${i}.sqlite`);
     const killed = await mlamaProcess([...runArgs(db), '--name', 'r'], {}, killWhen(db, when));
     assert.equal(killed.signal, 'SIGKILL', `${what}: the run finished before it could be killed`);
-    const partial = stored(db, 'r');
+    const partial = storedRun(db, 'r');
     assert.equal(partial.status, 'running', `${what}: a killed run is left as it was`);
     assert.ok(partial.rows.length < TOTAL, what);
     const report = await cli('report', '--db', db, '--run', 'r', '--format', 'json');
     if (partial.rows.length) assert.match(report.err, /is running: \d+\/2392 answers; the numbers cover only what is stored/);
     const resumed = await cli(...runArgs(db), '--resume', 'r');
     assert.equal(resumed.code, 0, `${what}: ${resumed.err}`);
-    const got = stored(db, 'r');
+    const got = storedRun(db, 'r');
     assert.equal(got.status, 'complete', what);
     assert.equal(got.rows.length, TOTAL, `${what}: no answer missing or doubled`);
     assertSameRows(got.rows, want.rows);
@@ -99,7 +79,7 @@ test('a finished run is not re-run; resuming with other options, checkpoint or d
   const again = await cli(...runArgs(reference), '--resume', 'r');
   assert.equal(again.code, 0);
   assert.match(again.out, /already complete; nothing to do/);
-  assert.equal(stored(reference, 'r').rows.length, TOTAL);
+  assert.equal(storedRun(reference, 'r').rows.length, TOTAL);
   // Refusals need a run that is not complete: kill one early.
   const db = join(dir, 'refusals.sqlite');
   await mlamaProcess([...runArgs(db), '--name', 'p'], {}, killWhen(db, (_, rows) => rows >= 8));
@@ -125,8 +105,8 @@ test('two runs writing one database at once both finish; integrity_check is ok',
   const [a, b] = await Promise.all([mlamaProcess([...runArgs(db), '--name', 'a']), mlamaProcess([...runArgs(db), '--name', 'b'])]);
   assert.equal(a.code, 0, a.err);
   assert.equal(b.code, 0, b.err);
-  assert.equal(stored(db, 'a').rows.length, TOTAL);
-  assert.equal(stored(db, 'b').rows.length, TOTAL);
+  assert.equal(storedRun(db, 'a').rows.length, TOTAL);
+  assert.equal(storedRun(db, 'b').rows.length, TOTAL);
   const d = new Database(db, { readonly: true });
   assert.equal(d.pragma('integrity_check', { simple: true }), 'ok');
   d.close();
@@ -177,7 +157,7 @@ for (const [style, weight] of [['word', 'lm_head.bias'], ['entity', 'entity_pred
     const r = await cli('run', '--model', bad, '--data', SAMPLE_DATA, '--styles', style, '--db', db, '--name', 'poisoned');
     assert.equal(r.code, 3);
     assert.match(r.err, /error: batch \d+: the model produced a non-finite score \((NaN|Infinity|-Infinity)\) for [a-z]{2}\|P\d+\|/);
-    const s = stored(db, 'poisoned');
+    const s = storedRun(db, 'poisoned');
     assert.equal(s.status, 'failed');
     assert.ok(s.rows.every((row) => Number.isFinite(row.gold_score) && row.top.every((t) => Number.isFinite(t.score))));
     assert.ok(s.rows.length < s.planned);

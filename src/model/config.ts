@@ -87,13 +87,10 @@ export function parameterShapes(c: LukeConfig): [string, number[]][] {
 
 export type Weights = Map<string, { dims: number[]; data: Float32Array }>;
 
-/**
- * Deterministic random weights: a seeded xorshift generator, uniform with the standard deviation transformers
- * initialises with (0.02); LayerNorm scales near 1 so the activations stay in a realistic range.
- */
-export function randomWeights(c: LukeConfig, seed: number): Weights {
-  let s = (seed * 2654435761 + 0x9e3779b9) >>> 0 || 1;
-  const next = () => {
+/** A seeded xorshift32 generator of numbers in [0, 1): the same sequence on every machine. */
+export function xorshift32(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
     s ^= s << 13;
     s >>>= 0;
     s ^= s >>> 17;
@@ -101,6 +98,14 @@ export function randomWeights(c: LukeConfig, seed: number): Weights {
     s >>>= 0;
     return s / 4294967296;
   };
+}
+
+/**
+ * Deterministic random weights: a seeded xorshift generator, uniform with the standard deviation transformers
+ * initialises with (0.02); LayerNorm scales near 1 so the activations stay in a realistic range.
+ */
+export function randomWeights(c: LukeConfig, seed: number): Weights {
+  const next = xorshift32((seed * 2654435761 + 0x9e3779b9) >>> 0);
   const a = 0.02 * Math.sqrt(3);
   const w: Weights = new Map();
   for (const [name, dims] of parameterShapes(c)) {
