@@ -54,11 +54,11 @@ function perRelationLimit(ds: Dataset, lang: string, perLanguage: number): numbe
   return Math.max(1, Math.ceil(perLanguage / Math.max(1, listRelations(ds, lang).length)));
 }
 
-function* sampleOf<T extends { query: { language: string } }>(make: (lang: string, limit: number) => Iterable<T>, ds: Dataset, languages: string[], perLanguage: number, nStyles: number): Generator<T> {
+function* sampleOf<T>(make: (lang: string, limit: number) => Iterable<T>, ds: Dataset, languages: string[], perLanguage: number): Generator<T> {
   for (const lang of languages) {
     let n = 0;
     for (const b of make(lang, perRelationLimit(ds, lang, perLanguage))) {
-      if (n++ >= perLanguage * nStyles) break;
+      if (n++ >= perLanguage) break;
       yield b;
     }
   }
@@ -70,7 +70,7 @@ function* sampleOf<T extends { query: { language: string } }>(make: (lang: strin
  * memory together and the peak RSS is that of the larger one. Session creation is timed apart.
  */
 export async function benchScoring(ds: Dataset, ck: Checkpoint, labels: LabelIndex, o: ScoringBenchOptions): Promise<ScoringBench> {
-  const measures = new Map<string, PatternMeasure>();
+  const measures = new Map<string, Omit<PatternMeasure, 'queriesPerSecond' | 'overhead' | 'gflops'> & { flops: number }>();
   const firstRound = new Map<string, Map<string, ScoredQuery>>();
   const padEntityId = ck.entityVocab?.special.pad ?? 0;
   for (let round = 0; round < o.rounds; round++) {
@@ -86,7 +86,6 @@ export async function benchScoring(ds: Dataset, ck: Checkpoint, labels: LabelInd
           const { session, clock } = timedSession(opened);
           const sel = { fallback: true };
           const start = performance.now();
-          let results: AsyncGenerator<ScoredQuery[]>;
           let flops = 0;
           function* count(it: Iterable<BuiltQuery>): Generator<BuiltQuery> {
             for (const b of it) {
@@ -94,13 +93,15 @@ export async function benchScoring(ds: Dataset, ck: Checkpoint, labels: LabelInd
               yield b;
             }
           }
-          if (pattern === 'shipped') {
-            const qs = sampleOf((lang, limit) => languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, [style], { ...sel, limit }), ds, o.languages, o.perLanguage, 1);
-            results = scoreQueries(session, count(qs), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(ck), padEntityId });
-          } else {
-            const qs = sampleOf((lang, limit) => naiveQueries(ds, lang, ck, labels, [style], { ...sel, limit }), ds, o.languages, o.perLanguage, 1);
-            results = naiveScore(session, ck, count(qs));
-          }
+          const qs = count(
+            sampleOf(
+              (lang, limit) => (pattern === 'shipped' ? languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, [style], { ...sel, limit }) : naiveQueries(ds, lang, ck, labels, [style], { ...sel, limit })),
+              ds,
+              o.languages,
+              o.perLanguage,
+            ),
+          );
+          const results = pattern === 'shipped' ? scoreQueries(session, qs, { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(ck), padEntityId }) : naiveScore(session, ck, qs);
           let n = 0;
           const seen = round === 0 ? new Map<string, ScoredQuery>() : null;
           for await (const batch of results) {
@@ -110,14 +111,10 @@ export async function benchScoring(ds: Dataset, ck: Checkpoint, labels: LabelInd
           const wall = (performance.now() - start) / 1000;
           if (seen) firstRound.set(key, seen);
           let m = measures.get(key);
-          if (!m) measures.set(key, (m = { pattern, style: style.name, queries: n, seconds: [], outsideRun: [], queriesPerSecond: 0, overhead: 0, gflops: 0, sessionOpenSeconds: [] }));
+          if (!m) measures.set(key, (m = { pattern, style: style.name, queries: n, flops, seconds: [], outsideRun: [], sessionOpenSeconds: [] }));
           m.seconds.push(wall);
           m.outsideRun.push(wall - clock.busyMs / 1000);
           m.sessionOpenSeconds.push(openSeconds);
-          const mid = median(m.seconds);
-          m.queriesPerSecond = n / mid;
-          m.overhead = median(m.outsideRun.map((x, i) => x / m!.seconds[i]));
-          m.gflops = flops / mid / 1e9;
           o.onProgress?.(`round ${round + 1}/${o.rounds} ${pattern} ${style.name}: ${n} queries in ${wall.toFixed(2)} s (${(n / wall).toFixed(1)} q/s)`);
         }
       } finally {
@@ -125,7 +122,11 @@ export async function benchScoring(ds: Dataset, ck: Checkpoint, labels: LabelInd
       }
     }
   }
-  return { measures: [...measures.values()], agreement: agreement(firstRound, o.styles), peakRssMb: peakRssMb() };
+  const summarised = [...measures.values()].map(({ flops, ...m }) => {
+    const mid = median(m.seconds);
+    return { ...m, queriesPerSecond: m.queries / mid, overhead: median(m.outsideRun.map((x, i) => x / m.seconds[i])), gflops: flops / mid / 1e9 };
+  });
+  return { measures: summarised, agreement: agreement(firstRound, o.styles), peakRssMb: peakRssMb() };
 }
 
 function agreement(first: Map<string, Map<string, ScoredQuery>>, styles: PromptStyle[]): ScoringBench['agreement'] {
