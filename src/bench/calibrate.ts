@@ -1,3 +1,4 @@
+import { xorshift32 } from '../model/config.js';
 import { ort } from '../model/session.js';
 import { FLOAT, graphBuilder, weightFile } from '../model/onnxWriter.js';
 import { median } from './measure.js';
@@ -17,9 +18,8 @@ export interface Calibration {
 /** One constant-weight MatMul, as the model's linear layers are (so onnxruntime pre-packs it the same way). */
 function matmulGraph(s: MatMulShape, seed: number): Uint8Array {
   const g = graphBuilder(weightFile('unused'));
-  const w = new Array<number>(s.k * s.n);
-  let x = seed;
-  for (let i = 0; i < w.length; i++) w[i] = ((x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.04;
+  const next = xorshift32(seed);
+  const w = Array.from({ length: s.k * s.n }, () => (next() - 0.5) * 0.04);
   const a = g.input('a', FLOAT, [s.m, s.k]);
   g.output('y', g.op('MatMul', [a, g.constFloat(w, [s.k, s.n])]), FLOAT, [s.m, s.n]);
   return g.encode('calibration matmul');

@@ -119,7 +119,7 @@ export async function withStore<T>(file: string, opts: { readonly?: boolean; bus
   try {
     return await fn(store);
   } catch (e) {
-    throw (e as { name?: string })?.name === 'SqliteError' ? storeError(file, e) : e;
+    throw ownErrors(file, e);
   } finally {
     store.db.close();
   }
@@ -131,24 +131,25 @@ export function withStoreSync<T>(file: string, opts: { readonly?: boolean; busyT
   try {
     return fn(store);
   } catch (e) {
-    throw (e as { name?: string })?.name === 'SqliteError' ? storeError(file, e) : e;
+    throw ownErrors(file, e);
   } finally {
     store.db.close();
   }
+}
+
+/** SQLite's errors become the store's one-line errors; anything else (a bad input found meanwhile) passes through. */
+function ownErrors(file: string, e: unknown): unknown {
+  return (e as { name?: string })?.name === 'SqliteError' ? storeError(file, e) : e;
 }
 
 /** SQLite failures as one line naming the file; "busy" gets its own wording. */
 export function storeError(file: string, e: unknown): Error {
   const err = e as { code?: string; message?: string; name?: string };
   if (e instanceof HarnessError) return e;
-  if (err?.code === 'SQLITE_BUSY' || err?.code === 'SQLITE_LOCKED') return mkError(`${file}: database busy (another process holds the write lock; gave up after the busy timeout)`);
-  if (err?.code === 'SQLITE_NOTADB' || err?.code === 'SQLITE_CORRUPT') return mkError(`${file}: not a valid results database (${err.message})`);
-  if (err?.code === 'SQLITE_READONLY' || err?.code === 'SQLITE_CANTOPEN') return mkError(`${file}: cannot write the results database (${err.message})`);
-  return mkError(`${file}: ${err?.message ?? String(e)}`);
-}
-
-function mkError(message: string): Error {
-  return new HarnessError(message);
+  if (err?.code === 'SQLITE_BUSY' || err?.code === 'SQLITE_LOCKED') return new HarnessError(`${file}: database busy (another process holds the write lock; gave up after the busy timeout)`);
+  if (err?.code === 'SQLITE_NOTADB' || err?.code === 'SQLITE_CORRUPT') return new HarnessError(`${file}: not a valid results database (${err.message})`);
+  if (err?.code === 'SQLITE_READONLY' || err?.code === 'SQLITE_CANTOPEN') return new HarnessError(`${file}: cannot write the results database (${err.message})`);
+  return new HarnessError(`${file}: ${err?.message ?? String(e)}`);
 }
 
 function parseRun(r: Record<string, unknown>): RunRecord {
