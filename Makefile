@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps
+.PHONY: demo test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -30,11 +30,24 @@ typecheck: install
 browser:
 	@command -v chromium > /dev/null || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] && { apt-get install -y -qq chromium > /dev/null 2>&1 || { apt-get update -qq > /dev/null && apt-get install -y -qq chromium > /dev/null; }; }; } || echo "note: chromium not installed; the browser check of the HTML report is skipped"
 
-# Debian's python3-torch and python3-onnx let the exporter's export path be tested (on a LUKE-shaped stub).
+# The Python environment: Debian's python3-torch/python3-onnx (CPU only, small) under a virtualenv that adds the
+# pinned transformers, sentencepiece and onnxruntime from PyPI (tools/requirements.txt). Needs root for apt once.
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+APT_PY := python3-torch python3-onnx python3-venv
 python-deps:
-	@/usr/bin/python3 -c 'import torch, onnx' 2> /dev/null || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] && { apt-get install -y -qq python3-torch python3-onnx > /dev/null 2>&1 || { apt-get update -qq > /dev/null && apt-get install -y -qq python3-torch python3-onnx > /dev/null; }; }; } || echo "note: python3-torch/python3-onnx not installed; the exporter test is skipped"
+	@/usr/bin/python3 -c 'import torch, onnx, ensurepip' 2> /dev/null || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] && { apt-get install -y -qq $(APT_PY) > /dev/null 2>&1 || { apt-get update -qq > /dev/null && apt-get install -y -qq $(APT_PY) > /dev/null; }; }; } || { echo "error: Debian's $(APT_PY) are needed (apt-get install $(APT_PY), as root)"; exit 1; }
 
-test: build browser python-deps
+$(VENV)/.installed: tools/requirements.txt | python-deps
+	rm -rf $(VENV)
+	/usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r tools/requirements.txt
+	$(PYTHON) -c 'import torch, transformers, onnx, onnxruntime, sentencepiece'
+	touch $@
+
+python-env: $(VENV)/.installed
+
+test: build browser python-env
 	@set -o pipefail; $(TSX) --test --test-reporter=tap --test-concurrency=1 test/*.test.ts | tee results/.test-output.tap | grep -E '^(not ok|# (tests|pass|fail|skipped))' ; \
 	status=$$?; n=$$(grep -E '^# tests' results/.test-output.tap | awk '{print $$3}'); \
 	if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \
