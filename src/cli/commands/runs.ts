@@ -35,13 +35,20 @@ export function registerRuns(program: Command, io: Io): void {
     .action(async (o: RunOptions & { db: string; shard?: string; device: string; busyTimeout: number }) => {
       if (o.device !== 'cpu' && o.device !== 'cuda') fail(`--device must be cpu or cuda, got "${o.device}"`);
       const shard = parseShard(o.shard as string | undefined, process.env);
+      // SIGTERM (kill, Slurm preemption and requeue) and SIGHUP (a closed terminal) stop the run as Ctrl-C does.
+      // Only a second Ctrl-C aborts: a scheduler may signal every process of a job, so a repeated SIGTERM is not a
+      // user's second request, and it follows up with SIGKILL itself when the grace time is over.
       let stop = false;
-      const onSigint = () => {
-        if (stop) process.exit(130);
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (stop) {
+          if (sig === 'SIGINT') process.exit(130);
+          return;
+        }
         stop = true;
-        io.err('\nstopping after the current batch (Ctrl-C again to abort)...');
+        io.err(`\n${sig === 'SIGINT' ? '' : `${sig}: `}stopping after the current batch${sig === 'SIGINT' ? ' (Ctrl-C again to abort)' : ''}...`);
       };
-      process.on('SIGINT', onSigint);
+      const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+      for (const s of signals) process.on(s, onSignal);
       await withStore(o.db, { busyTimeoutMs: o.busyTimeout }, async (store) => {
         const outcome = await evaluate(store, { ...o, shard, device: o.device as 'cpu' | 'cuda' }, progressBars(io.tty, (s) => io.err(s)), () => stop);
         for (const w of new Set(outcome.warnings)) io.err(`warning: ${w}`);
@@ -59,7 +66,9 @@ export function registerRuns(program: Command, io: Io): void {
           io.err(`interrupted: resume with --resume ${run.name}`);
           process.exitCode = 130;
         }
-      }).finally(() => process.off('SIGINT', onSigint));
+      }).finally(() => {
+        for (const s of signals) process.off(s, onSignal);
+      });
     });
 
   program
