@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env
+.PHONY: demo test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env slurm-deps test-slurm
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -47,7 +47,20 @@ $(VENV)/.installed: tools/requirements.txt | python-deps
 
 python-env: $(VENV)/.installed
 
-test: build browser python-env
+# Debian's slurm-wlm and munge let the Slurm example run on a real single-node cluster (test/slurm.test.ts starts
+# and stops its own daemons in a temporary folder); installed when missing and possible, like chromium.
+SLURM_PKGS := slurm-wlm munge
+slurm-deps:
+	@command -v slurmctld > /dev/null && command -v munged > /dev/null || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] && { apt-get install -y -qq $(SLURM_PKGS) > /dev/null 2>&1 || { apt-get update -qq > /dev/null && apt-get install -y -qq $(SLURM_PKGS) > /dev/null; }; }; } || echo "note: $(SLURM_PKGS) not installed; the Slurm cluster test is skipped (make test-slurm needs them, as root)"
+
+# The real-cluster test alone; fails (never skips) without Slurm, and ends with the test's summary line.
+SLURM_SUMMARY := results/.slurm-summary
+test-slurm: build slurm-deps
+	@rm -f $(SLURM_SUMMARY)
+	MLAMA_REQUIRE_SLURM=1 MLAMA_SLURM_SUMMARY=$(SLURM_SUMMARY) nice -n 10 $(TSX) --test --test-reporter=spec test/slurm.test.ts
+	@cat $(SLURM_SUMMARY)
+
+test: build browser python-env slurm-deps
 	@set -o pipefail; $(TSX) --test --test-reporter=tap --test-concurrency=1 test/*.test.ts | tee results/.test-output.tap | grep -E '^(not ok|# (tests|pass|fail|skipped))' ; \
 	status=$$?; n=$$(grep -E '^# tests' results/.test-output.tap | awk '{print $$3}'); \
 	if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \
