@@ -22,7 +22,15 @@ const RUN_ARGS = '--languages en,ja --styles word,entity --batch-size 8';
 const TOTAL = 1196;
 
 let cluster: Cluster | undefined;
+// The daemons detach from this process: stop them on every way out (stop() is synchronous and idempotent).
 after(() => cluster?.stop());
+process.once('exit', () => cluster?.stop());
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    cluster?.stop();
+    process.exit(130);
+  });
+}
 
 const rowCount = (db: string) => {
   if (!existsSync(db)) return 0;
