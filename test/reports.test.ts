@@ -156,9 +156,9 @@ test('the HTML report shows its charts and folded tables in headless Chromium', 
     assert.equal(await page.locator('#chart svg .mark-rect path').count(), 12);
     // One heatmap cell per (language, relation) of each column: 4 x 5 x 3.
     assert.equal(await page.locator('#heatmap svg .mark-rect.role-mark path').count(), 60);
-    assert.equal(await page.locator('details').count(), 4);
-    assert.ok(await page.locator('details').first().evaluate((e) => !(e as HTMLDetailsElement).open));
-    assert.match((await page.locator('details').first().innerText()), /ar/);
+    assert.equal(await page.locator('details.lang').count(), 4);
+    assert.ok(await page.locator('details.lang').first().evaluate((e) => !(e as HTMLDetailsElement).open));
+    assert.match((await page.locator('details.lang').first().innerText()), /ar/);
     assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 1440, 'nothing wider than a desktop window');
   } finally {
     await browser.close();

@@ -8,7 +8,8 @@ import { relationName } from './relationNames.js';
 
 /** A Vega-Lite spec drawn to SVG in Node and inlined: the page needs no scripts and no network. */
 export async function svg(spec: object): Promise<string> {
-  const compiled = compile({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', config: { font: 'system-ui, sans-serif', view: { stroke: null } }, ...spec } as never).spec;
+  // Text is measured without a canvas here, a little narrower than a browser draws it: room on the right.
+  const compiled = compile({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', config: { font: 'system-ui, sans-serif', view: { stroke: null } }, padding: { left: 5, top: 5, bottom: 5, right: 40 }, ...spec } as never).spec;
   return new vega.View(vega.parse(compiled), { renderer: 'none' }).toSVG();
 }
 
@@ -29,7 +30,8 @@ const figure = (id: string, body: string, caption: string) => `<figure id="${id}
 function overview(b: ReportBundle) {
   const values = b.runs.flatMap((r) => r.languages.map((m) => ({ language: m.language, column: col(r, m.style), p_at_1: 100 * m.p_at_1 })));
   return svg({
-    width: { step: Math.max(36, 10 * b.table.columns.length) },
+    // Fits a desktop page: about 1000 px whatever the number of languages and columns.
+    width: Math.min(1000, Math.max(360, 14 * b.table.languages.length * b.table.columns.length)),
     height: 220,
     data: { values },
     mark: 'bar',
@@ -48,15 +50,24 @@ const relLabel = (b: ReportBundle, id: string) => {
   return n ? `${id} ${n.length > 28 ? n.slice(0, 27) + '…' : n}` : id;
 };
 
+const cellWidth = (languages: number) => Math.max(10, Math.min(22, Math.floor(900 / Math.max(1, languages))));
+
+/** Facet panels wrapped to fit about 1000 px: one per run and style. */
+function panels(columns: string[], languages: number, step = cellWidth(languages), axis = 170) {
+  const perRow = Math.max(1, Math.min(columns.length, Math.floor(1000 / (languages * step + axis))));
+  // Own axes per panel: a wrapped facet otherwise labels only its outer row and column.
+  return { facet: { field: 'column', type: 'nominal', title: null, sort: columns }, columns: perRow, resolve: { axis: { x: 'independent', y: 'independent' } } };
+}
+
 /** Language x relation P@1, one panel per run and style. */
 function relationHeatmap(b: ReportBundle) {
   const values = b.runs.flatMap((r) => r.relations.map((m) => ({ column: col(r, m.style), language: m.language, relation: relLabel(b, m.relation), id: m.relation, p_at_1: 100 * m.p_at_1 })));
   const relations = [...new Set(b.runs.flatMap((r) => r.relations.map((m) => m.relation)))].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
   return svg({
     data: { values },
-    facet: { column: { field: 'column', title: null, sort: b.table.columns.map((c) => `${c.label} ${c.style}`) } },
+    ...panels(b.table.columns.map((c) => `${c.label} ${c.style}`), b.table.languages.length),
     spec: {
-      width: { step: 22 },
+      width: { step: cellWidth(b.table.languages.length) },
       height: { step: 13 },
       // Grey where a language has no answers for the relation, so a gap does not read as 0 %.
       view: { fill: '#e4e4e4' },
@@ -79,7 +90,7 @@ function difference(b: ReportBundle) {
       .filter((m) => m.style !== 'word')
       .flatMap((e) => {
         const w = word.find((x) => x.language === e.language);
-        return w ? [{ language: e.language, column: `${r.label} ${e.style} − word`, diff: 100 * (e.p_at_1 - w.p_at_1) }] : [];
+        return w ? [{ language: e.language, column: `${r.label} ${e.style}`, diff: 100 * (e.p_at_1 - w.p_at_1) }] : [];
       });
   });
   if (!values.length) return Promise.resolve('');
@@ -118,7 +129,7 @@ function crossMatrix(b: ReportBundle) {
   const enc = { x: { field: 'b', type: 'nominal', title: null, axis: { orient: 'top', labelAngle: 0 } }, y: { field: 'a', type: 'nominal', title: null } };
   return svg({
     data: { values },
-    facet: { column: { field: 'column', title: null } },
+    ...panels(b.table.columns.map((c) => `${c.label} ${c.style}`).filter((c) => values.some((v) => v.column === c)), new Set(values.map((v) => v.a)).size, 34, 40),
     spec: {
       width: { step: 34 },
       height: { step: 22 },
@@ -137,10 +148,23 @@ function crossTable(b: ReportBundle): string {
   return (rows.length ? htmlTable(['run', 'style', 'languages', 'fact pairs', 'top-1 agreement (%)', 'mean RankC'], rows) : '') + notes.join('');
 }
 
+/** Languages as rows, one column per run and style and per figure: the summaries stay one screen tall. */
+function pivot<T extends { language: string; style: string }>(b: ReportBundle, rowsOf: (r: RunReport) => T[] | undefined, figures: [string, (x: T) => string][]): string {
+  const order = (r: RunReport, style: string) => b.table.columns.findIndex((c) => c.run === r.run.name && c.style === style);
+  const cols = b.runs.flatMap((r) => [...new Set((rowsOf(r) ?? []).map((x) => x.style))].sort((x, y) => order(r, x) - order(r, y)).map((style) => ({ r, style })));
+  if (!cols.length) return '';
+  const languages = [...new Set(cols.flatMap((c) => rowsOf(c.r)!.map((x) => x.language)))].sort();
+  const head = ['language', ...cols.flatMap((c) => figures.map(([name]) => `${c.r.label} ${c.style} ${name}`))];
+  const rows = languages.map((l) => [l, ...cols.flatMap((c) => figures.map(([, f]) => {
+    const x = rowsOf(c.r)!.find((y) => y.language === l && y.style === c.style);
+    return x ? f(x) : '-';
+  }))]);
+  return htmlTable(head, rows);
+}
+
 function paraphraseSection(b: ReportBundle): string {
-  const rows = b.runs.flatMap((r) => (r.paraphrase?.summary ?? []).map((s) => [r.label, s.language, s.style, s.relations, pct(s.spread), pct(s.consistency)]));
-  if (!rows.length) return '<p class="note">No run here asked any relation with more than one template (run with <code>--templates all</code> to measure paraphrase robustness).</p>';
-  return htmlTable(['run', 'language', 'style', 'relations', 'mean P@1 spread (points)', 'consistency (%)'], rows);
+  const t = pivot(b, (r) => (r.paraphrase?.summary.length ? r.paraphrase.summary : undefined), [['consistency (%)', (s) => pct(s.consistency)], ['spread (pts)', (s) => pct(s.spread)]]);
+  return t || '<p class="note">No run here asked any relation with more than one template (run with <code>--templates all</code> to measure paraphrase robustness).</p>';
 }
 
 function biasSection(b: ReportBundle): string {
@@ -152,11 +176,12 @@ function biasSection(b: ReportBundle): string {
       return [r.label, x.language, x.style, `${x.relation} ${relationName(b.relation_names, x.relation)}`.trim(), x.top_object, pct(x.predicted_share), pct(x.gold_share), x.queries];
     }),
   );
-  const summary = b.runs.flatMap((r) => (r.bias?.summary ?? []).map((s) => [r.label, s.language, s.style, s.relations, pct(s.predicted_share), pct(s.excess_share)]));
   return (
-    htmlTable(['run', 'language', 'style', 'relations', 'mean top-object share (%)', 'mean excess over its gold share (points)'], summary) +
-    '<h3>Most over-predicted object per language</h3>' +
-    htmlTable(['run', 'language', 'style', 'relation', 'object', 'predicted (%)', 'gold (%)', 'queries'], worst)
+    pivot(b, (r) => r.bias?.summary, [['top-object share (%)', (s) => pct(s.predicted_share)], ['excess (pts)', (s) => pct(s.excess_share)]]) +
+    '<p class="note">Means over relations: the share of queries answered with the relation\'s most predicted object, and that share minus the object\'s share among the gold answers.</p>' +
+    `<details><summary>Most over-predicted object per language (${worst.length} rows)</summary>` +
+    htmlTable(['run', 'language', 'style', 'relation', 'object', 'predicted (%)', 'gold (%)', 'queries'], worst) +
+    '</details>'
   );
 }
 
@@ -171,7 +196,7 @@ function relationTables(b: ReportBundle): string {
         const queries = b.runs.flatMap((r) => r.relations).find((m) => m.language === lang && m.relation === rel)?.queries ?? 0;
         return [rel, relationName(b.relation_names, rel), queries, ...cells];
       });
-      return `<details><summary>${esc(lang)} (${rels.length} relations)</summary>${htmlTable(['relation', 'name', 'queries', ...cols.map((c) => `${c.label} ${c.style} P@1`)], rows)}</details>`;
+      return `<details class="lang"><summary>${esc(lang)} (${rels.length} relations)</summary>${htmlTable(['relation', 'name', 'queries', ...cols.map((c) => `${c.label} ${c.style} P@1`)], rows)}</details>`;
     })
     .join('\n');
 }
