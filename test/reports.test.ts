@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -86,6 +86,17 @@ test('report --format json carries paraphrase, cross_lingual and bias sections',
   assert.ok(entity.pairs.every((p: any) => p.facts > 0 && p.rankc >= 0 && p.rankc <= 1));
   assert.equal(j.bias.relations.length, 4 * 2 * 5);
   assert.equal(j.relation_names.P19 ?? 'built-in', 'built-in');
+  // A dataset's relations.jsonl names the relations where it has them.
+  const data = tempDir();
+  writeFileSync(join(data, 'relations.jsonl'), '{"relation": "P19", "label": "born in (from the data)"}\n');
+  const html = join(tempDir(), 'r.html');
+  assert.equal((await cli('report', '--run', 'a', '--db', db, '--format', 'html', '--data', data, '--out', html)).code, 0);
+  assert.match(readFileSync(html, 'utf8'), /<td>P19<\/td><td>born in \(from the data\)<\/td>/);
+  assert.match(readFileSync(html, 'utf8'), /<td>P36<\/td><td>capital<\/td>/);
+  writeFileSync(join(data, 'relations.jsonl'), '{"relation": "P19"}\n');
+  const bad = await cli('report', '--run', 'a', '--db', db, '--format', 'json', '--data', data);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /relations\.jsonl:1: .*"label"/);
 });
 
 test('answers stored before schema 2 migrate intact; analyses that need Wikidata ids say so', async () => {
