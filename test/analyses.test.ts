@@ -116,3 +116,18 @@ test('multi-run table: languages as rows, run x style columns, the average over 
   assert.deepEqual(t.average, [0.75, 1, 0]);
   assert.deepEqual(t.average_languages, [2, 1, 1]);
 });
+
+test('the tie flag: another candidate with exactly the best gold score, so candidate order decided the rank', async () => {
+  const { rank } = await import('../src/model/scorer.js');
+  const scores = Float64Array.from([0.5, 0.9, 0.9, 0.1]);
+  const built = (golds: number[]) => ({ golds, style: { head: 'word' }, relation: { candidates: { labels: ['a', 'b', 'c', 'd'], entities: [] } } }) as never;
+  const at = (golds: number[]) => {
+    const s = rank({ built: built(golds), scores }, 10);
+    return [s.goldRank, s.goldTie];
+  };
+  assert.deepEqual(at([2]), [2, true]);
+  assert.deepEqual(at([1]), [1, true]);
+  assert.deepEqual(at([3]), [4, false]);
+  // The equal score belongs to another gold: no tie with a wrong answer.
+  assert.deepEqual(at([1, 2]), [1, false]);
+});
