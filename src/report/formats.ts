@@ -1,4 +1,4 @@
-import type { ReportBundle, RunReport } from './bundle.js';
+import type { ReportBundle } from './bundle.js';
 import { relationTable, renderReportTable, reportCsv } from './render.js';
 import { renderTable, toCsv, type Cell } from './table.js';
 import { reportHtml } from './html.js';
@@ -113,4 +113,3 @@ export type ReportFormatName = keyof typeof REPORT_FORMATS;
 
 export const isReportFormat = (f: string): f is ReportFormatName => Object.hasOwn(REPORT_FORMATS, f);
 
-export type { RunReport };

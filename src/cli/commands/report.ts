@@ -70,7 +70,8 @@ export function registerReport(program: Command, io: Io): void {
         // Lines go out in chunks of about 64 KiB: writes stay few and memory stays flat whatever the run's size.
         const emit = (s: string) => (fd === null ? io.out(s) : writeSync(fd, s));
         let chunk = '';
-        let records = 0;
+        // CSV's first line is its header, not a record.
+        let records = o.format === 'csv' ? -1 : 0;
         try {
           for (const line of answerLines(iterateResults(store, run.id, o.languages), o.format as AnswerFormat)) {
             chunk += line;
@@ -84,7 +85,6 @@ export function registerReport(program: Command, io: Io): void {
         } finally {
           if (fd !== null) closeSync(fd);
         }
-        if (o.format === 'csv') records--;
         if (o.stats) io.err(`answers: ${records} records from run "${run.name}"; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
       });
     });
