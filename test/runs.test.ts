@@ -62,7 +62,8 @@ test('compare: an injected regression in one language fails the gate with exit 1
   const raw = new Database(db);
   raw.exec(`INSERT INTO runs (name, status, started_at, finished_at, options, harness_version, checkpoint, dataset, random_weights, planned)
             SELECT 'degraded', status, started_at, finished_at, options, harness_version, checkpoint, dataset, random_weights, planned FROM runs WHERE name = 'seed1'`);
-  raw.exec(`INSERT INTO results SELECT (SELECT id FROM runs WHERE name = 'degraded'), style, language, relation, template, subject, golds, lineids, top,
+  raw.exec(`INSERT INTO results (run_id, style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard)
+            SELECT (SELECT id FROM runs WHERE name = 'degraded'), style, language, relation, template, subject, golds, lineids, top,
             CASE WHEN language = 'ja' AND style = 'word' THEN candidates ELSE gold_rank END, gold_score, candidates, covered, shard
             FROM results WHERE run_id = (SELECT id FROM runs WHERE name = 'seed1')`);
   raw.close();

@@ -5,6 +5,7 @@ import { registerCluster } from './commands/cluster.js';
 import { registerData } from './commands/data.js';
 import { registerModel } from './commands/model.js';
 import { registerRuns } from './commands/runs.js';
+import { registerReport } from './commands/report.js';
 import { processIo, type Io } from './io.js';
 
 export function buildProgram(io: Io): Command {
@@ -15,6 +16,7 @@ export function buildProgram(io: Io): Command {
   registerData(program, io);
   registerModel(program, io);
   registerRuns(program, io);
+  registerReport(program, io);
   registerCluster(program, io);
   registerBench(program, io);
   const override = (c: Command): void => {

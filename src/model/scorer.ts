@@ -16,6 +16,8 @@ export interface ScoredQuery {
   goldRank: number;
   goldScore: number;
   goldLabel: string;
+  /** Another candidate scored exactly the best gold's score: candidate order, not the model, decided its rank. */
+  goldTie: boolean;
   candidates: number;
   /** Candidates the style could not score (no entity id): they rank last. */
   unscorable: number;
@@ -222,8 +224,12 @@ export function rank(p: Pending | { built: BuiltQuery; scores: Float64Array }, t
   let best = built.golds[0];
   for (const g of built.golds) if (before(g, best)) best = g;
   let goldRank = 1;
-  for (let i = 0; i < scores.length; i++) if (i !== best && before(i, best)) goldRank++;
+  let goldTie = false;
+  for (let i = 0; i < scores.length; i++) {
+    if (i !== best && before(i, best)) goldRank++;
+    if (scores[i] === scores[best] && !built.golds.includes(i)) goldTie = true;
+  }
   let unscorable = 0;
   if (built.style.head === 'entity') for (const e of built.relation.candidates.entities) if (e.id === null) unscorable++;
-  return { built, top, goldRank, goldScore: scores[best], goldLabel: labels[best], candidates: labels.length, unscorable };
+  return { built, top, goldRank, goldScore: scores[best], goldLabel: labels[best], goldTie, candidates: labels.length, unscorable };
 }

@@ -15,9 +15,14 @@ export function renderTable(head: string[], rows: Cell[][], opts: { colour?: boo
 }
 
 export function toCsv(head: string[], rows: Cell[][]): string {
+  return [head, ...rows].map(csvLine).join('');
+}
+
+/** One CSV record with its newline; quoted where a cell holds a comma, quote or newline. */
+export function csvLine(cells: Cell[]): string {
   const esc = (c: Cell) => {
     const s = String(c);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  return [head, ...rows].map((r) => r.map(esc).join(',')).join('\n') + '\n';
+  return cells.map(esc).join(',') + '\n';
 }

@@ -159,6 +159,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
 
 export function toRow(s: ScoredQuery, shard: string | null): ResultRow {
   const q = s.built.query;
+  const candidates = s.built.relation.set.candidates;
   return {
     language: q.language,
     relation: q.relation,
@@ -167,11 +168,16 @@ export function toRow(s: ScoredQuery, shard: string | null): ResultRow {
     style: s.built.style.name,
     golds: q.golds.map((g) => g.label),
     lineids: q.lineids,
-    top: s.top.map((t) => ({ label: t.label, score: Number.isFinite(t.score) ? t.score : -1e30 })),
+    top: s.top.map((t) => ({ label: t.label, score: Number.isFinite(t.score) ? t.score : -1e30, uri: candidates[t.index]?.uri ?? null })),
     gold_rank: s.goldRank,
     gold_score: Number.isFinite(s.goldScore) ? s.goldScore : -1e30,
     candidates: s.candidates,
     covered: s.built.covered,
     shard,
+    sub_uri: q.subjectUri,
+    gold_uris: q.golds.map((g) => g.uri ?? null),
+    tie: s.goldTie,
+    // Paraphrases are read from <lang>/paraphrases/; the main template from templates.jsonl.
+    template_main: !/[\\/]paraphrases[\\/]/.test(s.built.relation.set.template.source),
   };
 }

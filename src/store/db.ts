@@ -12,13 +12,21 @@ export interface ResultRow {
   style: string;
   golds: string[];
   lineids: number[];
-  top: { label: string; score: number }[];
+  /** The best candidates, best first (10 by default); `uri` is the candidate's Wikidata id when the data gives one. */
+  top: { label: string; score: number; uri?: string | null }[];
   gold_rank: number;
   gold_score: number;
   candidates: number;
   /** Entity styles: some gold object has an entity id. Word style: always true. */
   covered: boolean;
   shard: string | null;
+  /** Wikidata ids (schema 2 on; null in answers stored before): subject, gold objects in `golds` order. */
+  sub_uri: string | null;
+  gold_uris: (string | null)[] | null;
+  /** Another candidate had exactly the best gold's score, so candidate order decided its rank. */
+  tie: boolean | null;
+  /** Asked with the relation's main template (templates.jsonl), not a paraphrase. */
+  template_main: boolean | null;
 }
 
 export type RunStatus = 'running' | 'complete' | 'interrupted' | 'failed';
@@ -68,6 +76,11 @@ const MIGRATIONS: string[] = [
      shard TEXT,
      PRIMARY KEY (run_id, style, language, relation, template, subject)
    );`,
+  // Wikidata ids for cross-lingual analyses and answer export; nullable, so answers stored before stay valid.
+  `ALTER TABLE results ADD COLUMN sub_uri TEXT;
+   ALTER TABLE results ADD COLUMN gold_uris TEXT;
+   ALTER TABLE results ADD COLUMN tie INTEGER;
+   ALTER TABLE results ADD COLUMN template_main INTEGER;`,
 ];
 
 export interface Store {
@@ -204,12 +217,13 @@ export function setPlanned(s: Store, runId: number, planned: number): void {
 /** Appends one batch of answers in one transaction; an existing answer is an error, never replaced. */
 export function resultWriter(s: Store, runId: number): (rows: ResultRow[]) => void {
   const insert = s.db.prepare(
-    `INSERT INTO results (run_id, style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO results (run_id, style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard, sub_uri, gold_uris, tie, template_main)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const flag = (b: boolean | null) => (b === null ? null : b ? 1 : 0);
   const tx = s.db.transaction((rows: ResultRow[]) => {
     for (const r of rows) {
-      insert.run(runId, r.style, r.language, r.relation, r.template, r.subject, JSON.stringify(r.golds), JSON.stringify(r.lineids), JSON.stringify(r.top), r.gold_rank, r.gold_score, r.candidates, r.covered ? 1 : 0, r.shard);
+      insert.run(runId, r.style, r.language, r.relation, r.template, r.subject, JSON.stringify(r.golds), JSON.stringify(r.lineids), JSON.stringify(r.top), r.gold_rank, r.gold_score, r.candidates, r.covered ? 1 : 0, r.shard, r.sub_uri, r.gold_uris && JSON.stringify(r.gold_uris), flag(r.tie), flag(r.template_main));
     }
   });
   return (rows) => {
@@ -222,7 +236,22 @@ export function resultWriter(s: Store, runId: number): (rows: ResultRow[]) => vo
 }
 
 export function readResults(s: Store, runId: number): ResultRow[] {
-  return (s.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY style, language, relation, template, subject').all(runId) as Record<string, unknown>[]).map((r) => ({
+  return (s.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY style, language, relation, template, subject').all(runId) as Record<string, unknown>[]).map(parseResult);
+}
+
+/**
+ * A run's answers one at a time, in primary-key order (no sort buffer), optionally for some languages only:
+ * memory stays constant however large the run.
+ */
+export function* iterateResults(s: Store, runId: number, languages?: string[]): Generator<ResultRow> {
+  const only = languages && languages.length ? ` AND language IN (${languages.map(() => '?').join(', ')})` : '';
+  const stmt = s.db.prepare(`SELECT * FROM results WHERE run_id = ?${only} ORDER BY style, language, relation, template, subject`);
+  for (const r of stmt.iterate(runId, ...(languages ?? []))) yield parseResult(r as Record<string, unknown>);
+}
+
+function parseResult(r: Record<string, unknown>): ResultRow {
+  const flag = (v: unknown) => (v === null || v === undefined ? null : !!v);
+  return {
     language: r.language as string,
     relation: r.relation as string,
     template: r.template as string,
@@ -236,7 +265,11 @@ export function readResults(s: Store, runId: number): ResultRow[] {
     candidates: r.candidates as number,
     covered: !!r.covered,
     shard: (r.shard as string | null) ?? null,
-  }));
+    sub_uri: (r.sub_uri as string | null | undefined) ?? null,
+    gold_uris: typeof r.gold_uris === 'string' ? JSON.parse(r.gold_uris) : null,
+    tie: flag(r.tie),
+    template_main: flag(r.template_main),
+  };
 }
 
 /** Keys of stored answers, for resuming. */
