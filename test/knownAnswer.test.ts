@@ -2,7 +2,19 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { KnownAnswerSummary } from '../src/report/knownAnswer.js';
+import { openDataset } from '../src/data/mlama.js';
+import { readLabelIndex } from '../src/data/labels.js';
+import { lineSubjects, readTrainingFacts } from '../src/data/trainingFacts.js';
+import { headWidths, loadCheckpoint } from '../src/model/checkpoint.js';
+import { scoreQueries } from '../src/model/scorer.js';
+import { openSession } from '../src/model/session.js';
+import type { BuiltQuery, Pass } from '../src/prompts/build.js';
+import { languageQueries } from '../src/prompts/source.js';
+import { loadStyle } from '../src/prompts/styles.js';
+import { knownAnswerReport, knownAnswerSummary, type KnownAnswerSummary } from '../src/report/knownAnswer.js';
+import { toRow } from '../src/run/evaluate.js';
+import type { ResultRow } from '../src/store/db.js';
+import { keysForLabels } from '../src/tokenize/entityLinker.js';
 import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { storedRun } from './support/rows.js';
 
@@ -75,4 +87,69 @@ test('an entity vocabulary read one id off makes the entity style lose the train
   const s: KnownAnswerSummary = JSON.parse(k.out).summary;
   assert.ok(s.trained_p1_entity < 0.2, `trained entity P@1 ${s.trained_p1_entity} with entity ids off by one`);
   assert.ok(s.trained_p1_word >= 0.8, `trained word P@1 ${s.trained_p1_word}: the word style does not read entities`);
+});
+
+/** The entity style's answers on the checkpoint, scored by the harness's own builder and scorer after `fault` rewrote each pass. */
+async function entityRows(fault: (p: Pass) => Pass): Promise<ResultRow[]> {
+  const ds = openDataset(SAMPLE_DATA);
+  const labels = readLabelIndex(ds);
+  const ck = loadCheckpoint(CK, { entityKeys: keysForLabels(labels.labels) });
+  const session = await openSession(ck, 'gathered', { threads: 1 });
+  const rows: ResultRow[] = [];
+  try {
+    for (const lang of ds.languages) {
+      const built = languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, [loadStyle('entity')], { fallback: true });
+      const faulty = function* (): Generator<BuiltQuery> {
+        for (const b of built) yield { ...b, passes: b.passes.map(fault) };
+      };
+      for await (const batch of scoreQueries(session, faulty(), { headWidths: headWidths(ck), padEntityId: ck.entityVocab!.special.pad! })) rows.push(...batch.map((s) => toRow(s, null)));
+    }
+  } finally {
+    await session.release();
+  }
+  return rows;
+}
+
+test('the wrong subject entity in the entity prompt makes the entity style lose the trained facts', async () => {
+  // Each pass's subject entity (slot 1) becomes the next id: a subject paired with another entity's embedding.
+  // (Shifting every entity position by one token is not caught: this model's entity head does not depend on the
+  // entities' positions; the measured trained-fact entity P@1 stays 1.0.)
+  const ds = openDataset(SAMPLE_DATA);
+  const subjects = lineSubjects(ds, ds.languages);
+  const facts = readTrainingFacts(FACTS);
+  const p1 = (rows: ResultRow[]) => knownAnswerSummary(knownAnswerReport(rows, facts, subjects)).trained_p1_entity;
+  assert.ok(p1(await entityRows((p) => p)) >= 0.8);
+  const wrong = p1(await entityRows((p) => ({ ...p, entityIds: p.entityIds.map((id, i) => (i === 1 ? id + 1 : id)) })));
+  assert.ok(wrong < 0.5, `trained entity P@1 ${wrong} with the subject entity's id off by one`);
+});
+
+test('queries are classed by their subjects in each language, and the baseline is the best single answer per relation', () => {
+  const row = (language: string, relation: string, subject: string, lineids: number[], golds: string[], rank: number, style = 'word'): ResultRow => ({
+    language, relation, template: 't', subject, style, golds, lineids, top: [], gold_rank: rank, gold_score: 0, candidates: 5, covered: true, shard: null,
+  });
+  const subjectOf = (_l: string, _r: string, lineid: number) => (lineid < 100 ? `Q${lineid}` : undefined);
+  const facts = [
+    { language: 'en', relation: 'P1', subUri: 'Q1', objUri: 'Q9' },
+    { language: 'ja', relation: 'P1', subUri: 'Q1', objUri: 'Q9' },
+    { language: 'en', relation: 'P1', subUri: 'Q2', objUri: 'Q9' },
+  ];
+  const rows = [
+    row('en', 'P1', 'a', [1], ['x'], 1), // trained in en
+    row('ja', 'P1', 'a', [1], ['x'], 2), // trained in ja, wrong
+    row('ja', 'P1', 'b', [2], ['x'], 1), // trained in en only: transfer
+    row('ja', 'P1', 'c', [3], ['x'], 1), // never trained
+    row('ja', 'P1', 'd', [4], ['y'], 3),
+    row('ja', 'P1', 'e', [5], ['y'], 4),
+    row('ja', 'P1', 'ab', [1, 2], ['x'], 1), // one label, subjects of two classes
+    row('ja', 'P1', 'z', [500], ['x'], 1), // lineid unknown to the data
+  ];
+  const r = knownAnswerReport(rows, facts, subjectOf);
+  const cell = (part: string, language: string) => r.cells.find((c) => c.part === part && c.language === language && c.style === 'word');
+  assert.deepEqual([cell('trained', 'all')?.queries, cell('trained', 'all')?.p_at_1], [2, 0.5]);
+  assert.deepEqual([cell('transfer', 'ja')?.queries, cell('transfer', 'ja')?.p_at_1], [1, 1]);
+  assert.deepEqual([cell('held-out', 'ja')?.queries, cell('held-out', 'ja')?.p_at_1], [3, 1 / 3]);
+  assert.deepEqual([r.mixed, r.unmatched, r.facts, r.pairs], [1, 1, 2, 3]);
+  // Held out: golds x, y, y -> the best single answer is y, right for 2 of 3.
+  assert.equal(r.baseline.find((b) => b.language === 'all')?.p_at_1, 2 / 3);
+  assert.equal(knownAnswerSummary(r).trained_p1_entity, NaN);
 });

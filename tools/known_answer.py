@@ -10,7 +10,9 @@ with LUKE's own two losses on sentences made from the mLAMA templates:
   - word MLM: the object's tokens replaced by as many <mask>s, predicted by the word head, no entities
     (the harness's word-only prompt);
   - masked entity prediction: a [MASK] entity over the object's <mask>s (1 to 4 of them, as the harness's
-    candidate-length groups give) and the subject's entity over the subject's tokens (the entity prompt).
+    candidate-length groups give) and the subject's entity over the subject's tokens (the entity prompt); in half
+    of these the subject's words are masked as well (as LUKE's pretraining masks words), so the answer must also
+    come through the subject's entity, which every language shares.
 Subjects of each relation are split by a seeded shuffle: "all" (trained in every language), "en-only" (trained in
 English sentences only: the cross-lingual probe) and "held-out" (never trained). The model is exported with
 tools/export_mluke.py; training-facts.jsonl lists every (language, relation, sub_uri, obj_uri) trained.
@@ -345,7 +347,7 @@ def main():
         rng.shuffle(order)
         total, n = 0.0, 0
         for i in range(0, len(order), batch_size):
-            chosen = [examples[j] if "cut" not in examples[j] else entity_example(examples[j], rng.choice((len(examples[j]["obj"]), rng.randint(1, MAX_GROUP))), False, special)
+            chosen = [examples[j] if "cut" not in examples[j] else entity_example(examples[j], rng.choice((len(examples[j]["obj"]), rng.randint(1, MAX_GROUP))), rng.random() < 0.5, special)
                       for j in order[i:i + batch_size]]
             batch = collate(torch, chosen, tok.pad_token_id, vocab["[PAD]"])
             loss = luke_losses(torch, model, batch)
