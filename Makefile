@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env slurm-deps test-slurm
+.PHONY: demo demo-random known-answer test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env slurm-deps test-slurm
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -70,16 +70,37 @@ test: build browser python-env slurm-deps
 MLAMA := $(NODE) bin/mlama.js
 DEMO_DB := results/demo.sqlite
 
-# The embedded default: a tiny random checkpoint, the bundled sample, both prompt styles, the report.
+KNOWN := datasets/known-answer
+SAMPLE := datasets/mlama-sample
+
+# The embedded default: the known-answer checkpoint (a small LUKE model trained here by `make known-answer`, committed),
+# the bundled sample, both prompt styles, the report, and what the model recovers of the facts it was and was not
+# trained on. The last line is the known-answer summary.
 demo: build
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	@echo "checkpoint $(KNOWN): a small LUKE-architecture model trained here by 'make known-answer' on $$(wc -l < $(KNOWN)/training-facts.jsonl) (language, fact) pairs of the sample ($(KNOWN)/training-facts.jsonl). It is NOT mLUKE."
+	$(MLAMA) run --model $(KNOWN) --data $(SAMPLE) --styles word,entity --name demo-known --db $(DEMO_DB)
+	$(MLAMA) report --run demo-known --db $(DEMO_DB) --format html --out results/report.html
+	$(MLAMA) known-answer --run demo-known --facts $(KNOWN)/training-facts.jsonl --data $(SAMPLE) --db $(DEMO_DB) --check
+
+# The earlier demo: a tiny RANDOM checkpoint, two seeds and their comparison.
+demo-random: build
 	$(MLAMA) make-checkpoint --preset tiny --seed 1 --out $(TINY)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(MLAMA) run --model $(TINY) --data datasets/mlama-sample --styles word,entity --name demo-seed1 --db $(DEMO_DB)
+	$(MLAMA) run --model $(TINY) --data $(SAMPLE) --styles word,entity --name demo-seed1 --db $(DEMO_DB)
 	$(MLAMA) report --run demo-seed1 --db $(DEMO_DB) --format html --out results/report.html
 	$(MLAMA) make-checkpoint --preset tiny --seed 2 --out $(TINY)-seed2
-	$(MLAMA) run --model $(TINY)-seed2 --data datasets/mlama-sample --styles word,entity --name demo-seed2 --db $(DEMO_DB) > /dev/null
+	$(MLAMA) run --model $(TINY)-seed2 --data $(SAMPLE) --styles word,entity --name demo-seed2 --db $(DEMO_DB) > /dev/null
 	$(MLAMA) compare demo-seed1 demo-seed2 --db $(DEMO_DB) --fail-on-drop 100
 	@echo "The checkpoint has RANDOM weights: these numbers demonstrate the harness, not a model's knowledge."
+
+# Rebuilds the committed known-answer checkpoint from the sample, deterministically (seeded, one torch thread).
+# Debian's python3-torch links the reference BLAS (about 10x slower); Debian's OpenBLAS, serial build, is used for
+# this process only through LD_LIBRARY_PATH, so every rebuild runs the same kernels.
+OPENBLAS := /usr/lib/x86_64-linux-gnu/openblas-serial
+known-answer: python-env
+	@[ -e $(OPENBLAS)/libblas.so.3 ] || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] && { apt-get install -y -qq libopenblas0-serial > /dev/null 2>&1 || { apt-get update -qq > /dev/null && apt-get install -y -qq libopenblas0-serial > /dev/null; }; }; } || { echo "error: Debian's libopenblas0-serial is needed (apt-get install libopenblas0-serial, as root)"; exit 1; }
+	LD_LIBRARY_PATH=$(OPENBLAS) nice -n 10 $(PYTHON) tools/known_answer.py --data $(SAMPLE) --out $(KNOWN)
 
 # Benchmarks print ratios measured side by side in one run; they are not part of `make test`.
 # The base-shaped checkpoint (2 GiB of random weights, mLUKE-base sizes) is generated once, outside git.

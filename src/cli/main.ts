@@ -3,6 +3,7 @@ import { HarnessError } from '../errors.js';
 import { registerBench } from './commands/bench.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerData } from './commands/data.js';
+import { registerKnownAnswer } from './commands/knownAnswer.js';
 import { registerModel } from './commands/model.js';
 import { registerRuns } from './commands/runs.js';
 import { registerReport } from './commands/report.js';
@@ -19,6 +20,7 @@ export function buildProgram(io: Io): Command {
   registerReport(program, io);
   registerCluster(program, io);
   registerBench(program, io);
+  registerKnownAnswer(program, io);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);
