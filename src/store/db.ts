@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { fail, HarnessError } from '../errors.js';
 
 /** One stored answer: the results schema, written down as a type. */
@@ -119,6 +120,7 @@ export function openStore(file: string, opts: { readonly?: boolean; busyTimeoutM
   let db: Database.Database;
   try {
     db = new Database(file, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly, timeout: opts.busyTimeoutMs ?? 10000 });
+    if (opts.readonly) db = readableOrCopy(db, file);
   } catch (e) {
     throw storeError(file, e);
   }
@@ -141,6 +143,34 @@ export function openStore(file: string, opts: { readonly?: boolean; busyTimeoutM
 }
 
 /**
+ * A WAL file on a read-only mount or in a read-only directory cannot be opened even for reading: SQLite needs
+ * to create its -shm file beside it. Then the file (with its -wal) is read from a private copy in the temporary
+ * directory, turned into a rollback-journal file there; the original is never written.
+ */
+function readableOrCopy(db: Database.Database, file: string): Database.Database {
+  try {
+    db.pragma('user_version');
+    return db;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'SQLITE_CANTOPEN') throw e;
+    db.close();
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'mlama-readonly-'));
+  try {
+    const copy = join(dir, basename(file));
+    copyFileSync(file, copy);
+    if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
+    const w = new Database(copy);
+    w.pragma('journal_mode = DELETE');
+    w.close();
+    // Opened, the copy stays readable after its directory is gone.
+    return new Database(copy, { readonly: true, fileMustExist: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * Creates or upgrades the schema under the write lock. The version is read again inside the transaction: two
  * processes opening one new file both see version 0 outside it, and only the first may create the tables.
  */
@@ -155,9 +185,12 @@ function migrate(db: Database.Database, file: string): void {
 
 /** The file's mark and schema version, refusing what this harness did not write or cannot read. */
 function fileState(db: Database.Database, file: string): { appId: number; version: number } {
-  const appId = db.pragma('application_id', { simple: true }) as number;
-  const version = db.pragma('user_version', { simple: true }) as number;
-  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[]);
+  // One read transaction: read one by one, a schema committed in between would look like a foreign file.
+  const { appId, version, tables } = db.transaction(() => ({
+    appId: db.pragma('application_id', { simple: true }) as number,
+    version: db.pragma('user_version', { simple: true }) as number,
+    tables: db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[],
+  }))();
   if (appId !== APPLICATION_ID && appId !== 0) fail(`${file}: not an mlama results database (application_id ${appId} belongs to another application); it was left unchanged`);
   const legacy = appId === 0 && version >= 1 && OWN_TABLES.every((t) => tables.includes(t)) && tables.every((t) => OWN_TABLES.includes(t));
   if (appId === 0 && tables.length > 0 && !legacy) {
