@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, closeSync, cpSync, existsSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, cpSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -58,16 +58,21 @@ test('a run whose graph does not load is not stored: no `running` run with 0 ans
 test('a second --resume of a live run is refused naming its holder; once it is dead, --resume NAME alone continues it', async () => {
   const db = join(tempDir(), 'live.sqlite');
   let second: Awaited<ReturnType<typeof cli>> | undefined;
+  let heldBy: string | null = null;
   const first = await runUntil([...runArgs(db), '--name', 'live'], db, 8, async (kill) => {
     second = await cli('run', '--resume', 'live', '--db', db);
+    heldBy = (await runsJson(db))[0].held_by;
     kill('SIGKILL');
   });
   assert.ok(first.acted, `the run finished before it could be resumed a second time: ${first.err}`);
   assert.equal(first.signal, 'SIGKILL');
   assert.equal(second!.code, 2, second!.err);
   assert.match(second!.err, /^error: cannot resume "live": it is still running \(pid \d+ on [^,]+, last heartbeat [^)]+\); wait for it or stop it first\n$/);
+  assert.match(String(heldBy), /^pid \d+ on /);
   const dead = (await runsJson(db))[0];
   assert.equal(dead.status, 'running');
+  assert.equal(dead.held_by, null);
+  assert.match((await cli('runs', '--db', db)).out, /│ live +│ running \(holder gone\) │/);
   const name = await cli(...runArgs(db), '--name', 'live');
   assert.equal(name.code, 2);
   assert.match(name.err, /a run named "live" exists; results are never overwritten \(it was left running by a process that is gone: continue it with --resume live\)/);
@@ -190,4 +195,23 @@ test('weights or data rewritten during a run, or the results file deleted, fail 
   const resumed = await cli('run', '--resume', 'w', '--db', dbs.weights);
   assert.equal(resumed.code, 2);
   assert.match(resumed.err, /cannot resume "w": .*checkpoint weights/);
+});
+
+test('a subject label holding a lone surrogate is stored so that a resume finds it, instead of re-inserting it', async () => {
+  const data = sampleCopy();
+  const file = join(data, 'en', 'P19.jsonl');
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines[0] = lines[0].replace('"sub_label":"Ryō Kase"', '"sub_label":"Ryō Kase \\ud800"');
+  writeFileSync(file, lines.join('\n'));
+  const db = join(tempDir(), 'surrogate.sqlite');
+  const first = await cli(...runArgs(db, ck, data), '--languages', 'en', '--relations', 'P19', '--limit', '2', '--name', 's');
+  assert.equal(first.code, 0, first.err);
+  assert.ok(storedRun(db, 's').rows.some((r) => r.subject === 'Ryō Kase \uD800'));
+  const raw = new Database(db);
+  raw.exec(`UPDATE runs SET status = 'interrupted'`);
+  raw.close();
+  const resumed = await cli('run', '--resume', 's', '--db', db);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.equal(storedRun(db, 's').status, 'complete');
+  assert.equal(storedRun(db, 's').rows.length, 2);
 });

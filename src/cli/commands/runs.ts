@@ -11,6 +11,7 @@ import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
 import { positiveInt, querySelectionOptions, type Io } from '../io.js';
 import { parseShard } from './shard.js';
+import { liveHolder } from '../../run/lease.js';
 import { shardLine } from '../../report/render.js';
 
 const DEFAULT_DB = 'results/mlama.sqlite';
@@ -131,13 +132,14 @@ export function registerRuns(program: Command, io: Io): void {
     .action(async (o: { db: string; format: string }) => {
       if (!['table', 'json'].includes(o.format)) fail(`--format must be table or json, got "${o.format}"`);
       await withStore(o.db, { readonly: true }, (store) => {
-        const runs = listRuns(store);
+        // A `running` run whose holder is gone (killed, or gave up on a busy database) says so: --resume takes it.
+        const runs = listRuns(store).map((r) => ({ ...r, held_by: liveHolder(r, store.file), gone: r.status === 'running' && !!r.lease_pid && !liveHolder(r, store.file) }));
         if (o.format === 'json') {
-          const json = runs.map((r) => ({ id: r.id, name: r.name, label: r.label ?? null, status: r.status, answers: r.stored, planned: r.planned, model: r.model_path ?? null, data: r.data_path ?? null, options: r.options, random_weights: r.random_weights, harness_version: r.harness_version, started_at: r.started_at, finished_at: r.finished_at }));
+          const json = runs.map((r) => ({ id: r.id, name: r.name, label: r.label ?? null, status: r.status, held_by: r.held_by, answers: r.stored, planned: r.planned, model: r.model_path ?? null, data: r.data_path ?? null, options: r.options, random_weights: r.random_weights, harness_version: r.harness_version, started_at: r.started_at, finished_at: r.finished_at }));
           io.out(JSON.stringify(json, null, 2));
           return;
         }
-        io.out(renderTable(['id', 'name', 'status', 'answers', 'planned', 'styles', 'started', 'label', 'model', 'data'], runs.map((r) => [r.id, r.name, r.status, r.stored, r.planned, JSON.stringify(r.options.styles), r.started_at, r.label ?? '', r.model_path ?? '', r.data_path ?? '']), { colour: io.tty }));
+        io.out(renderTable(['id', 'name', 'status', 'answers', 'planned', 'styles', 'started', 'label', 'model', 'data'], runs.map((r) => [r.id, r.name, r.gone ? 'running (holder gone)' : r.status, r.stored, r.planned, JSON.stringify(r.options.styles), r.started_at, r.label ?? '', r.model_path ?? '', r.data_path ?? '']), { colour: io.tty }));
       });
     });
 }
