@@ -130,7 +130,7 @@ export function openStore(file: string, opts: { readonly?: boolean; busyTimeoutM
     if (opts.readonly) {
       if (state.version === 0) fail(`${file}: an empty database, not a results database (no runs stored)`);
     } else {
-      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+      useWal(db, opts.busyTimeoutMs ?? 10000);
       if (state.version < MIGRATIONS.length || state.appId !== APPLICATION_ID) migrate(db, file);
     }
     db.pragma('foreign_keys = ON');
@@ -167,6 +167,24 @@ function readableOrCopy(db: Database.Database, file: string): Database.Database 
     return new Database(copy, { readonly: true, fileMustExist: true });
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Switching a new file to WAL needs an exclusive lock, and when two new connections both hold a shared lock and
+ * want it, SQLite answers BUSY at once instead of waiting (a deadlock would follow): retry until the busy timeout.
+ */
+function useWal(db: Database.Database, timeoutMs: number): void {
+  const until = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      if (db.pragma('journal_mode', { simple: true }) === 'wal' || db.pragma('journal_mode = WAL', { simple: true }) === 'wal') return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > until) throw e;
+    }
+    if (Date.now() > until) return;
+    Atomics.wait(pause, 0, 0, 2 + Math.floor(Math.random() * 20));
   }
 }
 
