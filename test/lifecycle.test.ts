@@ -135,6 +135,7 @@ test('runs store model path, data path and label; runs shows them, also as JSON;
   assert.ok(table.out.includes(resolve(ck)));
   const report = await cli('report', '--db', db);
   assert.match(report.out, /run p \(#1, complete\) {2}"tiny seed 1, en smoke"/);
+  assert.ok(report.out.includes(`\nmodel ${resolve(ck)}  data `), report.out);
   const version = await cli('--version');
   assert.equal(version.code, 0);
   assert.equal(version.out, `${PACKAGE_VERSION}\n`);
