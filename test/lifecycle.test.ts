@@ -216,3 +216,23 @@ test('a subject label holding a lone surrogate is stored so that a resume finds 
   assert.equal(storedRun(db, 's').status, 'complete');
   assert.equal(storedRun(db, 's').rows.length, 2);
 });
+
+test('the Slurm task script starts the run again when a first attempt failed before the run was stored', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const broken = join(tempDir(), 'broken');
+  cpSync(ck, broken, { recursive: true });
+  writeFileSync(join(broken, 'model.onnx'), 'not an onnx graph');
+  const out = join(tempDir(), 'slurm');
+  const task = (model: string) =>
+    spawnSync('bash', ['examples/slurm/evaluate.sbatch'], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, MODEL: model, DATA: SAMPLE_DATA, RUN: 'requeued', OUT: out, SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_COUNT: '1', RUN_ARGS: '--languages en --limit 1 --styles word' },
+      encoding: 'utf8',
+    });
+  const failed = task(broken);
+  assert.notEqual(failed.status, 0);
+  assert.match(failed.stderr, /onnxruntime cannot load the graph/);
+  const requeued = task(ck);
+  assert.equal(requeued.status, 0, requeued.stderr);
+  assert.match(requeued.stdout, /run "requeued" complete/);
+});
