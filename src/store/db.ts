@@ -152,8 +152,8 @@ function readableOrCopy(db: Database.Database, file: string): Database.Database 
     db.pragma('user_version');
     return db;
   } catch (e) {
-    if ((e as { code?: string }).code !== 'SQLITE_CANTOPEN') throw e;
     db.close();
+    if ((e as { code?: string }).code !== 'SQLITE_CANTOPEN') throw e;
   }
   const dir = mkdtempSync(join(tmpdir(), 'mlama-readonly-'));
   try {
