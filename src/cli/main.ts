@@ -8,10 +8,12 @@ import { registerModel } from './commands/model.js';
 import { registerRuns } from './commands/runs.js';
 import { registerReport } from './commands/report.js';
 import { processIo, type Io } from './io.js';
+import { HARNESS_VERSION } from '../run/evaluate.js';
 
 export function buildProgram(io: Io): Command {
   const program = new Command('mlama')
     .description('mLAMA factual-knowledge harness for mLUKE-style masked language models')
+    .version(HARNESS_VERSION, '--version', 'print the mlama-harness version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   registerData(program, io);

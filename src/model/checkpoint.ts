@@ -106,6 +106,11 @@ export function checkpointFingerprint(ck: Checkpoint): Record<string, string> {
 
 const hashCache = new Map<string, { size: number; mtime: number; hash: string }>();
 
+/** The end-of-run check must read the bytes again: a file rewritten in place can keep its size and mtime. */
+export function clearHashCache(): void {
+  hashCache.clear();
+}
+
 export function hashFile(path: string): string {
   const st = statSync(path);
   const hit = hashCache.get(path);

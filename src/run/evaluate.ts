@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fail } from '../errors.js';
 import { openDataset, readLanguage, resolveLanguages } from '../data/mlama.js';
 import { readLabelIndex } from '../data/labels.js';
@@ -7,18 +7,21 @@ import { keysForLabels } from '../tokenize/entityLinker.js';
 import { loadStyle, PROMPTS_DIR, type PromptStyle } from '../prompts/styles.js';
 import { languageQueries } from '../prompts/source.js';
 import type { BuiltQuery } from '../prompts/build.js';
-import { checkpointFingerprint, entityStyleUsable, headWidths, loadCheckpoint } from '../model/checkpoint.js';
+import { checkpointFingerprint, clearHashCache, entityStyleUsable, headWidths, loadCheckpoint, type Checkpoint } from '../model/checkpoint.js';
 import { openSession } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
-import { createRun, findRun, resultKey, resultWriter, setPlanned, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
+import { acquireRun, checkStoreFile, createRun, findRun, heartbeat, resultKey, resultWriter, setPlanned, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
 import { COMPARABLE_OPTIONS, inputDifferences } from '../report/compare.js';
 import { datasetFingerprint } from './fingerprint.js';
 import { planShard, queryCosts, type ShardPlan } from './costs.js';
-import { shardName, type ShardSpec } from './shard.js';
+import { parseShardName, shardName, type ShardSpec } from './shard.js';
+import { HEARTBEAT_MS, hold, liveHolder, ownLease } from './lease.js';
+import type { Dataset } from '../data/mlama.js';
 
 export interface RunOptions {
-  model: string;
-  data: string;
+  /** Optional with --resume: taken from the stored run. */
+  model?: string;
+  data?: string;
   languages?: string[];
   relations?: string[];
   styles: string[];
@@ -32,6 +35,10 @@ export interface RunOptions {
   threads?: number;
   device?: 'cpu' | 'cuda';
   shard?: ShardSpec;
+  /** Text shown with the run in `runs` and reports. */
+  label?: string;
+  /** The options the user gave; on --resume the others come from the stored run. Absent: every defined one. */
+  given?: string[];
 }
 
 export interface Progress {
@@ -56,39 +63,71 @@ export function resultOptions(o: RunOptions, languages: string[]): Record<string
   return { languages, relations: o.relations ?? null, styles: o.styles, limit: o.limit ?? null, templates: o.templates, fallback: o.fallback, shard: o.shard ? shardName(o.shard) : null };
 }
 
+/** The options a resume did not restate, taken from the stored run, so `--resume NAME` alone continues it. */
+export function withStoredOptions(prev: RunRecord, o: RunOptions): RunOptions {
+  const given = new Set(o.given ?? Object.keys(o).filter((k) => o[k as keyof RunOptions] !== undefined));
+  const stored = prev.options;
+  const out: RunOptions = { ...o };
+  const take = <K extends keyof RunOptions>(k: K, v: unknown) => {
+    if (!given.has(k) && v !== undefined && v !== null) out[k] = v as RunOptions[K];
+  };
+  take('languages', stored.languages);
+  take('relations', stored.relations);
+  take('styles', stored.styles);
+  take('limit', stored.limit);
+  take('templates', stored.templates);
+  take('fallback', stored.fallback);
+  if (!out.shard && typeof stored.shard === 'string') out.shard = parseShardName(stored.shard);
+  if (!given.has('model')) out.model = o.model ?? prev.model_path ?? undefined;
+  if (!given.has('data')) out.data = o.data ?? prev.data_path ?? undefined;
+  for (const k of ['model', 'data'] as const) if (!out[k]) fail(`cannot resume "${prev.name}": it was stored without its --${k} path (an older harness); give --${k}`);
+  return out;
+}
+
+/** Every input a run reads, fingerprinted: checkpoint files and every data folder (see datasetFingerprint). */
+function inputsOf(ck: Checkpoint, ds: Dataset, read: string[]): { checkpoint: Record<string, string>; dataset: Record<string, string> } {
+  return { checkpoint: checkpointFingerprint(ck), dataset: datasetFingerprint(ds, read) };
+}
+
 /**
  * An evaluation run: builds every query, scores it and stores each batch in one transaction. Stops cleanly on
- * `shouldStop()` (Ctrl-C) with what is done kept and the run marked interrupted.
+ * `shouldStop()` (Ctrl-C) with what is done kept and the run marked interrupted. The run is stored only once its
+ * queries are planned and its graph loads, and held by a lease while it runs; at the end its inputs and its
+ * results file are checked again, and a run whose inputs changed meanwhile fails naming them.
  */
 export async function evaluate(store: Store, o: RunOptions, progress: Progress, shouldStop: () => boolean): Promise<RunOutcome> {
-  const ds = openDataset(o.data);
+  let prev: RunRecord | undefined;
+  if (o.resume) {
+    prev = findRun(store, o.resume);
+    if (!prev) fail(`${store.file}: no run "${o.resume}" to resume`);
+    o = withStoredOptions(prev, o);
+    const holder = liveHolder(prev, store.file);
+    if (holder) fail(`cannot resume "${prev.name}": it is still running (${holder}); wait for it or stop it first`);
+  } else {
+    if (!o.model || !o.data) fail(`run: --model and --data are required (or --resume NAME)`);
+    if (o.name !== undefined) refuseExisting(store, o.name);
+  }
+  const ds = openDataset(o.data!);
   const languages = resolveLanguages(ds, o.languages);
   const styles: PromptStyle[] = o.styles.map(loadStyle);
   const labels = readLabelIndex(ds);
-  const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
+  const ck = loadCheckpoint(o.model!, { entityKeys: keysForLabels(labels.labels) });
   for (const s of styles) {
     if (s.head !== 'entity') continue;
     const why = entityStyleUsable(ck);
     if (why) fail(`style "${s.name}" cannot run: ${why}`);
   }
   const options = resultOptions(o, languages);
-  const fingerprint = { checkpoint: checkpointFingerprint(ck), dataset: datasetFingerprint(ds, languages, o.relations, o.templates === 'all') };
-  let run: RunRecord;
-  if (o.resume) {
-    const prev = findRun(store, o.resume);
-    if (!prev) fail(`${store.file}: no run "${o.resume}" to resume`);
+  // The label index behind the entity fallback reads every language it was given, not only the run's.
+  const read = [...languages, ...labels.languages];
+  const fingerprint = inputsOf(ck, ds, read);
+  if (prev) {
     const diffs = inputDifferences(prev, { options, ...fingerprint }, [...COMPARABLE_OPTIONS, 'shard']);
     if (diffs.length) fail(`cannot resume "${prev.name}": it was run with different inputs (${diffs.join('; ')})`);
-    run = prev;
-    if (run.status === 'complete') return { run, stored: 0, skipped: 0, interrupted: false, warnings: [] };
-    setStatus(store, run.id, 'running');
-  } else {
-    const name = o.name ?? `run-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    if (findRun(store, name)) fail(`${store.file}: a run named "${name}" exists; results are never overwritten (use --resume ${name} or another --name)`);
-    run = createRun(store, { name, started_at: new Date().toISOString(), options, harness_version: HARNESS_VERSION, checkpoint: fingerprint.checkpoint, dataset: fingerprint.dataset, random_weights: ck.manifest.random_weights, planned: 0 });
+    if (prev.status === 'complete') return { run: prev, stored: 0, skipped: 0, interrupted: false, warnings: [] };
   }
 
-  const done = storedKeys(store, run.id);
+  const done = prev ? storedKeys(store, prev.id) : new Set<string>();
   const warnings: string[] = [];
   const sel = { relations: o.relations, limit: o.limit, templates: o.templates, fallback: o.fallback };
   // A shard is decided from the cost of every query, so each process of a job array derives the same split.
@@ -114,9 +153,37 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     totals.set(lang, { total, done: already });
   }
   const planned = [...totals.values()].reduce((a, t) => a + t.total, 0);
-  setPlanned(store, run.id, planned);
 
   const session = await openSession(ck, 'gathered', { threads: o.threads, device: o.device });
+  // Only now is the run stored or taken over: a failure above leaves no `running` run behind.
+  const lease = ownLease();
+  let run: RunRecord;
+  try {
+    if (prev) {
+      run = acquireRun(store, prev.id, lease, (now) => {
+        const holder = liveHolder(now, store.file);
+        if (holder) fail(`cannot resume "${now.name}": it is still running (${holder}); wait for it or stop it first`);
+      }, o.label);
+      setPlanned(store, run.id, planned);
+    } else {
+      const name = o.name ?? `run-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      refuseExisting(store, name);
+      run = createRun(store, { name, started_at: new Date().toISOString(), options, harness_version: HARNESS_VERSION, checkpoint: fingerprint.checkpoint, dataset: fingerprint.dataset, random_weights: ck.manifest.random_weights, planned, model_path: resolve(o.model!), data_path: resolve(o.data!), label: o.label ?? null, lease });
+    }
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+  hold(store.file, run.id, true);
+  const beat = setInterval(() => {
+    try {
+      heartbeat(store, run.id, lease.pid);
+    } catch {
+      // A busy database delays one heartbeat; the next one comes in HEARTBEAT_MS.
+    }
+  }, HEARTBEAT_MS);
+  beat.unref();
+
   const write = resultWriter(store, run.id);
   const shardTag = o.shard ? shardName(o.shard) : null;
   let stored = 0;
@@ -142,19 +209,37 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
       }
       if (interrupted) break;
     }
+    checkStoreFile(store);
+    // What was read at the start must still be what is there: answers scored under other weights or data
+    // cannot be counted as this run's.
+    clearHashCache();
+    const changed = inputDifferences({ options, ...fingerprint }, { options, ...inputsOf(ck, ds, read) }, []);
+    if (changed.length) fail(`run "${run.name}" failed: its inputs changed while it ran (${changed.join('; ')}); the stored answers may mix old and new inputs, so start a new run`);
   } catch (e) {
     // The original error is what the user needs; a status write can itself fail (a busy or vanished database).
+    // Then the run stays `running` with this process's lease, which is stale once it exits: --resume takes it.
     try {
       setStatus(store, run.id, 'failed');
     } catch {}
     throw e;
   } finally {
+    clearInterval(beat);
+    hold(store.file, run.id, false);
     progress.stop();
     await session.release();
   }
   const total = (store.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(run.id) as { n: number }).n;
   setStatus(store, run.id, interrupted ? 'interrupted' : total === planned ? 'complete' : 'failed');
   return { run: findRun(store, String(run.id))!, stored, skipped: done.size, interrupted, warnings, shard };
+}
+
+function refuseExisting(store: Store, name: string): void {
+  const existing = findRun(store, name);
+  if (!existing) return;
+  const holder = liveHolder(existing, store.file);
+  const how =
+    existing.status !== 'running' ? `use --resume ${name} or another --name` : holder ? `it is still running: ${holder}; use another --name` : `it was left running by a process that is gone: continue it with --resume ${name}`;
+  fail(`${store.file}: a run named "${name}" exists; results are never overwritten (${how})`);
 }
 
 export function toRow(s: ScoredQuery, shard: string | null): ResultRow {

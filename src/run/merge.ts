@@ -83,6 +83,9 @@ export function mergeShards(out: Store, inputs: string[], o: { run?: string; nam
         checkpoint: first.run.checkpoint,
         dataset: first.run.dataset,
         random_weights: first.run.random_weights,
+        model_path: first.run.model_path,
+        data_path: first.run.data_path,
+        label: first.run.label,
         planned: sources.reduce((a, s) => a + s.run.planned, 0),
       });
       const write = resultWriter(out, run.id);

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { fail, HarnessError } from '../errors.js';
 
 /** One stored answer: the results schema, written down as a type. */
@@ -43,6 +44,14 @@ export interface RunRecord {
   dataset: Record<string, string>;
   random_weights: boolean;
   planned: number;
+  /** Absolute paths the run read, and the user's label; null for runs stored before schema version 2. */
+  model_path?: string | null;
+  data_path?: string | null;
+  label?: string | null;
+  /** Who holds a `running` run: a resume is refused while this process is alive (see src/run/lease.ts). */
+  lease_pid?: number | null;
+  lease_host?: string | null;
+  heartbeat_at?: string | null;
 }
 
 const MIGRATIONS: string[] = [
@@ -81,14 +90,31 @@ const MIGRATIONS: string[] = [
    ALTER TABLE results ADD COLUMN gold_uris TEXT;
    ALTER TABLE results ADD COLUMN tie INTEGER;
    ALTER TABLE results ADD COLUMN template_main INTEGER;`,
+  // 3: what a run evaluated (paths, label), and the lease that tells a live run from a dead one.
+  `ALTER TABLE runs ADD COLUMN model_path TEXT;
+   ALTER TABLE runs ADD COLUMN data_path TEXT;
+   ALTER TABLE runs ADD COLUMN label TEXT;
+   ALTER TABLE runs ADD COLUMN lease_pid INTEGER;
+   ALTER TABLE runs ADD COLUMN lease_host TEXT;
+   ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;`,
 ];
+
+/** PRAGMA application_id of every results file ("mLMA"): another application's SQLite file is never touched. */
+export const APPLICATION_ID = 0x6d4c4d41;
+/** The tables a results file held before files were marked (schema version 1): such a file is ours, unmarked. */
+const OWN_TABLES = ['results', 'runs'];
 
 export interface Store {
   db: Database.Database;
   file: string;
+  /** The file's identity at open: a file deleted or replaced meanwhile is noticed (checkStoreFile). */
+  identity?: { dev: number; ino: number };
 }
 
-/** Opens (creating and migrating) a results database. WAL lets reports read while a run writes. */
+/**
+ * Opens (creating and migrating) a results database. WAL lets reports read while a run writes. A read-only open
+ * writes nothing (no WAL switch, no migration), so it works on a rollback-journal file and a read-only file.
+ */
 export function openStore(file: string, opts: { readonly?: boolean; busyTimeoutMs?: number } = {}): Store {
   const dir = dirname(file);
   if (opts.readonly) {
@@ -107,20 +133,118 @@ export function openStore(file: string, opts: { readonly?: boolean; busyTimeoutM
   let db: Database.Database;
   try {
     db = new Database(file, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly, timeout: opts.busyTimeoutMs ?? 10000 });
-    db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > MIGRATIONS.length) fail(`${file}: schema version ${version} is newer than this harness knows (${MIGRATIONS.length}); upgrade mlama-harness`);
-    if (!opts.readonly && version < MIGRATIONS.length) {
-      db.transaction(() => {
-        for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
-        db.pragma(`user_version = ${MIGRATIONS.length}`);
-      }).immediate();
-    }
+    if (opts.readonly) db = readableOrCopy(db, file);
   } catch (e) {
     throw storeError(file, e);
   }
-  return { db, file };
+  try {
+    // Checked before anything is written: another application's file is refused unchanged.
+    const state = fileState(db, file);
+    if (opts.readonly) {
+      if (state.version === 0) fail(`${file}: an empty database, not a results database (no runs stored)`);
+    } else {
+      useWal(db, opts.busyTimeoutMs ?? 10000);
+      if (state.version < MIGRATIONS.length || state.appId !== APPLICATION_ID) migrate(db, file);
+    }
+    db.pragma('foreign_keys = ON');
+  } catch (e) {
+    db.close();
+    throw storeError(file, e);
+  }
+  const st = statSync(file);
+  return { db, file, identity: { dev: st.dev, ino: st.ino } };
+}
+
+/**
+ * A WAL file on a read-only mount or in a read-only directory cannot be opened even for reading: SQLite needs
+ * to create its -shm file beside it. Then the file (with its -wal) is read from a private copy in the temporary
+ * directory, turned into a rollback-journal file there; the original is never written.
+ */
+function readableOrCopy(db: Database.Database, file: string): Database.Database {
+  try {
+    db.pragma('user_version');
+    return db;
+  } catch (e) {
+    db.close();
+    if ((e as { code?: string }).code !== 'SQLITE_CANTOPEN') throw e;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'mlama-readonly-'));
+  try {
+    const copy = join(dir, basename(file));
+    copyFileSync(file, copy);
+    if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
+    const w = new Database(copy);
+    w.pragma('journal_mode = DELETE');
+    w.close();
+    // Opened, the copy stays readable after its directory is gone.
+    return new Database(copy, { readonly: true, fileMustExist: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Switching a new file to WAL needs an exclusive lock, and when two new connections both hold a shared lock and
+ * want it, SQLite answers BUSY at once instead of waiting (a deadlock would follow): retry until the busy timeout.
+ */
+function useWal(db: Database.Database, timeoutMs: number): void {
+  const until = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      if (db.pragma('journal_mode', { simple: true }) === 'wal' || db.pragma('journal_mode = WAL', { simple: true }) === 'wal') return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > until) throw e;
+    }
+    if (Date.now() > until) return;
+    Atomics.wait(pause, 0, 0, 2 + Math.floor(Math.random() * 20));
+  }
+}
+
+/**
+ * Creates or upgrades the schema under the write lock. The version is read again inside the transaction: two
+ * processes opening one new file both see version 0 outside it, and only the first may create the tables.
+ */
+function migrate(db: Database.Database, file: string): void {
+  db.transaction(() => {
+    const { version } = fileState(db, file);
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
+    if (version < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+  }).immediate();
+}
+
+/** The file's mark and schema version, refusing what this harness did not write or cannot read. */
+function fileState(db: Database.Database, file: string): { appId: number; version: number } {
+  // One read transaction: read one by one, a schema committed in between would look like a foreign file.
+  const { appId, version, tables } = db.transaction(() => ({
+    appId: db.pragma('application_id', { simple: true }) as number,
+    version: db.pragma('user_version', { simple: true }) as number,
+    tables: db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[],
+  }))();
+  if (appId !== APPLICATION_ID && appId !== 0) fail(`${file}: not an mlama results database (application_id ${appId} belongs to another application); it was left unchanged`);
+  const legacy = appId === 0 && version >= 1 && OWN_TABLES.every((t) => tables.includes(t)) && tables.every((t) => OWN_TABLES.includes(t));
+  if (appId === 0 && tables.length > 0 && !legacy) {
+    fail(`${file}: not an mlama results database (it holds ${tables.length > 4 ? `${tables.length} tables` : `table${tables.length > 1 ? 's' : ''} ${tables.join(', ')}`} and no mlama mark); it was left unchanged`);
+  }
+  if (version < 0 || (appId === APPLICATION_ID && version === 0)) fail(`${file}: schema version ${version} (PRAGMA user_version) is not one mlama-harness writes (1 to ${MIGRATIONS.length}); the file is damaged or not a results database`);
+  if (version > MIGRATIONS.length) fail(`${file}: schema version ${version} is newer than this harness knows (${MIGRATIONS.length}); upgrade mlama-harness`);
+  return { appId, version };
+}
+
+/**
+ * Fails when the results file was deleted or replaced since it was opened: SQLite keeps writing to the unlinked
+ * file, and everything written there is lost when the run closes it.
+ */
+export function checkStoreFile(s: Store): void {
+  if (!s.identity) return;
+  let st: { dev: number; ino: number } | undefined;
+  try {
+    st = statSync(s.file);
+  } catch {}
+  if (!st || st.dev !== s.identity.dev || st.ino !== s.identity.ino) {
+    fail(`${s.file}: the results database was ${st ? 'replaced' : 'deleted'} while the run wrote to it; the answers written since it was opened are lost (start the run again)`);
+  }
 }
 
 /**
@@ -199,11 +323,43 @@ export function listRuns(s: Store): (RunRecord & { stored: number })[] {
   return (s.db.prepare('SELECT runs.*, (SELECT COUNT(*) FROM results WHERE run_id = runs.id) AS stored FROM runs ORDER BY id').all() as Record<string, unknown>[]).map((r) => ({ ...parseRun(r), stored: r.stored as number }));
 }
 
-export function createRun(s: Store, r: Omit<RunRecord, 'id' | 'finished_at' | 'status'>): RunRecord {
-  s.db
-    .prepare(`INSERT INTO runs (name, status, started_at, options, harness_version, checkpoint, dataset, random_weights, planned) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?)`)
-    .run(r.name, r.started_at, JSON.stringify(r.options), r.harness_version, JSON.stringify(r.checkpoint), JSON.stringify(r.dataset), r.random_weights ? 1 : 0, r.planned);
+export type NewRun = Omit<RunRecord, 'id' | 'finished_at' | 'status' | 'lease_pid' | 'lease_host' | 'heartbeat_at'> & { lease?: { pid: number; host: string } };
+
+export function createRun(s: Store, r: NewRun): RunRecord {
+  try {
+    s.db
+      .prepare(
+        `INSERT INTO runs (name, status, started_at, options, harness_version, checkpoint, dataset, random_weights, planned, model_path, data_path, label, lease_pid, lease_host, heartbeat_at)
+         VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(r.name, r.started_at, JSON.stringify(r.options), r.harness_version, JSON.stringify(r.checkpoint), JSON.stringify(r.dataset), r.random_weights ? 1 : 0, r.planned, r.model_path ?? null, r.data_path ?? null, r.label ?? null, r.lease?.pid ?? null, r.lease?.host ?? null, r.lease ? new Date().toISOString() : null);
+  } catch (e) {
+    // Another process took the name between our check and this insert.
+    if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') fail(`${s.file}: a run named "${r.name}" exists; results are never overwritten (use --resume ${r.name} or another --name)`);
+    throw e;
+  }
   return requireRun(s, String(r.name));
+}
+
+/**
+ * Takes a run over for this process under the write lock: `check` sees the run as stored at that moment and
+ * throws when another live process holds it, so two resumes cannot both win.
+ */
+export function acquireRun(s: Store, runId: number, lease: { pid: number; host: string }, check: (run: RunRecord) => void, label?: string): RunRecord {
+  s.db
+    .transaction(() => {
+      check(findRun(s, String(runId))!);
+      s.db
+        .prepare(`UPDATE runs SET status = 'running', finished_at = NULL, lease_pid = ?, lease_host = ?, heartbeat_at = ?, label = COALESCE(?, label) WHERE id = ?`)
+        .run(lease.pid, lease.host, new Date().toISOString(), label ?? null, runId);
+    })
+    .immediate();
+  return findRun(s, String(runId))!;
+}
+
+/** The lease holder says it is alive; a run whose holder stops beating can be taken over. */
+export function heartbeat(s: Store, runId: number, pid: number): void {
+  s.db.prepare(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND lease_pid = ? AND status = 'running'`).run(new Date().toISOString(), runId, pid);
 }
 
 export function setStatus(s: Store, runId: number, status: RunStatus): void {
@@ -223,7 +379,7 @@ export function resultWriter(s: Store, runId: number): (rows: ResultRow[]) => vo
   const flag = (b: boolean | null) => (b === null ? null : b ? 1 : 0);
   const tx = s.db.transaction((rows: ResultRow[]) => {
     for (const r of rows) {
-      insert.run(runId, r.style, r.language, r.relation, r.template, r.subject, JSON.stringify(r.golds), JSON.stringify(r.lineids), JSON.stringify(r.top), r.gold_rank, r.gold_score, r.candidates, r.covered ? 1 : 0, r.shard, r.sub_uri, r.gold_uris && JSON.stringify(r.gold_uris), flag(r.tie), flag(r.template_main));
+      insert.run(runId, lossless(r.style), lossless(r.language), lossless(r.relation), lossless(r.template), lossless(r.subject), JSON.stringify(r.golds), JSON.stringify(r.lineids), JSON.stringify(r.top), r.gold_rank, r.gold_score, r.candidates, r.covered ? 1 : 0, r.shard, r.sub_uri, r.gold_uris && JSON.stringify(r.gold_uris), flag(r.tie), flag(r.template_main));
     }
   });
   return (rows) => {
@@ -252,11 +408,11 @@ export function* iterateResults(s: Store, runId: number, languages?: string[]): 
 function parseResult(r: Record<string, unknown>): ResultRow {
   const flag = (v: unknown) => (v === null || v === undefined ? null : !!v);
   return {
-    language: r.language as string,
-    relation: r.relation as string,
-    template: r.template as string,
-    subject: r.subject as string,
-    style: r.style as string,
+    language: restored(r.language),
+    relation: restored(r.relation),
+    template: restored(r.template),
+    subject: restored(r.subject),
+    style: restored(r.style),
     golds: JSON.parse(r.golds as string),
     lineids: JSON.parse(r.lineids as string),
     top: JSON.parse(r.top as string),
@@ -274,8 +430,23 @@ function parseResult(r: Record<string, unknown>): ResultRow {
 
 /** Keys of stored answers, for resuming. */
 export function storedKeys(s: Store, runId: number): Set<string> {
-  const rows = s.db.prepare('SELECT style, language, relation, template, subject FROM results WHERE run_id = ?').raw().all(runId) as string[][];
-  return new Set(rows.map((r) => resultKey(r[0], r[1], r[2], r[3], r[4])));
+  const rows = s.db.prepare('SELECT style, language, relation, template, subject FROM results WHERE run_id = ?').raw().all(runId) as (string | Buffer)[][];
+  return new Set(rows.map((r) => resultKey(restored(r[0]), restored(r[1]), restored(r[2]), restored(r[3]), restored(r[4]))));
+}
+
+/**
+ * SQLite stores text as UTF-8, where a lone surrogate (valid in a JS string, and in JSON data as an escape)
+ * becomes U+FFFD: the key would then never match again and a resume would re-insert it forever. Such a string
+ * is stored as a BLOB of its UTF-16 code units instead: lossless, and never equal to any TEXT value.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+export function lossless(text: string): string | Buffer {
+  return LONE_SURROGATE.test(text) ? Buffer.from(text, 'utf16le') : text;
+}
+
+export function restored(value: unknown): string {
+  return Buffer.isBuffer(value) ? value.toString('utf16le') : (value as string);
 }
 
 export function resultKey(style: string, language: string, relation: string, template: string, subject: string): string {

@@ -9,6 +9,7 @@ import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
 import { positiveInt, querySelectionOptions, type Io } from '../io.js';
 import { parseShard } from './shard.js';
+import { liveHolder } from '../../run/lease.js';
 import { shardLine } from '../../report/render.js';
 
 export const DEFAULT_DB = 'results/mlama.sqlite';
@@ -18,11 +19,12 @@ export function registerRuns(program: Command, io: Io): void {
     program
       .command('run')
       .description('evaluate a checkpoint on mLAMA and store every answer')
-      .requiredOption('--model <dir>', 'checkpoint directory')
-      .requiredOption('--data <dir>', 'mLAMA 1.1 directory'),
+      .option('--model <dir>', 'checkpoint directory (required unless --resume)')
+      .option('--data <dir>', 'mLAMA 1.1 directory (required unless --resume)'),
   )
     .option('--name <name>', 'run name (default: run-<timestamp>)')
-    .option('--resume <name>', 'continue an interrupted run; refused if inputs changed')
+    .option('--label <text>', 'a note stored with the run, shown by runs and reports')
+    .option('--resume <name>', 'continue an interrupted run with its stored model, data and options; refused if inputs changed')
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--batch-size <n>', 'rows per batch at most', positiveInt, 64)
     .option('--token-budget <n>', 'padded tokens per batch at most', positiveInt, 4096)
@@ -30,7 +32,9 @@ export function registerRuns(program: Command, io: Io): void {
     .option('--device <d>', 'cpu | cuda', 'cpu')
     .option('--shard <i/n>', 'run shard i of n (default from SLURM_ARRAY_TASK_ID/COUNT)')
     .option('--busy-timeout <ms>', 'wait this long for another writer of the database before giving up', positiveInt, 10000)
-    .action(async (o: RunOptions & { db: string; shard?: string; device: string; busyTimeout: number }) => {
+    .action(async (o: RunOptions & { db: string; shard?: string; device: string; busyTimeout: number }, cmd: Command) => {
+      if (!o.resume) for (const k of ['model', 'data'] as const) if (!o[k]) fail(`required option '--${k} <dir>' not specified (or continue a run with --resume NAME)`);
+      const given = Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli');
       if (o.device !== 'cpu' && o.device !== 'cuda') fail(`--device must be cpu or cuda, got "${o.device}"`);
       const shard = parseShard(o.shard as string | undefined, process.env);
       // SIGTERM (kill, Slurm preemption and requeue) and SIGHUP (a closed terminal) stop the run as Ctrl-C does.
@@ -48,7 +52,7 @@ export function registerRuns(program: Command, io: Io): void {
       const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
       for (const s of signals) process.on(s, onSignal);
       await withStore(o.db, { busyTimeoutMs: o.busyTimeout }, async (store) => {
-        const outcome = await evaluate(store, { ...o, shard, device: o.device as 'cpu' | 'cuda' }, progressBars(io.tty, (s) => io.err(s)), () => stop);
+        const outcome = await evaluate(store, { ...o, shard, device: o.device as 'cpu' | 'cuda', given }, progressBars(io.tty, (s) => io.err(s)), () => stop);
         for (const w of new Set(outcome.warnings)) io.err(`warning: ${w}`);
         const run = outcome.run;
         if (outcome.stored === 0 && run.status === 'complete' && o.resume) {
@@ -102,9 +106,18 @@ export function registerRuns(program: Command, io: Io): void {
     .command('runs')
     .description('list the runs in a results database')
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .action(async (o: { db: string }) => {
+    .option('--format <fmt>', 'table | json', 'table')
+    .action(async (o: { db: string; format: string }) => {
+      if (!['table', 'json'].includes(o.format)) fail(`--format must be table or json, got "${o.format}"`);
       await withStore(o.db, { readonly: true }, (store) => {
-        io.out(renderTable(['id', 'name', 'status', 'answers', 'planned', 'styles', 'started'], listRuns(store).map((r) => [r.id, r.name, r.status, r.stored, r.planned, JSON.stringify(r.options.styles), r.started_at]), { colour: io.tty }));
+        // A `running` run whose holder is gone (killed, or gave up on a busy database) says so: --resume takes it.
+        const runs = listRuns(store).map((r) => ({ ...r, held_by: liveHolder(r, store.file), gone: r.status === 'running' && !!r.lease_pid && !liveHolder(r, store.file) }));
+        if (o.format === 'json') {
+          const json = runs.map((r) => ({ id: r.id, name: r.name, label: r.label ?? null, status: r.status, held_by: r.held_by, answers: r.stored, planned: r.planned, model: r.model_path ?? null, data: r.data_path ?? null, options: r.options, random_weights: r.random_weights, harness_version: r.harness_version, started_at: r.started_at, finished_at: r.finished_at }));
+          io.out(JSON.stringify(json, null, 2));
+          return;
+        }
+        io.out(renderTable(['id', 'name', 'status', 'answers', 'planned', 'styles', 'started', 'label', 'model', 'data'], runs.map((r) => [r.id, r.name, r.gone ? 'running (holder gone)' : r.status, r.stored, r.planned, JSON.stringify(r.options.styles), r.started_at, r.label ?? '', r.model_path ?? '', r.data_path ?? '']), { colour: io.tty }));
       });
     });
 }
