@@ -8,7 +8,7 @@ import { loadStyle } from '../src/prompts/styles.js';
 import { languageQueries } from '../src/prompts/source.js';
 import { entityLinker, keysForLabels } from '../src/tokenize/entityLinker.js';
 import { loadTokenizer } from '../src/tokenize/tokenizer.js';
-import { BUNDLED_TOKENIZER } from '../src/model/generate.js';
+import { BUNDLED_TOKENIZER } from '../src/checkpoint-gen/generate.js';
 import { SHARED_DATA, cli } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 

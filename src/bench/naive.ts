@@ -83,7 +83,7 @@ async function runBatch(session: ModelSession, ck: Checkpoint, jobs: Job[]): Pro
     entity_position_ids: t(ePos, [B, E, P]),
   });
   const V = ck.config.vocab_size;
-  const Ne = ck.config.entity_vocab_size;
+  const Ne = ck.config.entity_vocab_size ?? 0;
   const logits = out.logits.data as Float32Array;
   const entityLogits = out.entity_logits.data as Float32Array;
   const done: ScoredQuery[] = [];

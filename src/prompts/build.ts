@@ -127,7 +127,7 @@ function assemble(t: PreparedTemplate, subject: number[], masks: number, tok: Pi
 
 /** The model inputs of one query under one style: pure, given the prepared relation. */
 export function buildQuery(rel: PreparedRelation, query: Query, style: PromptStyle, tok: PieceEncoder, ent: EntityInputs | null): BuiltQuery {
-  if (style.head === 'entity' && !ent) fail(`prompt style "${style.name}" needs an entity vocabulary`);
+  if (style.entityInputs && !ent) fail(`prompt style "${style.name}" needs an entity vocabulary`);
   const subject = encodeSlot(rel.template.slots.X, query.subject, tok);
   const subjectEntity = style.subjectEntity === 'entity' && ent ? ent.link(query.language, query.subject, query.subjectUri) : null;
   const groups = style.objectMasks === 'single' ? [{ length: 1, members: rel.candidates.labels.map((_, i) => i) }] : rel.candidates.groups;
@@ -137,7 +137,7 @@ export function buildQuery(rel: PreparedRelation, query: Query, style: PromptSty
     subjectPositions = sp;
     const entityIds: number[] = [];
     const entityPositions: number[][] = [];
-    if (style.head === 'entity' && ent) {
+    if (style.entityInputs && ent) {
       entityIds.push(ent.maskId);
       entityPositions.push(maskPositions);
       if (style.subjectEntity === 'mask') {
