@@ -1,7 +1,7 @@
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { Report } from './render.js';
-import { languageTable } from './render.js';
+import { languageTable, relationColumns } from './render.js';
 
 /** A grouped bar chart of P@1 per language and style, drawn by Vega-Lite and inlined as SVG (no scripts). */
 export async function chartSvg(r: Report): Promise<string> {
@@ -32,7 +32,7 @@ function htmlTable(head: string[], rows: (string | number)[][]): string {
 
 export async function reportHtml(r: Report): Promise<string> {
   const t = languageTable(r);
-  const rel = r.relations.map((m) => [m.language, m.style, m.relation, m.queries, Number((100 * m.p_at_1).toFixed(1)), Number((100 * m.p_at_10).toFixed(1))]);
+  const rel = relationColumns();
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mLAMA report: ${esc(r.run.name)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px}td.n{text-align:right}.warn{background:#fff3cd;padding:.5em 1em;border:1px solid #e0c000}</style>
@@ -44,7 +44,7 @@ ${r.run.random_weights ? '<p class="warn">This checkpoint has <b>random weights<
 <h2>Per language</h2>
 ${htmlTable(t.head, t.rows)}
 <h2>Per relation</h2>
-${htmlTable(['language', 'style', 'relation', 'queries', 'P@1', 'P@10'], rel)}
+${htmlTable(rel.head, r.relations.map(rel.row))}
 </body></html>
 `;
 }

@@ -4,8 +4,8 @@ import { fail } from '../../errors.js';
 import { evaluate, type RunOptions } from '../../run/evaluate.js';
 import { listRuns, readResults, requireRun, withStore } from '../../store/db.js';
 import { averageOverLanguages, languageMetrics, relationMetrics } from '../../report/metrics.js';
-import { compareTable, relationTable, renderReportTable, reportCsv, reportOf } from '../../report/render.js';
-import { reportHtml } from '../../report/html.js';
+import { compareTable, renderReportTable, reportOf } from '../../report/render.js';
+import { parseReportFormat, REPORT_FORMATS, reportFormatHelp, type ReportFormatName } from '../../report/formats.js';
 import { COMPARABLE_OPTIONS, inputDifferences, pairedDeltas } from '../../report/compare.js';
 import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
@@ -67,22 +67,17 @@ export function registerRuns(program: Command, io: Io): void {
     .description('per-language accuracy report comparing the prompt styles')
     .option('--run <ref>', 'run name, id or "latest"', 'latest')
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .option('--format <fmt>', 'table | json | csv | html', 'table')
+    .option('--format <fmt>', reportFormatHelp(), parseReportFormat, 'table')
     .option('--relations', 'also print the per-relation breakdown (table format)')
     .option('--out <file>', 'write to a file instead of stdout')
-    .action(async (o: { run: string; db: string; format: string; out?: string; relations?: boolean }) => {
-      if (!['table', 'json', 'csv', 'html'].includes(o.format)) fail(`--format must be table, json, csv or html, got "${o.format}"`);
+    .action(async (o: { run: string; db: string; format: ReportFormatName; out?: string; relations?: boolean }) => {
       await withStore(o.db, { readonly: true }, async (store) => {
         const run = requireRun(store, o.run);
         const rows = readResults(store, run.id);
         if (rows.length === 0) fail(`run "${run.name}" has no stored answers`);
         const langs = languageMetrics(rows);
         const report = reportOf(run, langs, averageOverLanguages(langs), relationMetrics(rows));
-        let text: string;
-        if (o.format === 'json') text = JSON.stringify(report, null, 2);
-        else if (o.format === 'csv') text = reportCsv(report);
-        else if (o.format === 'html') text = await reportHtml(report);
-        else text = renderReportTable(report, io.tty && !o.out) + (o.relations ? '\n' + relationTable(report, io.tty && !o.out) : '');
+        const text = await REPORT_FORMATS[o.format].render(report, { colour: io.tty && !o.out, relations: Boolean(o.relations) });
         if (run.status !== 'complete') io.err(`warning: run "${run.name}" is ${run.status}: ${rows.length}/${run.planned} answers; the numbers cover only what is stored`);
         if (o.out) {
           writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
