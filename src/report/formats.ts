@@ -17,14 +17,15 @@ export interface ReportFormat {
  * The report formats, registered once: `mlama report --format` takes its choices, its check and its help from
  * these keys. Adding a format is one entry here (and its renderer).
  */
-export const REPORT_FORMATS = {
+const formats = {
   table: { description: 'terminal table per language (--relations adds the per-relation one)', render: (r, o) => renderReportTable(r, o.colour) + (o.relations ? '\n' + relationTable(r, o.colour) : '') },
   json: { description: 'run, languages, averages and relations with every metric', render: (r) => JSON.stringify(r, null, 2) },
   csv: { description: 'one row per language and style, every metric as a fraction', render: (r) => reportCsv(r) },
   html: { description: 'a self-contained page with a chart and both tables', render: (r) => reportHtml(r) },
-} as const satisfies Record<string, ReportFormat>;
+} satisfies Record<string, ReportFormat>;
 
-export type ReportFormatName = keyof typeof REPORT_FORMATS;
+export type ReportFormatName = keyof typeof formats;
+export const REPORT_FORMATS: Record<ReportFormatName, ReportFormat> = formats;
 export const REPORT_FORMAT_NAMES = Object.keys(REPORT_FORMATS) as ReportFormatName[];
 
 /** The option parser of --format: a registered name, else one line and exit 2. */
