@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { aggregate, averageOverLanguages, languageMetrics, METRICS, P_AT_K, relationMetrics } from '../src/report/metrics.js';
-import { REPORT_FORMAT_NAMES } from '../src/report/formats.js';
+import { REPORT_FORMAT_NAMES, REPORT_FORMATS } from '../src/report/formats.js';
 import { languageTable, reportOf } from '../src/report/render.js';
 import type { ResultRow, RunRecord } from '../src/store/db.js';
 import { cli } from './support/cli.js';
@@ -68,11 +68,18 @@ test('report columns follow each style\'s head, not its name', () => {
   assert.deepEqual(t.rows[0], ['en', 3, 50, 100, 33.3, 33.3, -16.7, 66.7, 50]);
 });
 
+test('markdown: the per-language table, numbers right-aligned', async () => {
+  const run = { id: 1, name: 'r', status: 'complete', random_weights: true, started_at: '', finished_at: null, options: { styles: ['word'] }, checkpoint: {} } as unknown as RunRecord;
+  const langs = languageMetrics(word);
+  const md = await REPORT_FORMATS.markdown.render(reportOf(run, langs, averageOverLanguages(langs), []), { colour: false, relations: false });
+  assert.equal(md, ['| language | queries | word P@1 | word P@10 |', '| --- | ---: | ---: | ---: |', '| en | 4 | 50 | 100 |', '| average (languages) | 4 | 50 | 100 |', ''].join('\n'));
+});
+
 test('report formats come from one map: the option check and the help list its keys', async () => {
-  assert.deepEqual(REPORT_FORMAT_NAMES, ['table', 'json', 'csv', 'html']);
+  assert.deepEqual(REPORT_FORMAT_NAMES, ['table', 'json', 'csv', 'html', 'markdown']);
   const bad = await cli('report', '--format', 'xml', '--db', '/nonexistent/x.sqlite');
   assert.equal(bad.code, 2);
-  assert.equal(bad.err, 'error: --format must be table, json, csv or html, got "xml"\n');
+  assert.equal(bad.err, 'error: --format must be table, json, csv, html or markdown, got "xml"\n');
   const help = await cli('report', '--help');
   for (const f of REPORT_FORMAT_NAMES) assert.match(help.out, new RegExp(`\\b${f} \\(`));
 });

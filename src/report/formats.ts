@@ -1,6 +1,7 @@
 import { fail } from '../errors.js';
 import { reportHtml } from './html.js';
-import { relationTable, renderReportTable, reportCsv, type Report } from './render.js';
+import { languageTable, relationTable, renderReportTable, reportCsv, type Report } from './render.js';
+import { toMarkdown } from './table.js';
 
 export interface RenderOptions {
   colour: boolean;
@@ -22,6 +23,7 @@ const formats = {
   json: { description: 'run, languages, averages and relations with every metric', render: (r) => JSON.stringify(r, null, 2) },
   csv: { description: 'one row per language and style, every metric as a fraction', render: (r) => reportCsv(r) },
   html: { description: 'a self-contained page with a chart and both tables', render: (r) => reportHtml(r) },
+  markdown: { description: 'the per-language table as Markdown, numbers in %', render: (r) => toMarkdown(languageTable(r).head, languageTable(r).rows) },
 } satisfies Record<string, ReportFormat>;
 
 export type ReportFormatName = keyof typeof formats;

@@ -21,3 +21,10 @@ export function toCsv(head: string[], rows: Cell[][]): string {
   };
   return [head, ...rows].map((r) => r.map(esc).join(',')).join('\n') + '\n';
 }
+
+/** A GitHub-flavoured Markdown table; numbers are right-aligned. */
+export function toMarkdown(head: string[], rows: Cell[][]): string {
+  const esc = (c: Cell) => String(c).replace(/\|/g, '\\|');
+  const align = head.map((_, i) => (rows.length && typeof rows[0][i] === 'number' ? '---:' : '---'));
+  return [head, align, ...rows.map((r) => r.map(esc))].map((r) => `| ${r.join(' | ')} |`).join('\n') + '\n';
+}
