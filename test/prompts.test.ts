@@ -172,5 +172,5 @@ test('mlama prompts shows a query readably', async () => {
   assert.match(r.out, /entities 2@\[1/);
   const bad = await cli('prompts', '--data', SHARED_DATA, '--model', tinyCheckpoint(), '--language', 'ja', '--style', 'nope');
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /unknown prompt style "nope"; available: entity, entity-nosubj, entity-single-mask, word/);
+  assert.match(bad.err, /unknown prompt style "nope"; available: entity, entity-nosubj, entity-single-mask, entity-word, entity-word-nosubj, word/);
 });
