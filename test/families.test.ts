@@ -162,3 +162,13 @@ test('make-checkpoint --family: an unknown family and --entity-aware on a word-o
   assert.equal(e.err, 'error: --entity-aware: family bert has no entity inputs\n');
   assert.ok(!existsSync(join(out, CONTRACT.manifest)));
 });
+
+test('FLOP counts per family, by hand for tiny sizes (H 64, 2 layers, I 128)', () => {
+  const pass = (L: number, E: number, masks: number) => ({ inputIds: Array(L).fill(5), maskPositions: Array.from({ length: masks }, (_, i) => i + 1), entityIds: Array(E).fill(2), entityPositions: [], candidates: [] });
+  const word = { hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, vocab_size: 8002 } as LukeConfig;
+  // Encoder over 10 tokens: 2 x (2*10*64*64*4 + 4*10*64*128 + 4*10*10*64) = 1,361,920; word head at one mask: 2*64*64 + 2*64*8002.
+  for (const f of ['xlmr', 'bert'] as const) assert.equal(FAMILIES[f].passFlops(word, 'word', pass(10, 0, 1)), 1_361_920 + 1_032_448);
+  // LUKE, 10 words + 2 entities: 2 x (2*12*64*64*4 + 4*12*64*128 + 4*144*64) + 2*2*32*64 (entity dense) + 2*64*32 + 2*32*366 (entity head).
+  const luke = { ...word, entity_emb_size: 32, entity_vocab_size: 366, use_entity_aware_attention: false };
+  assert.equal(FAMILIES.luke.passFlops(luke, 'entity', pass(10, 2, 1)), 1_646_592 + 8_192 + 4_096 + 23_424);
+});
