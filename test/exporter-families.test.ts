@@ -49,3 +49,13 @@ test('the exporter writes BERT and XLM-R checkpoints the harness loads and runs,
     assert.equal(refused.err, `error: style "entity" cannot run: ${out}: family ${family} has no entity head (it serves: word)\n`);
   }
 });
+
+test('every graph the exporter writes is the one src/model/families expects, for each family', { skip }, () => {
+  const r = spawnSync(PYTHON, ['-c', `import importlib.util, json; s=importlib.util.spec_from_file_location('e','tools/export_mluke.py'); e=importlib.util.module_from_spec(s); s.loader.exec_module(e)
+c=e.load_contract(); print(json.dumps({'luke': e.graph_spec(False), 'xlmr-word-only': e.graph_spec(True), 'xlmr': e.family_graph_spec(c, 'xlmr'), 'bert': e.family_graph_spec(c, 'bert')}))`], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const specs = JSON.parse(r.stdout);
+  for (const [name, family] of [['luke', 'luke'], ['xlmr-word-only', 'xlmr'], ['xlmr', 'xlmr'], ['bert', 'bert']] as const) {
+    for (const v of ['gathered', 'naive'] as const) assert.deepEqual(specs[name][v], expectedGraph(v, FAMILIES[family]), `${name} ${v}`);
+  }
+});
