@@ -66,6 +66,7 @@ export function loadCheckpoint(dir: string, opts: { entityKeys?: KeyFilter } = {
   if (!manifest.graphs?.gathered) fail(`${mPath}: field "graphs.gathered" missing`);
   for (const [variant, entry] of Object.entries(manifest.graphs) as [Variant, GraphEntry][]) {
     const want = expectedGraph(variant, family);
+    if (typeof entry?.file !== 'string') fail(`${mPath}: field "graphs.${variant}.file" missing or not a string`);
     for (const name of want.inputs) if (!entry.inputs?.includes(name)) fail(`${mPath}: field "graphs.${variant}.inputs" lacks "${name}"`);
     for (const name of want.outputs) if (!entry.outputs?.includes(name)) fail(`${mPath}: field "graphs.${variant}.outputs" lacks "${name}"`);
     if (!existsSync(join(dir, entry.file))) fail(`${join(dir, entry.file)}: graph file missing (graphs.${variant}.file)`);
