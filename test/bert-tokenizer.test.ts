@@ -47,18 +47,17 @@ test('BERT prompts and in-context candidates tokenize as BertTokenizerFast token
     for (const b of languageQueries(ds, lang, ck.tokenizer, null, null, [loadStyle('word')], { fallback: false, limit: 2 })) {
       const template = b.relation.template.text;
       const t = template.replace('[X]', b.query.subject);
-      const subjectGlued = gluedAt(template, '[X]', b.query.subject);
       const cands = b.relation.candidates;
       for (const p of b.passes) {
         texts.push(t.replace('[Y]', '[MASK]'.repeat(p.maskPositions.length)));
         ours.push(p.inputIds);
-        glued.push(subjectGlued);
+        glued.push(false);
         for (const c of p.candidates.slice(0, 3)) {
           texts.push(t.replace('[Y]', cands.labels[c]));
           const ids = [...p.inputIds];
           p.maskPositions.forEach((pos, k) => (ids[pos] = cands.tokens[c][k]));
           ours.push(ids);
-          glued.push(subjectGlued || gluedAt(template, '[Y]', cands.labels[c]));
+          glued.push(gluedAt(template, '[Y]', cands.labels[c]));
         }
       }
     }

@@ -63,6 +63,10 @@ test('tokenizer conventions: <s> $A </s> with ▁ for XLM-R, [CLS] $A [SEP] with
   const pieces = b.encodePiece('Yokohama', false).map(b.tokenOf);
   assert.deepEqual(b.encodePiece('Yokohama', true), b.encodePiece('Yokohama', false));
   assert.ok(!pieces[0].startsWith('##') && pieces.slice(1).every((p) => p.startsWith('##')), pieces.join(' '));
+  // Text glued to a word char continues that word; after a space, an ideograph or a [MASK] ('') it starts one.
+  assert.deepEqual(b.encodePiece('は東京', false, 'トルコ').map(b.tokenOf), ['##は', '東', '京']);
+  for (const after of ['', '郡', 'トルコ ']) assert.deepEqual(b.encodePiece('は東京', false, after).map(b.tokenOf), ['は', '東', '京'], after);
+  assert.deepEqual(x.encodePiece('は', false, 'トルコ'), x.encodePiece('は', false), 'SentencePiece ignores the text before');
 });
 
 for (const family of ['xlmr', 'bert'] as const) {

@@ -80,7 +80,7 @@ test('in-context candidates: ja "[X] は[Y]の..." gives no ▁ to the object, z
   assert.ok(rel.set.template.text.includes('は[Y]'));
   for (const t of rel.candidates.tokens.slice(0, 30)) assert.ok(!tok.tokenOf(t[0]).startsWith('▁'), toks(t).join(' '));
   const tpl = prepareTemplate('[X]的母语是[Y]', tok);
-  assert.deepEqual(tpl.slots.Y, { leading: '', initial: false });
+  assert.deepEqual(tpl.slots.Y, { leading: '', initial: false, after: '的母语是' });
 });
 
 test('Arabic template: right-to-left text, the structure holds', () => {

@@ -1,6 +1,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { fail } from '../errors.js';
 import { readJsonFile } from '../data/jsonl.js';
+import { continuationPieces, gluedWord, leadingWord, type WordPieceModel } from './wordpiece.js';
 
 /** The special tokens of a tokenizer family, by their text in tokenizer.json. */
 export interface SpecialTokens {
@@ -50,8 +51,14 @@ export interface WordTokenizer {
   file: string;
   vocabSize: number;
   special: SpecialIds;
-  /** Token ids of `text`; `initial` when it starts the sentence. */
-  encodePiece(text: string, initial: boolean): number[];
+  /**
+   * Token ids of `text`; `initial` when it starts the sentence. `after`: the real text just before it ('' after
+   * a [MASK] or nothing); with WordPiece a first word glued to it continues that word (`##` pieces). SentencePiece
+   * ignores it: its word starts depend on whitespace alone.
+   */
+  encodePiece(text: string, initial: boolean, after?: string): number[];
+  /** Whether a piece's tokens can depend on the text before it beyond whitespace (WordPiece). */
+  continuesWords: boolean;
   /** Token ids of a whole sentence with <s> ... </s> (or [CLS] ... [SEP]). */
   encodeSentence(text: string): number[];
   tokenOf(id: number): string;
@@ -102,6 +109,7 @@ export function loadTokenizer(file: string, conventions: TokenizerConventions = 
   } catch (e) {
     fail(`${file}: tokenizer cannot be built (${(e as Error).message})`);
   }
+  const continueWord = json.model.type === 'WordPiece' ? continuationPieces(json.model as WordPieceModel, special.unk) : null;
   // A loop, not Math.max(...keys): XLM-R's 250k ids overflow the call stack as spread arguments.
   let vocabSize = 0;
   for (const id of idToToken.keys()) if (id >= vocabSize) vocabSize = id + 1;
@@ -109,7 +117,14 @@ export function loadTokenizer(file: string, conventions: TokenizerConventions = 
     file,
     vocabSize,
     special,
-    encodePiece: (text, isInitial) => (text === '' ? [] : (isInitial ? initial : continuing).encode(text, { add_special_tokens: false }).ids),
+    continuesWords: continueWord !== null,
+    encodePiece: (text, isInitial, after = '') => {
+      if (text === '') return [];
+      const glued = continueWord && !isInitial && gluedWord(after, text) ? leadingWord(text) : '';
+      const rest = text.slice(glued.length);
+      const ids = rest === '' ? [] : (isInitial ? initial : continuing).encode(rest, { add_special_tokens: false }).ids;
+      return continueWord && glued ? [...continueWord(glued), ...ids] : ids;
+    },
     encodeSentence: (text) => [special.bos, ...initial.encode(text, { add_special_tokens: false }).ids, special.eos],
     tokenOf: (id) => idToToken.get(id) ?? `<${id}?>`,
   };
