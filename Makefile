@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo demo-random known-answer test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env slurm-deps test-slurm
+.PHONY: demo demo-random known-answer test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -67,6 +67,19 @@ test: build browser python-env slurm-deps
 	fails=$$(grep -E '^# fail' results/.test-output.tap | awk '{print $$3}'); \
 	if [ "$${fails:-1}" -ne 0 ]; then exit 1; fi
 
+# The fast tier: tests that need no ../shared, no Python and no model files (they generate tiny checkpoints from
+# the bundled sample in temporary folders). Listed here; every other test file is the full tier of `make test`.
+FAST_TESTS := test/metrics.test.ts test/families.test.ts test/badinput.test.ts
+test-fast: install
+	@set -o pipefail; $(TSX) --test --test-reporter=tap --test-concurrency=1 $(FAST_TESTS) | tee results/.test-fast.tap | grep -E '^(not ok|# (tests|pass|fail|skipped|duration_ms))'; \
+	n=$$(grep -E '^# tests' results/.test-fast.tap | awk '{print $$3}'); if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \
+	fails=$$(grep -E '^# fail' results/.test-fast.tap | awk '{print $$3}'); [ "$${fails:-1}" -eq 0 ]
+
+# Formatter and linter (Biome, biome.json) and the type check; CI runs it before the tests.
+check: install
+	npx biome check .
+	npx tsc -p tsconfig.json --noEmit
+
 MLAMA := $(NODE) bin/mlama.js
 DEMO_DB := results/demo.sqlite
 
@@ -120,6 +133,10 @@ bench-prompts: build
 
 tokenizer: install
 	$(TSX) tools/train-tokenizer.ts $(DATA) datasets/tokenizer/unigram-8k.tokenizer.json
+
+# The WordPiece tokenizer of generated BERT checkpoints, laid out as multilingual BERT's (needs make python-env).
+tokenizer-wordpiece: install python-env
+	$(TSX) tools/train-wordpiece.ts $(DATA) datasets/tokenizer/wordpiece-12k.tokenizer.json
 
 sample: install
 	$(TSX) tools/make-sample.ts $(DATA) datasets/mlama-sample

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
-import { xorshift32 } from '../src/model/config.js';
+import { xorshift32 } from '../src/checkpoint-gen/weights.js';
 
 // Mutates real JSONL and JSON files many times. The CLI must never die with an uncaught exception, must answer
 // bad input with exit 2 and one line, and must never exit 0 having silently skipped data.

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { openDataset } from '../src/data/mlama.js';
 import { readLabelIndex } from '../src/data/labels.js';
 import { loadCheckpoint, type Checkpoint } from '../src/model/checkpoint.js';
-import { randomWeights } from '../src/model/config.js';
+import type { LukeConfig } from '../src/model/config.js';
+import { randomWeights } from '../src/checkpoint-gen/weights.js';
 import { openSession, ort, type ModelSession } from '../src/model/session.js';
 import { scoreQueries, rank, type ScoredQuery } from '../src/model/scorer.js';
 import type { BuiltQuery, Pass } from '../src/prompts/build.js';
@@ -20,8 +21,9 @@ const ds = openDataset(SHARED_DATA);
 const labels = readLabelIndex(ds);
 const styles = [loadStyle('word'), loadStyle('entity')];
 
-function load(dir: string): Checkpoint {
-  return loadCheckpoint(dir, { entityKeys: keysForLabels(labels.labels) });
+/** These tests use LUKE checkpoints: their config has the entity fields. */
+function load(dir: string): Checkpoint & { config: LukeConfig } {
+  return loadCheckpoint(dir, { entityKeys: keysForLabels(labels.labels) }) as Checkpoint & { config: LukeConfig };
 }
 
 function sample(ck: Checkpoint, langs: string[], perRelation: number, relations?: string[]): BuiltQuery[] {
@@ -47,7 +49,7 @@ function naiveFeeds(ck: Checkpoint, p: Pass) {
 }
 
 /** The straightforward reference ranking: full logits from the naive graph, log-softmax and means in JS. */
-async function referenceScores(ck: Checkpoint, naive: ModelSession, b: BuiltQuery): Promise<ScoredQuery> {
+async function referenceScores(ck: Checkpoint & { config: LukeConfig }, naive: ModelSession, b: BuiltQuery): Promise<ScoredQuery> {
   const scores = new Float64Array(b.relation.candidates.labels.length).fill(-Infinity);
   const V = ck.config.vocab_size;
   const Ne = ck.config.entity_vocab_size;
@@ -68,7 +70,7 @@ async function referenceScores(ck: Checkpoint, naive: ModelSession, b: BuiltQuer
   return rank({ built: b, scores }, 10);
 }
 
-async function scoreAll(session: ModelSession, ck: Checkpoint, qs: BuiltQuery[], batchSize: number, headBudget?: number): Promise<Map<string, ScoredQuery>> {
+async function scoreAll(session: ModelSession, ck: Checkpoint & { config: LukeConfig }, qs: BuiltQuery[], batchSize: number, headBudget?: number): Promise<Map<string, ScoredQuery>> {
   const out = new Map<string, ScoredQuery>();
   const headWidths = { word: ck.config.vocab_size, entity: ck.config.entity_vocab_size };
   for await (const batch of scoreQueries(session, qs, { batchSize, headBudget, headWidths, padEntityId: ck.entityVocab!.special.pad! })) for (const s of batch) out.set(`${s.built.style.name}|${s.built.query.key}`, s);

@@ -8,7 +8,7 @@ import { loadStyle } from '../src/prompts/styles.js';
 import { languageQueries } from '../src/prompts/source.js';
 import { entityLinker, keysForLabels } from '../src/tokenize/entityLinker.js';
 import { loadTokenizer } from '../src/tokenize/tokenizer.js';
-import { BUNDLED_TOKENIZER } from '../src/model/generate.js';
+import { BUNDLED_TOKENIZER } from '../src/checkpoint-gen/generate.js';
 import { SHARED_DATA, cli } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 
@@ -80,7 +80,7 @@ test('in-context candidates: ja "[X] は[Y]の..." gives no ▁ to the object, z
   assert.ok(rel.set.template.text.includes('は[Y]'));
   for (const t of rel.candidates.tokens.slice(0, 30)) assert.ok(!tok.tokenOf(t[0]).startsWith('▁'), toks(t).join(' '));
   const tpl = prepareTemplate('[X]的母语是[Y]', tok);
-  assert.deepEqual(tpl.slots.Y, { leading: '', initial: false });
+  assert.deepEqual(tpl.slots.Y, { leading: '', initial: false, after: '的母语是' });
 });
 
 test('Arabic template: right-to-left text, the structure holds', () => {
@@ -172,5 +172,5 @@ test('mlama prompts shows a query readably', async () => {
   assert.match(r.out, /entities 2@\[1/);
   const bad = await cli('prompts', '--data', SHARED_DATA, '--model', tinyCheckpoint(), '--language', 'ja', '--style', 'nope');
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /unknown prompt style "nope"; available: entity, entity-nosubj, entity-single-mask, word/);
+  assert.match(bad.err, /unknown prompt style "nope"; available: entity, entity-nosubj, entity-single-mask, entity-word, entity-word-nosubj, word/);
 });

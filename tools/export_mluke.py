@@ -347,6 +347,178 @@ def export_checkpoint(torch, onnx, mlm, config, out_dir, word_only, origin, writ
     return spec
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Word-only families (XLM-R / RoBERTa, BERT): chosen from the config's model_type, graphs named by the contract
+# (src/model/contract.json) and the family's input groups, as src/model/families declares them.
+
+CONTRACT_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "model", "contract.json")
+WORD_FAMILIES = {
+    "xlmr": {"model_types": ("xlm-roberta", "roberta"), "input_groups": ("words",), "heads": ("word",)},
+    "bert": {"model_types": ("bert",), "input_groups": ("words", "token_types"), "heads": ("word",)},
+}
+
+
+def load_contract():
+    with open(CONTRACT_FILE, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def word_family_of(model_type):
+    return next((name for name, fam in WORD_FAMILIES.items() if model_type in fam["model_types"]), None)
+
+
+def family_graph_spec(contract, family):
+    """The manifest's graphs for a family: its input groups, then the gather inputs of its heads."""
+    fam = WORD_FAMILIES[family]
+    words = [n for g in fam["input_groups"] for n in contract["input_groups"][g]]
+    heads = [contract["heads"][h] for h in fam["heads"]]
+    files = contract["files"]
+    return {
+        "gathered": {"file": files["gathered"], "inputs": words + [n for h in heads for n in h["gather_inputs"]], "outputs": [h["gathered_output"] for h in heads]},
+        "naive": {"file": files["naive"], "inputs": list(words), "outputs": [h["naive_output"] for h in heads]},
+    }
+
+
+def _word_family_head(mlm):
+    # BertForMaskedLM keeps its head in `cls`, the RoBERTa family in `lm_head`.
+    return mlm.cls if hasattr(mlm, "cls") else mlm.lm_head
+
+
+def _word_family_modules(torch):
+    nn = torch.nn
+
+    class Gathered(nn.Module):
+        def __init__(self, mlm, names):
+            super().__init__()
+            self.mlm, self.names = mlm, names
+
+        def forward(self, *args):
+            x = dict(zip(self.names, args))
+            words = {k: x[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in x}
+            hidden = self.mlm.base_model(**words, return_dict=True).last_hidden_state
+            pos, cand = x["word_positions"], x["word_candidates"]
+            rows = torch.gather(hidden, 1, pos.unsqueeze(-1).expand(-1, -1, hidden.size(-1))).reshape(-1, hidden.size(-1))
+            lp = torch.log_softmax(_word_family_head(self.mlm)(rows), dim=-1).reshape(pos.size(0), pos.size(1), -1)
+            return torch.gather(lp, 2, cand)
+
+    class Naive(nn.Module):
+        def __init__(self, mlm, names):
+            super().__init__()
+            self.mlm, self.names = mlm, names
+
+        def forward(self, *args):
+            return self.mlm(**dict(zip(self.names, args)), return_dict=True).logits
+
+    return Gathered, Naive
+
+
+def word_family_inputs(torch, spec):
+    B, L = 2, 7
+    inputs = {"input_ids": torch.randint(5, 100, (B, L)), "attention_mask": torch.ones(B, L, dtype=torch.long), "token_type_ids": torch.zeros(B, L, dtype=torch.long),
+              "word_positions": torch.tensor([[1, 2]] * B), "word_candidates": torch.randint(5, 100, (B, 2, 3))}
+    return {n: inputs[n] for n in spec["gathered"]["inputs"]}
+
+
+def check_word_family_heads(info, model):
+    tied = set(getattr(model, "_tied_weights_keys", None) or [])
+    missing = [k for k in info.get("missing_keys", []) if k.startswith(("cls.", "lm_head.")) and k not in tied]
+    if missing:
+        die(f"the checkpoint has no trained MLM head (transformers initialised {', '.join(sorted(missing)[:4])}); refusing to export a random head")
+
+
+def write_bert_tokenizer(tokenizer, vocab_size, out_dir):
+    """tokenizer.json of a WordPiece model, as transformers converts BERT's vocab.txt, checked against the slow tokenizer."""
+    from transformers import BertTokenizer, BertTokenizerFast
+    if not hasattr(tokenizer, "save_vocabulary") or not hasattr(tokenizer, "vocab"):
+        die("the tokenizer is not a WordPiece (BERT) tokenizer with a vocab.txt")
+    lower = bool(getattr(tokenizer, "do_lower_case", False))
+    with tempfile.TemporaryDirectory() as tmp:
+        vocab = tokenizer.save_vocabulary(tmp)[0]
+        slow = BertTokenizer(vocab_file=vocab, do_lower_case=lower)
+        fast = BertTokenizerFast(vocab_file=vocab, do_lower_case=lower)
+    for text in ["Ryō Kase was born in Yokohama .", "[X]は[Y]の母語です", "ولد في القاهرة", "巴黎是法国的首都。", "Paris is the capital of [MASK] ."]:
+        a, b = slow(text)["input_ids"], fast(text)["input_ids"]
+        if a != b:
+            die(f"fast and slow WordPiece tokenizers disagree on {text!r}: {a} vs {b}")
+    if len(fast) != vocab_size:
+        die(f"tokenizer has {len(fast)} ids but config vocab_size is {vocab_size}")
+    fast.backend_tokenizer.save(os.path.join(out_dir, "tokenizer.json"))
+
+
+def export_word_family(torch, onnx, ort, mlm, tokenizer, family, out_dir, origin, tolerance, unpack_min_bytes=64 << 20):
+    """Graphs, shared weights, tokenizer, config and manifest of a word-only family; then parity against torch."""
+    contract = load_contract()
+    spec = family_graph_spec(contract, family)
+    os.makedirs(out_dir, exist_ok=True)
+    mlm.eval()
+    Gathered, Naive = _word_family_modules(torch)
+    feeds = word_family_inputs(torch, spec)
+    axes = {n: dict(enumerate(contract["dynamic_axes"][n])) for v in spec.values() for n in v["inputs"] + v["outputs"]}
+    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
+        with torch.no_grad():
+            for variant, module in (("gathered", Gathered), ("naive", Naive)):
+                names = spec[variant]["inputs"]
+                # An eval-mode wrapper: torch.onnx.export restores the wrapper's mode afterwards, and a fresh
+                # nn.Module is in training mode, which would leave the model's dropout on for the parity check.
+                torch.onnx.export(module(mlm, names).eval(), tuple(feeds[n] for n in names), os.path.join(tmp, spec[variant]["file"]), input_names=names,
+                                  output_names=spec[variant]["outputs"], dynamic_axes={n: axes[n] for n in names + spec[variant]["outputs"]},
+                                  opset_version=17, do_constant_folding=True)
+        graphs = {v: onnx.load(os.path.join(tmp, sp["file"]), load_external_data=True) for v, sp in spec.items()}
+    leave_tied_tables_unpacked(graphs["gathered"], unpack_min_bytes)
+    weight_bytes = share_weights(onnx, graphs, out_dir)
+    for v, sp in spec.items():
+        onnx.save_model(graphs[v], os.path.join(out_dir, sp["file"]))
+    cfg = mlm.config.to_dict()
+    with open(os.path.join(out_dir, contract["files"]["config"]), "w") as f:
+        json.dump(cfg, f, indent=2)
+    if family == "bert":
+        write_bert_tokenizer(tokenizer, cfg["vocab_size"], out_dir)
+    else:
+        write_tokenizer(tokenizer, cfg["vocab_size"], out_dir)
+    manifest = {"format": contract["format"], "family": family, "architecture": "word-only", "random_weights": False, "origin": origin, "graphs": spec,
+                "files": {"tokenizer": contract["files"]["tokenizer"], "config": contract["files"]["config"], "weights": [contract["files"]["weights"]]}}
+    with open(os.path.join(out_dir, contract["manifest"]), "w") as f:
+        json.dump(manifest, f, indent=2)
+    print(f"wrote {out_dir}: {family}, {weight_bytes / 2**20:.0f} MiB of weights shared by both graphs")
+    worst = word_family_parity(torch, ort, mlm, out_dir, spec, feeds)
+    print(f"{family} max_abs={worst:.3e}")
+    if not worst <= tolerance:
+        die(f"exported graphs differ from the torch model by {worst:.2e} (> {tolerance:g})")
+    return spec
+
+
+def word_family_parity(torch, ort, mlm, out_dir, spec, feeds):
+    """The largest |onnxruntime - torch| over both graphs, on the trace inputs."""
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    words = {n: feeds[n] for n in spec["naive"]["inputs"]}
+    with torch.no_grad():
+        logits = mlm(**words, return_dict=True).logits
+    session = lambda v: ort.InferenceSession(os.path.join(out_dir, spec[v]["file"]), opts, providers=["CPUExecutionProvider"])
+    got = session("naive").run(None, {n: t.numpy() for n, t in words.items()})[0]
+    worst = float(abs(got - logits.numpy()).max())
+    lp = torch.log_softmax(logits, -1)
+    pos, cand = feeds["word_positions"], feeds["word_candidates"]
+    want = torch.gather(torch.gather(lp, 1, pos.unsqueeze(-1).expand(-1, -1, lp.size(-1))), 2, cand)
+    got = session("gathered").run(None, {n: feeds[n].numpy() for n in spec["gathered"]["inputs"]})[0]
+    return max(worst, float(abs(got - want.numpy()).max()))
+
+
+def export_word_family_main(a, config):
+    """The exporter's branch for XLMRobertaForMaskedLM, RobertaForMaskedLM and BertForMaskedLM."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+    import transformers
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+    family = word_family_of(config.model_type)
+    mlm, info = AutoModelForMaskedLM.from_pretrained(a.source, output_loading_info=True)
+    check_word_family_heads(info, mlm)
+    tokenizer = AutoTokenizer.from_pretrained(a.source, use_fast=False)
+    origin = {"exporter": "tools/export_mluke.py", "source": a.source, "family": family, "transformers": transformers.__version__, "torch": torch.__version__}
+    export_word_family(torch, onnx, ort, mlm, tokenizer, family, a.out, origin, a.tolerance)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("source", help="hub name (studio-ousia/mluke-base) or local directory")
@@ -365,6 +537,8 @@ def main():
         die(f"{e.name} is not installed (the exporter needs torch, transformers, onnx, onnxruntime, sentencepiece, protobuf)")
 
     config = AutoConfig.from_pretrained(a.source)
+    if word_family_of(config.model_type):
+        return export_word_family_main(a, config)
     if not a.word_only and config.model_type not in ("luke",):
         die(f"{a.source}: model_type {config.model_type!r} is not LUKE; use --word-only for XLM-R-style models")
     mlm, info = AutoModelForMaskedLM.from_pretrained(a.source, output_loading_info=True)

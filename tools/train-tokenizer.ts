@@ -7,22 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDataset, readLanguage } from '../src/data/mlama.js';
 import { parseSpmVocab, xlmrTokenizerJson } from '../src/tokenize/tokenizerJson.js';
+import { tokenizerCorpus } from './corpus.js';
 
 const [data = '../shared/datasets/mlama', out = 'datasets/tokenizer/unigram-8k.tokenizer.json'] = process.argv.slice(2);
-const ds = openDataset(data);
-const lines = new Set<string>();
-for (const lang of ds.languages) {
-  for (const set of readLanguage(ds, lang, { templates: 'all' })) {
-    lines.add(set.template.text.replace('[X]', '').replace('[Y]', ''));
-    for (const c of set.candidates) lines.add(c.label);
-    for (const q of set.queries) lines.add(q.subject);
-  }
-}
+const lines = tokenizerCorpus(data);
 const dir = mkdtempSync(join(tmpdir(), 'spm-'));
 const corpus = join(dir, 'corpus.txt');
-writeFileSync(corpus, [...lines].sort().join('\n') + '\n');
+writeFileSync(corpus, lines.join('\n') + '\n');
 execFileSync('spm_train', [
   `--input=${corpus}`, `--model_prefix=${join(dir, 'm')}`, '--vocab_size=8000', '--model_type=unigram',
   '--character_coverage=1.0', '--byte_fallback=true', '--normalization_rule_name=nfkc', '--num_threads=1',
@@ -31,4 +23,4 @@ execFileSync('spm_train', [
 execFileSync('spm_export_vocab', [`--model=${join(dir, 'm.model')}`, `--output=${join(dir, 'm.vocab')}`]);
 const json = xlmrTokenizerJson(parseSpmVocab(readFileSync(join(dir, 'm.vocab'), 'utf8')));
 writeFileSync(out, JSON.stringify(json) + '\n');
-console.log(`trained on ${lines.size} lines; wrote ${out}`);
+console.log(`trained on ${lines.length} lines; wrote ${out}`);

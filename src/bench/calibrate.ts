@@ -1,6 +1,6 @@
-import { xorshift32 } from '../model/config.js';
+import { xorshift32 } from '../checkpoint-gen/weights.js';
 import { ort } from '../model/session.js';
-import { FLOAT, graphBuilder, weightFile } from '../model/onnxWriter.js';
+import { FLOAT, graphBuilder, weightFile } from '../checkpoint-gen/onnxWriter.js';
 import { median } from './measure.js';
 
 export interface MatMulShape {

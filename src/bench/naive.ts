@@ -74,18 +74,21 @@ async function runBatch(session: ModelSession, ck: Checkpoint, jobs: Job[]): Pro
     });
   });
   const t = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
-  const out = await session.run({
+  const feeds: Record<string, ort.Tensor> = {
     input_ids: t(ids, [B, L]),
     attention_mask: t(mask, [B, L]),
+    token_type_ids: t(new BigInt64Array(B * L), [B, L]),
     entity_ids: t(eIds, [B, E]),
     entity_attention_mask: t(eMask, [B, E]),
     entity_token_type_ids: t(new BigInt64Array(B * E), [B, E]),
     entity_position_ids: t(ePos, [B, E, P]),
-  });
+  };
+  // The family's graph declares which of these it takes (XLM-R: words only; BERT: token_type_ids too).
+  const out = await session.run(Object.fromEntries(Object.entries(feeds).filter(([n]) => session.inputNames.includes(n))));
   const V = ck.config.vocab_size;
-  const Ne = ck.config.entity_vocab_size;
+  const Ne = ck.config.entity_vocab_size ?? 0;
   const logits = out.logits.data as Float32Array;
-  const entityLogits = out.entity_logits.data as Float32Array;
+  const entityLogits = out.entity_logits?.data as Float32Array;
   const done: ScoredQuery[] = [];
   jobs.forEach((j, b) => {
     const cands = j.built.relation.candidates;

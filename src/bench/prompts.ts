@@ -28,7 +28,7 @@ export interface PromptBench {
 /** A tokenizer that counts its calls, so the benchmark can show what the cache saves. */
 function counting(tok: WordTokenizer): { tok: WordTokenizer; calls: () => number } {
   let n = 0;
-  const counted: WordTokenizer = { ...tok, encodePiece: (text, initial) => (n++, tok.encodePiece(text, initial)) };
+  const counted: WordTokenizer = { ...tok, encodePiece: (text, initial, after) => (n++, tok.encodePiece(text, initial, after)) };
   return { tok: counted, calls: () => n };
 }
 

@@ -4,7 +4,7 @@ import type { LabelIndex } from '../data/labels.js';
 import { headWidths, type Checkpoint } from '../model/checkpoint.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import { openSession } from '../model/session.js';
-import type { Variant } from '../model/lukeGraph.js';
+import type { Variant } from '../model/contract.js';
 import type { BuiltQuery } from '../prompts/build.js';
 import { languageQueries } from '../prompts/source.js';
 import type { PromptStyle } from '../prompts/styles.js';
@@ -89,7 +89,7 @@ export async function benchScoring(ds: Dataset, ck: Checkpoint, labels: LabelInd
           let flops = 0;
           function* count(it: Iterable<BuiltQuery>): Generator<BuiltQuery> {
             for (const b of it) {
-              flops += queryFlops(ck.config, b);
+              flops += queryFlops(ck, b);
               yield b;
             }
           }

@@ -5,22 +5,23 @@ import { fail } from '../errors.js';
 import { readJsonFile } from '../data/jsonl.js';
 import { loadTokenizer, type WordTokenizer } from '../tokenize/tokenizer.js';
 import { loadEntityVocab, type EntityVocab, type KeyFilter } from '../tokenize/entityVocab.js';
-import type { LukeConfig } from './config.js';
-import { ENCODER_INPUTS, GATHERED_OUTPUTS, GATHER_INPUTS, NAIVE_OUTPUTS, type Variant } from './lukeGraph.js';
+import type { PromptStyle } from '../prompts/styles.js';
+import type { ModelConfig } from './config.js';
+import { CONTRACT, graphSignature, type GraphSignature, type Variant } from './contract.js';
+import { familyByName, legacyFamily, type FamilyName, type ModelFamily } from './families/index.js';
 
-export const MANIFEST = 'mlama-checkpoint.json';
-export const FORMAT = 'mlama-checkpoint/1';
+export const MANIFEST = CONTRACT.manifest;
+export const FORMAT = CONTRACT.format;
 
-export interface GraphEntry {
-  file: string;
-  inputs: string[];
-  outputs: string[];
-}
+export type GraphEntry = GraphSignature;
 
-/** The small manifest the harness reads to know the graphs' files, inputs and outputs. */
+/** The small manifest the harness reads to know the family and the graphs' files, inputs and outputs. */
 export interface Manifest {
   format: string;
-  architecture: 'luke' | 'word-only';
+  /** The model family (src/model/families); manifests written before it existed have only `architecture`. */
+  family?: FamilyName;
+  /** Older field, still written for older readers: "luke" or "word-only" (an XLM-R export). */
+  architecture?: 'luke' | 'word-only';
   /** True for generated checkpoints: reports say so. */
   random_weights: boolean;
   origin: Record<string, unknown>;
@@ -31,22 +32,25 @@ export interface Manifest {
 export interface Checkpoint {
   dir: string;
   manifest: Manifest;
-  config: LukeConfig;
+  family: ModelFamily;
+  config: ModelConfig;
   tokenizer: WordTokenizer;
   entityVocab: EntityVocab | null;
 }
 
-export function expectedGraph(variant: Variant, architecture: Manifest['architecture']): GraphEntry {
-  const inputs = architecture === 'luke' ? [...ENCODER_INPUTS] : ['input_ids', 'attention_mask'];
-  if (variant === 'naive') return { file: 'model.naive.onnx', inputs, outputs: architecture === 'luke' ? [...NAIVE_OUTPUTS] : ['logits'] };
-  return {
-    file: 'model.onnx',
-    inputs: [...inputs, ...(architecture === 'luke' ? GATHER_INPUTS : GATHER_INPUTS.slice(0, 2))],
-    outputs: architecture === 'luke' ? [...GATHERED_OUTPUTS] : ['word_logprobs'],
-  };
+export function expectedGraph(variant: Variant, family: ModelFamily): GraphEntry {
+  return graphSignature(variant, family.inputGroups, family.heads);
 }
 
-const CONFIG_FIELDS: (keyof LukeConfig)[] = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'pad_token_id'];
+/** The family a manifest names, or the one its older `architecture` field implies. */
+function manifestFamily(m: Manifest, mPath: string): ModelFamily {
+  if (m.family !== undefined) return familyByName(m.family, `${mPath}: field "family"`);
+  const legacy = legacyFamily(m.architecture);
+  if (!legacy) fail(`${mPath}: field "family" missing (or "architecture" must be "luke" or "word-only")`);
+  return familyByName(legacy, mPath);
+}
+
+const CONFIG_FIELDS: (keyof ModelConfig)[] = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'pad_token_id'];
 
 /**
  * Loads and cross-checks a checkpoint directory: manifest, config, tokenizer size and special ids, entity
@@ -58,31 +62,32 @@ export function loadCheckpoint(dir: string, opts: { entityKeys?: KeyFilter } = {
   if (!existsSync(mPath)) fail(`${mPath}: missing (a checkpoint needs its manifest; see docs/CHECKPOINT.md)`);
   const manifest = readJsonFile(mPath) as Manifest;
   if (manifest?.format !== FORMAT) fail(`${mPath}: field "format" must be "${FORMAT}"`);
-  if (manifest.architecture !== 'luke' && manifest.architecture !== 'word-only') fail(`${mPath}: field "architecture" must be "luke" or "word-only"`);
+  const family = manifestFamily(manifest, mPath);
   if (!manifest.graphs?.gathered) fail(`${mPath}: field "graphs.gathered" missing`);
   for (const [variant, entry] of Object.entries(manifest.graphs) as [Variant, GraphEntry][]) {
-    const want = expectedGraph(variant, manifest.architecture);
+    const want = expectedGraph(variant, family);
+    if (typeof entry?.file !== 'string') fail(`${mPath}: field "graphs.${variant}.file" missing or not a string`);
     for (const name of want.inputs) if (!entry.inputs?.includes(name)) fail(`${mPath}: field "graphs.${variant}.inputs" lacks "${name}"`);
     for (const name of want.outputs) if (!entry.outputs?.includes(name)) fail(`${mPath}: field "graphs.${variant}.outputs" lacks "${name}"`);
     if (!existsSync(join(dir, entry.file))) fail(`${join(dir, entry.file)}: graph file missing (graphs.${variant}.file)`);
   }
   for (const w of manifest.files?.weights ?? []) if (!existsSync(join(dir, w))) fail(`${join(dir, w)}: weights file missing (field "files.weights" of ${mPath})`);
   const cPath = join(dir, manifest.files?.config ?? 'config.json');
-  const config = readJsonFile(cPath) as LukeConfig;
+  const config = readJsonFile(cPath) as ModelConfig;
   for (const f of CONFIG_FIELDS) if (typeof config?.[f] !== 'number') fail(`${cPath}: field "${f}" missing or not a number`);
   const tPath = join(dir, manifest.files?.tokenizer ?? 'tokenizer.json');
-  const tokenizer = loadTokenizer(tPath);
+  const tokenizer = loadTokenizer(tPath, family.tokenizer);
   if (tokenizer.vocabSize !== config.vocab_size) fail(`${tPath}: tokenizer has ${tokenizer.vocabSize} ids but ${cPath} field "vocab_size" is ${config.vocab_size}`);
   if (tokenizer.special.pad !== config.pad_token_id) fail(`${tPath}: <pad> is id ${tokenizer.special.pad} but ${cPath} field "pad_token_id" is ${config.pad_token_id}`);
   let entityVocab: EntityVocab | null = null;
-  if (manifest.architecture === 'luke') {
+  if (family.inputGroups.includes('entities')) {
     if (typeof config.entity_vocab_size !== 'number') fail(`${cPath}: field "entity_vocab_size" missing`);
     const ePath = join(dir, manifest.files?.entity_vocab ?? 'entity_vocab.json');
     entityVocab = loadEntityVocab(ePath, opts.entityKeys);
     if (entityVocab.size !== config.entity_vocab_size) fail(`${ePath}: entity vocabulary has ${entityVocab.size} ids but ${cPath} field "entity_vocab_size" is ${config.entity_vocab_size}`);
     if (entityVocab.special.mask === undefined) fail(`${ePath}: no [MASK] entity (the entity-based prompt needs it)`);
   }
-  return { dir, manifest, config, tokenizer, entityVocab };
+  return { dir, manifest, family, config, tokenizer, entityVocab };
 }
 
 /** Whether the entity vocabulary can answer anything: the "lite" checkpoints keep only the special entities. */
@@ -90,6 +95,15 @@ export function entityStyleUsable(ck: Checkpoint): string | null {
   if (!ck.entityVocab) return `${ck.dir} is a word-only checkpoint: it has no entity inputs`;
   if (ck.entityVocab.keys <= 4) return `${ck.entityVocab.file} holds only the special entities (a "lite" checkpoint): run the word style only`;
   return null;
+}
+
+/** Why a checkpoint cannot run a style (its family lacks the head or the entity inputs the style needs), or null. */
+export function styleRefusal(ck: Checkpoint, style: PromptStyle): string | null {
+  const f = ck.family;
+  const serves = `it serves: ${f.heads.join(', ')}`;
+  if (!f.heads.includes(style.head)) return `${ck.dir}: family ${f.name} has no ${style.head} head (${serves})`;
+  if (style.entityInputs && !f.inputGroups.includes('entities')) return `${ck.dir}: family ${f.name} takes no entity inputs (${serves})`;
+  return style.head === 'entity' ? entityStyleUsable(ck) : null;
 }
 
 /** Hashes of the files that decide results: graph, weights, tokenizer, entity vocabulary, config. */

@@ -86,7 +86,7 @@ export async function* scoreQueries(session: ModelSession, queries: Iterable<Bui
   // Feeds for batch k are built while batch k-1 runs; only one run is in flight, so the threads are not shared.
   async function* flush(rows: Row[]): AsyncGenerator<ScoredQuery[]> {
     const feeds = buildFeeds(rows, buffers, o.padEntityId);
-    // A word-only graph (XLM-R style) has no entity inputs; it gets only the inputs it declares.
+    // Each family's graph gets only the inputs it declares (XLM-R: no entity inputs; BERT: token_type_ids).
     for (const name of Object.keys(feeds)) if (!session.inputNames.includes(name)) delete feeds[name];
     buffers.next();
     const n = ++batchNo;
@@ -125,19 +125,15 @@ function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string
     return { data, tensor: new ort.Tensor('int64', data, dims) };
   };
   const ids = tensor('input_ids', [B, L], 1n);
-  const mask = tensor('attention_mask', [B, L], 1n);
   rows.forEach((r, b) => r.pass.inputIds.forEach((id, i) => (ids.data[b * L + i] = BigInt(id))));
-  const feeds: Record<string, ort.Tensor> = { input_ids: ids.tensor, attention_mask: mask.tensor };
-  if (head === 'word') {
-    const M = Math.max(...rows.map((r) => r.pass.maskPositions.length));
-    const K = Math.max(...rows.map((r) => r.pass.candidates.length));
-    const pos = tensor('word_positions', [B, M], 0n);
-    const cand = tensor('word_candidates', [B, M, K], 0n);
-    rows.forEach((r, b) => {
-      const tokens = r.q.built.relation.candidates.tokens;
-      r.pass.maskPositions.forEach((p, i) => (pos.data[b * M + i] = BigInt(p)));
-      r.pass.candidates.forEach((c, j) => tokens[c].forEach((t, i) => (cand.data[(b * M + i) * K + j] = BigInt(t))));
-    });
+  // Every name of the contract is fed; the caller keeps those the family's graph declares (token_type_ids: BERT).
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: ids.tensor,
+    attention_mask: tensor('attention_mask', [B, L], 1n).tensor,
+    token_type_ids: tensor('token_type_ids', [B, L], 0n).tensor,
+  };
+  const E = rows[0].pass.entityIds.length;
+  if (E === 0) {
     // A masked-out [PAD] entity: words attend to it with weight exactly 0, so the word outputs equal a run
     // without entity inputs, and the entity head reads no slot.
     Object.assign(feeds, {
@@ -145,6 +141,35 @@ function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string
       entity_attention_mask: tensor('entity_attention_mask', [B, 1], 0n).tensor,
       entity_token_type_ids: tensor('entity_token_type_ids', [B, 1], 0n).tensor,
       entity_position_ids: tensor('entity_position_ids', [B, 1, 1], -1n).tensor,
+    });
+  } else {
+    const P = Math.max(...rows.flatMap((r) => r.pass.entityPositions.map((p) => p.length)));
+    const eIds = tensor('entity_ids', [B, E], BigInt(padEntity));
+    const ePos = tensor('entity_position_ids', [B, E, P], -1n);
+    rows.forEach((r, b) => {
+      r.pass.entityIds.forEach((id, e) => {
+        eIds.data[b * E + e] = BigInt(id);
+        r.pass.entityPositions[e].forEach((p, k) => (ePos.data[(b * E + e) * P + k] = BigInt(p)));
+      });
+    });
+    Object.assign(feeds, {
+      entity_ids: eIds.tensor,
+      entity_attention_mask: tensor('entity_attention_mask', [B, E], 1n).tensor,
+      entity_token_type_ids: tensor('entity_token_type_ids', [B, E], 0n).tensor,
+      entity_position_ids: ePos.tensor,
+    });
+  }
+  const K = Math.max(...rows.map((r) => r.pass.candidates.length));
+  if (head === 'word') {
+    const M = Math.max(...rows.map((r) => r.pass.maskPositions.length));
+    const pos = tensor('word_positions', [B, M], 0n);
+    const cand = tensor('word_candidates', [B, M, K], 0n);
+    rows.forEach((r, b) => {
+      const tokens = r.q.built.relation.candidates.tokens;
+      r.pass.maskPositions.forEach((p, i) => (pos.data[b * M + i] = BigInt(p)));
+      r.pass.candidates.forEach((c, j) => tokens[c].forEach((t, i) => (cand.data[(b * M + i) * K + j] = BigInt(t))));
+    });
+    Object.assign(feeds, {
       word_positions: pos.tensor,
       word_candidates: cand.tensor,
       entity_slots: tensor('entity_slots', [B, 0], 0n).tensor,
@@ -152,17 +177,8 @@ function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string
     });
     return feeds;
   }
-  const E = rows[0].pass.entityIds.length;
-  const P = Math.max(...rows.flatMap((r) => r.pass.entityPositions.map((p) => p.length)));
-  const K = Math.max(...rows.map((r) => r.pass.candidates.length));
-  const eIds = tensor('entity_ids', [B, E], BigInt(padEntity));
-  const ePos = tensor('entity_position_ids', [B, E, P], -1n);
   const eCand = tensor('entity_candidates', [B, 1, K], BigInt(padEntity));
   rows.forEach((r, b) => {
-    r.pass.entityIds.forEach((id, e) => {
-      eIds.data[b * E + e] = BigInt(id);
-      r.pass.entityPositions[e].forEach((p, k) => (ePos.data[(b * E + e) * P + k] = BigInt(p)));
-    });
     const ents = r.q.built.relation.candidates.entities;
     r.pass.candidates.forEach((c, j) => {
       const id = ents[c].id;
@@ -170,10 +186,6 @@ function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string
     });
   });
   Object.assign(feeds, {
-    entity_ids: eIds.tensor,
-    entity_attention_mask: tensor('entity_attention_mask', [B, E], 1n).tensor,
-    entity_token_type_ids: tensor('entity_token_type_ids', [B, E], 0n).tensor,
-    entity_position_ids: ePos.tensor,
     word_positions: tensor('word_positions', [B, 0], 0n).tensor,
     word_candidates: tensor('word_candidates', [B, 0, 1], 0n).tensor,
     entity_slots: tensor('entity_slots', [B, 1], 0n).tensor,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { fail } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
-import type { Variant } from './lukeGraph.js';
+import type { Variant } from './contract.js';
 
 export interface SessionOptions {
   threads?: number;

@@ -5,7 +5,9 @@ import type { PromptStyle } from './styles.js';
 
 /** What the builder needs of a tokenizer: in-context piece encoding and the special ids. */
 export interface PieceEncoder {
-  encodePiece(text: string, initial: boolean): number[];
+  encodePiece(text: string, initial: boolean, after?: string): number[];
+  /** WordPiece: the template text glued after the subject continues the subject's last word, so it is tokenized per query. */
+  continuesWords?: boolean;
   special: { bos: number; eos: number; mask: number };
 }
 
@@ -19,6 +21,8 @@ interface SlotContext {
   /** Whitespace that preceded the slot in the template; it belongs to the slot's first piece. */
   leading: string;
   initial: boolean;
+  /** The template text just before the slot ('' when the other slot's [MASK]s stand there), which WordPiece continues. */
+  after: string;
 }
 
 /** A template cut at [X] and [Y] (either first), with its fixed text tokenized once. */
@@ -26,6 +30,8 @@ export interface PreparedTemplate {
   text: string;
   first: 'X' | 'Y';
   pieces: [number[], number[], number[]];
+  /** The text of the piece after the subject, re-tokenized per query when a WordPiece word runs on from the subject. */
+  afterSubject: { index: 1 | 2; text: string };
   slots: { X: SlotContext; Y: SlotContext };
 }
 
@@ -79,23 +85,26 @@ export function prepareTemplate(text: string, tok: PieceEncoder, where = text): 
   const after = text.slice(b + 3).trimEnd();
   const beforeText = before.trimEnd();
   const betweenText = between.trimEnd();
-  const firstSlot: SlotContext = { leading: before.slice(beforeText.length), initial: beforeText === '' };
-  const secondSlot: SlotContext = { leading: between.slice(betweenText.length), initial: false };
+  const firstSlot: SlotContext = { leading: before.slice(beforeText.length), initial: beforeText === '', after: beforeText };
+  const secondSlot: SlotContext = { leading: between.slice(betweenText.length), initial: false, after: betweenText };
   return {
     text,
     first,
     pieces: [tok.encodePiece(beforeText, true), tok.encodePiece(betweenText, false), tok.encodePiece(after, false)],
+    afterSubject: first === 'X' ? { index: 1, text: betweenText } : { index: 2, text: after },
     slots: first === 'X' ? { X: firstSlot, Y: secondSlot } : { X: secondSlot, Y: firstSlot },
   };
 }
 
 export function encodeSlot(ctx: SlotContext, value: string, tok: PieceEncoder): number[] {
-  return tok.encodePiece(ctx.leading + value, ctx.initial);
+  return tok.encodePiece(ctx.leading + value, ctx.initial, ctx.after);
 }
 
 export function prepareRelation(set: RelationSet, tok: PieceEncoder, link: EntityLinker | null): PreparedRelation {
   const template = prepareTemplate(set.template.text, tok, set.template.source);
-  const tokens = set.candidates.map((c) => encodeSlot(template.slots.Y, c.label, tok));
+  // A candidate stands where the [MASK]s stand, which split words: it starts a word of its own.
+  const candidateSlot = { ...template.slots.Y, after: '' };
+  const tokens = set.candidates.map((c) => encodeSlot(candidateSlot, c.label, tok));
   const byLength = new Map<number, number[]>();
   tokens.forEach((t, i) => {
     if (t.length === 0) fail(`${set.language}/${set.relation}: candidate ${JSON.stringify(set.candidates[i].label)} has no tokens`);
@@ -109,8 +118,8 @@ export function prepareRelation(set: RelationSet, tok: PieceEncoder, link: Entit
 }
 
 /** The word sequence <s> piece slot piece slot piece </s>, with the positions of each slot. */
-function assemble(t: PreparedTemplate, subject: number[], masks: number, tok: PieceEncoder) {
-  const ids = [tok.special.bos, ...t.pieces[0]];
+function assemble(t: PreparedTemplate, subject: number[], masks: number, tok: PieceEncoder, pieces = t.pieces) {
+  const ids = [tok.special.bos, ...pieces[0]];
   const place = (slot: 'X' | 'Y') => {
     const start = ids.length;
     if (slot === 'X') ids.push(...subject);
@@ -118,26 +127,29 @@ function assemble(t: PreparedTemplate, subject: number[], masks: number, tok: Pi
     return Array.from({ length: ids.length - start }, (_, i) => start + i);
   };
   const firstPositions = place(t.first);
-  ids.push(...t.pieces[1]);
+  ids.push(...pieces[1]);
   const secondPositions = place(t.first === 'X' ? 'Y' : 'X');
-  ids.push(...t.pieces[2], tok.special.eos);
+  ids.push(...pieces[2], tok.special.eos);
   const [subjectPositions, maskPositions] = t.first === 'X' ? [firstPositions, secondPositions] : [secondPositions, firstPositions];
   return { ids, subjectPositions, maskPositions };
 }
 
 /** The model inputs of one query under one style: pure, given the prepared relation. */
 export function buildQuery(rel: PreparedRelation, query: Query, style: PromptStyle, tok: PieceEncoder, ent: EntityInputs | null): BuiltQuery {
-  if (style.head === 'entity' && !ent) fail(`prompt style "${style.name}" needs an entity vocabulary`);
+  if (style.entityInputs && !ent) fail(`prompt style "${style.name}" needs an entity vocabulary`);
   const subject = encodeSlot(rel.template.slots.X, query.subject, tok);
+  const t = rel.template;
+  const pieces = t.pieces.slice() as PreparedTemplate['pieces'];
+  if (tok.continuesWords) pieces[t.afterSubject.index] = tok.encodePiece(t.afterSubject.text, false, query.subject);
   const subjectEntity = style.subjectEntity === 'entity' && ent ? ent.link(query.language, query.subject, query.subjectUri) : null;
   const groups = style.objectMasks === 'single' ? [{ length: 1, members: rel.candidates.labels.map((_, i) => i) }] : rel.candidates.groups;
   let subjectPositions: number[] = [];
   const passes: Pass[] = groups.map((g) => {
-    const { ids, subjectPositions: sp, maskPositions } = assemble(rel.template, subject, g.length, tok);
+    const { ids, subjectPositions: sp, maskPositions } = assemble(rel.template, subject, g.length, tok, pieces);
     subjectPositions = sp;
     const entityIds: number[] = [];
     const entityPositions: number[][] = [];
-    if (style.head === 'entity' && ent) {
+    if (style.entityInputs && ent) {
       entityIds.push(ent.maskId);
       entityPositions.push(maskPositions);
       if (style.subjectEntity === 'mask') {

@@ -1,13 +1,21 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fail } from '../errors.js';
 import { readJsonFile } from '../data/jsonl.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import type { Head } from '../model/contract.js';
 
 /** A prompt style as data (prompts/*.json): which inputs it adds and which head it reads. */
 export interface PromptStyle {
   name: string;
   description: string;
-  head: 'word' | 'entity';
+  head: Head;
+  /**
+   * Whether the entity inputs are fed (the object [MASK] entity, and the subject per subjectEntity): always for
+   * the entity head; for the word head it is the authors' printed metric (entity inputs present, candidates
+   * ranked by the word score).
+   */
+  entityInputs: boolean;
   /** 'candidate-length': one pass per candidate token length N with N masks; 'single': one mask, one pass. */
   objectMasks: 'candidate-length' | 'single';
   /** What stands at the subject's tokens in the entity input. */
@@ -15,17 +23,7 @@ export interface PromptStyle {
   deviation?: string;
 }
 
-function packageRoot(): string {
-  let dir = import.meta.dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) fail('cannot find the package root (package.json) for the bundled prompts/');
-    dir = up;
-  }
-  return dir;
-}
-
-export const PROMPTS_DIR = join(packageRoot(), 'prompts');
+export const PROMPTS_DIR = join(PACKAGE_ROOT, 'prompts');
 
 export function availableStyles(): string[] {
   return readdirSync(PROMPTS_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
@@ -46,11 +44,14 @@ export function loadStyle(nameOrPath: string): PromptStyle {
     name: j.name,
     description: typeof j.description === 'string' ? j.description : '',
     head: oneOf('head', ['word', 'entity'] as const),
+    entityInputs: j.head === 'entity' || j.entity_inputs === true,
     objectMasks: oneOf('object_masks', ['candidate-length', 'single'] as const),
     subjectEntity: oneOf('subject_entity', ['none', 'entity', 'mask'] as const),
     deviation: typeof j.deviation === 'string' ? j.deviation : undefined,
   };
+  if (j.entity_inputs !== undefined && typeof j.entity_inputs !== 'boolean') fail(`${file}: field "entity_inputs" must be true or false`);
+  if (style.head === 'entity' && j.entity_inputs === false) fail(`${file}: an entity-head style reads the entity inputs (field "entity_inputs" cannot be false)`);
   if (style.head === 'word' && style.objectMasks === 'single') fail(`${file}: a word-head style needs one mask per candidate token (object_masks "candidate-length")`);
-  if (style.head === 'word' && style.subjectEntity !== 'none') fail(`${file}: a word-only style adds no entities (subject_entity "none")`);
+  if (!style.entityInputs && style.subjectEntity !== 'none') fail(`${file}: a style without entity inputs adds no subject entity (subject_entity "none", or "entity_inputs": true)`);
   return style;
 }

@@ -1,3 +1,4 @@
+import { fail } from '../errors.js';
 import type { ReportBundle } from './bundle.js';
 import { relationTable, renderReportTable, reportCsv } from './render.js';
 import { renderTable, toCsv, type Cell } from './table.js';
@@ -113,3 +114,14 @@ export type ReportFormatName = keyof typeof REPORT_FORMATS;
 
 export const isReportFormat = (f: string): f is ReportFormatName => Object.hasOwn(REPORT_FORMATS, f);
 
+export const REPORT_FORMAT_NAMES = Object.keys(REPORT_FORMATS) as ReportFormatName[];
+
+/** The option parser of --format: a registered name, else one line and exit 2. */
+export function parseReportFormat(value: string): ReportFormatName {
+  if (!isReportFormat(value)) fail(`--format must be ${REPORT_FORMAT_NAMES.slice(0, -1).join(', ')} or ${REPORT_FORMAT_NAMES.at(-1)}, got "${value}"`);
+  return value;
+}
+
+export function reportFormatHelp(): string {
+  return REPORT_FORMAT_NAMES.map((n) => `${n} (${REPORT_FORMATS[n].description})`).join(' | ');
+}

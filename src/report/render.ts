@@ -4,7 +4,9 @@ import type { RunRecord } from '../store/db.js';
 import type { ShardPlan } from '../run/costs.js';
 import { shardName } from '../run/shard.js';
 import type { PairedDelta } from './compare.js';
-import type { RelationMetrics, StyleMetrics } from './metrics.js';
+import type { Head } from '../model/contract.js';
+import { loadStyle } from '../prompts/styles.js';
+import { METRICS, metricsFor, type RelationMetrics, type StyleMetrics } from './metrics.js';
 import { renderTable, toCsv, type Cell } from './table.js';
 
 export interface Report {
@@ -12,11 +14,23 @@ export interface Report {
   languages: StyleMetrics[];
   averages: StyleMetrics[];
   relations: RelationMetrics[];
+  /** The head each style reads: it chooses the style's columns. */
+  heads: Record<string, Head>;
+}
+
+/** A style's head from its file; a style no longer found is taken as entity-headed when some query was uncovered. */
+function headOf(style: string, ms: StyleMetrics[]): Head {
+  try {
+    return loadStyle(style).head;
+  } catch {
+    return ms.some((m) => m.style === style && m.entity_coverage < 1) ? 'entity' : 'word';
+  }
 }
 
 export function reportOf(run: RunRecord, languages: StyleMetrics[], averages: StyleMetrics[], relations: RelationMetrics[]): Report {
   const { id, name, status, random_weights, started_at, finished_at, options, checkpoint } = run;
-  return { run: { id, name, status, random_weights, started_at, finished_at, options, checkpoint, label: run.label ?? null, model: run.model_path ?? null, data: run.data_path ?? null }, languages, averages, relations };
+  const heads = Object.fromEntries([...new Set(languages.map((m) => m.style))].map((s) => [s, headOf(s, languages)]));
+  return { run: { id, name, status, random_weights, started_at, finished_at, options, checkpoint, label: run.label ?? null, model: run.model_path ?? null, data: run.data_path ?? null }, languages, averages, relations, heads };
 }
 
 /** Stored paths are absolute; under the working directory they read better relative to it. */
@@ -24,14 +38,21 @@ const shortPath = (p: string) => (relative(process.cwd(), p).startsWith('..') ? 
 
 const pct = (x: number) => Number((100 * x).toFixed(1));
 
-/** One row per language: each style's P@1 and P@10, entity minus word, entity coverage and P@1 on covered. */
+/**
+ * One row per language: each style's table metrics for its head (P@1 and P@10; coverage and P@1 covered for an
+ * entity head), and the first entity-head style's P@1 minus the first word-head style's.
+ */
 export function languageTable(r: Report): { head: string[]; rows: Cell[][] } {
   const present = new Set(r.languages.map((m) => m.style));
   const styles = [...((r.run.options.styles as string[] | undefined) ?? []).filter((s) => present.has(s)), ...[...present].filter((s) => !((r.run.options.styles as string[] | undefined) ?? []).includes(s))];
-  const entityStyle = styles.find((s) => s !== 'word');
-  const head = ['language', 'queries', ...styles.flatMap((s) => [`${s} P@1`, `${s} P@10`])];
-  if (styles.includes('word') && entityStyle) head.push(`${entityStyle}-word`);
-  if (entityStyle) head.push('entity coverage', `${entityStyle} P@1 covered`);
+  const headOfStyle = (s: string) => r.heads?.[s] ?? headOf(s, r.languages);
+  const entityStyle = styles.find((s) => headOfStyle(s) === 'entity');
+  const wordStyle = styles.find((s) => headOfStyle(s) === 'word');
+  const columns = (s: string) => metricsFor(headOfStyle(s)).filter((d) => d.inTable && d.heads === null);
+  const extra = (s: string) => metricsFor(headOfStyle(s)).filter((d) => d.inTable && d.heads !== null);
+  const head = ['language', 'queries', ...styles.flatMap((s) => columns(s).map((d) => `${s} ${d.label}`))];
+  if (wordStyle && entityStyle) head.push(`${entityStyle}-${wordStyle}`);
+  if (entityStyle) head.push(...extra(entityStyle).map((d) => `${entityStyle} ${d.label}`));
   const rows = [...r.languages, ...r.averages.map((a) => ({ ...a, language: a.language }))].reduce((acc, m) => {
     (acc.get(m.language) ?? acc.set(m.language, new Map()).get(m.language)!).set(m.style, m);
     return acc;
@@ -40,15 +61,15 @@ export function languageTable(r: Report): { head: string[]; rows: Cell[][] } {
   for (const [lang, byStyle] of rows) {
     const any = [...byStyle.values()][0];
     const row: Cell[] = [lang === 'average' ? 'average (languages)' : lang, any.queries];
-    for (const s of styles) row.push(byStyle.has(s) ? pct(byStyle.get(s)!.p_at_1) : '-', byStyle.has(s) ? pct(byStyle.get(s)!.p_at_10) : '-');
-    if (styles.includes('word') && entityStyle) {
-      const w = byStyle.get('word');
+    for (const s of styles) for (const d of columns(s)) row.push(byStyle.has(s) ? pct(Number(byStyle.get(s)![d.key])) : '-');
+    if (wordStyle && entityStyle) {
+      const w = byStyle.get(wordStyle);
       const e = byStyle.get(entityStyle);
       row.push(w && e ? Number((100 * (e.p_at_1 - w.p_at_1)).toFixed(1)) : '-');
     }
     if (entityStyle) {
       const e = byStyle.get(entityStyle);
-      row.push(e ? pct(e.entity_coverage) : '-', e ? pct(e.p_at_1_covered) : '-');
+      for (const d of extra(entityStyle)) row.push(e ? pct(Number(e[d.key])) : '-');
     }
     out.push(row);
   }
@@ -67,13 +88,21 @@ export function renderReportTable(r: Report, colour: boolean): string {
   return lines.join('\n');
 }
 
-export function relationTable(r: Report, colour: boolean): string {
-  return renderTable(['language', 'style', 'relation', 'queries', 'P@1', 'P@10'], r.relations.map((m) => [m.language, m.style, m.relation, m.queries, pct(m.p_at_1), pct(m.p_at_10)]), { colour });
+/** The per-relation columns: the table metrics every head has. */
+export function relationColumns(): { head: string[]; row: (m: RelationMetrics) => Cell[] } {
+  const defs = METRICS.filter((d) => d.inTable && d.heads === null);
+  return { head: ['language', 'style', 'relation', 'queries', ...defs.map((d) => d.label)], row: (m) => [m.language, m.style, m.relation, m.queries, ...defs.map((d) => pct(Number(m[d.key])))] };
 }
 
+export function relationTable(r: Report, colour: boolean): string {
+  const c = relationColumns();
+  return renderTable(c.head, r.relations.map(c.row), { colour });
+}
+
+/** Every metric of the table, one row per language and style, as fractions. */
 export function reportCsv(r: Report): string {
-  const head = ['language', 'style', 'queries', 'p_at_1', 'p_at_10', 'macro_p_at_1', 'entity_coverage', 'p_at_1_covered'];
-  return toCsv(head, [...r.languages, ...r.averages].map((m) => [m.language, m.style, m.queries, m.p_at_1, m.p_at_10, m.macro_p_at_1, m.entity_coverage, m.p_at_1_covered]));
+  const head = ['language', 'style', 'queries', ...METRICS.map((d) => d.key)];
+  return toCsv(head, [...r.languages, ...r.averages].map((m) => [m.language, m.style, m.queries, ...METRICS.map((d) => m[d.key])]));
 }
 
 export function compareTable(deltas: PairedDelta[], failOn: number | undefined, colour: boolean): string {

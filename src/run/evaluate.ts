@@ -7,7 +7,7 @@ import { keysForLabels } from '../tokenize/entityLinker.js';
 import { loadStyle, PROMPTS_DIR, type PromptStyle } from '../prompts/styles.js';
 import { languageQueries } from '../prompts/source.js';
 import type { BuiltQuery } from '../prompts/build.js';
-import { checkpointFingerprint, clearHashCache, entityStyleUsable, headWidths, loadCheckpoint, type Checkpoint } from '../model/checkpoint.js';
+import { checkpointFingerprint, clearHashCache, headWidths, loadCheckpoint, styleRefusal, type Checkpoint } from '../model/checkpoint.js';
 import { openSession } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import { acquireRun, checkStoreFile, createRun, findRun, heartbeat, resultKey, resultWriter, setPlanned, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
@@ -113,8 +113,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   const labels = readLabelIndex(ds);
   const ck = loadCheckpoint(o.model!, { entityKeys: keysForLabels(labels.labels) });
   for (const s of styles) {
-    if (s.head !== 'entity') continue;
-    const why = entityStyleUsable(ck);
+    const why = styleRefusal(ck, s);
     if (why) fail(`style "${s.name}" cannot run: ${why}`);
   }
   const options = resultOptions(o, languages);

@@ -1,6 +1,36 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { fail } from '../errors.js';
 import { readJsonFile } from '../data/jsonl.js';
+import { continuationPieces, gluedWord, leadingWord, type WordPieceModel } from './wordpiece.js';
+
+/** The special tokens of a tokenizer family, by their text in tokenizer.json. */
+export interface SpecialTokens {
+  bos: string;
+  eos: string;
+  pad: string;
+  unk: string;
+  mask: string;
+}
+
+/** What a model family's tokenizer looks like (see src/model/families). */
+export interface TokenizerConventions {
+  specials: SpecialTokens;
+  /**
+   * How a word start shows: 'metaspace' (SentencePiece: a word-initial piece carries `▁`, so a slot glued to
+   * the text before it is tokenized without one) or 'wordpiece' (BERT: pieces inside a word carry `##`; a
+   * slot always starts a word, as the [MASK] tokens of the masked sentence split words).
+   */
+  wordBoundary: 'metaspace' | 'wordpiece';
+  /** The sequence template, for help and docs: `<s> $A </s>` or `[CLS] $A [SEP]`. */
+  template: string;
+}
+
+/** The XLM-R tokenizer as fairseq lays it out (and mLUKE inherits). */
+export const XLMR_TOKENIZER: TokenizerConventions = {
+  specials: { bos: '<s>', eos: '</s>', pad: '<pad>', unk: '<unk>', mask: '<mask>' },
+  wordBoundary: 'metaspace',
+  template: '<s> $A </s>',
+};
 
 export interface SpecialIds {
   bos: number;
@@ -11,17 +41,25 @@ export interface SpecialIds {
 }
 
 /**
- * A Hugging Face tokenizer.json (XLM-R Unigram), able to tokenize a piece of a sentence *in context*: a piece
- * that starts the sentence or follows whitespace gets the word-initial `▁`, one that follows other text does not
- * (ja "[X]は[Y]の" puts the object right after は). That is what tokenizing the whole sentence would do.
+ * A Hugging Face tokenizer.json (XLM-R Unigram, or BERT WordPiece), able to tokenize a piece of a sentence *in
+ * context*: with SentencePiece a piece that starts the sentence or follows whitespace gets the word-initial `▁`,
+ * one that follows other text does not (ja "[X]は[Y]の" puts the object right after は). That is what tokenizing
+ * the whole sentence would do. WordPiece marks continuations (`##`) instead: a slot starts a word there, as the
+ * [MASK] tokens of the masked sentence split words.
  */
 export interface WordTokenizer {
   file: string;
   vocabSize: number;
   special: SpecialIds;
-  /** Token ids of `text`; `initial` when it starts the sentence. */
-  encodePiece(text: string, initial: boolean): number[];
-  /** Token ids of a whole sentence with <s> ... </s>. */
+  /**
+   * Token ids of `text`; `initial` when it starts the sentence. `after`: the real text just before it ('' after
+   * a [MASK] or nothing); with WordPiece a first word glued to it continues that word (`##` pieces). SentencePiece
+   * ignores it: its word starts depend on whitespace alone.
+   */
+  encodePiece(text: string, initial: boolean, after?: string): number[];
+  /** Whether a piece's tokens can depend on the text before it beyond whitespace (WordPiece). */
+  continuesWords: boolean;
+  /** Token ids of a whole sentence with <s> ... </s> (or [CLS] ... [SEP]). */
   encodeSentence(text: string): number[];
   tokenOf(id: number): string;
 }
@@ -41,7 +79,7 @@ function withoutPrefixSpace(pre: Record<string, unknown> | null | undefined): Re
   return pre;
 }
 
-export function loadTokenizer(file: string): WordTokenizer {
+export function loadTokenizer(file: string, conventions: TokenizerConventions = XLMR_TOKENIZER): WordTokenizer {
   const json = readJsonFile(file) as TokenizerJson;
   if (!json || typeof json !== 'object' || !json.model) fail(`${file}: not a tokenizer.json (field "model" missing)`);
   // The library falls back silently on a type it does not know; the in-context piece logic assumes these.
@@ -61,7 +99,8 @@ export function loadTokenizer(file: string): WordTokenizer {
     if (!added) fail(`${file}: field "added_tokens" has no ${field} token ${content}`);
     return added.id;
   };
-  const special: SpecialIds = { bos: idOf('<s>', 'bos'), eos: idOf('</s>', 'eos'), pad: idOf('<pad>', 'pad'), unk: idOf('<unk>', 'unk'), mask: idOf('<mask>', 'mask') };
+  const t = conventions.specials;
+  const special: SpecialIds = { bos: idOf(t.bos, 'bos'), eos: idOf(t.eos, 'eos'), pad: idOf(t.pad, 'pad'), unk: idOf(t.unk, 'unk'), mask: idOf(t.mask, 'mask') };
   let initial: Tokenizer;
   let continuing: Tokenizer;
   try {
@@ -70,6 +109,7 @@ export function loadTokenizer(file: string): WordTokenizer {
   } catch (e) {
     fail(`${file}: tokenizer cannot be built (${(e as Error).message})`);
   }
+  const continueWord = json.model.type === 'WordPiece' ? continuationPieces(json.model as WordPieceModel, special.unk) : null;
   // A loop, not Math.max(...keys): XLM-R's 250k ids overflow the call stack as spread arguments.
   let vocabSize = 0;
   for (const id of idToToken.keys()) if (id >= vocabSize) vocabSize = id + 1;
@@ -77,7 +117,14 @@ export function loadTokenizer(file: string): WordTokenizer {
     file,
     vocabSize,
     special,
-    encodePiece: (text, isInitial) => (text === '' ? [] : (isInitial ? initial : continuing).encode(text, { add_special_tokens: false }).ids),
+    continuesWords: continueWord !== null,
+    encodePiece: (text, isInitial, after = '') => {
+      if (text === '') return [];
+      const glued = continueWord && !isInitial && gluedWord(after, text) ? leadingWord(text) : '';
+      const rest = text.slice(glued.length);
+      const ids = rest === '' ? [] : (isInitial ? initial : continuing).encode(rest, { add_special_tokens: false }).ids;
+      return continueWord && glued ? [...continueWord(glued), ...ids] : ids;
+    },
     encodeSentence: (text) => [special.bos, ...initial.encode(text, { add_special_tokens: false }).ids, special.eos],
     tokenOf: (id) => idToToken.get(id) ?? `<${id}?>`,
   };

@@ -75,3 +75,12 @@ export function padTokenizerJson(json: { model: { vocab: [string, number][] }; a
   vocab.push(['<mask>', 0]);
   return { ...json, model: { ...json.model, vocab }, added_tokens: json.added_tokens.map((a) => (a.content === '<mask>' ? { ...a, id: maskId } : a)) };
 }
+
+/** A WordPiece tokenizer.json grown to `size` ids with unreachable filler pieces after the learned ones (base-shaped BERT). */
+export function padWordPieceJson(json: { model: { vocab: Record<string, number> } }, size: number): object {
+  const vocab = { ...json.model.vocab };
+  const have = Object.keys(vocab).length;
+  if (have > size) throw new Error(`tokenizer already has ${have} ids, more than ${size}`);
+  for (let i = 0; have + i < size; i++) vocab[fillerPiece(i)] = have + i;
+  return { ...json, model: { ...json.model, vocab } };
+}

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { generateCheckpoint } from '../../src/model/generate.js';
+import { generateCheckpoint } from '../../src/checkpoint-gen/generate.js';
 import { tempDir, SHARED_DATA } from './cli.js';
 
 const made = new Map<string, string>();

@@ -2,7 +2,8 @@
  * A slow, plain forward pass of LukeForMaskedLM (transformers' semantics), one sequence at a time, in float64.
  * Tests only: it is the independent account the ONNX graphs are checked against.
  */
-import type { LukeConfig, Weights } from '../../src/model/config.js';
+import type { LukeConfig } from '../../src/model/config.js';
+import type { Weights } from '../../src/checkpoint-gen/weights.js';
 
 type Vec = Float64Array;
 
@@ -12,7 +13,8 @@ export interface ReferenceInput {
   entityPositions: number[][];
 }
 
-export function referenceForward(c: LukeConfig, w: Weights, x: ReferenceInput): { wordLogits: Vec[]; entityLogits: Vec[] } {
+/** `positions`: RoBERTa/LUKE count from padding_idx + 1 (the default), BERT from 0. */
+export function referenceForward(c: LukeConfig, w: Weights, x: ReferenceInput, positions: 'after-padding-idx' | 'from-zero' = 'after-padding-idx'): { wordLogits: Vec[]; entityLogits: Vec[] } {
   const H = c.hidden_size;
   const W = (n: string) => {
     const t = w.get(n);
@@ -47,7 +49,7 @@ export function referenceForward(c: LukeConfig, w: Weights, x: ReferenceInput): 
   const add = (a: Vec, b: Vec): Vec => a.map((x, i) => x + b[i]);
 
   // Embeddings
-  let pos = c.pad_token_id;
+  let pos = positions === 'from-zero' ? -1 : c.pad_token_id;
   let words: Vec[] = x.inputIds.map((id) => {
     pos += 1;
     const e = add(add(row('embeddings.word_embeddings.weight', id, H), row('embeddings.position_embeddings.weight', pos, H)), row('embeddings.token_type_embeddings.weight', 0, H));

@@ -6,7 +6,7 @@ import { fail } from '../../errors.js';
 import { openDataset, resolveLanguages } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
 import { keysForLabels } from '../../tokenize/entityLinker.js';
-import { entityStyleUsable, loadCheckpoint } from '../../model/checkpoint.js';
+import { loadCheckpoint, styleRefusal } from '../../model/checkpoint.js';
 import { defaultThreads } from '../../model/session.js';
 import { loadStyle } from '../../prompts/styles.js';
 import { benchPromptBuild } from '../../bench/prompts.js';
@@ -63,12 +63,14 @@ export function registerBench(program: Command, io: Io): void {
       const labels = readLabelIndex(ds);
       const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
       const styles = o.styles.map(loadStyle);
-      const unusable = entityStyleUsable(ck);
-      if (styles.some((s) => s.head === 'entity') && unusable) fail(`entity styles cannot run on ${o.model}: ${unusable}`);
+      for (const s of styles) {
+        const why = styleRefusal(ck, s);
+        if (why) fail(`style "${s.name}" cannot run: ${why}`);
+      }
       const weightBytes = (ck.manifest.files.weights ?? []).reduce((s, w) => s + statSync(join(ck.dir, w)).size, 0);
       const c = ck.config;
       io.out(`machine: ${machine(o.threads)}`);
-      io.out(`checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size}, weights ${(weightBytes / 2 ** 20).toFixed(0)} MiB${ck.manifest.random_weights ? ', RANDOM weights' : ''})`);
+      io.out(`checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size ?? 0}, weights ${(weightBytes / 2 ** 20).toFixed(0)} MiB${ck.manifest.random_weights ? ', RANDOM weights' : ''})`);
       io.out(`sample: ${languages.join(', ')} x ${o.perLanguage} queries, styles ${o.styles.join(', ')}, ${o.rounds} alternating rounds; medians`);
       const m = Math.min(o.tokenBudget, o.batchSize * 16);
       const cal = await calibrateMatMul([{ m, k: c.hidden_size, n: c.hidden_size }, { m, k: c.hidden_size, n: c.intermediate_size }, { m, k: c.intermediate_size, n: c.hidden_size }], o.threads);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { fail } from '../../errors.js';
-import { PRESETS, type PresetName } from '../../model/config.js';
-import { BUNDLED_SAMPLE, generateCheckpoint } from '../../model/generate.js';
+import { PRESETS, type PresetName } from '../../checkpoint-gen/weights.js';
+import { BUNDLED_SAMPLE, generateCheckpoint } from '../../checkpoint-gen/generate.js';
+import { FAMILIES, FAMILY_NAMES, isFamilyName } from '../../model/families/index.js';
 import { openDataset, resolveLanguages } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
 import { keysForLabels } from '../../tokenize/entityLinker.js';
@@ -13,18 +14,21 @@ import type { Io } from '../io.js';
 export function registerModel(program: Command, io: Io): void {
   program
     .command('make-checkpoint')
-    .description('generate a LUKE-architecture checkpoint with deterministic RANDOM weights (for demos, tests, benchmarks)')
+    .description('generate a checkpoint of a model family with deterministic RANDOM weights (for demos, tests, benchmarks)')
+    .option('--family <name>', FAMILY_NAMES.map((f) => `${f} (${FAMILIES[f].description})`).join('; '), 'luke')
     .option('--preset <name>', `${Object.keys(PRESETS).join(' | ')}`, 'tiny')
     .requiredOption('--out <dir>', 'checkpoint directory to write')
     .option('--seed <n>', 'weight seed', (v) => Number.parseInt(v, 10), 1)
     .option('--data <dir>', 'mLAMA directory whose labels make up the entity vocabulary', BUNDLED_SAMPLE)
     .option('--entity-aware', 'use entity-aware attention (LukeConfig.use_entity_aware_attention)', false)
-    .action((o: { preset: string; out: string; seed: number; data: string; entityAware: boolean }) => {
+    .action((o: { family: string; preset: string; out: string; seed: number; data: string; entityAware: boolean }) => {
+      if (!isFamilyName(o.family)) fail(`--family: unknown model family "${o.family}"; available: ${FAMILY_NAMES.join(', ')}`);
       if (!(o.preset in PRESETS)) fail(`unknown preset "${o.preset}"; available: ${Object.keys(PRESETS).join(', ')}`);
+      if (o.entityAware && !FAMILIES[o.family].inputGroups.includes('entities')) fail(`--entity-aware: family ${o.family} has no entity inputs`);
       if (!Number.isInteger(o.seed)) fail('--seed must be an integer');
       const t0 = Date.now();
-      const r = generateCheckpoint({ preset: o.preset as PresetName, out: o.out, seed: o.seed, data: o.data, entityAware: o.entityAware });
-      io.out(`wrote ${o.out}: preset ${o.preset}, seed ${o.seed}, word vocab ${r.vocab}, entities ${r.entities}, weights ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(1)} s (random weights)`);
+      const r = generateCheckpoint({ family: o.family, preset: o.preset as PresetName, out: o.out, seed: o.seed, data: o.data, entityAware: o.entityAware });
+      io.out(`wrote ${o.out}: family ${o.family}, preset ${o.preset}, seed ${o.seed}, word vocab ${r.vocab}, entities ${r.entities}, weights ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(1)} s (random weights)`);
     });
 
   program

@@ -3,13 +3,11 @@ import type { Command } from 'commander';
 import { fail } from '../../errors.js';
 import { iterateResults, readResults, requireRun, withStore } from '../../store/db.js';
 import { bundleOf, runReport } from '../../report/bundle.js';
-import { isReportFormat, REPORT_FORMATS } from '../../report/formats.js';
+import { parseReportFormat, REPORT_FORMATS, reportFormatHelp, type ReportFormatName } from '../../report/formats.js';
 import { ANSWER_FORMATS, answerLines, type AnswerFormat } from '../../report/answers.js';
 import { readRelationNames } from '../../data/relations.js';
 import { list, type Io } from '../io.js';
 import { DEFAULT_DB } from './runs.js';
-
-const FORMAT_HELP = Object.entries(REPORT_FORMATS).map(([k, f]) => `${k} (${f.description})`).join(', ');
 
 export function registerReport(program: Command, io: Io): void {
   program
@@ -18,12 +16,11 @@ export function registerReport(program: Command, io: Io): void {
     .option('--run <ref>', 'run name, id or "latest" (default: latest)')
     .option('--runs <list>', 'several runs (names or ids), as columns of one table', list)
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .option('--format <fmt>', FORMAT_HELP, 'table')
+    .option('--format <fmt>', reportFormatHelp(), parseReportFormat, 'table')
     .option('--relations', 'also print the per-relation breakdown (table format, one run)')
     .option('--data <dir>', "dataset whose relations.jsonl names the relations (default: Wikidata's labels)")
     .option('--out <file>', 'write to a file instead of stdout')
-    .action(async (o: { run?: string; runs?: string[]; db: string; format: string; out?: string; relations?: boolean; data?: string }) => {
-      if (!isReportFormat(o.format)) fail(`--format must be one of ${Object.keys(REPORT_FORMATS).join(', ')}, got "${o.format}"`);
+    .action(async (o: { run?: string; runs?: string[]; db: string; format: ReportFormatName; out?: string; relations?: boolean; data?: string }) => {
       if (o.run && o.runs) fail('give --run or --runs, not both');
       if (o.runs && o.runs.length === 0) fail('--runs needs at least one run name');
       const format = REPORT_FORMATS[o.format];

@@ -1,30 +1,27 @@
-import type { LukeConfig } from './config.js';
+import type { LukeConfig, ModelConfig } from '../model/config.js';
+import { CONTRACT, type Variant } from '../model/contract.js';
+import type { ModelFamily } from '../model/families/index.js';
 import { FLOAT, INT64, graphBuilder, type GraphBuilder, type WeightFile } from './onnxWriter.js';
 
-/** The graph inputs of the checkpoint contract (HF LUKE semantics, see docs/CHECKPOINT.md). */
-export const ENCODER_INPUTS = ['input_ids', 'attention_mask', 'entity_ids', 'entity_attention_mask', 'entity_token_type_ids', 'entity_position_ids'] as const;
-export const GATHER_INPUTS = ['word_positions', 'word_candidates', 'entity_slots', 'entity_candidates'] as const;
-export const GATHERED_OUTPUTS = ['word_logprobs', 'entity_logprobs'] as const;
-export const NAIVE_OUTPUTS = ['logits', 'entity_logits'] as const;
-
-export type Variant = 'gathered' | 'naive';
-
 /**
- * LukeForMaskedLM as an ONNX graph. Word and entity hidden states are kept apart through the encoder (keys and
- * values are concatenated per layer), which is how entity-aware attention picks its query matrix without slicing.
+ * A family's masked LM as an ONNX graph with the contract's names (src/model/contract.json): LukeForMaskedLM, or
+ * a word-only relative (XLM-R: no entity inputs; BERT: positions from 0 and token_type_ids). Word and entity
+ * hidden states are kept apart through the encoder (keys and values are concatenated per layer), which is how
+ * entity-aware attention picks its query matrix without slicing.
  *
  * 'gathered': the word head runs only at `word_positions` and returns the full-vocabulary log-softmax at the
  * `word_candidates` ids; the entity head runs only at `entity_slots` and returns log-probabilities at
- * `entity_candidates`. Empty position or slot lists cost nothing, so one graph serves both prompt styles.
+ * `entity_candidates`. Empty position or slot lists cost nothing, so one graph serves every prompt style.
  * 'naive': logits for every word position over the whole vocabulary and for every entity over the whole entity
  * vocabulary, the pattern the benchmark compares against.
  */
-export function buildLukeGraph(c: LukeConfig, wf: WeightFile, variant: Variant): Uint8Array {
+export function buildEncoderGraph(c: ModelConfig, family: ModelFamily, wf: WeightFile, variant: Variant): Uint8Array {
   const g = graphBuilder(wf);
   const H = c.hidden_size;
   const heads = c.num_attention_heads;
   const d = H / heads;
   const W = (n: string) => g.weight(n);
+  const input = (n: string) => g.input(n, INT64, CONTRACT.dynamic_axes[n]);
   const linear = (x: string, p: string) => g.op('Add', [g.op('MatMul', [x, W(`${p}.weight`)]), W(`${p}.bias`)]);
   const layerNorm = (x: string, p: string) => g.op('LayerNormalization', [x, W(`${p}.weight`), W(`${p}.bias`)], { axis: -1, epsilon: c.layer_norm_eps });
   const gelu = (x: string) => {
@@ -34,33 +31,39 @@ export function buildLukeGraph(c: LukeConfig, wf: WeightFile, variant: Variant):
   const i64 = (x: string) => g.op('Cast', [x], { to: INT64 });
   const f32 = (x: string) => g.op('Cast', [x], { to: FLOAT });
 
-  const inputIds = g.input('input_ids', INT64, ['batch', 'words']);
-  const attentionMask = g.input('attention_mask', INT64, ['batch', 'words']);
-  const entityIds = g.input('entity_ids', INT64, ['batch', 'entities']);
-  const entityMask = g.input('entity_attention_mask', INT64, ['batch', 'entities']);
-  const entityTypes = g.input('entity_token_type_ids', INT64, ['batch', 'entities']);
-  const entityPositions = g.input('entity_position_ids', INT64, ['batch', 'entities', 'span']);
-
-  // Word embeddings: RoBERTa positions count non-padding tokens from padding_idx + 1.
-  const pad = g.constInt([c.pad_token_id], []);
-  const notPad = i64(g.op('Not', [g.op('Equal', [inputIds, pad])]));
-  const positions = g.op('Add', [g.op('Mul', [g.op('CumSum', [notPad, g.constInt([1], [])]), notPad]), pad]);
-  const wordTypes = g.op('Gather', [W('embeddings.token_type_embeddings.weight'), g.constInt([0], [])]);
+  const [inputIds, attentionMask] = CONTRACT.input_groups.words.map(input);
+  // Word embeddings: RoBERTa positions count non-padding tokens from padding_idx + 1; BERT's count from 0.
+  let positions: string;
+  if (family.layout.positions === 'after-padding-idx') {
+    const pad = g.constInt([c.pad_token_id], []);
+    const notPad = i64(g.op('Not', [g.op('Equal', [inputIds, pad])]));
+    positions = g.op('Add', [g.op('Mul', [g.op('CumSum', [notPad, g.constInt([1], [])]), notPad]), pad]);
+  } else {
+    const ones = g.op('Expand', [g.constInt([1], []), g.op('Shape', [inputIds])]);
+    positions = g.op('Sub', [g.op('CumSum', [ones, g.constInt([1], [])]), g.constInt([1], [])]);
+  }
+  const typeIds = family.layout.tokenTypes ? input(CONTRACT.input_groups.token_types[0]) : g.constInt([0], []);
+  const wordTypes = g.op('Gather', [W('embeddings.token_type_embeddings.weight'), typeIds]);
   let words = g.op('Add', [g.op('Add', [g.op('Gather', [W('embeddings.word_embeddings.weight'), inputIds]), g.op('Gather', [W('embeddings.position_embeddings.weight'), positions])]), wordTypes]);
   words = layerNorm(words, 'embeddings.LayerNorm');
 
-  // Entity embeddings: the entity's own vector, the mean of the position embeddings of its tokens, its type.
-  let ent = g.op('Gather', [W('entity_embeddings.entity_embeddings.weight'), entityIds]);
-  if (c.entity_emb_size !== H) ent = g.op('MatMul', [ent, W('entity_embeddings.entity_embedding_dense.weight')]);
-  const posMask = f32(g.op('Not', [g.op('Equal', [entityPositions, g.constInt([-1], [])])]));
-  const posEmb = g.op('Gather', [W('entity_embeddings.position_embeddings.weight'), g.op('Max', [entityPositions, g.constInt([0], [])])]);
-  const posSum = g.op('ReduceSum', [g.op('Mul', [posEmb, g.op('Unsqueeze', [posMask, g.constInt([-1])])]), g.constInt([2])], { keepdims: 0 });
-  const posCount = g.op('Max', [g.op('ReduceSum', [posMask, g.constInt([2])], { keepdims: 1 }), g.constFloat([1e-7], [])]);
-  let entities = g.op('Add', [g.op('Add', [ent, g.op('Div', [posSum, posCount])]), g.op('Gather', [W('entity_embeddings.token_type_embeddings.weight'), entityTypes])]);
-  entities = layerNorm(entities, 'entity_embeddings.LayerNorm');
+  // Entity embeddings (LUKE): the entity's own vector, the mean of the position embeddings of its tokens, its type.
+  const lc = family.inputGroups.includes('entities') ? (c as LukeConfig) : null;
+  let entityStream: { ids: string; mask: string; hidden: string } | null = null;
+  if (lc) {
+    const [entityIds, entityMask, entityTypes, entityPositions] = CONTRACT.input_groups.entities.map(input);
+    let ent = g.op('Gather', [W('entity_embeddings.entity_embeddings.weight'), entityIds]);
+    if (lc.entity_emb_size !== H) ent = g.op('MatMul', [ent, W('entity_embeddings.entity_embedding_dense.weight')]);
+    const posMask = f32(g.op('Not', [g.op('Equal', [entityPositions, g.constInt([-1], [])])]));
+    const posEmb = g.op('Gather', [W('entity_embeddings.position_embeddings.weight'), g.op('Max', [entityPositions, g.constInt([0], [])])]);
+    const posSum = g.op('ReduceSum', [g.op('Mul', [posEmb, g.op('Unsqueeze', [posMask, g.constInt([-1])])]), g.constInt([2])], { keepdims: 0 });
+    const posCount = g.op('Max', [g.op('ReduceSum', [posMask, g.constInt([2])], { keepdims: 1 }), g.constFloat([1e-7], [])]);
+    const entities = g.op('Add', [g.op('Add', [ent, g.op('Div', [posSum, posCount])]), g.op('Gather', [W('entity_embeddings.token_type_embeddings.weight'), entityTypes])]);
+    entityStream = { ids: entityIds, mask: entityMask, hidden: layerNorm(entities, 'entity_embeddings.LayerNorm') };
+  }
 
   // Additive mask over keys (words then entities), as transformers' extended attention mask.
-  const keyMask = f32(g.op('Concat', [attentionMask, entityMask], { axis: 1 }));
+  const keyMask = f32(entityStream ? g.op('Concat', [attentionMask, entityStream.mask], { axis: 1 }) : attentionMask);
   const additive = g.op('Mul', [g.op('Sub', [g.constFloat([1], []), keyMask]), g.constFloat([-3.4028234663852886e38], [])]);
   const maskB11T = g.op('Unsqueeze', [additive, g.constInt([1, 2])]);
 
@@ -71,13 +74,14 @@ export function buildLukeGraph(c: LukeConfig, wf: WeightFile, variant: Variant):
   for (let i = 0; i < c.num_hidden_layers; i++) {
     const p = `encoder.layer.${i}`;
     const a = `${p}.attention.self`;
-    const both = g.op('Concat', [words, entities], { axis: 1 });
+    const entities = entityStream?.hidden;
+    const both = entities ? g.op('Concat', [words, entities], { axis: 1 }) : words;
     const kT = g.op('Transpose', [splitHeads(linear(both, `${a}.key`))], { perm: [0, 1, 3, 2] });
     const v = splitHeads(linear(both, `${a}.value`));
     const attend = (scores: string) => g.op('MatMul', [g.op('Softmax', [g.op('Add', [g.op('Mul', [scores, scale]), maskB11T])], { axis: -1 }), v]);
     let wordCtx: string;
-    let entityCtx: string;
-    if (c.use_entity_aware_attention) {
+    let entityCtx: string | null = null;
+    if (entities && lc?.use_entity_aware_attention) {
       const [kWords, kEntities] = splitKeys(g, kT, inputIds);
       const qs = (x: string, name: string) => splitHeads(linear(x, `${a}.${name}`));
       const wordScores = g.op('Concat', [g.op('MatMul', [qs(words, 'query'), kWords]), g.op('MatMul', [qs(words, 'w2e_query'), kEntities])], { axis: -1 });
@@ -86,7 +90,7 @@ export function buildLukeGraph(c: LukeConfig, wf: WeightFile, variant: Variant):
       entityCtx = attend(entityScores);
     } else {
       wordCtx = attend(g.op('MatMul', [splitHeads(linear(words, `${a}.query`)), kT]));
-      entityCtx = attend(g.op('MatMul', [splitHeads(linear(entities, `${a}.query`)), kT]));
+      if (entities) entityCtx = attend(g.op('MatMul', [splitHeads(linear(entities, `${a}.query`)), kT]));
     }
     const block = (ctx: string, residual: string) => {
       const attnOut = layerNorm(g.op('Add', [linear(mergeHeads(ctx), `${p}.attention.output.dense`), residual]), `${p}.attention.output.LayerNorm`);
@@ -94,7 +98,7 @@ export function buildLukeGraph(c: LukeConfig, wf: WeightFile, variant: Variant):
       return layerNorm(g.op('Add', [linear(inter, `${p}.output.dense`), attnOut]), `${p}.output.LayerNorm`);
     };
     words = block(wordCtx, words);
-    entities = block(entityCtx, entities);
+    if (entityStream && entities && entityCtx) entityStream.hidden = block(entityCtx, entities);
   }
 
   // Heads. Both project with the tied embedding matrix through Gemm(transB) on rows flattened to 2-D; the table
@@ -105,28 +109,31 @@ export function buildLukeGraph(c: LukeConfig, wf: WeightFile, variant: Variant):
   const entityHead = (x: string) => layerNorm(gelu(linear(x, 'entity_predictions.transform.dense')), 'entity_predictions.transform.LayerNorm');
   const backTo3d = (flat: string, like: string, width: number) =>
     g.op('Reshape', [flat, g.op('Concat', [g.op('Slice', [g.op('Shape', [like]), g.constInt([0]), g.constInt([2])]), g.constInt([width])], { axis: 0 })], { allowzero: 1 });
+  const out = (name: string, from: string, width: number) => g.output(name, from, FLOAT, [...CONTRACT.dynamic_axes[name].slice(0, 2), width === -1 ? CONTRACT.dynamic_axes[name][2] : width]);
+  const { word, entity } = CONTRACT.heads;
 
   if (variant === 'naive') {
     const wl = project(wordHead(words), H, 'embeddings.word_embeddings.weight', 'lm_head.bias');
-    g.output('logits', backTo3d(wl, inputIds, c.vocab_size), FLOAT, ['batch', 'words', c.vocab_size]);
-    const el = project(entityHead(entities), c.entity_emb_size, 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias');
-    g.output('entity_logits', backTo3d(el, entityIds, c.entity_vocab_size), FLOAT, ['batch', 'entities', c.entity_vocab_size]);
+    out(word.naive_output, backTo3d(wl, inputIds, c.vocab_size), c.vocab_size);
+    if (lc && entityStream) {
+      const el = project(entityHead(entityStream.hidden), lc.entity_emb_size, 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias');
+      out(entity.naive_output, backTo3d(el, entityStream.ids, lc.entity_vocab_size), lc.entity_vocab_size);
+    }
   } else {
-    const wordPositions = g.input('word_positions', INT64, ['batch', 'masks']);
-    const wordCandidates = g.input('word_candidates', INT64, ['batch', 'masks', 'word_k']);
-    const entitySlots = g.input('entity_slots', INT64, ['batch', 'slots']);
-    const entityCandidates = g.input('entity_candidates', INT64, ['batch', 'slots', 'entity_k']);
     const gather = (x: string, idx: string) => g.op('GatherND', [x, g.op('Unsqueeze', [idx, g.constInt([-1])])], { batch_dims: 1 });
-    const atMasks = gather(words, wordPositions);
-    const wl = project(wordHead(atMasks), H, 'embeddings.word_embeddings.weight', 'lm_head.bias');
+    const [wordPositions, wordCandidates] = word.gather_inputs.map(input);
+    const wl = project(wordHead(gather(words, wordPositions)), H, 'embeddings.word_embeddings.weight', 'lm_head.bias');
     const wordLogProbs = backTo3d(g.op('LogSoftmax', [wl], { axis: -1 }), wordPositions, c.vocab_size);
-    g.output('word_logprobs', g.op('GatherElements', [wordLogProbs, wordCandidates], { axis: 2 }), FLOAT, ['batch', 'masks', 'word_k']);
-    const atSlots = gather(entities, entitySlots);
-    const el = project(entityHead(atSlots), c.entity_emb_size, 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias');
-    const entityLogProbs = backTo3d(g.op('LogSoftmax', [el], { axis: -1 }), entitySlots, c.entity_vocab_size);
-    g.output('entity_logprobs', g.op('GatherElements', [entityLogProbs, entityCandidates], { axis: 2 }), FLOAT, ['batch', 'slots', 'entity_k']);
+    out(word.gathered_output, g.op('GatherElements', [wordLogProbs, wordCandidates], { axis: 2 }), -1);
+    if (lc && entityStream) {
+      const [entitySlots, entityCandidates] = entity.gather_inputs.map(input);
+      const el = project(entityHead(gather(entityStream.hidden, entitySlots)), lc.entity_emb_size, 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias');
+      const entityLogProbs = backTo3d(g.op('LogSoftmax', [el], { axis: -1 }), entitySlots, lc.entity_vocab_size);
+      out(entity.gathered_output, g.op('GatherElements', [entityLogProbs, entityCandidates], { axis: 2 }), -1);
+    }
   }
-  return g.encode(`LukeForMaskedLM (${variant}); model_type ${c.model_type}; entity-aware attention ${c.use_entity_aware_attention}`);
+  const arch = c.architectures?.[0] ?? family.name;
+  return g.encode(`${arch} (${variant}); model_type ${c.model_type}${lc ? `; entity-aware attention ${lc.use_entity_aware_attention}` : ''}`);
 }
 
 /** Splits [B, h, d, L+E] transposed keys at the word count (taken from input_ids' shape). */

@@ -1,0 +1,24 @@
+import type { ModelFamily } from './types.js';
+import { XLMR_TOKENIZER } from '../../tokenize/tokenizer.js';
+import { encoderFlops, wordHeadFlops } from './encoder.js';
+
+/** LUKE / mLUKE (LukeForMaskedLM): XLM-R words plus entity inputs; the word and the entity head. */
+export const luke: ModelFamily = {
+  name: 'luke',
+  description: 'LUKE / mLUKE (LukeForMaskedLM): word and entity heads, entity inputs',
+  modelTypes: ['luke'],
+  heads: ['word', 'entity'],
+  inputGroups: ['words', 'entities'],
+  tokenizer: XLMR_TOKENIZER,
+  layout: { positions: 'after-padding-idx', tokenTypes: false },
+  configDefaults: { model_type: 'luke', architectures: ['LukeForMaskedLM'], layer_norm_eps: 1e-5, type_vocab_size: 1, hidden_act: 'gelu' },
+  generatedTokenizer: 'unigram',
+  passFlops(c, head, p) {
+    const E = p.entityIds.length;
+    const entityEmb = c.entity_emb_size ?? c.hidden_size;
+    let f = encoderFlops(c, p.inputIds.length + E, c.use_entity_aware_attention ? 2 : 1);
+    if (entityEmb !== c.hidden_size) f += 2 * E * entityEmb * c.hidden_size;
+    if (head === 'word') return f + wordHeadFlops(c, p.maskPositions.length);
+    return f + 2 * c.hidden_size * entityEmb + 2 * entityEmb * (c.entity_vocab_size ?? 0);
+  },
+};
