@@ -1,7 +1,7 @@
 import type { ResultRow } from '../store/db.js';
 
-/** mLAMA's own evaluation skips the date relations when it macro-averages. */
-export const DATE_RELATIONS = new Set(['P569', 'P570']);
+/** mLAMA's own evaluation skips, when it macro-averages, the relations whose name contains "date" (GoogleRE's date_of_birth). */
+export const isDateRelation = (relation: string): boolean => relation.includes('date');
 
 export interface StyleMetrics {
   language: string;
@@ -54,7 +54,7 @@ export function languageMetrics(rows: ResultRow[]): StyleMetrics[] {
   const rel = relationMetrics(rows);
   return [...group(rows, (r) => `${r.language}\u0000${r.style}`).values()]
     .map((g) => {
-      const rels = rel.filter((x) => x.language === g[0].language && x.style === g[0].style && !DATE_RELATIONS.has(x.relation));
+      const rels = rel.filter((x) => x.language === g[0].language && x.style === g[0].style && !isDateRelation(x.relation));
       const covered = g.filter((r) => r.covered);
       return {
         language: g[0].language,
