@@ -74,6 +74,12 @@ export function listRelations(ds: Dataset, lang: string): string[] {
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
+/**
+ * Labels are compared as strings everywhere downstream (candidate sets, golds, entity keys): NFC once here, so the
+ * NFD and NFC spellings of one label are one candidate instead of two that tie and let candidate order decide.
+ */
+const label = (s: string): string => s.normalize('NFC');
+
 export function* readTriples(ds: Dataset, lang: string, relation: string): Generator<Triple> {
   const file = join(ds.root, lang, `${relation}.jsonl`);
   for (const { line, value } of readJsonl(file)) {
@@ -83,8 +89,8 @@ export function* readTriples(ds: Dataset, lang: string, relation: string): Gener
     yield {
       subUri: stringField(file, line, value, 'sub_uri'),
       objUri: stringField(file, line, value, 'obj_uri'),
-      subLabel: stringField(file, line, value, 'sub_label'),
-      objLabel: stringField(file, line, value, 'obj_label'),
+      subLabel: label(stringField(file, line, value, 'sub_label')),
+      objLabel: label(stringField(file, line, value, 'obj_label')),
       lineid,
     };
   }
@@ -105,7 +111,7 @@ export function readCandidateFiles(ds: Dataset, lang: string): Map<string, { lab
       objects.forEach((o, i) => {
         if (typeof o !== 'string' || o.trim() === '') fail(`${file}: field "${rel}.objects[${i}]" must be a non-empty string`);
       });
-      out.set(rel, { labels: objects as string[], source: file });
+      out.set(rel, { labels: (objects as string[]).map(label), source: file });
     }
   }
   return out;
