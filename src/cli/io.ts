@@ -22,6 +22,12 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** Points for a gate: a plain non-negative decimal ("2", "0.5"); "abc", "1pt", "1,5", "-1" would be NaN or a gate that never fires. */
+export function points(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value.trim())) fail(`--fail-on-drop must be a non-negative number of points such as 2 or 0.5, got "${value}"`);
+  return Number(value);
+}
+
 export function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
