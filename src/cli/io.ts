@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { fail } from '../errors.js';
+import { distinct } from '../data/mlama.js';
 
 /** Where commands write; tests pass their own to capture output without spawning a process. */
 export interface Io {
@@ -32,6 +33,11 @@ export function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** A selection list for `flag`: empty (`--languages ''`) and duplicated items are errors, not "everything" or double work. */
+export function selection(flag: string): (value: string) => string[] {
+  return (value) => distinct(flag, list(value));
+}
+
 function templatesChoice(value: string): 'main' | 'all' {
   if (value !== 'main' && value !== 'all') fail(`--templates must be main or all, got "${value}"`);
   return value;
@@ -40,9 +46,9 @@ function templatesChoice(value: string): 'main' | 'all' {
 /** The options that choose the queries, shared by `run` and `shards`, which must split the same set. */
 export function querySelectionOptions(c: Command): Command {
   return c
-    .option('--languages <list>', 'comma-separated languages (default: all)', list)
-    .option('--relations <list>', 'comma-separated relations (default: all)', list)
-    .option('--styles <list>', 'prompt styles (prompts/*.json)', list, ['word', 'entity'])
+    .option('--languages <list>', 'comma-separated languages (default: all)', selection('--languages'))
+    .option('--relations <list>', 'comma-separated relations (default: all)', selection('--relations'))
+    .option('--styles <list>', 'prompt styles (prompts/*.json)', selection('--styles'), ['word', 'entity'])
     .option('--limit <n>', 'at most N queries per relation and language', positiveInt)
     .option('--templates <which>', 'main | all (paraphrases too)', templatesChoice, 'main')
     .option('--no-fallback', "entity lookup in the query language only (the authors' behaviour)");

@@ -21,11 +21,39 @@ export function openDataset(root: string): Dataset {
 }
 
 export function resolveLanguages(ds: Dataset, requested?: string[]): string[] {
-  if (!requested || requested.length === 0) return ds.languages;
+  if (!requested) return ds.languages;
+  distinct('--languages', requested);
   for (const l of requested) {
     if (ds.languages.includes(l)) continue;
     if (existsSync(join(ds.root, l))) fail(`${join(ds.root, l, 'templates.jsonl')}: missing (every language directory needs its templates)`);
     fail(`unknown language "${l}" in ${ds.root}; available: ${ds.languages.join(', ')}`);
+  }
+  return requested;
+}
+
+/** A selection list must select something and name each item once (duplicates would score answers twice). */
+export function distinct(flag: string, values: string[]): string[] {
+  if (values.length === 0) fail(`${flag} is empty: it selects nothing (leave the option out to select everything)`);
+  const seen = new Set<string>();
+  for (const v of values) {
+    if (seen.has(v)) fail(`${flag} lists "${v}" twice`);
+    seen.add(v);
+  }
+  return values;
+}
+
+/**
+ * The requested relations, each of which must exist in at least one selected language (mLAMA's languages do not
+ * all have every relation); one that matches nothing is an error naming it, before anything is scored.
+ */
+export function resolveRelations(ds: Dataset, languages: string[], requested?: string[], flag = '--relations'): string[] | undefined {
+  if (!requested) return undefined;
+  distinct(flag, requested);
+  const present = new Set(languages.flatMap((l) => listRelations(ds, l)));
+  for (const r of requested) {
+    if (present.has(r)) continue;
+    const near = [...present].find((p) => p.toLowerCase() === r.toLowerCase());
+    fail(`${flag}: "${r}" matches no relation in ${languages.join(', ')}${near ? ` (did you mean "${near}"? relation names are case-sensitive)` : `; available: ${[...present].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(', ')}`}`);
   }
   return requested;
 }
@@ -58,6 +86,7 @@ export function readTemplates(ds: Dataset, lang: string): Map<string, Template> 
     if (map.has(t.relation)) fail(`${t.source}: second template for relation ${t.relation}`);
     map.set(t.relation, t);
   }
+  if (map.size === 0) fail(`${file}: no templates (the file is empty), so no relation of ${lang} can be asked`);
   return map;
 }
 

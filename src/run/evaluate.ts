@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../errors.js';
-import { openDataset, readLanguage, resolveLanguages } from '../data/mlama.js';
+import { distinct, openDataset, readLanguage, resolveLanguages, resolveRelations } from '../data/mlama.js';
 import { readLabelIndex } from '../data/labels.js';
 import { keysForLabels } from '../tokenize/entityLinker.js';
 import { loadStyle, PROMPTS_DIR, type PromptStyle } from '../prompts/styles.js';
@@ -63,7 +63,8 @@ export function resultOptions(o: RunOptions, languages: string[]): Record<string
 export async function evaluate(store: Store, o: RunOptions, progress: Progress, shouldStop: () => boolean): Promise<RunOutcome> {
   const ds = openDataset(o.data);
   const languages = resolveLanguages(ds, o.languages);
-  const styles: PromptStyle[] = o.styles.map(loadStyle);
+  resolveRelations(ds, languages, o.relations);
+  const styles: PromptStyle[] = distinct('--styles', o.styles).map(loadStyle);
   const labels = readLabelIndex(ds);
   const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
   for (const s of styles) {
@@ -114,6 +115,10 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     totals.set(lang, { total, done: already });
   }
   const planned = [...totals.values()].reduce((a, t) => a + t.total, 0);
+  if (planned === 0 && !o.shard) {
+    setStatus(store, run.id, 'failed');
+    fail(`the selection (languages ${languages.join(', ')}${o.relations ? `; relations ${o.relations.join(', ')}` : ''}) has no query to ask: every selected relation lacks a template`);
+  }
   setPlanned(store, run.id, planned);
 
   const session = await openSession(ck, 'gathered', { threads: o.threads, device: o.device });

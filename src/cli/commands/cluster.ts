@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openDataset, resolveLanguages } from '../../data/mlama.js';
+import { openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
 import { keysForLabels } from '../../tokenize/entityLinker.js';
 import { loadCheckpoint } from '../../model/checkpoint.js';
@@ -24,6 +24,7 @@ export function registerCluster(program: Command, io: Io): void {
     .action((o: { model: string; data: string; count: number; languages?: string[]; relations?: string[]; styles: string[]; limit?: number; templates: 'main' | 'all'; fallback: boolean }) => {
       const ds = openDataset(o.data);
       const languages = resolveLanguages(ds, o.languages);
+      resolveRelations(ds, languages, o.relations);
       const labels = readLabelIndex(ds);
       const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
       const items = queryCosts(ds, languages, ck, labels, o.styles.map(loadStyle), { relations: o.relations, limit: o.limit, templates: o.templates, fallback: o.fallback });

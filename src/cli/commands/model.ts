@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { fail } from '../../errors.js';
 import { PRESETS, type PresetName } from '../../model/config.js';
 import { BUNDLED_SAMPLE, generateCheckpoint } from '../../model/generate.js';
-import { openDataset, resolveLanguages } from '../../data/mlama.js';
+import { openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
 import { keysForLabels } from '../../tokenize/entityLinker.js';
 import { loadCheckpoint } from '../../model/checkpoint.js';
@@ -40,6 +40,7 @@ export function registerModel(program: Command, io: Io): void {
     .action((o: { data: string; model: string; language: string; relation?: string; style: string; limit: number; fallback: boolean }) => {
       const ds = openDataset(o.data);
       resolveLanguages(ds, [o.language]);
+      if (o.relation !== undefined) resolveRelations(ds, [o.language], [o.relation], '--relation');
       const labels = readLabelIndex(ds);
       const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
       const style = loadStyle(o.style);
