@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { fail } from '../errors.js';
 import { distinct } from '../data/mlama.js';
@@ -27,6 +28,22 @@ export function positiveInt(value: string): number {
 export function points(value: string): number {
   if (!/^\d+(\.\d+)?$/.test(value.trim())) fail(`--fail-on-drop must be a non-negative number of points such as 2 or 0.5, got "${value}"`);
   return Number(value);
+}
+
+/** Intra-op threads: more than 4x the cores only thrashes (5 answers took 54 s with --threads 999). */
+export function threadCount(value: string): number {
+  const n = positiveInt(value);
+  const cores = availableParallelism();
+  if (n > 4 * cores) fail(`--threads ${n} is more than 4x this machine's ${cores} cores; use at most ${4 * cores} (default: ${cores})`);
+  return n;
+}
+
+/** Run names are looked up beside ids and the "latest" alias: a name that reads as one of those would be ambiguous. */
+export function runName(value: string): string {
+  if (value.trim() === '') fail('--name must not be empty');
+  if (/^\d+$/.test(value)) fail(`--name "${value}" reads as a run id (runs are found by name or id); use a name with a letter in it`);
+  if (value === 'latest') fail('--name "latest" is the alias of the newest run; choose another name');
+  return value;
 }
 
 export function list(value: string): string[] {

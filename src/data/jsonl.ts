@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync, readFileSync } from 'node:fs';
 import { fail } from '../errors.js';
 
 const CHUNK = 1 << 16;
+export const BOM = '\ufeff';
 
 /** Lines of a file, read in fixed chunks so memory stays flat whatever the file size. */
 export function* readLines(file: string): Generator<{ line: number; text: string }> {
@@ -43,6 +44,7 @@ export function* readLines(file: string): Generator<{ line: number; text: string
 /** JSON objects of a JSONL file with their line numbers; blank lines are skipped, anything else must parse. */
 export function* readJsonl(file: string): Generator<{ line: number; value: Record<string, unknown> }> {
   for (const { line, text } of readLines(file)) {
+    if (line === 1 && text.startsWith(BOM)) fail(`${file}:1: starts with a UTF-8 byte-order mark (BOM); save the file as UTF-8 without BOM`);
     if (text.trim() === '') continue;
     let value: unknown;
     try {
@@ -64,6 +66,7 @@ export function readJsonFile(file: string): unknown {
   } catch (e) {
     fail(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
+  if (text.startsWith(BOM)) fail(`${file}: starts with a UTF-8 byte-order mark (BOM); save the file as UTF-8 without BOM`);
   try {
     return JSON.parse(text);
   } catch (e) {

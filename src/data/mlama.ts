@@ -140,6 +140,10 @@ export function readCandidateFiles(ds: Dataset, lang: string): Map<string, { lab
       objects.forEach((o, i) => {
         if (typeof o !== 'string' || o.trim() === '') fail(`${file}: field "${rel}.objects[${i}]" must be a non-empty string`);
       });
+      // T-REx and GoogleRE name their relations apart (P19 vs place_of_birth); one relation in both would have
+      // two candidate sets, and taking either silently changes what is ranked.
+      const prev = out.get(rel);
+      if (prev) fail(`${file}: relation "${rel}" also has a candidate set in ${prev.source}; a relation must have one candidate set (remove it from one file)`);
       out.set(rel, { labels: (objects as string[]).map(label), source: file });
     }
   }

@@ -9,7 +9,7 @@ import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
 import { withStore } from '../../store/db.js';
 import { renderTable } from '../../report/table.js';
-import { positiveInt, querySelectionOptions, type Io } from '../io.js';
+import { positiveInt, querySelectionOptions, runName, type Io } from '../io.js';
 
 
 export function registerCluster(program: Command, io: Io): void {
@@ -42,7 +42,7 @@ export function registerCluster(program: Command, io: Io): void {
     .argument('<out>', 'results database to write (created if missing)')
     .argument('<inputs...>', 'shard databases')
     .option('--run <name>', 'the run to take from each input (default: its only run)')
-    .option('--name <name>', 'name of the merged run (default: the shards\' run name)')
+    .option('--name <name>', 'name of the merged run (default: the shards\' run name)', runName)
     .action(async (out: string, inputs: string[], o: { run?: string; name?: string }) => {
       await withStore(out, {}, (store) => {
         const r = mergeShards(store, inputs, o);

@@ -9,7 +9,7 @@ import { reportHtml } from '../../report/html.js';
 import { COMPARABLE_OPTIONS, gateGaps, inputDifferences, pairedDeltas } from '../../report/compare.js';
 import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
-import { points, positiveInt, querySelectionOptions, type Io } from '../io.js';
+import { points, positiveInt, querySelectionOptions, runName, threadCount, type Io } from '../io.js';
 import { parseShard } from './shard.js';
 import { shardLine } from '../../report/render.js';
 
@@ -23,12 +23,12 @@ export function registerRuns(program: Command, io: Io): void {
       .requiredOption('--model <dir>', 'checkpoint directory')
       .requiredOption('--data <dir>', 'mLAMA 1.1 directory'),
   )
-    .option('--name <name>', 'run name (default: run-<timestamp>)')
+    .option('--name <name>', 'run name (default: run-<timestamp>)', runName)
     .option('--resume <name>', 'continue an interrupted run; refused if inputs changed')
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--batch-size <n>', 'rows per batch at most', positiveInt, 64)
     .option('--token-budget <n>', 'padded tokens per batch at most', positiveInt, 4096)
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInt)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores; at most 4x the cores)', threadCount)
     .option('--device <d>', 'cpu | cuda', 'cpu')
     .option('--shard <i/n>', 'run shard i of n (default from SLURM_ARRAY_TASK_ID/COUNT)')
     .option('--busy-timeout <ms>', 'wait this long for another writer of the database before giving up', positiveInt, 10000)
