@@ -68,7 +68,8 @@ export function querySelectionOptions(c: Command): Command {
     .option('--styles <list>', 'prompt styles (prompts/*.json)', selection('--styles'), ['word', 'entity'])
     .option('--limit <n>', 'at most N queries per relation and language', positiveInt)
     .option('--templates <which>', 'main | all (paraphrases too)', templatesChoice, 'main')
-    .option('--no-fallback', "entity lookup in the query language only (the authors' behaviour)");
+    .option('--fallback', "entity lookup falls back to the same Wikidata id's labels in other languages (query language, then en, then A-Z; homographs refused); not the paper's protocol, and reports name it", false)
+    .option('--no-fallback', "entity lookup as `<lang>:<title>` in the query language only (the paper's protocol; the default)");
 }
 
 /** `mlama ... | head` closes the pipe early: that is the reader's choice, not an error. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { fail } from '../errors.js';
 import { readJsonFile } from '../data/jsonl.js';
 import { loadTokenizer, type WordTokenizer } from '../tokenize/tokenizer.js';
@@ -70,6 +71,7 @@ export function loadCheckpoint(dir: string, opts: { entityKeys?: KeyFilter } = {
   const cPath = join(dir, manifest.files?.config ?? 'config.json');
   const config = readJsonFile(cPath) as LukeConfig;
   for (const f of CONFIG_FIELDS) if (typeof config?.[f] !== 'number') fail(`${cPath}: field "${f}" missing or not a number`);
+  checkPositions(config, cPath, join(dir, manifest.graphs.gathered.file));
   const tPath = join(dir, manifest.files?.tokenizer ?? 'tokenizer.json');
   const tokenizer = loadTokenizer(tPath);
   if (tokenizer.vocabSize !== config.vocab_size) fail(`${tPath}: tokenizer has ${tokenizer.vocabSize} ids but ${cPath} field "vocab_size" is ${config.vocab_size}`);
@@ -83,6 +85,36 @@ export function loadCheckpoint(dir: string, opts: { entityKeys?: KeyFilter } = {
     if (entityVocab.special.mask === undefined) fail(`${ePath}: no [MASK] entity (the entity-based prompt needs it)`);
   }
   return { dir, manifest, config, tokenizer, entityVocab };
+}
+
+/**
+ * The longest word sequence (with <s> and </s>) the model can position: RoBERTa-style position ids run from
+ * padding_idx + 1, so max_position_embeddings - pad_token_id - 1 tokens (512 for XLM-R sizes, 128 for tiny).
+ */
+export function maxSequenceLength(config: LukeConfig): number {
+  return config.max_position_embeddings - config.pad_token_id - 1;
+}
+
+/** Graphs above this size hold their weights inline; the position table is then not looked up (decoding costs too much). */
+const GRAPH_DECODE_LIMIT = 64 * 2 ** 20;
+
+/**
+ * max_position_embeddings must leave room for a sequence after the padding offset, and must be what the graph's
+ * position table holds (8 in a config whose graph has 130 rows would mark almost every query too long).
+ */
+function checkPositions(config: LukeConfig, cPath: string, graphFile: string): void {
+  const m = config.max_position_embeddings;
+  if (!Number.isInteger(m) || m <= config.pad_token_id + 1) fail(`${cPath}: field "max_position_embeddings" is ${m}: it must be an integer above pad_token_id + 1 (${config.pad_token_id + 1}), where position ids start`);
+  if (statSync(graphFile).size > GRAPH_DECODE_LIMIT) return;
+  let rows: number | undefined;
+  try {
+    const model = onnxProto.onnx.ModelProto.decode(readFileSync(graphFile));
+    const table = model.graph?.initializer?.find((t) => /(^|\.)embeddings\.position_embeddings\.weight$/.test(t.name ?? '') && !/entity/.test(t.name ?? ''));
+    if (table?.dims?.length) rows = Number(table.dims[0]);
+  } catch {
+    return; // onnxruntime reports an unreadable graph in its own words when the session opens
+  }
+  if (rows !== undefined && rows !== m) fail(`${cPath}: field "max_position_embeddings" is ${m} but the graph's word position table (${graphFile}) has ${rows} rows`);
 }
 
 /** Whether the entity vocabulary can answer anything: the "lite" checkpoints keep only the special entities. */

@@ -15,6 +15,8 @@ export interface StyleMetrics {
   entity_coverage: number;
   /** P@1 over covered queries only. */
   p_at_1_covered: number;
+  /** Queries longer than the model's positions: not scored, counted wrong (in `queries`). */
+  too_long: number;
 }
 
 export interface RelationMetrics {
@@ -26,8 +28,11 @@ export interface RelationMetrics {
   p_at_10: number;
 }
 
+/** A stored answer without a ranking (too long for the model) is wrong at every k. */
+export const unranked = (r: ResultRow): boolean => r.top.length === 0;
+
 export function correctAt(r: ResultRow, k: number): boolean {
-  return r.covered && r.gold_rank <= k;
+  return r.covered && !unranked(r) && r.gold_rank <= k;
 }
 
 function group<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
@@ -65,6 +70,7 @@ export function languageMetrics(rows: ResultRow[]): StyleMetrics[] {
         macro_p_at_1: rels.length ? rels.reduce((a, x) => a + x.p_at_1, 0) / rels.length : 0,
         entity_coverage: covered.length / g.length,
         p_at_1_covered: share(covered, (r) => correctAt(r, 1)),
+        too_long: g.filter(unranked).length,
       };
     })
     .sort((a, b) => a.language.localeCompare(b.language) || a.style.localeCompare(b.style));
@@ -83,6 +89,7 @@ export function averageOverLanguages(ms: StyleMetrics[]): StyleMetrics[] {
       macro_p_at_1: mean((m) => m.macro_p_at_1),
       entity_coverage: mean((m) => m.entity_coverage),
       p_at_1_covered: mean((m) => m.p_at_1_covered),
+      too_long: g.reduce((a, m) => a + m.too_long, 0),
     };
   });
 }

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { fail } from '../errors.js';
 import { distinct, openDataset, readLanguage, resolveLanguages, resolveRelations } from '../data/mlama.js';
 import { readLabelIndex } from '../data/labels.js';
-import { keysForLabels } from '../tokenize/entityLinker.js';
+import { keysForLabels, linkCounts, type LinkCounts } from '../tokenize/entityLinker.js';
 import { loadStyle, PROMPTS_DIR, type PromptStyle } from '../prompts/styles.js';
 import { languageQueries } from '../prompts/source.js';
 import type { BuiltQuery } from '../prompts/build.js';
-import { checkpointFingerprint, entityStyleUsable, headWidths, loadCheckpoint } from '../model/checkpoint.js';
+import { checkpointFingerprint, entityStyleUsable, headWidths, loadCheckpoint, maxSequenceLength } from '../model/checkpoint.js';
 import { openSession } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import { createRun, findRun, resultKey, resultWriter, setPlanned, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
@@ -47,6 +47,8 @@ export interface RunOutcome {
   interrupted: boolean;
   warnings: string[];
   shard?: ShardPlan;
+  /** How the candidate labels of the entity styles' sets scored in this session were linked to entities. */
+  links?: LinkCounts;
 }
 
 export const HARNESS_VERSION = (JSON.parse(readFileSync(join(PROMPTS_DIR, '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -126,6 +128,8 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   const shardTag = o.shard ? shardName(o.shard) : null;
   let stored = 0;
   let interrupted = false;
+  const linked = new Set<BuiltQuery['relation']>();
+  const links: LinkCounts = { direct: 0, fallback: 0, refused: 0, none: 0 };
   try {
     for (const lang of languages) {
       const t = totals.get(lang)!;
@@ -133,10 +137,16 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
       progress.start(lang, t.total, t.done);
       function* pending(): Generator<BuiltQuery> {
         for (const b of languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, styles, sel, (w) => warnings.push(w))) {
-          if (select(b) && !done.has(keyOf(b))) yield b;
+          if (!select(b) || done.has(keyOf(b))) continue;
+          if (b.style.head === 'entity' && !linked.has(b.relation)) {
+            linked.add(b.relation);
+            const c = linkCounts(b.relation.candidates.entities);
+            for (const k of Object.keys(links) as (keyof LinkCounts)[]) links[k] += c[k];
+          }
+          yield b;
         }
       }
-      for await (const batch of scoreQueries(session, pending(), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(ck), padEntityId: ck.entityVocab?.special.pad ?? 0 })) {
+      for await (const batch of scoreQueries(session, pending(), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(ck), padEntityId: ck.entityVocab?.special.pad ?? 0, maxLength: maxSequenceLength(ck.config) })) {
         write(batch.map((s) => toRow(s, shardTag)));
         stored += batch.length;
         progress.advance(lang, batch.length);
@@ -159,7 +169,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   }
   const total = (store.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(run.id) as { n: number }).n;
   setStatus(store, run.id, interrupted ? 'interrupted' : total === planned ? 'complete' : 'failed');
-  return { run: findRun(store, String(run.id))!, stored, skipped: done.size, interrupted, warnings, shard };
+  return { run: findRun(store, String(run.id))!, stored, skipped: done.size, interrupted, warnings, shard, links: linked.size ? links : undefined };
 }
 
 export function toRow(s: ScoredQuery, shard: string | null): ResultRow {

@@ -9,6 +9,7 @@ import { loadCheckpoint } from '../../model/checkpoint.js';
 import { loadStyle } from '../../prompts/styles.js';
 import { languageQueries } from '../../prompts/source.js';
 import type { Io } from '../io.js';
+import { lookupLine } from '../../report/render.js';
 
 export function registerModel(program: Command, io: Io): void {
   program
@@ -36,7 +37,8 @@ export function registerModel(program: Command, io: Io): void {
     .option('--relation <rel>', 'relation')
     .option('--style <name>', 'prompt style (prompts/*.json or a path)', 'entity')
     .option('--limit <n>', 'queries to show', (v) => Number.parseInt(v, 10), 5)
-    .option('--no-fallback', 'look entities up in the query language only')
+    .option('--fallback', "also look entities up through the same Wikidata id's labels in other languages (not the paper's protocol)", false)
+    .option('--no-fallback', 'look entities up as <lang>:<title> in the query language only (the default)')
     .action((o: { data: string; model: string; language: string; relation?: string; style: string; limit: number; fallback: boolean }) => {
       const ds = openDataset(o.data);
       resolveLanguages(ds, [o.language]);
@@ -47,7 +49,13 @@ export function registerModel(program: Command, io: Io): void {
       if (style.deviation) io.out(`note: style "${style.name}" deviates from the paper: ${style.deviation}`);
       const tok = ck.tokenizer;
       let shown = 0;
+      const counted = new Set<unknown>();
+      const links = { direct: 0, fallback: 0, refused: 0, none: 0 };
       for (const b of languageQueries(ds, o.language, tok, ck.entityVocab, labels, [style], { relations: o.relation ? [o.relation] : undefined, limit: o.limit, fallback: o.fallback })) {
+        if (style.head === 'entity' && !counted.has(b.relation)) {
+          counted.add(b.relation);
+          for (const e of b.relation.candidates.entities) links[e.via]++;
+        }
         if (shown++ >= o.limit) break;
         const cands = b.relation.candidates;
         io.out(`\n${b.query.language} ${b.query.relation} template ${JSON.stringify(b.query.template)}  subject ${JSON.stringify(b.query.subject)} (${b.query.subjectUri})  gold ${b.query.golds.map((g) => g.label).join(' | ')}`);
@@ -61,5 +69,6 @@ export function registerModel(program: Command, io: Io): void {
         }
         if (b.passes.length > 3) io.out(`  ... ${b.passes.length - 3} more length groups (${b.passes.map((p) => p.maskPositions.length).join(',')})`);
       }
+      if (style.head === 'entity') io.out(`\n${lookupLine(o.fallback, links)} (relations shown)`);
     });
 }

@@ -11,7 +11,7 @@ import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
 import { points, positiveInt, querySelectionOptions, runName, threadCount, type Io } from '../io.js';
 import { parseShard } from './shard.js';
-import { shardLine } from '../../report/render.js';
+import { lookupLine, shardLine } from '../../report/render.js';
 
 const DEFAULT_DB = 'results/mlama.sqlite';
 
@@ -55,6 +55,7 @@ export function registerRuns(program: Command, io: Io): void {
         io.out(renderReportTable(reportOf(run, langs, averageOverLanguages(langs), []), io.tty));
         io.out(`run "${run.name}" ${run.status}: ${rows.length}/${run.planned} answers stored in ${o.db}`);
         if (outcome.shard) io.out(shardLine(outcome.shard));
+        if (outcome.links) io.out(lookupLine(o.fallback, outcome.links));
         if (outcome.interrupted) {
           io.err(`interrupted: resume with --resume ${run.name}`);
           process.exitCode = 130;
