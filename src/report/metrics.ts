@@ -17,6 +17,8 @@ export interface StyleMetrics {
   p_at_1_covered: number;
   /** Queries longer than the model's positions: not scored, counted wrong (in `queries`). */
   too_long: number;
+  /** Answers decided by a tie: the gold shares the top score with another candidate, so candidate order picked. */
+  ties: number;
 }
 
 export interface RelationMetrics {
@@ -30,6 +32,25 @@ export interface RelationMetrics {
 
 /** A stored answer without a ranking (too long for the model) is wrong at every k. */
 export const unranked = (r: ResultRow): boolean => r.top.length === 0;
+
+/**
+ * Whether candidate order, not the model, decided this answer: the gold's score equals the top score and another
+ * candidate has it too (the gold ranked below a tied candidate, or first with a tied one right behind it).
+ */
+export function tieDecided(r: ResultRow): boolean {
+  if (!r.covered || unranked(r)) return false;
+  const best = r.top[0].score;
+  return r.gold_score === best && (r.gold_rank > 1 || (r.top.length > 1 && r.top[1].score === best));
+}
+
+/** Share of a language/style's answers decided by ties above which a report warns. */
+export const TIE_WARNING_SHARE = 0.05;
+
+export function tieWarnings(ms: StyleMetrics[]): string[] {
+  return ms
+    .filter((m) => m.queries > 0 && m.ties / m.queries > TIE_WARNING_SHARE)
+    .map((m) => `ties with the top score decide ${m.ties} of ${m.queries} ${m.language}/${m.style} answers (${((100 * m.ties) / m.queries).toFixed(1)}%): candidate order, not the model, picked them (does the tokenizer map this language to <unk>?)`);
+}
 
 export function correctAt(r: ResultRow, k: number): boolean {
   return r.covered && !unranked(r) && r.gold_rank <= k;
@@ -71,6 +92,7 @@ export function languageMetrics(rows: ResultRow[]): StyleMetrics[] {
         entity_coverage: covered.length / g.length,
         p_at_1_covered: share(covered, (r) => correctAt(r, 1)),
         too_long: g.filter(unranked).length,
+        ties: g.filter(tieDecided).length,
       };
     })
     .sort((a, b) => a.language.localeCompare(b.language) || a.style.localeCompare(b.style));
@@ -90,6 +112,7 @@ export function averageOverLanguages(ms: StyleMetrics[]): StyleMetrics[] {
       entity_coverage: mean((m) => m.entity_coverage),
       p_at_1_covered: mean((m) => m.p_at_1_covered),
       too_long: g.reduce((a, m) => a + m.too_long, 0),
+      ties: g.reduce((a, m) => a + m.ties, 0),
     };
   });
 }

@@ -81,8 +81,8 @@ export function relationTable(r: Report, colour: boolean): string {
 }
 
 export function reportCsv(r: Report): string {
-  const head = ['language', 'style', 'queries', 'p_at_1', 'p_at_10', 'macro_p_at_1', 'entity_coverage', 'p_at_1_covered', 'too_long'];
-  return toCsv(head, [...r.languages, ...r.averages].map((m) => [m.language, m.style, m.queries, m.p_at_1, m.p_at_10, m.macro_p_at_1, m.entity_coverage, m.p_at_1_covered, m.too_long]));
+  const head = ['language', 'style', 'queries', 'p_at_1', 'p_at_10', 'macro_p_at_1', 'entity_coverage', 'p_at_1_covered', 'too_long', 'ties'];
+  return toCsv(head, [...r.languages, ...r.averages].map((m) => [m.language, m.style, m.queries, m.p_at_1, m.p_at_10, m.macro_p_at_1, m.entity_coverage, m.p_at_1_covered, m.too_long, m.ties]));
 }
 
 export function compareTable(deltas: PairedDelta[], failOn: number | undefined, colour: boolean): string {

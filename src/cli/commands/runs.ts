@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { fail } from '../../errors.js';
 import { evaluate, type RunOptions } from '../../run/evaluate.js';
 import { listRuns, readResults, requireRun, withStore } from '../../store/db.js';
-import { averageOverLanguages, languageMetrics, relationMetrics } from '../../report/metrics.js';
+import { averageOverLanguages, languageMetrics, relationMetrics, tieWarnings } from '../../report/metrics.js';
 import { compareTable, relationTable, renderReportTable, reportCsv, reportOf } from '../../report/render.js';
 import { reportHtml } from '../../report/html.js';
 import { COMPARABLE_OPTIONS, gateGaps, inputDifferences, pairedDeltas } from '../../report/compare.js';
@@ -53,6 +53,7 @@ export function registerRuns(program: Command, io: Io): void {
         const rows = readResults(store, run.id);
         const langs = languageMetrics(rows);
         io.out(renderReportTable(reportOf(run, langs, averageOverLanguages(langs), []), io.tty));
+        for (const w of tieWarnings(langs)) io.err(`warning: ${w}`);
         io.out(`run "${run.name}" ${run.status}: ${rows.length}/${run.planned} answers stored in ${o.db}`);
         if (outcome.shard) io.out(shardLine(outcome.shard));
         if (outcome.links) io.out(lookupLine(o.fallback, outcome.links));
@@ -84,6 +85,7 @@ export function registerRuns(program: Command, io: Io): void {
         else if (o.format === 'csv') text = reportCsv(report);
         else if (o.format === 'html') text = await reportHtml(report);
         else text = renderReportTable(report, io.tty && !o.out) + (o.relations ? '\n' + relationTable(report, io.tty && !o.out) : '');
+        for (const w of tieWarnings(langs)) io.err(`warning: ${w}`);
         if (run.status !== 'complete') io.err(`warning: run "${run.name}" is ${run.status}: ${rows.length}/${run.planned} answers; the numbers cover only what is stored`);
         if (o.out) {
           writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
