@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env
+.PHONY: demo test run-tests install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -48,11 +48,19 @@ $(VENV)/.installed: tools/requirements.txt | python-deps
 python-env: $(VENV)/.installed
 
 test: build browser python-env
-	@set -o pipefail; $(TSX) --test --test-reporter=tap --test-concurrency=1 test/*.test.ts | tee results/.test-output.tap | grep -E '^(not ok|# (tests|pass|fail|skipped))' ; \
-	status=$$?; n=$$(grep -E '^# tests' results/.test-output.tap | awk '{print $$3}'); \
+	@$(MAKE) --no-print-directory run-tests
+
+# The runner alone (what `test` runs once its prerequisites are there): the spec reporter prints each test as it
+# finishes and every failure with its reason at the end; TAP goes to $(TAP) for tools. TESTS and TAP can be set.
+TESTS ?= test/*.test.ts
+TAP ?= results/.test-output.tap
+run-tests:
+	@mkdir -p $(dir $(TAP)); rm -f $(TAP); $(TSX) --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination=$(TAP) $(TESTS); \
+	status=$$?; n=$$(grep -E '^# tests' $(TAP) | awk '{print $$3}'); \
 	if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \
-	fails=$$(grep -E '^# fail' results/.test-output.tap | awk '{print $$3}'); \
-	if [ "$${fails:-1}" -ne 0 ]; then exit 1; fi
+	fails=$$(grep -E '^# fail' $(TAP) | awk '{print $$3}'); \
+	echo "$$n tests, $${fails:-?} failed (TAP in $(TAP))"; \
+	if [ "$${fails:-1}" -ne 0 ] || [ $$status -ne 0 ]; then exit 1; fi
 
 MLAMA := $(NODE) bin/mlama.js
 DEMO_DB := results/demo.sqlite
