@@ -94,7 +94,13 @@ function scanFlatObject(buf: Buffer, file: string, onEntry: (key: string, value:
       i++;
     }
     if (i >= n) bad('unterminated string');
-    const key = escaped ? (JSON.parse(buf.toString('utf8', start, i + 1)) as string) : buf.toString('utf8', start + 1, i);
+    let key: string;
+    try {
+      key = escaped ? (JSON.parse(buf.toString('utf8', start, i + 1)) as string) : buf.toString('utf8', start + 1, i);
+    } catch {
+      i = start;
+      key = bad(`bad escape in a key (${buf.toString('utf8', start, Math.min(start + 40, n))}...)`);
+    }
     i++;
     skipWs();
     if (buf[i] !== 0x3a) bad('expected ":"');

@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../../errors.js';
 import { PRESETS, type PresetName } from '../../model/config.js';
@@ -11,6 +13,22 @@ import { languageQueries } from '../../prompts/source.js';
 import type { Io } from '../io.js';
 import { lookupLine } from '../../report/render.js';
 
+/**
+ * mkdir -p one level at a time: Node's recursive mkdirSync retries forever where mkdir answers ENOENT under an
+ * existing parent (/proc), instead of failing.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      fail(`${dir}: cannot write the checkpoint (${(e as NodeJS.ErrnoException).code ?? (e as Error).message} creating ${d})`);
+    }
+  }
+}
+
 export function registerModel(program: Command, io: Io): void {
   program
     .command('make-checkpoint')
@@ -23,8 +41,17 @@ export function registerModel(program: Command, io: Io): void {
     .action((o: { preset: string; out: string; seed: number; data: string; entityAware: boolean }) => {
       if (!(o.preset in PRESETS)) fail(`unknown preset "${o.preset}"; available: ${Object.keys(PRESETS).join(', ')}`);
       if (!Number.isInteger(o.seed)) fail('--seed must be an integer');
+      if (existsSync(o.out) && !statSync(o.out).isDirectory()) fail(`${o.out}: --out exists and is not a directory (a checkpoint is a directory)`);
+      makeDirs(o.out);
       const t0 = Date.now();
-      const r = generateCheckpoint({ preset: o.preset as PresetName, out: o.out, seed: o.seed, data: o.data, entityAware: o.entityAware });
+      let r: ReturnType<typeof generateCheckpoint>;
+      try {
+        r = generateCheckpoint({ preset: o.preset as PresetName, out: o.out, seed: o.seed, data: o.data, entityAware: o.entityAware });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (!code) throw e;
+        fail(`${o.out}: cannot write the checkpoint (${code}${(e as NodeJS.ErrnoException).path ? ` at ${(e as NodeJS.ErrnoException).path}` : ''})`);
+      }
       io.out(`wrote ${o.out}: preset ${o.preset}, seed ${o.seed}, word vocab ${r.vocab}, entities ${r.entities}, weights ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(1)} s (random weights)`);
     });
 
