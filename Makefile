@@ -63,18 +63,23 @@ run-tests:
 	if [ "$${fails:-1}" -ne 0 ] || [ $$status -ne 0 ]; then exit 1; fi
 
 MLAMA := $(NODE) bin/mlama.js
-DEMO_DB := results/demo.sqlite
+# The default results file, so that a plain `mlama report` or `mlama runs` after the demo shows it. The user's
+# earlier runs there are kept: each demo adds runs under new names.
+DEMO_DB ?= results/mlama.sqlite
+DEMO_TAG := $(shell date -u +%Y%m%d-%H%M%S)
+DEMO_A := demo-$(DEMO_TAG)-seed1
+DEMO_B := demo-$(DEMO_TAG)-seed2
 
 # The embedded default: a tiny random checkpoint, the bundled sample, both prompt styles, the report.
 demo: build
 	$(MLAMA) make-checkpoint --preset tiny --seed 1 --out $(TINY)
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(MLAMA) run --model $(TINY) --data datasets/mlama-sample --styles word,entity --name demo-seed1 --db $(DEMO_DB)
-	$(MLAMA) report --run demo-seed1 --db $(DEMO_DB) --format html --out results/report.html
+	$(MLAMA) run --model $(TINY) --data datasets/mlama-sample --styles word,entity --name $(DEMO_A) --db $(DEMO_DB)
+	$(MLAMA) report --run $(DEMO_A) --db $(DEMO_DB) --format html --out results/report.html
 	$(MLAMA) make-checkpoint --preset tiny --seed 2 --out $(TINY)-seed2
-	$(MLAMA) run --model $(TINY)-seed2 --data datasets/mlama-sample --styles word,entity --name demo-seed2 --db $(DEMO_DB) > /dev/null
-	$(MLAMA) compare demo-seed1 demo-seed2 --db $(DEMO_DB) --fail-on-drop 100
+	$(MLAMA) run --model $(TINY)-seed2 --data datasets/mlama-sample --styles word,entity --name $(DEMO_B) --db $(DEMO_DB) > /dev/null
+	$(MLAMA) compare $(DEMO_A) $(DEMO_B) --db $(DEMO_DB) --fail-on-drop 100
 	@echo "The checkpoint has RANDOM weights: these numbers demonstrate the harness, not a model's knowledge."
+	@echo "Stored in $(DEMO_DB) (runs $(DEMO_A), $(DEMO_B)): mlama report shows the latest, mlama runs lists them."
 
 # Benchmarks print ratios measured side by side in one run; they are not part of `make test`.
 # The base-shaped checkpoint (2 GiB of random weights, mLUKE-base sizes) is generated once, outside git.

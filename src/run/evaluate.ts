@@ -10,7 +10,7 @@ import type { BuiltQuery } from '../prompts/build.js';
 import { checkpointFingerprint, entityStyleUsable, headWidths, loadCheckpoint, maxSequenceLength } from '../model/checkpoint.js';
 import { openSession } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
-import { createRun, findRun, resultKey, resultWriter, setPlanned, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
+import { createRun, findRun, resultKey, resultWriter, setPlanned, setPlannedLanguages, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
 import { COMPARABLE_OPTIONS, inputDifferences } from '../report/compare.js';
 import { datasetFingerprint } from './fingerprint.js';
 import { planShard, queryCosts, type ShardPlan } from './costs.js';
@@ -122,6 +122,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     fail(`the selection (languages ${languages.join(', ')}${o.relations ? `; relations ${o.relations.join(', ')}` : ''}) has no query to ask: every selected relation lacks a template`);
   }
   setPlanned(store, run.id, planned);
+  setPlannedLanguages(store, run.id, Object.fromEntries([...totals].map(([l, t]) => [l, t.total])));
 
   const session = await openSession(ck, 'gathered', { threads: o.threads, device: o.device });
   const write = resultWriter(store, run.id);

@@ -88,7 +88,11 @@ export function registerRuns(program: Command, io: Io): void {
         for (const w of tieWarnings(langs)) io.err(`warning: ${w}`);
         if (run.status !== 'complete') io.err(`warning: run "${run.name}" is ${run.status}: ${rows.length}/${run.planned} answers; the numbers cover only what is stored`);
         if (o.out) {
-          writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
+          try {
+            writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
+          } catch (e) {
+            fail(`${o.out}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+          }
           io.out(`wrote ${o.out}`);
         } else io.out(text);
       });
