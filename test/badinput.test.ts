@@ -124,7 +124,7 @@ const cases: Case[] = [
   { name: 'report --out into a folder', argv: () => ['report', '--db', goodDb, '--run', 'good', '--out', tempDir()], code: 2, err: /: cannot write the report \(EISDIR\)/ },
   { name: 'report --out into a missing folder', argv: () => ['report', '--db', goodDb, '--run', 'good', '--out', join(tempDir(), 'no', 'such', 'r.txt')], code: 2, err: /r\.txt: cannot write the report \(ENOENT/ },
   { name: 'make-checkpoint --out an existing file', argv: () => { const f = join(tempDir(), 'file'); writeFileSync(f, 'x'); return ['make-checkpoint', '--out', f]; }, code: 2, err: /file: --out exists and is not a directory/ },
-  { name: 'make-checkpoint --out unwritable', argv: () => ['make-checkpoint', '--out', '/proc/mlama-ck'], code: 2, err: /\/proc\/mlama-ck: cannot write the checkpoint/ },
+  { name: 'make-checkpoint --out unwritable', argv: () => ['make-checkpoint', '--out', '/sys/mlama-ck'], code: 2, err: /\/sys\/mlama-ck: cannot write the checkpoint/ },
 ];
 
 test('a good run exists to break', async () => {

@@ -60,3 +60,9 @@ test("--device cuda without the CUDA provider: one line on stderr, none of onnxr
   assert.deepEqual(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /^error: --device cuda: /);
 });
+
+test('make-checkpoint --out under /proc fails in one line instead of retrying mkdir forever', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ENTRY, 'make-checkpoint', '--out', '/proc/mlama-ck/tiny'], { encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^error: \/proc\/mlama-ck\/tiny: cannot write the checkpoint \(ENOENT creating \/proc\/mlama-ck\)\n$/);
+});
