@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo demo-random known-answer test install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece
+.PHONY: demo demo-random known-answer test run-tests install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -61,11 +61,19 @@ test-slurm: build slurm-deps
 	@cat $(SLURM_SUMMARY)
 
 test: build browser python-env slurm-deps
-	@set -o pipefail; $(TSX) --test --test-reporter=tap --test-concurrency=1 test/*.test.ts | tee results/.test-output.tap | grep -E '^(not ok|# (tests|pass|fail|skipped))' ; \
-	status=$$?; n=$$(grep -E '^# tests' results/.test-output.tap | awk '{print $$3}'); \
+	@$(MAKE) --no-print-directory run-tests
+
+# The runner alone (what `test` runs once its prerequisites are there): the spec reporter prints each test as it
+# finishes and every failure with its reason at the end; TAP goes to $(TAP) for tools. TESTS and TAP can be set.
+TESTS ?= test/*.test.ts
+TAP ?= results/.test-output.tap
+run-tests:
+	@mkdir -p $(dir $(TAP)); rm -f $(TAP); $(TSX) --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination=$(TAP) $(TESTS); \
+	status=$$?; n=$$(grep -E '^# tests' $(TAP) | awk '{print $$3}'); \
 	if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \
-	fails=$$(grep -E '^# fail' results/.test-output.tap | awk '{print $$3}'); \
-	if [ "$${fails:-1}" -ne 0 ]; then exit 1; fi
+	fails=$$(grep -E '^# fail' $(TAP) | awk '{print $$3}'); \
+	echo "$$n tests, $${fails:-?} failed (TAP in $(TAP))"; \
+	if [ "$${fails:-1}" -ne 0 ] || [ $$status -ne 0 ]; then exit 1; fi
 
 # The fast tier: tests that need no ../shared, no Python and no model files (they generate tiny checkpoints from
 # the bundled sample in temporary folders). Listed here; every other test file is the full tier of `make test`.
@@ -81,7 +89,13 @@ check: install
 	npx tsc -p tsconfig.json --noEmit
 
 MLAMA := $(NODE) bin/mlama.js
-DEMO_DB := results/demo.sqlite
+# The default results file, so that a plain `mlama report` or `mlama runs` after the demo shows it. The user's
+# earlier runs there are kept: each demo adds runs under new names.
+DEMO_DB ?= results/mlama.sqlite
+DEMO_TAG := $(shell date -u +%Y%m%d-%H%M%S)
+DEMO_A := demo-$(DEMO_TAG)-seed1
+DEMO_B := demo-$(DEMO_TAG)-seed2
+DEMO_K := demo-$(DEMO_TAG)-known
 
 KNOWN := datasets/known-answer
 SAMPLE := datasets/mlama-sample
@@ -90,22 +104,21 @@ SAMPLE := datasets/mlama-sample
 # the bundled sample, both prompt styles, the report, and what the model recovers of the facts it was and was not
 # trained on. The last line is the known-answer summary.
 demo: build
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	@echo "checkpoint $(KNOWN): a small LUKE-architecture model trained here by 'make known-answer' on $$(wc -l < $(KNOWN)/training-facts.jsonl) (language, fact) pairs of the sample ($(KNOWN)/training-facts.jsonl). It is NOT mLUKE."
-	$(MLAMA) run --model $(KNOWN) --data $(SAMPLE) --styles word,entity --name demo-known --db $(DEMO_DB)
-	$(MLAMA) report --run demo-known --db $(DEMO_DB) --format html --out results/report.html
-	$(MLAMA) known-answer --run demo-known --facts $(KNOWN)/training-facts.jsonl --data $(SAMPLE) --db $(DEMO_DB) --check
+	$(MLAMA) run --model $(KNOWN) --data $(SAMPLE) --styles word,entity --name $(DEMO_K) --label 'known-answer checkpoint (trained here, not mLUKE)' --db $(DEMO_DB)
+	$(MLAMA) report --run $(DEMO_K) --db $(DEMO_DB) --format html --out results/report.html
+	$(MLAMA) known-answer --run $(DEMO_K) --facts $(KNOWN)/training-facts.jsonl --data $(SAMPLE) --db $(DEMO_DB) --check
 
 # The earlier demo: a tiny RANDOM checkpoint, two seeds and their comparison.
 demo-random: build
 	$(MLAMA) make-checkpoint --preset tiny --seed 1 --out $(TINY)
-	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	$(MLAMA) run --model $(TINY) --data $(SAMPLE) --styles word,entity --name demo-seed1 --db $(DEMO_DB)
-	$(MLAMA) report --run demo-seed1 --db $(DEMO_DB) --format html --out results/report.html
+	$(MLAMA) run --model $(TINY) --data $(SAMPLE) --styles word,entity --name $(DEMO_A) --db $(DEMO_DB)
+	$(MLAMA) report --run $(DEMO_A) --db $(DEMO_DB) --format html --out results/report.html
 	$(MLAMA) make-checkpoint --preset tiny --seed 2 --out $(TINY)-seed2
-	$(MLAMA) run --model $(TINY)-seed2 --data $(SAMPLE) --styles word,entity --name demo-seed2 --db $(DEMO_DB) > /dev/null
-	$(MLAMA) compare demo-seed1 demo-seed2 --db $(DEMO_DB) --fail-on-drop 100
+	$(MLAMA) run --model $(TINY)-seed2 --data $(SAMPLE) --styles word,entity --name $(DEMO_B) --db $(DEMO_DB) > /dev/null
+	$(MLAMA) compare $(DEMO_A) $(DEMO_B) --db $(DEMO_DB) --fail-on-drop 100
 	@echo "The checkpoint has RANDOM weights: these numbers demonstrate the harness, not a model's knowledge."
+	@echo "Stored in $(DEMO_DB) (runs $(DEMO_A), $(DEMO_B)): mlama report shows the latest, mlama runs lists them."
 
 # Rebuilds the committed known-answer checkpoint from the sample, deterministically (seeded, one torch thread).
 # Debian's python3-torch links the reference BLAS (about 10x slower); Debian's OpenBLAS, serial build, is used for

@@ -90,6 +90,41 @@ const cases: Case[] = [
   { name: '--device tpu', argv: () => run(SAMPLE_DATA, ck, '--device', 'tpu'), code: 2, err: /--device must be cpu or cuda, got "tpu"/ },
   { name: '--shard 4/4', argv: () => run(SAMPLE_DATA, ck, '--shard', '4/4'), code: 2, err: /--shard must be I\/N with 0 <= I < N, got "4\/4"/ },
   { name: 'unknown prompt style', argv: () => run(SAMPLE_DATA, ck, '--styles', 'word,nope'), code: 2, err: /unknown prompt style "nope"/ },
+  // issue 15: selections (item 8)
+  { name: '--languages en,en', argv: () => run(SAMPLE_DATA, ck, '--languages', 'en,en'), code: 2, err: /--languages lists "en" twice/ },
+  { name: '--styles word,word', argv: () => run(SAMPLE_DATA, ck, '--styles', 'word,word'), code: 2, err: /--styles lists "word" twice/ },
+  { name: "--languages ''", argv: () => run(SAMPLE_DATA, ck, '--languages', ''), code: 2, err: /--languages is empty/ },
+  { name: "--styles ''", argv: () => run(SAMPLE_DATA, ck, '--styles', ''), code: 2, err: /--styles is empty/ },
+  { name: '--relations P9999', argv: () => run(SAMPLE_DATA, ck, '--relations', 'P9999'), code: 2, err: /--relations: "P9999" matches no relation in en/ },
+  { name: '--relations p19', argv: () => run(SAMPLE_DATA, ck, '--relations', 'p19'), code: 2, err: /"p19" matches no relation in en \(did you mean "P19"/ },
+  { name: 'empty templates file', argv: () => run(data('en/templates.jsonl', () => '')), code: 2, err: /en\/templates\.jsonl: no templates/ },
+  { name: 'prompts --relation P9999', argv: () => ['prompts', '--data', SAMPLE_DATA, '--model', ck, '--language', 'en', '--relation', 'P9999'], code: 2, err: /--relation: "P9999" matches no relation in en/ },
+  // issue 15: compare and options (items 2, 17)
+  { name: 'compare --fail-on-drop abc', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', 'abc'], code: 2, err: /--fail-on-drop must be a non-negative number of points .*got "abc"/ },
+  { name: 'compare --fail-on-drop 1pt', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '1pt'], code: 2, err: /got "1pt"/ },
+  { name: 'compare --fail-on-drop 1,5', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '1,5'], code: 2, err: /got "1,5"/ },
+  { name: 'compare --fail-on-drop -1', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '-1'], code: 2, err: /got "-1"/ },
+  { name: 'compare --format xml', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--format', 'xml'], code: 2, err: /--format must be table or json, got "xml"/ },
+  { name: '--threads 999', argv: () => run(SAMPLE_DATA, ck, '--threads', '999'), code: 2, err: /--threads 999 is more than 4x this machine's \d+ cores/ },
+  { name: '--name 1', argv: () => run(SAMPLE_DATA, ck, '--name', '1'), code: 2, err: /--name "1" reads as a run id/ },
+  { name: '--name latest', argv: () => run(SAMPLE_DATA, ck, '--name', 'latest'), code: 2, err: /--name "latest" is the alias of the newest run/ },
+  { name: 'GoogleRE candidate set for a T-REx relation', argv: () => { const d = sampleCopy(); mkdirSync(join(d, 'GoogleRE_objects')); writeFileSync(join(d, 'GoogleRE_objects', 'en.json'), JSON.stringify({ P19: { objects: ['Paris'] } })); return stats(d); }, code: 2, err: /GoogleRE_objects\/en\.json: relation "P19" also has a candidate set in/ },
+  { name: 'relation file with a BOM', argv: () => stats(data('en/P19.jsonl', (t) => '\ufeff' + t)), code: 2, err: /en\/P19\.jsonl:1: starts with a UTF-8 byte-order mark \(BOM\)/ },
+  { name: 'candidate file with a BOM', argv: () => stats(data('TREx_multilingual_objects/en.json', (t) => '\ufeff' + t)), code: 2, err: /en\.json: starts with a UTF-8 byte-order mark \(BOM\)/ },
+  // issue 15: checkpoint values (items 7, 14)
+  { name: 'max_position_embeddings -5', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'config.json', (c) => ({ ...c, max_position_embeddings: -5 })))), code: 2, err: /"max_position_embeddings" is -5: it must be an integer above/ },
+  { name: 'max_position_embeddings 8 against the graph', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'config.json', (c) => ({ ...c, max_position_embeddings: 8 })))), code: 2, err: /"max_position_embeddings" is 8 but the graph's word position table .* has 130 rows/ },
+  { name: 'added_tokens as an object', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, added_tokens: { '<mask>': 8001 } })))), code: 2, err: /tokenizer\.json: field "added_tokens" must be a list/ },
+  { name: 'added_tokens holding null', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, added_tokens: [null, ...t.added_tokens] })))), code: 2, err: /tokenizer\.json: field "added_tokens\[0\]" must be an object with an integer "id" and a string "content"/ },
+  { name: '<mask> id that is an ordinary token', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, added_tokens: t.added_tokens.map((a: any) => (a.content === '<mask>' ? { ...a, id: 100 } : a)) })))), code: 2, err: /tokenizer\.json: <mask> has id 100, which is the ordinary token/ },
+  { name: 'entity vocabulary key with a bad escape', argv: () => run(SAMPLE_DATA, model((d) => writeFileSync(join(d, 'entity_vocab.json'), readFileSync(join(d, 'entity_vocab.json'), 'utf8').replace('"[UNK]"', '"\\q[UNK]"')))), code: 2, err: /entity_vocab\.json: malformed entity vocabulary at byte \d+: bad escape in a key/ },
+  { name: 'weights.bin is a directory', argv: () => run(SAMPLE_DATA, model((d) => { rmSync(join(d, 'weights.bin')); mkdirSync(join(d, 'weights.bin')); })), code: 2, err: /weights\.bin: weights file is not a file \(field "files\.weights"/ },
+  { name: 'entity id past the embedding table', argv: () => run(SAMPLE_DATA, model((d) => { json(d, 'entity_vocab.json', (v) => ({ ...v, 'en:Tokyo': 5000 })); json(d, 'config.json', (c) => ({ ...c, entity_vocab_size: 5001 })); })), code: 2, err: /"entity_vocab_size" is 5001 but the graph's entity embedding table .* has \d+ rows/ },
+  // issue 15: output paths (item 14)
+  { name: 'report --out into a folder', argv: () => ['report', '--db', goodDb, '--run', 'good', '--out', tempDir()], code: 2, err: /: cannot write the report \(EISDIR\)/ },
+  { name: 'report --out into a missing folder', argv: () => ['report', '--db', goodDb, '--run', 'good', '--out', join(tempDir(), 'no', 'such', 'r.txt')], code: 2, err: /r\.txt: cannot write the report \(ENOENT/ },
+  { name: 'make-checkpoint --out an existing file', argv: () => { const f = join(tempDir(), 'file'); writeFileSync(f, 'x'); return ['make-checkpoint', '--out', f]; }, code: 2, err: /file: --out exists and is not a directory/ },
+  { name: 'make-checkpoint --out unwritable', argv: () => ['make-checkpoint', '--out', '/sys/mlama-ck'], code: 2, err: /\/sys\/mlama-ck: cannot write the checkpoint/ },
 ];
 
 test('a good run exists to break', async () => {
@@ -97,7 +132,7 @@ test('a good run exists to break', async () => {
 });
 
 test(`${cases.length} broken inputs: each exits with its code and one line naming the file and line or field`, async () => {
-  assert.ok(cases.length >= 30);
+  assert.ok(cases.length >= 77);
   const failures: string[] = [];
   for (const c of cases) {
     const r = await cli(...(await c.argv()));

@@ -31,6 +31,9 @@ test('4 shards run as 4 processes and merged give exactly the rows and metrics o
   const [a, b] = [await report(join(dir, 'whole.sqlite'), 'whole'), await report(join(dir, 'merged.sqlite'), 'sharded')];
   assert.deepEqual(b.languages, a.languages);
   assert.deepEqual(b.averages, a.averages);
+  // The merged run's per-language plan is the shards' plans added up: a report marks no language as partial.
+  assert.deepEqual(b.run.options.planned_languages, a.run.options.planned_languages);
+  assert.deepEqual(b.partial, []);
   // The shards are not split by count: each holds a different number of answers.
   const sizes = shards.map((s) => Number(/(\d+)\/\d+ answers/.exec(s.out)![1]));
   assert.equal(sizes.reduce((x, y) => x + y, 0), 2392);

@@ -121,3 +121,23 @@ test('the reader streams: all 10 languages stay well under 1 GiB', () => {
   assert.ok(queries > 180000);
   assert.ok(maxRssMb < 512, `peak RSS ${maxRssMb} MB`);
 });
+
+test('labels are NFC-normalised on reading: the NFD and NFC spellings of one label are one candidate and one query', () => {
+  const d = sampleCopy();
+  const nfc = 'Québec';
+  const nfd = nfc.normalize('NFD');
+  assert.notEqual(nfc, nfd);
+  const cands = JSON.parse(readFileSync(join(d, 'TREx_multilingual_objects', 'en.json'), 'utf8'));
+  cands.P19.objects.push(nfc);
+  writeFileSync(join(d, 'TREx_multilingual_objects', 'en.json'), JSON.stringify(cands));
+  appendFileSync(join(d, 'en', 'P19.jsonl'), [
+    JSON.stringify({ sub_uri: 'Q900001', obj_uri: 'Q176', sub_label: `Jean ${nfd}`, obj_label: nfd, lineid: 900001 }),
+    JSON.stringify({ sub_uri: 'Q900001', obj_uri: 'Q176', sub_label: `Jean ${nfc}`, obj_label: nfc, lineid: 900002 }),
+  ].join('\n') + '\n');
+  const [p19] = [...readLanguage(openDataset(d), 'en', { relations: ['P19'] })];
+  assert.equal(p19.candidates.filter((c) => c.label.normalize('NFC') === nfc).length, 1);
+  assert.ok(p19.candidates.every((c) => c.label === c.label.normalize('NFC')));
+  const q = p19.queries.filter((x) => x.subject.normalize('NFC') === `Jean ${nfc}`);
+  assert.equal(q.length, 1);
+  assert.deepEqual(q[0].lineids, [900001, 900002]);
+});

@@ -25,6 +25,8 @@ const MUTATIONS: [string, Mutation][] = [
   ['CRLF and a BOM', (b) => Buffer.concat([Buffer.from('\ufeff'), Buffer.from(b.toString('utf8').replace(/\n/g, '\r\n'))])],
   ['invalid UTF-8', (b, r) => { const i = at(b, r); return Buffer.concat([b.subarray(0, i), Buffer.from([0xff, 0xfe, 0xc3]), b.subarray(i)]); }],
   ['empty file', () => Buffer.alloc(0)],
+  ['a BOM only', (b) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), b])],
+  ['labels in NFD', (b) => Buffer.from(b.toString('utf8').normalize('NFD'))],
 ];
 
 const nonBlankLines = (text: string) => text.split('\n').filter((l) => l.trim() !== '').length;
@@ -109,6 +111,36 @@ test('fuzz end to end: a mutated relation file or checkpoint through mlama run',
     judge(what, res);
     if (res.code === 0 && !/run "f" complete: (\d+)\/\1 answers/.test(res.out)) problems.push(`${what}: exit 0 without a complete run: ${res.out.slice(-200)}`);
     writeFileSync(join(root, file), original);
+  }
+});
+
+test('fuzz the options: selections, gate thresholds, threads, names, formats (run and compare)', async () => {
+  const r = xorshift32(15);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const db = join(tempDir(), 'opts.sqlite');
+  assert.equal((await cli('run', '--data', SAMPLE_DATA, '--model', ck, '--languages', 'en', '--limit', '1', '--styles', 'word', '--db', db, '--name', 'base')).code, 0);
+  const choices: [string, string[]][] = [
+    ['--languages', ['en', 'en,en', '', ',', 'xx', 'en,ja', 'EN', 'en,,ja']],
+    ['--relations', ['P19', 'P9999', 'p19', 'P19,P19', '', 'P19,P36', 'P19 ,P36']],
+    ['--styles', ['word', 'word,word', '', 'entity', 'nope', 'word,entity,word']],
+    ['--threads', ['1', '0', '-1', '999', 'abc', '2', '1.5']],
+    ['--name', ['1', 'latest', '', '007', 'ok']],
+    ['--limit', ['1', '0', '-3', 'x', '2']],
+  ];
+  for (let i = 0; i < 40; i++) {
+    const args = ['run', '--data', SAMPLE_DATA, '--model', ck, '--db', join(tempDir(), 'o.sqlite'), '--languages', 'en', '--limit', '1', '--styles', 'word'];
+    for (const [flag, values] of choices) if (r() < 0.4) args.push(flag, pick(values));
+    const what = `options #${i}: ${args.slice(6).join(' ')}`;
+    const res = await cli(...args);
+    judge(what, res);
+    if (res.code === 0 && !/run "[^"]+" complete: (\d+)\/\1 answers/.test(res.out)) problems.push(`${what}: exit 0 without a complete run`);
+  }
+  for (let i = 0; i < 20; i++) {
+    const threshold = pick(['abc', '1pt', '1,5', '-1', 'NaN', '', '1e3', '2', '0.5', ' 3', 'Infinity', '0x10']);
+    const format = pick(['table', 'json', 'xml', 'csv', '']);
+    const res = await cli('compare', 'base', 'base', '--db', db, '--fail-on-drop', threshold, '--format', format);
+    judge(`compare --fail-on-drop ${JSON.stringify(threshold)} --format ${JSON.stringify(format)}`, res);
+    if (res.code === 0 && !/^(\d+(\.\d+)?|\s*\d+)$/.test(threshold)) problems.push(`compare accepted --fail-on-drop ${JSON.stringify(threshold)}`);
   }
 });
 

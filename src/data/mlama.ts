@@ -21,11 +21,39 @@ export function openDataset(root: string): Dataset {
 }
 
 export function resolveLanguages(ds: Dataset, requested?: string[]): string[] {
-  if (!requested || requested.length === 0) return ds.languages;
+  if (!requested) return ds.languages;
+  distinct('--languages', requested);
   for (const l of requested) {
     if (ds.languages.includes(l)) continue;
     if (existsSync(join(ds.root, l))) fail(`${join(ds.root, l, 'templates.jsonl')}: missing (every language directory needs its templates)`);
     fail(`unknown language "${l}" in ${ds.root}; available: ${ds.languages.join(', ')}`);
+  }
+  return requested;
+}
+
+/** A selection list must select something and name each item once (duplicates would score answers twice). */
+export function distinct(flag: string, values: string[]): string[] {
+  if (values.length === 0) fail(`${flag} is empty: it selects nothing (leave the option out to select everything)`);
+  const seen = new Set<string>();
+  for (const v of values) {
+    if (seen.has(v)) fail(`${flag} lists "${v}" twice`);
+    seen.add(v);
+  }
+  return values;
+}
+
+/**
+ * The requested relations, each of which must exist in at least one selected language (mLAMA's languages do not
+ * all have every relation); one that matches nothing is an error naming it, before anything is scored.
+ */
+export function resolveRelations(ds: Dataset, languages: string[], requested?: string[], flag = '--relations'): string[] | undefined {
+  if (!requested) return undefined;
+  distinct(flag, requested);
+  const present = new Set(languages.flatMap((l) => listRelations(ds, l)));
+  for (const r of requested) {
+    if (present.has(r)) continue;
+    const near = [...present].find((p) => p.toLowerCase() === r.toLowerCase());
+    fail(`${flag}: "${r}" matches no relation in ${languages.join(', ')}${near ? ` (did you mean "${near}"? relation names are case-sensitive)` : `; available: ${[...present].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(', ')}`}`);
   }
   return requested;
 }
@@ -58,6 +86,7 @@ export function readTemplates(ds: Dataset, lang: string): Map<string, Template> 
     if (map.has(t.relation)) fail(`${t.source}: second template for relation ${t.relation}`);
     map.set(t.relation, t);
   }
+  if (map.size === 0) fail(`${file}: no templates (the file is empty), so no relation of ${lang} can be asked`);
   return map;
 }
 
@@ -74,6 +103,12 @@ export function listRelations(ds: Dataset, lang: string): string[] {
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
+/**
+ * Labels are compared as strings everywhere downstream (candidate sets, golds, entity keys): NFC once here, so the
+ * NFD and NFC spellings of one label are one candidate instead of two that tie and let candidate order decide.
+ */
+const label = (s: string): string => s.normalize('NFC');
+
 export function* readTriples(ds: Dataset, lang: string, relation: string): Generator<Triple> {
   const file = join(ds.root, lang, `${relation}.jsonl`);
   for (const { line, value } of readJsonl(file)) {
@@ -83,8 +118,8 @@ export function* readTriples(ds: Dataset, lang: string, relation: string): Gener
     yield {
       subUri: stringField(file, line, value, 'sub_uri'),
       objUri: stringField(file, line, value, 'obj_uri'),
-      subLabel: stringField(file, line, value, 'sub_label'),
-      objLabel: stringField(file, line, value, 'obj_label'),
+      subLabel: label(stringField(file, line, value, 'sub_label')),
+      objLabel: label(stringField(file, line, value, 'obj_label')),
       lineid,
     };
   }
@@ -105,7 +140,11 @@ export function readCandidateFiles(ds: Dataset, lang: string): Map<string, { lab
       objects.forEach((o, i) => {
         if (typeof o !== 'string' || o.trim() === '') fail(`${file}: field "${rel}.objects[${i}]" must be a non-empty string`);
       });
-      out.set(rel, { labels: objects as string[], source: file });
+      // T-REx and GoogleRE name their relations apart (P19 vs place_of_birth); one relation in both would have
+      // two candidate sets, and taking either silently changes what is ranked.
+      const prev = out.get(rel);
+      if (prev) fail(`${file}: relation "${rel}" also has a candidate set in ${prev.source}; a relation must have one candidate set (remove it from one file)`);
+      out.set(rel, { labels: (objects as string[]).map(label), source: file });
     }
   }
   return out;

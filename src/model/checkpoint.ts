@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { fail } from '../errors.js';
 import { readJsonFile } from '../data/jsonl.js';
 import { loadTokenizer, type WordTokenizer } from '../tokenize/tokenizer.js';
@@ -69,9 +70,19 @@ export function loadCheckpoint(dir: string, opts: { entityKeys?: KeyFilter } = {
     if (typeof entry?.file !== 'string') fail(`${mPath}: field "graphs.${variant}.file" missing or not a string`);
     for (const name of want.inputs) if (!entry.inputs?.includes(name)) fail(`${mPath}: field "graphs.${variant}.inputs" lacks "${name}"`);
     for (const name of want.outputs) if (!entry.outputs?.includes(name)) fail(`${mPath}: field "graphs.${variant}.outputs" lacks "${name}"`);
+    if (typeof entry.file !== 'string' || entry.file === '') fail(`${mPath}: field "graphs.${variant}.file" must be a file name`);
     if (!existsSync(join(dir, entry.file))) fail(`${join(dir, entry.file)}: graph file missing (graphs.${variant}.file)`);
   }
-  for (const w of manifest.files?.weights ?? []) if (!existsSync(join(dir, w))) fail(`${join(dir, w)}: weights file missing (field "files.weights" of ${mPath})`);
+  for (const f of ['tokenizer', 'config', 'entity_vocab'] as const) {
+    const v = manifest.files?.[f];
+    if (v !== undefined && (typeof v !== 'string' || v === '')) fail(`${mPath}: field "files.${f}" must be a file name`);
+  }
+  const weights: unknown = manifest.files?.weights ?? [];
+  if (!Array.isArray(weights) || weights.some((w) => typeof w !== 'string' || w === '')) fail(`${mPath}: field "files.weights" must be a list of file names`);
+  for (const w of weights as string[]) {
+    if (!existsSync(join(dir, w))) fail(`${join(dir, w)}: weights file missing (field "files.weights" of ${mPath})`);
+    if (!statSync(join(dir, w)).isFile()) fail(`${join(dir, w)}: weights file is not a file (field "files.weights" of ${mPath})`);
+  }
   const cPath = join(dir, manifest.files?.config ?? 'config.json');
   const config = readJsonFile(cPath) as ModelConfig;
   for (const f of CONFIG_FIELDS) if (typeof config?.[f] !== 'number') fail(`${cPath}: field "${f}" missing or not a number`);
@@ -87,7 +98,51 @@ export function loadCheckpoint(dir: string, opts: { entityKeys?: KeyFilter } = {
     if (entityVocab.size !== config.entity_vocab_size) fail(`${ePath}: entity vocabulary has ${entityVocab.size} ids but ${cPath} field "entity_vocab_size" is ${config.entity_vocab_size}`);
     if (entityVocab.special.mask === undefined) fail(`${ePath}: no [MASK] entity (the entity-based prompt needs it)`);
   }
+  checkPositions(config, cPath, join(dir, manifest.graphs.gathered.file), family);
   return { dir, manifest, family, config, tokenizer, entityVocab };
+}
+
+/**
+ * The longest word sequence (with its special tokens) the model can position: RoBERTa-style position ids run from
+ * padding_idx + 1, so max_position_embeddings - pad_token_id - 1 tokens (512 for XLM-R sizes, 128 for tiny);
+ * BERT's run from 0, so all of them.
+ */
+export function maxSequenceLength(config: LukeConfig, family: ModelFamily): number {
+  return config.max_position_embeddings - positionOffset(config, family);
+}
+
+const positionOffset = (config: LukeConfig, family: ModelFamily) => (family.layout.positions === 'from-zero' ? 0 : config.pad_token_id + 1);
+
+/** Graphs above this size hold their weights inline; the position table is then not looked up (decoding costs too much). */
+const GRAPH_DECODE_LIMIT = 64 * 2 ** 20;
+
+/**
+ * max_position_embeddings must leave room for a sequence after the padding offset, and the config's table sizes
+ * must be what the graph's tables hold: 8 positions in a config whose graph has 130 rows would mark almost every
+ * query too long, and an entity id past the graph's entity table would fail inside onnxruntime mid-run.
+ */
+function checkPositions(config: LukeConfig, cPath: string, graphFile: string, family: ModelFamily): void {
+  const m = config.max_position_embeddings;
+  const offset = positionOffset(config, family);
+  if (!Number.isInteger(m) || m <= offset) fail(`${cPath}: field "max_position_embeddings" is ${m}: it must be an integer above ${family.layout.positions === 'from-zero' ? '0' : `pad_token_id + 1 (${offset})`}, where position ids start`);
+  if (statSync(graphFile).size > GRAPH_DECODE_LIMIT) return;
+  let inits: { name?: string | null; dims?: unknown[] | null }[];
+  try {
+    inits = onnxProto.onnx.ModelProto.decode(readFileSync(graphFile)).graph?.initializer ?? [];
+  } catch {
+    return; // onnxruntime reports an unreadable graph in its own words when the session opens
+  }
+  const tables: [RegExp, keyof LukeConfig, string][] = [
+    [/(^|\.)embeddings\.position_embeddings\.weight$/, 'max_position_embeddings', 'word position table'],
+    [/entity_embeddings\.entity_embeddings\.weight$/, 'entity_vocab_size', 'entity embedding table'],
+    [/(^|\.)embeddings\.word_embeddings\.weight$/, 'vocab_size', 'word embedding table'],
+  ];
+  for (const [pattern, field, what] of tables) {
+    const t = inits.find((x) => pattern.test(x.name ?? '') && (field === 'entity_vocab_size' || !/entity/.test(x.name ?? '')));
+    if (!t?.dims?.length || typeof config[field] !== 'number') continue;
+    const rows = Number(t.dims[0]);
+    if (rows !== config[field]) fail(`${cPath}: field "${field}" is ${config[field]} but the graph's ${what} (${graphFile}) has ${rows} rows`);
+  }
 }
 
 /** Whether the entity vocabulary can answer anything: the "lite" checkpoints keep only the special entities. */

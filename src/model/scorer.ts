@@ -21,6 +21,8 @@ export interface ScoredQuery {
   candidates: number;
   /** Candidates the style could not score (no entity id): they rank last. */
   unscorable: number;
+  /** Not scored: a pass is longer than the model's positions (ScorerOptions.maxLength); wrong at every k. */
+  tooLong?: boolean;
 }
 
 export interface ScorerOptions {
@@ -38,6 +40,12 @@ export interface ScorerOptions {
   /** Entity id fed at the dummy slot of word-only passes (masked out); the vocabulary's [PAD]. */
   padEntityId: number;
   topK?: number;
+  /**
+   * The longest sequence the model can position (maxSequenceLength of the config). A query with a longer pass
+   * is not run (onnxruntime would fail on the position table, and every resume with it): it comes back unranked,
+   * with `tooLong` set and the gold past the last rank.
+   */
+  maxLength?: number;
 }
 
 interface Row {
@@ -94,7 +102,16 @@ export async function* scoreQueries(session: ModelSession, queries: Iterable<Bui
     state.inFlight = session.run(feeds).then((out) => collect(rows, out, n, topK));
   }
 
+  let tooLong: ScoredQuery[] = [];
   for await (const built of queries) {
+    if (o.maxLength !== undefined && built.passes.some((p) => p.inputIds.length > o.maxLength!)) {
+      tooLong.push(unranked(built));
+      if (tooLong.length >= batchSize) {
+        yield tooLong;
+        tooLong = [];
+      }
+      continue;
+    }
     const pending: Pending = { built, scores: new Float64Array(built.relation.candidates.labels.length).fill(-Infinity), remaining: built.passes.length };
     for (const pass of built.passes) {
       const key = `${built.style.head}|${pass.inputIds.length}|${pass.entityIds.length}`;
@@ -114,6 +131,12 @@ export async function* scoreQueries(session: ModelSession, queries: Iterable<Bui
     yield* flush(rows);
   }
   if (state.inFlight) yield await state.inFlight;
+  if (tooLong.length) yield tooLong;
+}
+
+function unranked(built: BuiltQuery): ScoredQuery {
+  const n = built.relation.candidates.labels.length;
+  return { built, top: [], goldRank: n + 1, goldScore: -Infinity, goldLabel: built.relation.candidates.labels[built.golds[0]], candidates: n, unscorable: 0, tooLong: true };
 }
 
 function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string, ort.Tensor> {

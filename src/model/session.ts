@@ -31,10 +31,14 @@ export async function openSession(ck: Checkpoint, variant: Variant, o: SessionOp
     intraOpNumThreads: o.threads ?? defaultThreads(),
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
-    // Errors only: the tied tables are overridable on purpose (see unpackedWeight), and ORT warns about that.
-    logSeverityLevel: 3,
+    // Nothing from ORT's own logger: the tied tables are overridable on purpose (see unpackedWeight) and ORT warns
+    // about that; its errors reach us as exceptions and become one line.
+    logSeverityLevel: 4,
     executionProviders: o.device === 'cuda' ? ['cuda'] : ['cpu'],
   };
+  // onnxruntime's environment logger writes its own coloured lines (e.g. a missing CUDA provider library) before
+  // the error reaches us; the harness reports that error in one line itself. Set before the first session.
+  ort.env.logLevel = 'fatal';
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(file, options);

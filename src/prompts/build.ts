@@ -1,6 +1,6 @@
 import { fail } from '../errors.js';
 import type { Query, RelationSet } from '../data/types.js';
-import type { EntityLink, EntityLinker } from '../tokenize/entityLinker.js';
+import { refuseHomographs, type EntityLink, type EntityLinker } from '../tokenize/entityLinker.js';
 import type { PromptStyle } from './styles.js';
 
 /** What the builder needs of a tokenizer: in-context piece encoding and the special ids. */
@@ -113,7 +113,10 @@ export function prepareRelation(set: RelationSet, tok: PieceEncoder, link: Entit
     byLength.set(t.length, g);
   });
   const groups = [...byLength.entries()].sort((x, y) => x[0] - y[0]).map(([length, members]) => ({ length, members }));
-  const entities = set.candidates.map((c) => (link ? link(set.language, c.label, c.uri) : { id: null, via: 'none' as const }));
+  const entities = refuseHomographs(
+    set.candidates.map((c) => (link ? link(set.language, c.label, c.uri) : { id: null, via: 'none' as const })),
+    set.candidates.map((c) => c.uri),
+  );
   return { set, template, candidates: { labels: set.candidates.map((c) => c.label), tokens, entities, groups } };
 }
 

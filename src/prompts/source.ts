@@ -13,7 +13,7 @@ export interface QuerySelection {
   /** At most this many queries per (language, relation), in file order. */
   limit?: number;
   templates?: 'main' | 'all';
-  /** Wikidata-id fallback for entity lookups (on by default). */
+  /** Wikidata-id fallback for entity lookups (off by default: the paper's protocol is `<lang>:<title>` only). */
   fallback: boolean;
 }
 

@@ -63,6 +63,25 @@ export function pairedDeltas(a: ResultRow[], b: ResultRow[]): PairedDelta[] {
     .sort((x, y) => x.language.localeCompare(y.language) || x.style.localeCompare(y.style));
 }
 
+/**
+ * Why a gate cannot pass on these runs, whatever the deltas say: a gate fails closed. B must be complete and must
+ * hold every (language, style) query that A holds; otherwise a regression could hide in what B lacks.
+ */
+export function gateGaps(a: { name: string; rows: ResultRow[] }, b: { name: string; status: string; stored: number; planned: number }, deltas: PairedDelta[]): string[] {
+  const gaps: string[] = [];
+  if (b.status !== 'complete') gaps.push(`run "${b.name}" is ${b.status} (${b.stored}/${b.planned} answers)`);
+  const inA = new Map<string, number>();
+  for (const r of a.rows) inA.set(`${r.language}/${r.style}`, (inA.get(`${r.language}/${r.style}`) ?? 0) + 1);
+  const paired = new Map(deltas.map((d) => [`${d.language}/${d.style}`, d.paired]));
+  const lacking = [...inA.keys()].filter((k) => !paired.has(k)).sort();
+  if (lacking.length) gaps.push(`run "${b.name}" lacks ${lacking.join(', ')} that "${a.name}" has`);
+  for (const [k, n] of [...inA].sort()) {
+    const p = paired.get(k);
+    if (p !== undefined && p < n) gaps.push(`run "${b.name}" answers ${p} of the ${n} ${k} queries of "${a.name}"`);
+  }
+  return gaps;
+}
+
 /** Options that must agree for two runs to be compared (or resumed, or merged). */
 export const COMPARABLE_OPTIONS = ['languages', 'relations', 'styles', 'limit', 'templates', 'fallback'] as const;
 

@@ -1,8 +1,8 @@
 import type { Head } from '../model/contract.js';
 import type { ResultRow } from '../store/db.js';
 
-/** mLAMA's own evaluation skips the date relations when it macro-averages. */
-export const DATE_RELATIONS = new Set(['P569', 'P570']);
+/** mLAMA's own evaluation skips, when it macro-averages, the relations whose name contains "date" (GoogleRE's date_of_birth). */
+export const isDateRelation = (relation: string): boolean => relation.includes('date');
 
 /** The ks the authors' script prints hits@k for. */
 export const P_AT_K = [1, 5, 10, 100] as const;
@@ -18,21 +18,40 @@ export interface MetricDef {
   description: string;
   heads: readonly Head[] | null;
   higherIsBetter: boolean;
-  /** 'mean': over the answers that count; 'relation-macro': the mean over relations (date relations skipped) of the per-relation mean. */
-  aggregate: 'mean' | 'relation-macro';
+  /**
+   * 'mean': over the answers that count; 'relation-macro': the mean over relations (date relations skipped) of the
+   * per-relation mean; 'count': how many answers have it (summed, not averaged, over languages).
+   */
+  aggregate: 'mean' | 'relation-macro' | 'count';
   perQuery(r: ResultRow): number | null;
   /** Shown in the terminal and HTML tables (the rest are in JSON and CSV). */
   inTable: boolean;
 }
 
+/** A stored answer without a ranking (too long for the model) is wrong at every k. */
+export const unranked = (r: ResultRow): boolean => r.top.length === 0;
+
 export function correctAt(r: ResultRow, k: number): boolean {
-  return r.covered && r.gold_rank <= k;
+  return r.covered && !unranked(r) && r.gold_rank <= k;
 }
 
-/** The best gold's score equals another candidate's among the stored top answers: the rank was decided by candidate order. */
-export function tiedAtGold(r: ResultRow): boolean {
-  const golds = new Set(r.golds);
-  return r.top.some((t) => !golds.has(t.label) && t.score === r.gold_score);
+/**
+ * Whether candidate order, not the model, decided this answer: the gold's score equals the top score and another
+ * candidate has it too (the gold ranked below a tied candidate, or first with a tied one right behind it).
+ */
+export function tieDecided(r: ResultRow): boolean {
+  if (!r.covered || unranked(r)) return false;
+  const best = r.top[0].score;
+  return r.gold_score === best && (r.gold_rank > 1 || (r.top.length > 1 && r.top[1].score === best));
+}
+
+/** Share of a language/style's answers decided by ties above which a report warns. */
+export const TIE_WARNING_SHARE = 0.05;
+
+export function tieWarnings(ms: StyleMetrics[]): string[] {
+  return ms
+    .filter((m) => m.queries > 0 && Number(m.ties) / m.queries > TIE_WARNING_SHARE)
+    .map((m) => `ties with the top score decide ${m.ties} of ${m.queries} ${m.language}/${m.style} answers (${((100 * Number(m.ties)) / m.queries).toFixed(1)}%): candidate order, not the model, picked them (does the tokenizer map this language to <unk>?)`);
 }
 
 const pAt = (k: number): MetricDef => ({
@@ -91,11 +110,21 @@ export const METRICS: readonly MetricDef[] = [
   {
     key: 'ties',
     label: 'ties',
-    description: "share of queries whose best gold's score ties another candidate's among the stored top answers (broken by candidate order)",
+    description: 'answers decided by a tie: the gold shares the top score with another candidate, so candidate order picked',
     heads: null,
     higherIsBetter: false,
-    aggregate: 'mean',
-    perQuery: (r) => (tiedAtGold(r) ? 1 : 0),
+    aggregate: 'count',
+    perQuery: (r) => (tieDecided(r) ? 1 : 0),
+    inTable: false,
+  },
+  {
+    key: 'too_long',
+    label: 'too long',
+    description: "queries longer than the model's positions: not scored, counted wrong at every k",
+    heads: null,
+    higherIsBetter: false,
+    aggregate: 'count',
+    perQuery: (r) => (unranked(r) ? 1 : 0),
     inTable: false,
   },
 ];
@@ -115,6 +144,10 @@ export interface StyleMetrics {
   /** Share of queries whose gold object the style can predict (entity styles; 1 for words). */
   entity_coverage: number;
   p_at_1_covered: number;
+  /** Queries longer than the model's positions: not scored, counted wrong (in `queries`). */
+  too_long: number;
+  /** Answers decided by a tie (see tieDecided). */
+  ties: number;
   [metric: string]: string | number;
 }
 
@@ -155,7 +188,8 @@ function mean(def: MetricDef, rows: ResultRow[]): number {
 /** A metric's value over one group of answers (one language and style), by its aggregation. */
 export function aggregate(def: MetricDef, rows: ResultRow[]): number {
   if (def.aggregate === 'mean') return mean(def, rows);
-  const rels = [...group(rows.filter((r) => !DATE_RELATIONS.has(r.relation)), (r) => r.relation).values()];
+  if (def.aggregate === 'count') return rows.reduce((a, r) => a + (def.perQuery(r) ?? 0), 0);
+  const rels = [...group(rows.filter((r) => !isDateRelation(r.relation)), (r) => r.relation).values()];
   return rels.length ? rels.reduce((a, g) => a + mean(def, g), 0) / rels.length : 0;
 }
 
@@ -178,7 +212,8 @@ export function languageMetrics(rows: ResultRow[]): StyleMetrics[] {
 /** The average over languages of each style's metrics (each language weighs the same). */
 export function averageOverLanguages(ms: StyleMetrics[]): StyleMetrics[] {
   return [...group(ms, (m) => m.style).values()].map((g) => {
-    const avg = (key: string) => g.reduce((a, m) => a + Number(m[key]), 0) / g.length;
-    return { language: 'average', style: g[0].style, queries: g.reduce((a, m) => a + m.queries, 0), ...Object.fromEntries(METRICS.map((d) => [d.key, avg(d.key)])) } as StyleMetrics;
+    const sum = (key: string) => g.reduce((a, m) => a + Number(m[key]), 0);
+    const avg = (d: MetricDef) => (d.aggregate === 'count' ? sum(d.key) : sum(d.key) / g.length);
+    return { language: 'average', style: g[0].style, queries: sum('queries'), ...Object.fromEntries(METRICS.map((d) => [d.key, avg(d)])) } as StyleMetrics;
   });
 }

@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fail } from '../errors.js';
-import { openDataset, readLanguage, resolveLanguages } from '../data/mlama.js';
+import { distinct, openDataset, readLanguage, resolveLanguages, resolveRelations } from '../data/mlama.js';
 import { readLabelIndex } from '../data/labels.js';
-import { keysForLabels } from '../tokenize/entityLinker.js';
+import { keysForLabels, linkCounts, type LinkCounts } from '../tokenize/entityLinker.js';
 import { loadStyle, PROMPTS_DIR, type PromptStyle } from '../prompts/styles.js';
 import { languageQueries } from '../prompts/source.js';
 import type { BuiltQuery } from '../prompts/build.js';
-import { checkpointFingerprint, clearHashCache, headWidths, loadCheckpoint, styleRefusal, type Checkpoint } from '../model/checkpoint.js';
+import { checkpointFingerprint, clearHashCache, headWidths, loadCheckpoint, maxSequenceLength, styleRefusal, type Checkpoint } from '../model/checkpoint.js';
 import { openSession } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
-import { acquireRun, checkStoreFile, createRun, findRun, heartbeat, resultKey, resultWriter, setPlanned, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
+import { acquireRun, checkStoreFile, createRun, findRun, heartbeat, resultKey, resultWriter, setPlanned, setPlannedLanguages, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
 import { COMPARABLE_OPTIONS, inputDifferences } from '../report/compare.js';
 import { datasetFingerprint } from './fingerprint.js';
 import { planShard, queryCosts, type ShardPlan } from './costs.js';
@@ -54,6 +54,8 @@ export interface RunOutcome {
   interrupted: boolean;
   warnings: string[];
   shard?: ShardPlan;
+  /** How the candidate labels of the entity styles' sets scored in this session were linked to entities. */
+  links?: LinkCounts;
 }
 
 export const HARNESS_VERSION = (JSON.parse(readFileSync(join(PROMPTS_DIR, '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -109,7 +111,8 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   }
   const ds = openDataset(o.data!);
   const languages = resolveLanguages(ds, o.languages);
-  const styles: PromptStyle[] = o.styles.map(loadStyle);
+  resolveRelations(ds, languages, o.relations);
+  const styles: PromptStyle[] = distinct('--styles', o.styles).map(loadStyle);
   const labels = readLabelIndex(ds);
   const ck = loadCheckpoint(o.model!, { entityKeys: keysForLabels(labels.labels) });
   for (const s of styles) {
@@ -152,6 +155,9 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     totals.set(lang, { total, done: already });
   }
   const planned = [...totals.values()].reduce((a, t) => a + t.total, 0);
+  if (planned === 0 && !o.shard) {
+    fail(`the selection (languages ${languages.join(', ')}${o.relations ? `; relations ${o.relations.join(', ')}` : ''}) has no query to ask: every selected relation lacks a template`);
+  }
 
   const session = await openSession(ck, 'gathered', { threads: o.threads, device: o.device });
   // Only now is the run stored or taken over: a failure above leaves no `running` run behind.
@@ -173,6 +179,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     await session.release();
     throw e;
   }
+  setPlannedLanguages(store, run.id, Object.fromEntries([...totals].map(([l, t]) => [l, t.total])));
   hold(store.file, run.id, true);
   const beat = setInterval(() => {
     try {
@@ -187,6 +194,8 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   const shardTag = o.shard ? shardName(o.shard) : null;
   let stored = 0;
   let interrupted = false;
+  const linked = new Set<BuiltQuery['relation']>();
+  const links: LinkCounts = { direct: 0, fallback: 0, refused: 0, none: 0 };
   try {
     for (const lang of languages) {
       const t = totals.get(lang)!;
@@ -194,10 +203,16 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
       progress.start(lang, t.total, t.done);
       function* pending(): Generator<BuiltQuery> {
         for (const b of languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, styles, sel, (w) => warnings.push(w))) {
-          if (select(b) && !done.has(keyOf(b))) yield b;
+          if (!select(b) || done.has(keyOf(b))) continue;
+          if (b.style.head === 'entity' && !linked.has(b.relation)) {
+            linked.add(b.relation);
+            const c = linkCounts(b.relation.candidates.entities);
+            for (const k of Object.keys(links) as (keyof LinkCounts)[]) links[k] += c[k];
+          }
+          yield b;
         }
       }
-      for await (const batch of scoreQueries(session, pending(), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(ck), padEntityId: ck.entityVocab?.special.pad ?? 0 })) {
+      for await (const batch of scoreQueries(session, pending(), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(ck), padEntityId: ck.entityVocab?.special.pad ?? 0, maxLength: maxSequenceLength(ck.config, ck.family) })) {
         write(batch.map((s) => toRow(s, shardTag)));
         stored += batch.length;
         progress.advance(lang, batch.length);
@@ -229,7 +244,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   }
   const total = (store.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(run.id) as { n: number }).n;
   setStatus(store, run.id, interrupted ? 'interrupted' : total === planned ? 'complete' : 'failed');
-  return { run: findRun(store, String(run.id))!, stored, skipped: done.size, interrupted, warnings, shard };
+  return { run: findRun(store, String(run.id))!, stored, skipped: done.size, interrupted, warnings, shard, links: linked.size ? links : undefined };
 }
 
 function refuseExisting(store: Store, name: string): void {

@@ -78,7 +78,7 @@ export function mergeShards(out: Store, inputs: string[], o: { run?: string; nam
       run = createRun(out, {
         name,
         started_at: sources.map((s) => s.run.started_at).sort()[0],
-        options: { ...first.run.options, shard: null, merged_from: sources.map((s) => `${s.index}/${s.count}`).sort() },
+        options: { ...first.run.options, shard: null, merged_from: sources.map((s) => `${s.index}/${s.count}`).sort(), planned_languages: plannedLanguages(sources.map((s) => s.run)) },
         harness_version: first.run.harness_version,
         checkpoint: first.run.checkpoint,
         dataset: first.run.dataset,
@@ -104,4 +104,11 @@ export function mergeShards(out: Store, inputs: string[], o: { run?: string; nam
     })
     .immediate();
   return { run: findRun(out, name)!, sources, answers };
+}
+
+/** The shards' per-language plans added up (each shard planned only the answers it owns). */
+function plannedLanguages(runs: RunRecord[]): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const r of runs) for (const [l, n] of Object.entries((r.options.planned_languages ?? {}) as Record<string, number>)) sum[l] = (sum[l] ?? 0) + n;
+  return sum;
 }

@@ -370,6 +370,11 @@ export function setPlanned(s: Store, runId: number, planned: number): void {
   s.db.prepare('UPDATE runs SET planned = ? WHERE id = ?').run(planned, runId);
 }
 
+/** Answers planned per language, kept with the options so a report can mark a language it holds only partly. */
+export function setPlannedLanguages(s: Store, runId: number, byLanguage: Record<string, number>): void {
+  s.db.prepare(`UPDATE runs SET options = json_set(options, '$.planned_languages', json(?)) WHERE id = ?`).run(JSON.stringify(byLanguage), runId);
+}
+
 /** Appends one batch of answers in one transaction; an existing answer is an error, never replaced. */
 export function resultWriter(s: Store, runId: number): (rows: ResultRow[]) => void {
   const insert = s.db.prepare(

@@ -74,6 +74,7 @@ function scanFlatObject(buf: Buffer, file: string, onEntry: (key: string, value:
     while (i < n && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++;
   };
   const bad = (what: string): never => fail(`${file}: malformed entity vocabulary at byte ${i}: ${what}`);
+  if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) fail(`${file}: starts with a UTF-8 byte-order mark (BOM); save the file as UTF-8 without BOM`);
   skipWs();
   if (buf[i] !== 0x7b) bad('expected "{"');
   i++;
@@ -93,7 +94,13 @@ function scanFlatObject(buf: Buffer, file: string, onEntry: (key: string, value:
       i++;
     }
     if (i >= n) bad('unterminated string');
-    const key = escaped ? (JSON.parse(buf.toString('utf8', start, i + 1)) as string) : buf.toString('utf8', start + 1, i);
+    let key: string;
+    try {
+      key = escaped ? (JSON.parse(buf.toString('utf8', start, i + 1)) as string) : buf.toString('utf8', start + 1, i);
+    } catch {
+      i = start;
+      key = bad(`bad escape in a key (${buf.toString('utf8', start, Math.min(start + 40, n))}...)`);
+    }
     i++;
     skipWs();
     if (buf[i] !== 0x3a) bad('expected ":"');

@@ -88,6 +88,13 @@ export function loadTokenizer(file: string, conventions: TokenizerConventions = 
     const bad = json.model.vocab.findIndex((v) => !Array.isArray(v) || typeof v[0] !== 'string');
     if (bad >= 0) fail(`${file}: field "model.vocab[${bad}]" must be [piece, score]`);
   }
+  const added: unknown = json.added_tokens ?? [];
+  if (!Array.isArray(added)) fail(`${file}: field "added_tokens" must be a list of {id, content} objects, got ${added === null ? 'null' : typeof added}`);
+  added.forEach((a, i) => {
+    if (a === null || typeof a !== 'object' || !Number.isInteger((a as { id?: unknown }).id) || (a as { id: number }).id < 0 || typeof (a as { content?: unknown }).content !== 'string') {
+      fail(`${file}: field "added_tokens[${i}]" must be an object with an integer "id" and a string "content"`);
+    }
+  });
   const vocabList = Array.isArray(json.model.vocab) ? json.model.vocab.map((v) => v[0]) : null;
   if (!vocabList && (!json.model.vocab || typeof json.model.vocab !== 'object')) fail(`${file}: field "model.vocab" missing`);
   const idToToken = new Map<number, string>();
@@ -101,6 +108,13 @@ export function loadTokenizer(file: string, conventions: TokenizerConventions = 
   };
   const t = conventions.specials;
   const special: SpecialIds = { bos: idOf(t.bos, 'bos'), eos: idOf(t.eos, 'eos'), pad: idOf(t.pad, 'pad'), unk: idOf(t.unk, 'unk'), mask: idOf(t.mask, 'mask') };
+  // A special token's id must be its own: <mask> at an ordinary piece's id would read that word as the mask.
+  const modelPieces = new Map<number, string>(vocabList ? [] : Object.entries(json.model.vocab as Record<string, number>).map(([t, i]) => [i, t]));
+  const pieceAt = (id: number) => (vocabList ? vocabList[id] : undefined) ?? modelPieces.get(id);
+  for (const [content, id] of [[t.bos, special.bos], [t.eos, special.eos], [t.pad, special.pad], [t.unk, special.unk], [t.mask, special.mask]] as const) {
+    const piece = pieceAt(id);
+    if (piece !== undefined && piece !== content) fail(`${file}: ${content} has id ${id}, which is the ordinary token ${JSON.stringify(piece)} of "model.vocab"; a special token needs its own id`);
+  }
   let initial: Tokenizer;
   let continuing: Tokenizer;
   try {

@@ -13,7 +13,7 @@ import { benchPromptBuild } from '../../bench/prompts.js';
 import { benchScoring, type Pattern } from '../../bench/scoring.js';
 import { calibrateMatMul } from '../../bench/calibrate.js';
 import { promptBenchText, scoringBenchText } from '../../report/bench.js';
-import { list, positiveInt, type Io } from '../io.js';
+import { list, positiveInt, threadCount, type Io } from '../io.js';
 
 
 function machine(threads?: number): string {
@@ -53,7 +53,7 @@ export function registerBench(program: Command, io: Io): void {
     .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
     .option('--patterns <list>', 'shipped, naive', list, ['shipped', 'naive'])
     .option('--rounds <n>', 'alternating rounds (medians are reported)', positiveInt, 3)
-    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt, defaultThreads())
+    .option('--threads <n>', 'onnxruntime intra-op threads', threadCount, defaultThreads())
     .option('--batch-size <n>', 'shipped scorer: rows per batch at most', positiveInt, 64)
     .option('--token-budget <n>', 'shipped scorer: padded tokens per batch at most', positiveInt, 4096)
     .action(async (o: { data: string; model: string; languages: string[]; perLanguage: number; styles: string[]; patterns: string[]; rounds: number; threads: number; batchSize: number; tokenBudget: number }) => {

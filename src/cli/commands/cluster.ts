@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openDataset, resolveLanguages } from '../../data/mlama.js';
+import { openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
 import { keysForLabels } from '../../tokenize/entityLinker.js';
 import { loadCheckpoint } from '../../model/checkpoint.js';
@@ -9,7 +9,7 @@ import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
 import { withStore } from '../../store/db.js';
 import { renderTable } from '../../report/table.js';
-import { positiveInt, querySelectionOptions, type Io } from '../io.js';
+import { positiveInt, querySelectionOptions, runName, type Io } from '../io.js';
 
 
 export function registerCluster(program: Command, io: Io): void {
@@ -24,6 +24,7 @@ export function registerCluster(program: Command, io: Io): void {
     .action((o: { model: string; data: string; count: number; languages?: string[]; relations?: string[]; styles: string[]; limit?: number; templates: 'main' | 'all'; fallback: boolean }) => {
       const ds = openDataset(o.data);
       const languages = resolveLanguages(ds, o.languages);
+      resolveRelations(ds, languages, o.relations);
       const labels = readLabelIndex(ds);
       const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
       const items = queryCosts(ds, languages, ck, labels, o.styles.map(loadStyle), { relations: o.relations, limit: o.limit, templates: o.templates, fallback: o.fallback });
@@ -41,7 +42,7 @@ export function registerCluster(program: Command, io: Io): void {
     .argument('<out>', 'results database to write (created if missing)')
     .argument('<inputs...>', 'shard databases')
     .option('--run <name>', 'the run to take from each input (default: its only run)')
-    .option('--name <name>', 'name of the merged run (default: the shards\' run name)')
+    .option('--name <name>', 'name of the merged run (default: the shards\' run name)', runName)
     .action(async (out: string, inputs: string[], o: { run?: string; name?: string }) => {
       await withStore(out, {}, (store) => {
         const r = mergeShards(store, inputs, o);

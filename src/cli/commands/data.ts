@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { openDataset, resolveLanguages } from '../../data/mlama.js';
 import { languageStats, type LanguageStats } from '../../data/stats.js';
 import { renderTable } from '../../report/table.js';
-import { list, type Io } from '../io.js';
+import { selection, type Io } from '../io.js';
 
 export function registerData(program: Command, io: Io): void {
   const data = program.command('data').description('inspect an mLAMA dataset');
@@ -10,7 +10,7 @@ export function registerData(program: Command, io: Io): void {
     .command('stats')
     .description('per-language counts: relations, triples, unique queries, candidates, gold objects added')
     .requiredOption('--data <dir>', 'mLAMA 1.1 directory')
-    .option('--languages <list>', 'comma-separated languages (default: all)', list)
+    .option('--languages <list>', 'comma-separated languages (default: all)', selection('--languages'))
     .option('--format <fmt>', 'table | json', 'table')
     .action((o: { data: string; languages?: string[]; format: string }) => {
       const ds = openDataset(o.data);

@@ -1,15 +1,34 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../../errors.js';
 import { PRESETS, type PresetName } from '../../checkpoint-gen/weights.js';
 import { BUNDLED_SAMPLE, generateCheckpoint } from '../../checkpoint-gen/generate.js';
 import { FAMILIES, FAMILY_NAMES, isFamilyName } from '../../model/families/index.js';
-import { openDataset, resolveLanguages } from '../../data/mlama.js';
+import { openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
 import { keysForLabels } from '../../tokenize/entityLinker.js';
 import { loadCheckpoint } from '../../model/checkpoint.js';
 import { loadStyle } from '../../prompts/styles.js';
 import { languageQueries } from '../../prompts/source.js';
 import type { Io } from '../io.js';
+import { lookupLine } from '../../report/render.js';
+
+/**
+ * mkdir -p one level at a time: Node's recursive mkdirSync retries forever where mkdir answers ENOENT under an
+ * existing parent (/proc), instead of failing.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      fail(`${dir}: cannot write the checkpoint (${(e as NodeJS.ErrnoException).code ?? (e as Error).message} creating ${d})`);
+    }
+  }
+}
 
 export function registerModel(program: Command, io: Io): void {
   program
@@ -26,8 +45,17 @@ export function registerModel(program: Command, io: Io): void {
       if (!(o.preset in PRESETS)) fail(`unknown preset "${o.preset}"; available: ${Object.keys(PRESETS).join(', ')}`);
       if (o.entityAware && !FAMILIES[o.family].inputGroups.includes('entities')) fail(`--entity-aware: family ${o.family} has no entity inputs`);
       if (!Number.isInteger(o.seed)) fail('--seed must be an integer');
+      if (existsSync(o.out) && !statSync(o.out).isDirectory()) fail(`${o.out}: --out exists and is not a directory (a checkpoint is a directory)`);
+      makeDirs(o.out);
       const t0 = Date.now();
-      const r = generateCheckpoint({ family: o.family, preset: o.preset as PresetName, out: o.out, seed: o.seed, data: o.data, entityAware: o.entityAware });
+      let r: ReturnType<typeof generateCheckpoint>;
+      try {
+        r = generateCheckpoint({ family: o.family, preset: o.preset as PresetName, out: o.out, seed: o.seed, data: o.data, entityAware: o.entityAware });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (!code) throw e;
+        fail(`${o.out}: cannot write the checkpoint (${code}${(e as NodeJS.ErrnoException).path ? ` at ${(e as NodeJS.ErrnoException).path}` : ''})`);
+      }
       io.out(`wrote ${o.out}: family ${o.family}, preset ${o.preset}, seed ${o.seed}, word vocab ${r.vocab}, entities ${r.entities}, weights ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(1)} s (random weights)`);
     });
 
@@ -40,17 +68,25 @@ export function registerModel(program: Command, io: Io): void {
     .option('--relation <rel>', 'relation')
     .option('--style <name>', 'prompt style (prompts/*.json or a path)', 'entity')
     .option('--limit <n>', 'queries to show', (v) => Number.parseInt(v, 10), 5)
-    .option('--no-fallback', 'look entities up in the query language only')
+    .option('--fallback', "also look entities up through the same Wikidata id's labels in other languages (not the paper's protocol)", false)
+    .option('--no-fallback', 'look entities up as <lang>:<title> in the query language only (the default)')
     .action((o: { data: string; model: string; language: string; relation?: string; style: string; limit: number; fallback: boolean }) => {
       const ds = openDataset(o.data);
       resolveLanguages(ds, [o.language]);
+      if (o.relation !== undefined) resolveRelations(ds, [o.language], [o.relation], '--relation');
       const labels = readLabelIndex(ds);
       const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
       const style = loadStyle(o.style);
       if (style.deviation) io.out(`note: style "${style.name}" deviates from the paper: ${style.deviation}`);
       const tok = ck.tokenizer;
       let shown = 0;
+      const counted = new Set<unknown>();
+      const links = { direct: 0, fallback: 0, refused: 0, none: 0 };
       for (const b of languageQueries(ds, o.language, tok, ck.entityVocab, labels, [style], { relations: o.relation ? [o.relation] : undefined, limit: o.limit, fallback: o.fallback })) {
+        if (style.head === 'entity' && !counted.has(b.relation)) {
+          counted.add(b.relation);
+          for (const e of b.relation.candidates.entities) links[e.via]++;
+        }
         if (shown++ >= o.limit) break;
         const cands = b.relation.candidates;
         io.out(`\n${b.query.language} ${b.query.relation} template ${JSON.stringify(b.query.template)}  subject ${JSON.stringify(b.query.subject)} (${b.query.subjectUri})  gold ${b.query.golds.map((g) => g.label).join(' | ')}`);
@@ -64,5 +100,6 @@ export function registerModel(program: Command, io: Io): void {
         }
         if (b.passes.length > 3) io.out(`  ... ${b.passes.length - 3} more length groups (${b.passes.map((p) => p.maskPositions.length).join(',')})`);
       }
+      if (style.head === 'entity') io.out(`\n${lookupLine(o.fallback, links)} (relations shown)`);
     });
 }

@@ -6,6 +6,7 @@ import { bundleOf, runReport } from '../../report/bundle.js';
 import { parseReportFormat, REPORT_FORMATS, reportFormatHelp, type ReportFormatName } from '../../report/formats.js';
 import { ANSWER_FORMATS, answerLines, type AnswerFormat } from '../../report/answers.js';
 import { readRelationNames } from '../../data/relations.js';
+import { tieWarnings } from '../../report/metrics.js';
 import { list, type Io } from '../io.js';
 import { DEFAULT_DB } from './runs.js';
 
@@ -37,8 +38,13 @@ export function registerReport(program: Command, io: Io): void {
         if (dup) fail(`--runs names run "${dup.run.name}" twice`);
         for (const r of reports) if (r.cross_lingual?.unavailable) io.err(`note: run "${r.run.name}": cross-lingual analysis skipped: ${r.cross_lingual.unavailable}`);
         const text = await format.render(bundleOf(reports, names), { colour: io.tty && !o.out, relations: !!o.relations });
+        for (const r of reports) for (const w of tieWarnings(r.languages)) io.err(`warning: ${reports.length > 1 ? `run "${r.run.name}": ` : x27x27}${w}`);
         if (o.out) {
-          writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
+          try {
+            writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
+          } catch (e) {
+            fail(`${o.out}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+          }
           io.out(`wrote ${o.out}`);
         } else io.out(text);
       });

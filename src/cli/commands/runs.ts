@@ -2,15 +2,15 @@ import type { Command } from 'commander';
 import { fail } from '../../errors.js';
 import { evaluate, type RunOptions } from '../../run/evaluate.js';
 import { listRuns, readResults, requireRun, withStore } from '../../store/db.js';
-import { averageOverLanguages, languageMetrics } from '../../report/metrics.js';
+import { averageOverLanguages, languageMetrics, tieWarnings } from '../../report/metrics.js';
 import { compareTable, renderReportTable, reportOf } from '../../report/render.js';
-import { COMPARABLE_OPTIONS, inputDifferences, pairedDeltas } from '../../report/compare.js';
+import { COMPARABLE_OPTIONS, gateGaps, inputDifferences, pairedDeltas } from '../../report/compare.js';
 import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
-import { positiveInt, querySelectionOptions, type Io } from '../io.js';
+import { points, positiveInt, querySelectionOptions, runName, threadCount, type Io } from '../io.js';
 import { parseShard } from './shard.js';
 import { liveHolder } from '../../run/lease.js';
-import { shardLine } from '../../report/render.js';
+import { lookupLine, shardLine } from '../../report/render.js';
 
 export const DEFAULT_DB = 'results/mlama.sqlite';
 
@@ -22,13 +22,13 @@ export function registerRuns(program: Command, io: Io): void {
       .option('--model <dir>', 'checkpoint directory (required unless --resume)')
       .option('--data <dir>', 'mLAMA 1.1 directory (required unless --resume)'),
   )
-    .option('--name <name>', 'run name (default: run-<timestamp>)')
+    .option('--name <name>', 'run name (default: run-<timestamp>)', runName)
     .option('--label <text>', 'a note stored with the run, shown by runs and reports')
     .option('--resume <name>', 'continue an interrupted run with its stored model, data and options; refused if inputs changed')
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--batch-size <n>', 'rows per batch at most', positiveInt, 64)
     .option('--token-budget <n>', 'padded tokens per batch at most', positiveInt, 4096)
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInt)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores; at most 4x the cores)', threadCount)
     .option('--device <d>', 'cpu | cuda', 'cpu')
     .option('--shard <i/n>', 'run shard i of n (default from SLURM_ARRAY_TASK_ID/COUNT)')
     .option('--busy-timeout <ms>', 'wait this long for another writer of the database before giving up', positiveInt, 10000)
@@ -62,8 +62,10 @@ export function registerRuns(program: Command, io: Io): void {
         const rows = readResults(store, run.id);
         const langs = languageMetrics(rows);
         io.out(renderReportTable(reportOf(run, langs, averageOverLanguages(langs), []), io.tty));
+        for (const w of tieWarnings(langs)) io.err(`warning: ${w}`);
         io.out(`run "${run.name}" ${run.status}: ${rows.length}/${run.planned} answers stored in ${o.db}`);
         if (outcome.shard) io.out(shardLine(outcome.shard));
+        if (outcome.links) io.out(lookupLine(o.fallback, outcome.links));
         if (outcome.interrupted) {
           io.err(`interrupted: resume with --resume ${run.name}`);
           process.exitCode = 130;
@@ -79,26 +81,34 @@ export function registerRuns(program: Command, io: Io): void {
     .argument('<runA>', 'baseline run (name or id)')
     .argument('<runB>', 'candidate run (name or id)')
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .option('--fail-on-drop <points>', 'exit 1 when a language drops by more than this many points, significantly (p < 0.05)', Number)
+    .option('--fail-on-drop <points>', 'exit 1 when a language drops by more than this many points, significantly (p < 0.05), or when B is incomplete or lacks what A has', points)
     .option('--force', 'compare runs over different data or options anyway')
     .option('--format <fmt>', 'table | json', 'table')
     .action(async (a: string, b: string, o: { db: string; failOnDrop?: number; force?: boolean; format: string }) => {
+      if (!['table', 'json'].includes(o.format)) fail(`--format must be table or json, got "${o.format}"`);
       await withStore(o.db, { readonly: true }, (store) => {
         const ra = requireRun(store, a);
         const rb = requireRun(store, b);
         const diffs = inputDifferences(ra, rb, COMPARABLE_OPTIONS, false);
         if (diffs.length && !o.force) fail(`runs "${ra.name}" and "${rb.name}" differ in ${diffs.join('; ')} (use --force to compare anyway)`);
         for (const r of [ra, rb]) if (r.status !== 'complete') io.err(`warning: run "${r.name}" is ${r.status}`);
-        const deltas = pairedDeltas(readResults(store, ra.id), readResults(store, rb.id));
+        const rowsA = readResults(store, ra.id);
+        const rowsB = readResults(store, rb.id);
+        const deltas = pairedDeltas(rowsA, rowsB);
         if (deltas.length === 0) fail(`runs "${ra.name}" and "${rb.name}" share no queries`);
         const failing = o.failOnDrop === undefined ? [] : deltas.filter((d) => d.delta_points < -o.failOnDrop! && d.p_value < 0.05);
-        if (o.format === 'json') io.out(JSON.stringify({ a: ra.name, b: rb.name, fail_on_drop: o.failOnDrop ?? null, deltas, failing }, null, 2));
+        const gaps = o.failOnDrop === undefined ? [] : gateGaps({ name: ra.name, rows: rowsA }, { name: rb.name, status: rb.status, stored: rowsB.length, planned: rb.planned }, deltas);
+        if (o.format === 'json') io.out(JSON.stringify({ a: ra.name, b: rb.name, fail_on_drop: o.failOnDrop ?? null, deltas, failing, gate_gaps: gaps }, null, 2));
         else {
           io.out(`A = ${ra.name} (#${ra.id})  B = ${rb.name} (#${rb.id})`);
           io.out(compareTable(deltas, o.failOnDrop, io.tty));
-          if (o.failOnDrop !== undefined) io.out(failing.length ? `FAIL: ${failing.map((d) => `${d.language}/${d.style} ${d.delta_points.toFixed(1)} pts (p=${d.p_value.toPrecision(2)})`).join(', ')} dropped more than ${o.failOnDrop} points` : `ok: no language dropped more than ${o.failOnDrop} points with significance`);
+          if (o.failOnDrop !== undefined) {
+            if (failing.length) io.out(`FAIL: ${failing.map((d) => `${d.language}/${d.style} ${d.delta_points.toFixed(1)} pts (p=${d.p_value.toPrecision(2)})`).join(', ')} dropped more than ${o.failOnDrop} points`);
+            for (const g of gaps) io.out(`FAIL: ${g}; the gate cannot pass on what B did not answer`);
+            if (!failing.length && !gaps.length) io.out(`ok: no language dropped more than ${o.failOnDrop} points with significance`);
+          }
         }
-        if (failing.length) process.exitCode = 1;
+        if (failing.length || gaps.length) process.exitCode = 1;
       });
     });
 
