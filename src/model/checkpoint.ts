@@ -107,11 +107,11 @@ export function loadCheckpoint(dir: string, opts: { entityKeys?: KeyFilter } = {
  * padding_idx + 1, so max_position_embeddings - pad_token_id - 1 tokens (512 for XLM-R sizes, 128 for tiny);
  * BERT's run from 0, so all of them.
  */
-export function maxSequenceLength(config: LukeConfig, family: ModelFamily): number {
+export function maxSequenceLength(config: ModelConfig, family: ModelFamily): number {
   return config.max_position_embeddings - positionOffset(config, family);
 }
 
-const positionOffset = (config: LukeConfig, family: ModelFamily) => (family.layout.positions === 'from-zero' ? 0 : config.pad_token_id + 1);
+const positionOffset = (config: ModelConfig, family: ModelFamily) => (family.layout.positions === 'from-zero' ? 0 : config.pad_token_id + 1);
 
 /** Graphs above this size hold their weights inline; the position table is then not looked up (decoding costs too much). */
 const GRAPH_DECODE_LIMIT = 64 * 2 ** 20;
@@ -121,7 +121,7 @@ const GRAPH_DECODE_LIMIT = 64 * 2 ** 20;
  * must be what the graph's tables hold: 8 positions in a config whose graph has 130 rows would mark almost every
  * query too long, and an entity id past the graph's entity table would fail inside onnxruntime mid-run.
  */
-function checkPositions(config: LukeConfig, cPath: string, graphFile: string, family: ModelFamily): void {
+function checkPositions(config: ModelConfig, cPath: string, graphFile: string, family: ModelFamily): void {
   const m = config.max_position_embeddings;
   const offset = positionOffset(config, family);
   if (!Number.isInteger(m) || m <= offset) fail(`${cPath}: field "max_position_embeddings" is ${m}: it must be an integer above ${family.layout.positions === 'from-zero' ? '0' : `pad_token_id + 1 (${offset})`}, where position ids start`);
@@ -132,7 +132,7 @@ function checkPositions(config: LukeConfig, cPath: string, graphFile: string, fa
   } catch {
     return; // onnxruntime reports an unreadable graph in its own words when the session opens
   }
-  const tables: [RegExp, keyof LukeConfig, string][] = [
+  const tables: [RegExp, keyof ModelConfig, string][] = [
     [/(^|\.)embeddings\.position_embeddings\.weight$/, 'max_position_embeddings', 'word position table'],
     [/entity_embeddings\.entity_embeddings\.weight$/, 'entity_vocab_size', 'entity embedding table'],
     [/(^|\.)embeddings\.word_embeddings\.weight$/, 'vocab_size', 'word embedding table'],

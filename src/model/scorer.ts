@@ -136,7 +136,7 @@ export async function* scoreQueries(session: ModelSession, queries: Iterable<Bui
 
 function unranked(built: BuiltQuery): ScoredQuery {
   const n = built.relation.candidates.labels.length;
-  return { built, top: [], goldRank: n + 1, goldScore: -Infinity, goldLabel: built.relation.candidates.labels[built.golds[0]], candidates: n, unscorable: 0, tooLong: true };
+  return { built, top: [], goldRank: n + 1, goldScore: -Infinity, goldLabel: built.relation.candidates.labels[built.golds[0]], candidates: n, unscorable: 0, tooLong: true, goldTie: false };
 }
 
 function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string, ort.Tensor> {

@@ -38,7 +38,7 @@ export function registerReport(program: Command, io: Io): void {
         if (dup) fail(`--runs names run "${dup.run.name}" twice`);
         for (const r of reports) if (r.cross_lingual?.unavailable) io.err(`note: run "${r.run.name}": cross-lingual analysis skipped: ${r.cross_lingual.unavailable}`);
         const text = await format.render(bundleOf(reports, names), { colour: io.tty && !o.out, relations: !!o.relations });
-        for (const r of reports) for (const w of tieWarnings(r.languages)) io.err(`warning: ${reports.length > 1 ? `run "${r.run.name}": ` : x27x27}${w}`);
+        for (const r of reports) for (const w of tieWarnings(r.languages)) io.err(`warning: ${reports.length > 1 ? `run "${r.run.name}": ` : ''}${w}`);
         if (o.out) {
           try {
             writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
