@@ -9,7 +9,7 @@ import { cli } from './support/cli.js';
 
 // Fast tier: hand-made stored answers with hand-computed metrics.
 function row(o: Partial<ResultRow> & { gold_rank: number }): ResultRow {
-  return { language: 'en', relation: 'P19', template: 't', subject: `s${Math.random()}`, style: 'word', golds: ['G'], lineids: [1], top: [{ label: 'G', score: -1 }], gold_score: -1, candidates: 200, covered: true, shard: null, sub_uri: null, gold_uris: null, tie: null, template_main: null, ...o };
+  return { language: 'en', relation: 'P19', template: 't', subject: `s${Math.random()}`, style: 'word', golds: ['G'], lineids: [1], top: [{ label: 'G', score: -1 }], gold_score: o.gold_rank === 1 ? -1 : -5, candidates: 200, covered: true, shard: null, sub_uri: null, gold_uris: null, tie: null, template_main: null, ...o };
 }
 const word = [row({ gold_rank: 1 }), row({ gold_rank: 3 }), row({ relation: 'P103', gold_rank: 7 }), row({ relation: 'P569', gold_rank: 1 })];
 const entity = [
@@ -66,7 +66,7 @@ test('report columns follow each style\'s head, not its name', () => {
   const t = languageTable(reportOf(run, langs, averageOverLanguages(langs), []));
   // entity-word reads the word head: no coverage columns of its own, and it is the word side of the difference.
   assert.deepEqual(t.head, ['language', 'queries', 'entity-word P@1', 'entity-word P@10', 'entity P@1', 'entity P@10', 'entity-entity-word', 'entity coverage', 'entity P@1 covered']);
-  assert.deepEqual(t.rows[0], ['en', 3, 50, 100, 33.3, 33.3, -16.7, 66.7, 50]);
+  assert.deepEqual(t.rows[0], ['en', 4, 50, 100, 33.3, 33.3, -16.7, 66.7, 50]);
 });
 
 test('markdown: the per-language P@1 table, numbers right-aligned', async () => {
