@@ -108,8 +108,8 @@ $(PEER)/mlama-checkpoint.json: $(PEER_HF)/config.json
 	$(PYTHON) tools/export_mluke.py $(PEER_HF) $(PEER)
 	$(PYTHON) -c 'import json, sys; p = sys.argv[1]; m = json.load(open(p)); m["random_weights"] = True; json.dump(m, open(p, "w"), indent=2)' $@
 
-$(PEER)/model.int8.onnx: $(PEER)/mlama-checkpoint.json
-	$(PYTHON) tools/quantize_int8.py $(PEER)
+$(PEER)/model.int8.onnx: $(PEER)/mlama-checkpoint.json | peer-env
+	$(VENV_PEER)/bin/python tools/quantize_int8.py $(PEER)
 
 bench-peer: build peer-env $(PEER)/model.int8.onnx
 	$(MLAMA) bench peer --model $(PEER) --peer-model $(PEER_HF) --python $(PYTHON),$(VENV_PEER)/bin/python --data $(DATA) --precisions float32,int8 --languages en,ja,ar --per-language 20 --rounds 3
