@@ -112,7 +112,7 @@ $(PEER)/model.int8.onnx: $(PEER)/mlama-checkpoint.json | peer-env
 	$(VENV_PEER)/bin/python tools/quantize_int8.py $(PEER)
 
 bench-peer: build peer-env $(PEER)/model.int8.onnx
-	$(MLAMA) bench peer --model $(PEER) --peer-model $(PEER_HF) --python $(PYTHON),$(VENV_PEER)/bin/python --data $(DATA) --precisions float32,int8 --languages en,ja,ar --per-language 20 --rounds 3
+	$(MLAMA) bench peer --model $(PEER) --peer-model $(PEER_HF) --python $(PYTHON),$(VENV_PEER)/bin/python --data $(DATA) --precisions float32,int8 --languages en,ja,ar --per-language 4 --rounds 3 --cost-languages en,ja,ar
 
 tokenizer: install
 	$(TSX) tools/train-tokenizer.ts $(DATA) datasets/tokenizer/unigram-8k.tokenizer.json

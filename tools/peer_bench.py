@@ -5,8 +5,8 @@ padded to the longest, the model's full outputs, log-softmax over the whole word
 and over the whole entity vocabulary at every entity slot, candidates read from those.
 
 It serves the benchmark over stdin/stdout, one JSON object a line, so the model is loaded once:
-    {"cmd": "info"}                                      -> torch version, threads, load seconds
-    {"cmd": "calibrate", "shapes": [[m, k, n], ...]}     -> float32 matmul GFLOP/s at those shapes
+    {"cmd": "calibrate", "shapes": [[m, k, n], ...]}     -> torch version, threads, float32 GFLOP/s at those shapes
+    {"cmd": "load"}                                      -> the model loaded (once), and the seconds it took
     {"cmd": "score", "queries": FILE}                    -> seconds per style and each query's top-1
 The query file is written by the harness (the same built prompts it scores), one query a line:
     {"key", "style", "head", "n": candidates, "cands": [token ids | entity id | null per candidate],
@@ -108,17 +108,17 @@ def score(torch, model, path, batch_size, pad_id, pad_entity):
     return result
 
 
-def calibrate(torch, shapes, reps=15):
+def calibrate(torch, shapes, reps=15, budget=10.0):
+    """Median of up to `reps` timed products per shape, fewer when a slow BLAS would take over `budget` seconds."""
     out = []
     g = torch.Generator().manual_seed(1)
     for m, k, n in shapes:
         a = torch.rand((m, k), generator=g) - 0.5
         w = torch.nn.Linear(k, n, bias=False)  # the model's layers are Linear: x @ W^T
         with torch.no_grad():
-            for _ in range(3):
-                w(a)
+            w(a)
             times = []
-            for _ in range(reps):
+            while len(times) < reps and (not times or sum(times) < budget):
                 t0 = time.perf_counter()
                 w(a)
                 times.append(time.perf_counter() - t0)
@@ -136,19 +136,20 @@ def main():
     from transformers import AutoModelForMaskedLM
 
     torch.set_num_threads(a.threads)
-    t0 = time.perf_counter()
-    model = AutoModelForMaskedLM.from_pretrained(a.model).eval()
-    load = time.perf_counter() - t0
-    pad_id = model.config.pad_token_id
+    model, load = None, None
     pad_entity = 0
     for line in sys.stdin:
         req = json.loads(line)
-        if req["cmd"] == "info":
+        if req["cmd"] in ("load", "score") and model is None:  # lazily: a torch that loses the MatMul check never loads it
+            t0 = time.perf_counter()
+            model = AutoModelForMaskedLM.from_pretrained(a.model).eval()
+            load = time.perf_counter() - t0
+        if req["cmd"] == "load":
             reply = {"torch": torch.__version__, "threads": torch.get_num_threads(), "load_seconds": load, "python": sys.executable}
         elif req["cmd"] == "calibrate":
-            reply = {"shapes": calibrate(torch, req["shapes"])}
+            reply = {"torch": torch.__version__, "threads": torch.get_num_threads(), "shapes": calibrate(torch, req["shapes"])}
         elif req["cmd"] == "score":
-            reply = score(torch, model, req["queries"], a.batch_size, pad_id, pad_entity)
+            reply = score(torch, model, req["queries"], a.batch_size, model.config.pad_token_id, pad_entity)
         else:
             reply = {"error": f"unknown command {req['cmd']!r}"}
         print(json.dumps(reply), flush=True)

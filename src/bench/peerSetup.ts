@@ -8,28 +8,26 @@ import type { Calibration, MatMulShape } from './calibrate.js';
 import { queryFlops } from './flops.js';
 import { Peer, type PeerBench } from './peer.js';
 
-interface Info {
+interface Calibrated {
   torch: string;
   threads: number;
-  load_seconds: number;
-  python: string;
+  shapes: Calibration['shapes'];
 }
 
 /**
- * Starts the peer under each interpreter in turn, measures its torch's float32 MatMul at the model's shapes,
- * and keeps the fastest running (one peer model in memory at a time).
+ * Starts the peer under each interpreter in turn and measures its torch's float32 MatMul at the model's shapes;
+ * the fastest loads the model and is kept (one peer model in memory, none for the slower torch).
  */
 export async function peerLibraries(pythons: string[], model: string, threads: number, shapes: MatMulShape[], log: (l: string) => void): Promise<{ libs: PeerLibrary[]; chosen: PeerLibrary; peer: Peer }> {
   const libs: PeerLibrary[] = [];
   let best: { lib: PeerLibrary; peer: Peer } | null = null;
   for (const python of pythons) {
-    log(`peer: loading ${model} with ${python}`);
+    log(`peer: float32 MatMul with ${python}`);
     const peer = Peer.start(python, model, threads, log);
-    const info = await peer.request<Info>({ cmd: 'info' });
-    const cal = await peer.request<{ shapes: Calibration['shapes'] }>({ cmd: 'calibrate', shapes: shapes.map((s) => [s.m, s.k, s.n]) });
+    const cal = await peer.request<Calibrated>({ cmd: 'calibrate', shapes: shapes.map((s) => [s.m, s.k, s.n]) });
     const flops = cal.shapes.reduce((s, c) => s + 2 * c.m * c.k * c.n, 0);
     const seconds = cal.shapes.reduce((s, c) => s + (2 * c.m * c.k * c.n) / (c.gflops * 1e9), 0);
-    const lib: PeerLibrary = { python, torch: info.torch, threads: info.threads, loadSeconds: info.load_seconds, calibration: { shapes: cal.shapes, gflops: flops / seconds / 1e9 } };
+    const lib: PeerLibrary = { python, torch: cal.torch, threads: cal.threads, loadSeconds: NaN, calibration: { shapes: cal.shapes, gflops: flops / seconds / 1e9 } };
     libs.push(lib);
     if (!best || lib.calibration.gflops > best.lib.calibration.gflops) {
       best?.peer.stop();
@@ -38,6 +36,8 @@ export async function peerLibraries(pythons: string[], model: string, threads: n
       peer.stop();
     }
   }
+  log(`peer: loading ${model} with ${best!.lib.python}`);
+  best!.lib.loadSeconds = (await best!.peer.request<{ load_seconds: number }>({ cmd: 'load' })).load_seconds;
   return { libs, chosen: best!.lib, peer: best!.peer };
 }
 
