@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """Writes model.int8.onnx beside a checkpoint's gathered graph (model.onnx): onnxruntime's dynamic quantisation
 (int8 weights, activations quantised per batch at run time) of the MatMul and Gemm nodes whose weights are the
-graph's own constants. The products over tied tables (the word and entity output projections, whose tables the
-exporter leaves as overridable inputs so they stay one copy) stay float32: quantising them would keep a second,
-int8 copy of each table and put quantisation noise into the full-vocabulary log-softmax the ranking reads.
+graph's own constants, the output projections included (onnxruntime's quantiser does not honour an exclusion
+of a Gemm it has rewritten as a MatMul): their int8 copies sit beside the float tables the lookups read.
 
     python3 tools/quantize_int8.py checkpoints/mluke-base
 
@@ -12,6 +11,30 @@ int8 copy of each table and put quantisation noise into the full-vocabulary log-
 import argparse
 import os
 import sys
+
+
+def repair(onnx, src, out):
+    """Before quantising, onnxruntime rewrites each Gemm(transB=1) as a MatMul by transposing its weight in place,
+    which also transposes a tied table under the embedding lookup that reads it (a Gather then fails to load:
+    "/luke/embeddings/Add_1 incompatible dimensions"), and it drops the tables' graph-input declarations. The
+    quantised head keeps its own int8 copy, so the float tables are pointed back at weights.bin, as they were.
+    The shapes the quantiser inferred are dropped too: its symbolic axes do not all match the exporter's."""
+    f = onnx.load(src, load_external_data=False)
+    q = onnx.load(out, load_external_data=False)
+    floats = {t.name: t for t in f.graph.initializer}
+    restored = []
+    for t in q.graph.initializer:
+        o = floats.get(t.name)
+        if o is not None and list(o.dims) != list(t.dims):
+            t.CopyFrom(o)
+            restored.append(t.name)
+    declared = {i.name for i in q.graph.input}
+    for i in f.graph.input:
+        if i.name not in declared and i.name in floats:
+            q.graph.input.append(i)
+    del q.graph.value_info[:]
+    onnx.save_model(q, out)
+    return restored
 
 
 def main():
@@ -24,14 +47,12 @@ def main():
     src = os.path.join(a.checkpoint, "model.onnx")
     if not os.path.exists(src):
         sys.exit(f"error: {src}: missing")
-    model = onnx.load(src, load_external_data=False)
-    inputs = {i.name for i in model.graph.input}
-    tied = [n.name for n in model.graph.node if n.op_type in ("MatMul", "Gemm") and any(x in inputs for x in n.input[1:2])]
     out = os.path.join(a.checkpoint, "model.int8.onnx")
     quantize_dynamic(src, out, op_types_to_quantize=["MatMul", "Gemm"], weight_type=QuantType.QInt8, per_channel=False,
-                     nodes_to_exclude=tied, use_external_data_format=True)
+                     use_external_data_format=True)
+    restored = repair(onnx, src, out)
     size = sum(os.path.getsize(os.path.join(a.checkpoint, f)) for f in os.listdir(a.checkpoint) if f.startswith("model.int8.onnx"))
-    print(f"wrote {out}: {size / 2**20:.0f} MiB with its data; float32 kept for {len(tied)} tied output projection(s): {', '.join(tied)}")
+    print(f"wrote {out}: {size / 2**20:.0f} MiB with its data; tables restored for their lookups: {', '.join(restored) or 'none'}")
 
 
 if __name__ == "__main__":
