@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo demo-random known-answer test run-tests install build typecheck sample tokenizer bench bench-tiny bench-prompts clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece
+.PHONY: demo demo-random known-answer test run-tests install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -143,6 +143,36 @@ bench-tiny: build
 bench-prompts: build
 	$(MLAMA) make-checkpoint --preset tiny --seed 1 --data $(DATA) --out $(TINY)-shared
 	$(MLAMA) bench prompts --model $(TINY)-shared --data $(DATA) --language en
+
+# The peer benchmark (issue 20): a RANDOM mLUKE-base-sized LukeForMaskedLM in transformers' layout (2.2 GB, outside
+# git), its export by tools/export_mluke.py (marked random in the manifest), and an int8 copy of the gathered graph.
+# The peer runs under Debian's torch (.venv) and PyPI's (.venv-peer); the faster MatMul is used.
+PEER_HF := checkpoints/peer-hf
+PEER := checkpoints/peer-onnx
+VENV_PEER := .venv-peer
+
+$(VENV_PEER)/.installed: tools/requirements-peer.txt
+	rm -rf $(VENV_PEER)
+	/usr/bin/python3 -m venv $(VENV_PEER)
+	$(VENV_PEER)/bin/pip install -q --disable-pip-version-check --no-deps -r tools/requirements-peer.txt
+	$(VENV_PEER)/bin/python -c 'import torch, transformers; assert not torch.cuda.is_available(); x = torch.randn(64, 768); print("torch", torch.__version__, "runs on CPU without CUDA packages:", tuple((x @ x.T).shape))'
+	@du -sh $(VENV_PEER) | awk '{print "disk: " $$1 " for " $$2}'
+	touch $@
+
+peer-env: $(VENV_PEER)/.installed
+
+$(PEER_HF)/config.json: | python-env
+	$(PYTHON) tools/make_peer_model.py $(DATA) $(PEER_HF)
+
+$(PEER)/mlama-checkpoint.json: $(PEER_HF)/config.json
+	$(PYTHON) tools/export_mluke.py $(PEER_HF) $(PEER)
+	$(PYTHON) -c 'import json, sys; p = sys.argv[1]; m = json.load(open(p)); m["random_weights"] = True; json.dump(m, open(p, "w"), indent=2)' $@
+
+$(PEER)/model.int8.onnx: $(PEER)/mlama-checkpoint.json | peer-env
+	$(VENV_PEER)/bin/python tools/quantize_int8.py $(PEER)
+
+bench-peer: build peer-env $(PEER)/model.int8.onnx
+	$(MLAMA) bench peer --model $(PEER) --peer-model $(PEER_HF) --python $(PYTHON),$(VENV_PEER)/bin/python --data $(DATA) --precisions float32,int8 --languages en,ja,ar --per-language 4 --rounds 3 --cost-languages en,ja,ar
 
 tokenizer: install
 	$(TSX) tools/train-tokenizer.ts $(DATA) datasets/tokenizer/unigram-8k.tokenizer.json

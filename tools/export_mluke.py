@@ -323,8 +323,10 @@ def export_checkpoint(torch, onnx, mlm, config, out_dir, word_only, origin, writ
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         inputs, gather = example_inputs(torch, word_only, pad_entity)
         with torch.no_grad():
-            export_graph(torch, Gathered(mlm), {**inputs, **gather}, spec["gathered"], os.path.join(tmp, "model.onnx"))
-            export_graph(torch, Naive(mlm), inputs, spec["naive"], os.path.join(tmp, "model.naive.onnx"))
+            # Wrappers in eval mode: torch.onnx.export restores the wrapper's mode after export, recursively, and a
+            # fresh nn.Module is in training mode, which would switch the model's dropout on for the parity check.
+            export_graph(torch, Gathered(mlm).eval(), {**inputs, **gather}, spec["gathered"], os.path.join(tmp, "model.onnx"))
+            export_graph(torch, Naive(mlm).eval(), inputs, spec["naive"], os.path.join(tmp, "model.naive.onnx"))
         graphs = {v: onnx.load(os.path.join(tmp, s["file"]), load_external_data=True) for v, s in spec.items()}
     leave_tied_tables_unpacked(graphs["gathered"], unpack_min_bytes)
     weight_bytes = share_weights(onnx, graphs, out_dir)

@@ -54,7 +54,7 @@ function perRelationLimit(ds: Dataset, lang: string, perLanguage: number): numbe
   return Math.max(1, Math.ceil(perLanguage / Math.max(1, listRelations(ds, lang).length)));
 }
 
-function* sampleOf<T>(make: (lang: string, limit: number) => Iterable<T>, ds: Dataset, languages: string[], perLanguage: number): Generator<T> {
+export function* sampleOf<T>(make: (lang: string, limit: number) => Iterable<T>, ds: Dataset, languages: string[], perLanguage: number): Generator<T> {
   for (const lang of languages) {
     let n = 0;
     for (const b of make(lang, perRelationLimit(ds, lang, perLanguage))) {

@@ -39,6 +39,8 @@ class Encoder(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(H, c["intermediate_size"]), nn.GELU(), nn.Linear(c["intermediate_size"], H))
         self.norm1 = nn.LayerNorm(H, eps=1e-5)
         self.norm2 = nn.LayerNorm(H, eps=1e-5)
+        # Like LUKE's hidden dropout: an export that leaves the model in training mode shows as a parity failure.
+        self.dropout = nn.Dropout(0.1)
 
     def forward(self, input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids, return_dict=True):
         pad = self.c["pad_token_id"]
@@ -49,7 +51,7 @@ class Encoder(nn.Module):
         pos = self.position_embeddings(entity_position_ids.clamp(min=0)) * valid
         mean = pos.sum(2) / valid.sum(2).clamp(min=1e-7)
         ents = self.entity_dense(self.entity_embeddings(entity_ids)) + mean + self.entity_type * (entity_token_type_ids.unsqueeze(-1) + 1).float()
-        both = self.norm(torch.cat([words, ents], 1))
+        both = self.dropout(self.norm(torch.cat([words, ents], 1)))
         keep = torch.cat([attention_mask, entity_attention_mask], 1)
         # One post-norm attention block with an additive key mask, as transformers builds it.
         B, T, H = both.shape
