@@ -14,3 +14,15 @@ export function fail(message: string, exitCode = 2): never {
 }
 
 export type WarningSink = (message: string) => void;
+
+/**
+ * An outcome the command has already reported in full (a failed gate, an interrupted run): the CLI exits with
+ * this code and prints nothing more. Commands throw it instead of setting process.exitCode, so the one place that
+ * maps outcomes to exit codes is main().
+ */
+export class ExitStatus extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = 'ExitStatus';
+  }
+}

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { HarnessError } from '../errors.js';
+import { ExitStatus, HarnessError } from '../errors.js';
 import { registerBench } from './commands/bench.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerData } from './commands/data.js';
@@ -36,8 +36,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : 0;
+    return 0;
   } catch (e) {
+    if (e instanceof ExitStatus) return e.exitCode;
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof HarnessError) {
       io.err(`error: ${e.message}`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../../errors.js';
+import { ExitStatus, fail } from '../../errors.js';
 import { openDataset, resolveLanguages } from '../../data/mlama.js';
 import { lineSubjects, readTrainingFacts } from '../../data/trainingFacts.js';
 import { readResults, requireRun, withStore } from '../../store/db.js';
@@ -45,7 +45,7 @@ export function registerKnownAnswer(program: Command, io: Io): void {
           if (o.check) io.out(failures.length ? `check FAILED: ${failures.join('; ')}` : 'check passed: trained facts recovered (P@1 >= 0.8, both styles), held-out facts at most 5 points above the single-answer baseline');
           io.out(summaryLine(summary));
         }
-        if (o.check && failures.length) process.exitCode = 1;
+        if (o.check && failures.length) throw new ExitStatus(1);
       });
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../../errors.js';
+import { ExitStatus, fail } from '../../errors.js';
 import { evaluate, type RunOptions } from '../../run/evaluate.js';
 import { listRuns, readResults, requireRun, withStore } from '../../store/db.js';
 import { averageOverLanguages, languageMetrics, tieWarnings } from '../../report/metrics.js';
@@ -68,7 +68,7 @@ export function registerRuns(program: Command, io: Io): void {
         if (outcome.links) io.out(lookupLine(o.fallback, outcome.links));
         if (outcome.interrupted) {
           io.err(`interrupted: resume with --resume ${run.name}`);
-          process.exitCode = 130;
+          throw new ExitStatus(130);
         }
       }).finally(() => {
         for (const s of signals) process.off(s, onSignal);
@@ -108,7 +108,7 @@ export function registerRuns(program: Command, io: Io): void {
             if (!failing.length && !gaps.length) io.out(`ok: no language dropped more than ${o.failOnDrop} points with significance`);
           }
         }
-        if (failing.length || gaps.length) process.exitCode = 1;
+        if (failing.length || gaps.length) throw new ExitStatus(1);
       });
     });
 
