@@ -221,11 +221,6 @@ def write_tokenizer(tokenizer, vocab_size, out_dir):
         a, b = tokenizer.convert_tokens_to_ids(t), fast.convert_tokens_to_ids(t)
         if a != b:
             die(f"token {t}: id {a} in the model's tokenizer but {b} in the fast one")
-    for text in ["Ryō Kase was born in Yokohama .", "[Y]は[X]の母語です", "ولد في القاهرة", "巴黎是法国的首都。"]:
-        a = tokenizer(text, add_special_tokens=False)["input_ids"]
-        b = fast(text, add_special_tokens=False)["input_ids"]
-        if a != b:
-            die(f"fast and slow tokenizers disagree on {text!r}: {a} vs {b}")
     if len(fast) != vocab_size:
         die(f"tokenizer has {len(fast)} ids but config vocab_size is {vocab_size}")
     path = os.path.join(out_dir, "tokenizer.json")
@@ -253,7 +248,7 @@ def check_fast_file(tokenizer, path):
     """The written file against the model's own tokenizer, including characters no piece covers."""
     from tokenizers import Tokenizer
     fast = Tokenizer.from_file(path)
-    for text in ["Ryō Kase was born in Yokohama .", "\u2603 \U0001F600 ǅ ⅷ", "[Y]は[X]の母語です"]:
+    for text in ["Ryō Kase was born in Yokohama .", "[Y]は[X]の母語です", "ولد في القاهرة", "巴黎是法国的首都。", "\u2603 \U0001F600 ǅ ⅷ"]:
         a = tokenizer(text, add_special_tokens=False)["input_ids"]
         b = fast.encode(text, add_special_tokens=False).ids
         if a != b:
