@@ -126,11 +126,11 @@ class Reference:
 
 
 def same_inputs(p, rel, ref):
+    """(model inputs identical, candidates' token ids and entity ids identical)"""
     passes, tokens, ent_ids = ref
     fields = ("input_ids", "attention_mask", "entity_ids", "entity_position_ids")
-    if len(passes) != len(p["passes"]) or any(h[f] != r[f] for h, r in zip(p["passes"], passes) for f in fields):
-        return False
-    return rel["tokens"] == tokens and (ent_ids is None or rel["entity_ids"] == ent_ids)
+    model = len(passes) == len(p["passes"]) and all(h[f] == r[f] for h, r in zip(p["passes"], passes) for f in fields)
+    return model, rel["tokens"] == tokens and (ent_ids is None or rel["entity_ids"] == ent_ids)
 
 
 def check_inputs(ck, tok_dir, data, limit, styles, tmp, styles_info):
@@ -140,8 +140,8 @@ def check_inputs(ck, tok_dir, data, limit, styles, tmp, styles_info):
     counts, default = {}, None
     for mode, fallback in MODES:
         d = dump(ck, data, styles, limit, mode, fallback, os.path.join(tmp, f"dump-{mode}-{fallback}.json"))
-        same = sum(same_inputs(p, d["relations"][p["relation_key"]], ref.prompt(p, d["relations"][p["relation_key"]])) for p in d["prompts"])
-        counts[(mode, fallback)] = (same, len(d["prompts"]))
+        same = [same_inputs(p, d["relations"][p["relation_key"]], ref.prompt(p, d["relations"][p["relation_key"]])) for p in d["prompts"]]
+        counts[(mode, fallback)] = (sum(a and b for a, b in same), len(same), len(same) - sum(a for a, _ in same), len(same) - sum(b for _, b in same))
         if mode == "in-context" and fallback:
             default = d
     return counts, default
@@ -176,19 +176,24 @@ def reference_scores(model, d, styles_info, entities, batch=64):
         for (head, _, _), items in buckets.items():
             for s in range(0, len(items), batch):
                 chunk = items[s:s + batch]
-                out = model(**model_inputs([ps for _, ps in chunk], head, entities), return_dict=True)
+                # The model's own encoder and heads, the heads applied only where something is read (what its
+                # forward computes at those rows; the rest of the full logits would only cost time).
+                out = model.base_model(**model_inputs([ps for _, ps in chunk], head, entities), return_dict=True)
+                if head == "entity":
+                    elogits = model.entity_predictions(out.entity_last_hidden_state[:, 0])
                 for b, (i, ps) in enumerate(chunk):
                     rel = d["relations"][d["prompts"][i]["relation_key"]]
                     cands = ps["candidates"]
                     if head == "word":
                         # log-softmax over the vocabulary in float32 (as the graph), the mean over tokens in float64
-                        lp = torch.log_softmax(out.logits[b, ps["mask_positions"]], dim=-1).double().numpy()
+                        logits = model.lm_head(out.last_hidden_state[b, ps["mask_positions"]])
+                        lp = torch.log_softmax(logits, dim=-1).double().numpy()
                         toks = np.array([rel["tokens"][c] for c in cands])
                         vals = lp[np.arange(toks.shape[1])[None, :], toks].mean(axis=1)
                         for c, v in zip(cands, vals):
                             scores[i][c] = float(v)
                     else:
-                        lp = torch.log_softmax(out.entity_logits[b, 0], dim=-1).double().numpy()
+                        lp = torch.log_softmax(elogits[b], dim=-1).double().numpy()
                         for c in cands:
                             e = rel["entity_ids"][c]
                             scores[i][c] = float(lp[e]) if e is not None else None
@@ -236,7 +241,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "datasets", "mlama"))
     ap.add_argument("--work", default=os.path.join(ROOT, "checkpoints", "parity"))
-    ap.add_argument("--limit", type=int, default=3, help="queries per (language, relation)")
+    ap.add_argument("--limit", type=int, default=1, help="queries per (language, relation)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     sys.stdout.reconfigure(line_buffering=True)
@@ -251,12 +256,18 @@ def main():
             if src not in defaults:
                 counts, defaults[src] = check_inputs(os.path.join(a.work, "ck", src), os.path.join(a.work, "hf", src), a.data, a.limit,
                                                      FAMILIES[src]["styles"], tmp, styles_info)
-                n, m = counts[("spans", False)]
+                n, m = counts[("spans", False)][:2]
                 inputs_same, inputs_all = inputs_same + n, inputs_all + m
-                langs = len({p["language"] for p in defaults[src]["prompts"]})
-                print(f"inputs {src}: {m} prompts over {langs} languages, styles {','.join(FAMILIES[src]['styles'])}; identical to transformers' tokenizer with the "
-                      f"harness's choices off: {n}/{m}; differing with in-context candidates: {m - counts[('in-context', False)][0]}, "
-                      f"with the Wikidata fallback: {m - counts[('spans', True)][0]}, with both (the default): {m - counts[('in-context', True)][0]}")
+                d = defaults[src]["prompts"]
+                yx = sum(p["template"].index("[Y]") < p["template"].index("[X]") for p in d)
+                multi = sum(any(len(ps["mask_positions"]) > 1 for ps in p["passes"]) for p in d)
+                subj = sum(p["subject_entity"] is not None and p["subject_entity"]["id"] is not None for p in d)
+                print(f"inputs {src}: {m} prompts over {len({p['language'] for p in d})} languages, styles {','.join(FAMILIES[src]['styles'])} "
+                      f"({yx} with [Y] before [X], {multi} with multi-token objects, {subj} with a subject entity)")
+                print(f"inputs {src}: identical to transformers' tokenizer with the harness's choices off (--tokenization spans, no fallback): {n}/{m}")
+                for label, k in (("in-context candidates on", ("in-context", False)), ("Wikidata fallback on", ("spans", True)), ("both on (the default)", ("in-context", True))):
+                    c = counts[k]
+                    print(f"inputs {src}: {label}: {c[1] - c[0]}/{m} prompts differ (model inputs {c[2]}, candidates' token or entity ids {c[3]})")
             worst, same, total, stored = check_scores(name, os.path.join(a.work, "ck", name), os.path.join(a.work, "hf", name), a.data, a.limit,
                                                       fam["styles"], defaults[src], tmp, styles_info)
             results[name] = (worst, same, total)
