@@ -143,6 +143,7 @@ def example_inputs(torch, word_only, pad_entity):
 
 
 def export_graph(torch, module, inputs, spec, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     names = spec["inputs"]
     torch.onnx.export(module, tuple(inputs[n] for n in names), path, input_names=names, output_names=spec["outputs"],
                       dynamic_axes={n: DYNAMIC[n] for n in names + spec["outputs"]}, opset_version=17, do_constant_folding=True)
@@ -350,9 +351,11 @@ def export_checkpoint(torch, onnx, mlm, config, out_dir, word_only, origin, writ
         with torch.no_grad():
             # A wrapper is created in training mode, and torch.onnx.export restores the mode it found, recursively:
             # without eval() here the model comes back with dropout on (the graphs are right, torch is not).
-            export_graph(torch, Gathered(mlm).eval(), {**inputs, **gather}, spec["gathered"], os.path.join(tmp, "model.onnx"))
-            export_graph(torch, Naive(mlm).eval(), inputs, spec["naive"], os.path.join(tmp, "model.naive.onnx"))
-        graphs = {v: onnx.load(os.path.join(tmp, s["file"]), load_external_data=True) for v, s in spec.items()}
+            # Past 2 GB torch writes one external file per tensor, named after it, beside the graph: each graph
+            # gets its own directory, or the second export overwrites the first's same-named tensors.
+            export_graph(torch, Gathered(mlm).eval(), {**inputs, **gather}, spec["gathered"], os.path.join(tmp, "gathered", "model.onnx"))
+            export_graph(torch, Naive(mlm).eval(), inputs, spec["naive"], os.path.join(tmp, "naive", "model.naive.onnx"))
+        graphs = {v: onnx.load(os.path.join(tmp, v, s["file"]), load_external_data=True) for v, s in spec.items()}
     leave_tied_tables_unpacked(graphs["gathered"], unpack_min_bytes)
     weight_bytes = share_weights(onnx, graphs, out_dir)
     for v, s in spec.items():
