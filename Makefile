@@ -89,7 +89,7 @@ bench: build $(BASE)/mlama-checkpoint.json
 # The exporter on a random mLUKE-base-sized LukeForMaskedLM (past protobuf's 2 GB limit), then the shipped scorer's
 # MFU on the exported graph beside the generated base-shaped graph's, same sample, same tokenizer and entities.
 EXPORTED := checkpoints/exported-base
-BENCH_EXPORTED := --data $(DATA) --languages en,ja,ar --per-language 30 --rounds 3 --patterns shipped
+BENCH_EXPORTED := --data $(DATA) --languages en,ja,ar --per-language 10 --rounds 2 --patterns shipped
 $(EXPORTED)/mlama-checkpoint.json: $(BASE)/mlama-checkpoint.json tools/export_mluke.py tools/parity/base_export.py | python-env
 	nice -n 10 $(PYTHON) -W ignore tools/parity/base_export.py --like $(BASE) --out $(EXPORTED)
 
