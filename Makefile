@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo demo-random known-answer test run-tests install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece
+.PHONY: demo demo-random known-answer test run-tests install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -62,6 +62,7 @@ test-slurm: build slurm-deps
 
 test: build browser python-env slurm-deps
 	@$(MAKE) --no-print-directory run-tests
+	@$(MAKE) --no-print-directory parity
 
 # The runner alone (what `test` runs once its prerequisites are there): the spec reporter prints each test as it
 # finishes and every failure with its reason at the end; TAP goes to $(TAP) for tools. TESTS and TAP can be set.
@@ -87,6 +88,16 @@ test-fast: install
 check: install
 	npx biome check .
 	npx tsc -p tsconfig.json --noEmit
+
+
+# The harness against transformers' own classes on the CPU (tools/parity/parity.py): fixtures built once into
+# checkpoints/parity (random weights), inputs and scores compared; the last line sums up, a failed threshold exits 1.
+parity: build python-env
+	nice -n 10 $(PYTHON) -W ignore tools/parity/parity.py --data $(DATA) --work checkpoints/parity
+
+# Rewrites the committed golden fixtures (test/fixtures/parity) that test/parity.test.ts checks without Python.
+parity-golden: build python-env
+	$(PYTHON) -W ignore tools/parity/golden.py
 
 MLAMA := $(NODE) bin/mlama.js
 # The default results file, so that a plain `mlama report` or `mlama runs` after the demo shows it. The user's
@@ -135,6 +146,19 @@ $(BASE)/mlama-checkpoint.json: | build
 
 bench: build $(BASE)/mlama-checkpoint.json
 	$(MLAMA) bench scoring --model $(BASE) --data $(DATA) --languages en,ja,ar --per-language 30 --rounds 3
+
+# The exporter on a random mLUKE-base-sized LukeForMaskedLM (past protobuf's 2 GB limit), then the shipped scorer's
+# MFU on the exported graph beside the generated base-shaped graph's, same sample, same tokenizer and entities.
+EXPORTED := checkpoints/exported-base
+BENCH_EXPORTED := --data $(DATA) --languages en,ja,ar --per-language 10 --rounds 2 --patterns shipped
+$(EXPORTED)/mlama-checkpoint.json: $(BASE)/mlama-checkpoint.json tools/export_mluke.py tools/parity/base_export.py | python-env
+	nice -n 10 $(PYTHON) -W ignore tools/parity/base_export.py --like $(BASE) --out $(EXPORTED)
+
+bench-exported: build $(EXPORTED)/mlama-checkpoint.json
+	@set -o pipefail; nice -n 10 $(MLAMA) bench scoring --model $(EXPORTED) $(BENCH_EXPORTED) | tee results/.bench-exported.txt
+	@set -o pipefail; nice -n 10 $(MLAMA) bench scoring --model $(BASE) $(BENCH_EXPORTED) | tee results/.bench-generated.txt
+	@e=$$(grep -o 'mfu=[0-9.]*' results/.bench-exported.txt | cut -d= -f2); g=$$(grep -o 'mfu=[0-9.]*' results/.bench-generated.txt | cut -d= -f2); \
+	echo "exported mfu=$$e generated base-shaped mfu=$$g ratio=$$(awk -v e=$$e -v g=$$g 'BEGIN { printf "%.3f", e / g }')"
 
 bench-tiny: build
 	$(MLAMA) make-checkpoint --preset tiny --seed 1 --data $(DATA) --out $(TINY)-shared

@@ -58,7 +58,8 @@ test('a prompt longer than the positions is stored unranked and counted as too l
   const raw = new Database(db);
   raw.exec(`INSERT INTO runs (name, status, started_at, finished_at, options, harness_version, checkpoint, dataset, random_weights, planned)
             SELECT 'cut', 'interrupted', started_at, NULL, options, harness_version, checkpoint, dataset, random_weights, planned FROM runs WHERE name = 'long'`);
-  raw.exec(`INSERT INTO results SELECT (SELECT id FROM runs WHERE name = 'cut'), style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard
+  raw.exec(`INSERT INTO results (run_id, style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard, sub_uri, gold_uris, tie, template_main)
+            SELECT (SELECT id FROM runs WHERE name = 'cut'), style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard, sub_uri, gold_uris, tie, template_main
             FROM results WHERE run_id = (SELECT id FROM runs WHERE name = 'long') AND rowid % 3 = 0 AND length(subject) < 500`);
   raw.close();
   const resumed = await cli('run', ...args, '--resume', 'cut');

@@ -16,7 +16,8 @@ test('setup: a complete run, and an interrupted copy holding all of en, part of 
   const raw = new Database(db);
   raw.exec(`INSERT INTO runs (name, status, started_at, finished_at, options, harness_version, checkpoint, dataset, random_weights, planned)
             SELECT 'cut', 'interrupted', started_at, finished_at, options, harness_version, checkpoint, dataset, random_weights, planned FROM runs WHERE name = 'full'`);
-  raw.exec(`INSERT INTO results SELECT (SELECT id FROM runs WHERE name = 'cut'), style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard
+  raw.exec(`INSERT INTO results (run_id, style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard, sub_uri, gold_uris, tie, template_main)
+            SELECT (SELECT id FROM runs WHERE name = 'cut'), style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard, sub_uri, gold_uris, tie, template_main
             FROM results WHERE run_id = (SELECT id FROM runs WHERE name = 'full') AND (language = 'en' OR (language = 'ja' AND NOT (style = 'entity' AND relation = 'P19')))`);
   raw.close();
 });

@@ -143,6 +143,7 @@ def example_inputs(torch, word_only, pad_entity):
 
 
 def export_graph(torch, module, inputs, spec, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     names = spec["inputs"]
     torch.onnx.export(module, tuple(inputs[n] for n in names), path, input_names=names, output_names=spec["outputs"],
                       dynamic_axes={n: DYNAMIC[n] for n in names + spec["outputs"]}, opset_version=17, do_constant_folding=True)
@@ -221,14 +222,38 @@ def write_tokenizer(tokenizer, vocab_size, out_dir):
         a, b = tokenizer.convert_tokens_to_ids(t), fast.convert_tokens_to_ids(t)
         if a != b:
             die(f"token {t}: id {a} in the model's tokenizer but {b} in the fast one")
-    for text in ["Ryō Kase was born in Yokohama .", "[Y]は[X]の母語です", "ولد في القاهرة", "巴黎是法国的首都。"]:
-        a = tokenizer(text, add_special_tokens=False)["input_ids"]
-        b = fast(text, add_special_tokens=False)["input_ids"]
-        if a != b:
-            die(f"fast and slow tokenizers disagree on {text!r}: {a} vs {b}")
     if len(fast) != vocab_size:
         die(f"tokenizer has {len(fast)} ids but config vocab_size is {vocab_size}")
-    fast.backend_tokenizer.save(os.path.join(out_dir, "tokenizer.json"))
+    path = os.path.join(out_dir, "tokenizer.json")
+    fast.backend_tokenizer.save(path)
+    if sp_byte_fallback(sp):
+        # transformers' converter drops SentencePiece's byte fallback: a character outside the pieces would become
+        # <unk> where the model's own tokenizer gives its UTF-8 bytes. The Unigram model of tokenizers has the flag.
+        with open(path, encoding="utf-8") as f:
+            j = json.load(f)
+        j["model"]["byte_fallback"] = True
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(j, f, ensure_ascii=False)
+    check_fast_file(tokenizer, path)
+
+
+def sp_byte_fallback(sp_file):
+    from sentencepiece import sentencepiece_model_pb2
+    m = sentencepiece_model_pb2.ModelProto()
+    with open(sp_file, "rb") as f:
+        m.ParseFromString(f.read())
+    return m.trainer_spec.byte_fallback
+
+
+def check_fast_file(tokenizer, path):
+    """The written file against the model's own tokenizer, including characters no piece covers."""
+    from tokenizers import Tokenizer
+    fast = Tokenizer.from_file(path)
+    for text in ["Ryō Kase was born in Yokohama .", "[Y]は[X]の母語です", "ولد في القاهرة", "巴黎是法国的首都。", "\u2603 \U0001F600 ǅ ⅷ"]:
+        a = tokenizer(text, add_special_tokens=False)["input_ids"]
+        b = fast.encode(text, add_special_tokens=False).ids
+        if a != b:
+            die(f"tokenizer.json and the model's tokenizer disagree on {text!r}: {b} vs {a}")
 
 
 SPECIAL_ENTITIES = ("[PAD]", "[UNK]", "[MASK]", "[MASK2]")
@@ -286,6 +311,7 @@ def check_heads(info, model):
 def parity(torch, ort, mlm, out_dir, spec, word_only, pad_entity, tolerance):
     inputs, gather = example_inputs(torch, word_only, pad_entity)
     worst = 0.0
+    mlm.eval()
     with torch.no_grad():
         ref = mlm(**inputs, return_dict=True)
     opts = ort.SessionOptions()
@@ -313,7 +339,7 @@ def parity(torch, ort, mlm, out_dir, spec, word_only, pad_entity, tolerance):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def export_checkpoint(torch, onnx, mlm, config, out_dir, word_only, origin, write_side_files, unpack_min_bytes=64 << 20):
+def export_checkpoint(torch, onnx, mlm, config, out_dir, word_only, origin, write_side_files, unpack_min_bytes=64 << 20, random_weights=False):
     """Everything after loading: graphs, shared weights, side files (a callback), manifest. Returns the spec."""
     os.makedirs(out_dir, exist_ok=True)
     mlm.eval()
@@ -323,11 +349,13 @@ def export_checkpoint(torch, onnx, mlm, config, out_dir, word_only, origin, writ
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         inputs, gather = example_inputs(torch, word_only, pad_entity)
         with torch.no_grad():
-            # Wrappers in eval mode: torch.onnx.export restores the wrapper's mode after export, recursively, and a
-            # fresh nn.Module is in training mode, which would switch the model's dropout on for the parity check.
-            export_graph(torch, Gathered(mlm).eval(), {**inputs, **gather}, spec["gathered"], os.path.join(tmp, "model.onnx"))
-            export_graph(torch, Naive(mlm).eval(), inputs, spec["naive"], os.path.join(tmp, "model.naive.onnx"))
-        graphs = {v: onnx.load(os.path.join(tmp, s["file"]), load_external_data=True) for v, s in spec.items()}
+            # A wrapper is created in training mode, and torch.onnx.export restores the mode it found, recursively:
+            # without eval() here the model comes back with dropout on (the graphs are right, torch is not).
+            # Past 2 GB torch writes one external file per tensor, named after it, beside the graph: each graph
+            # gets its own directory, or the second export overwrites the first's same-named tensors.
+            export_graph(torch, Gathered(mlm).eval(), {**inputs, **gather}, spec["gathered"], os.path.join(tmp, "gathered", "model.onnx"))
+            export_graph(torch, Naive(mlm).eval(), inputs, spec["naive"], os.path.join(tmp, "naive", "model.naive.onnx"))
+        graphs = {v: onnx.load(os.path.join(tmp, v, s["file"]), load_external_data=True) for v, s in spec.items()}
     leave_tied_tables_unpacked(graphs["gathered"], unpack_min_bytes)
     weight_bytes = share_weights(onnx, graphs, out_dir)
     for v, s in spec.items():
@@ -338,7 +366,7 @@ def export_checkpoint(torch, onnx, mlm, config, out_dir, word_only, origin, writ
     manifest = {
         "format": FORMAT,
         "architecture": "word-only" if word_only else "luke",
-        "random_weights": False,
+        "random_weights": random_weights,
         "origin": origin,
         "graphs": spec,
         "files": {"tokenizer": "tokenizer.json", "config": "config.json", "weights": ["weights.bin"], **({} if word_only else {"entity_vocab": "entity_vocab.json"})},
@@ -527,6 +555,7 @@ def main():
     ap.add_argument("out", help="checkpoint directory to write")
     ap.add_argument("--word-only", action="store_true", help="an XLM-R-style masked LM without entity inputs")
     ap.add_argument("--entity-vocab", help="entity vocabulary to use instead of the tokenizer's (.json or LUKE's .jsonl)")
+    ap.add_argument("--random-weights", action="store_true", help="the source has random weights (test fixtures): the manifest says so and reports warn")
     ap.add_argument("--tolerance", type=float, default=1e-3, help="largest |difference| between onnxruntime and torch (default 1e-3)")
     a = ap.parse_args()
     try:
@@ -545,7 +574,8 @@ def main():
         die(f"{a.source}: model_type {config.model_type!r} is not LUKE; use --word-only for XLM-R-style models")
     mlm, info = AutoModelForMaskedLM.from_pretrained(a.source, output_loading_info=True)
     check_heads(info, mlm)
-    tokenizer = AutoTokenizer.from_pretrained(a.source)
+    # The slow tokenizer is the SentencePiece model itself; AutoTokenizer's fast XLM-R conversion drops byte fallback.
+    tokenizer = AutoTokenizer.from_pretrained(a.source, use_fast=False)
     cfg = mlm.config.to_dict()
 
     def side_files(out_dir):
@@ -554,7 +584,7 @@ def main():
             write_entity_vocab(read_entity_vocab(a.entity_vocab, tokenizer), cfg["entity_vocab_size"], out_dir)
 
     origin = {"exporter": "tools/export_mluke.py", "source": a.source, "transformers": transformers.__version__, "torch": torch.__version__}
-    spec = export_checkpoint(torch, onnx, mlm, cfg, a.out, a.word_only, origin, side_files)
+    spec = export_checkpoint(torch, onnx, mlm, cfg, a.out, a.word_only, origin, side_files, random_weights=a.random_weights)
     parity(torch, ort, mlm, a.out, spec, a.word_only, 0, a.tolerance)
 
 

@@ -2,6 +2,7 @@ import { fail } from '../errors.js';
 import type { Query, RelationSet } from '../data/types.js';
 import { refuseHomographs, type EntityLink, type EntityLinker } from '../tokenize/entityLinker.js';
 import type { PromptStyle } from './styles.js';
+import { assembleSpans, type Tokenization } from './spans.js';
 
 /** What the builder needs of a tokenizer: in-context piece encoding and the special ids. */
 export interface PieceEncoder {
@@ -48,6 +49,7 @@ export interface PreparedRelation {
   set: RelationSet;
   template: PreparedTemplate;
   candidates: CandidateTable;
+  tokenization: Tokenization;
 }
 
 /** One forward pass: a word sequence, optional entities (slot 0 is the object [MASK]), the candidates it ranks. */
@@ -100,11 +102,12 @@ export function encodeSlot(ctx: SlotContext, value: string, tok: PieceEncoder): 
   return tok.encodePiece(ctx.leading + value, ctx.initial, ctx.after);
 }
 
-export function prepareRelation(set: RelationSet, tok: PieceEncoder, link: EntityLinker | null): PreparedRelation {
+export function prepareRelation(set: RelationSet, tok: PieceEncoder, link: EntityLinker | null, tokenization: Tokenization = 'in-context'): PreparedRelation {
   const template = prepareTemplate(set.template.text, tok, set.template.source);
-  // A candidate stands where the [MASK]s stand, which split words: it starts a word of its own.
+  // A candidate stands where the [MASK]s stand, which split words: it starts a word of its own. 'spans': a
+  // candidate is its own piece, as the tokenizer cuts an entity span out of the sentence.
   const candidateSlot = { ...template.slots.Y, after: '' };
-  const tokens = set.candidates.map((c) => encodeSlot(candidateSlot, c.label, tok));
+  const tokens = set.candidates.map((c) => (tokenization === 'spans' ? tok.encodePiece(c.label.trim(), true) : encodeSlot(candidateSlot, c.label, tok)));
   const byLength = new Map<number, number[]>();
   tokens.forEach((t, i) => {
     if (t.length === 0) fail(`${set.language}/${set.relation}: candidate ${JSON.stringify(set.candidates[i].label)} has no tokens`);
@@ -117,7 +120,7 @@ export function prepareRelation(set: RelationSet, tok: PieceEncoder, link: Entit
     set.candidates.map((c) => (link ? link(set.language, c.label, c.uri) : { id: null, via: 'none' as const })),
     set.candidates.map((c) => c.uri),
   );
-  return { set, template, candidates: { labels: set.candidates.map((c) => c.label), tokens, entities, groups } };
+  return { set, template, candidates: { labels: set.candidates.map((c) => c.label), tokens, entities, groups }, tokenization };
 }
 
 /** The word sequence <s> piece slot piece slot piece </s>, with the positions of each slot. */
@@ -147,8 +150,11 @@ export function buildQuery(rel: PreparedRelation, query: Query, style: PromptSty
   const subjectEntity = style.subjectEntity === 'entity' && ent ? ent.link(query.language, query.subject, query.subjectUri) : null;
   const groups = style.objectMasks === 'single' ? [{ length: 1, members: rel.candidates.labels.map((_, i) => i) }] : rel.candidates.groups;
   let subjectPositions: number[] = [];
+  // With 'spans' the subject is cut out of the sentence only where the tokenizer would be given its span.
+  const subjectIsSpan = style.head === 'entity' && (style.subjectEntity === 'mask' || (subjectEntity !== null && subjectEntity.id !== null));
   const passes: Pass[] = groups.map((g) => {
-    const { ids, subjectPositions: sp, maskPositions } = assemble(rel.template, subject, g.length, tok, pieces);
+    const { ids, subjectPositions: sp, maskPositions } =
+      rel.tokenization === 'spans' ? assembleSpans(rel.template.text, query.subject, g.length, subjectIsSpan, tok) : assemble(rel.template, subject, g.length, tok, pieces);
     subjectPositions = sp;
     const entityIds: number[] = [];
     const entityPositions: number[][] = [];

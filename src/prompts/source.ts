@@ -7,6 +7,7 @@ import { entityLinker } from '../tokenize/entityLinker.js';
 import type { WordTokenizer } from '../tokenize/tokenizer.js';
 import { buildQuery, prepareRelation, type BuiltQuery, type EntityInputs } from './build.js';
 import type { PromptStyle } from './styles.js';
+import type { Tokenization } from './spans.js';
 
 export interface QuerySelection {
   relations?: string[];
@@ -15,6 +16,8 @@ export interface QuerySelection {
   templates?: 'main' | 'all';
   /** Wikidata-id fallback for entity lookups (off by default: the paper's protocol is `<lang>:<title>` only). */
   fallback: boolean;
+  /** 'in-context' unless asked: 'spans' reproduces transformers' tokenizers (see spans.ts). */
+  tokenization?: Tokenization;
 }
 
 /** A language's queries built for every style, relation by relation; candidates are tokenized once per relation. */
@@ -31,7 +34,7 @@ export function* languageQueries(
   const link = vocab ? entityLinker(vocab, labels, sel.fallback) : null;
   const ent: EntityInputs | null = vocab && link ? { link, maskId: vocab.special.mask! } : null;
   for (const set of readLanguage(ds, lang, { relations: sel.relations, templates: sel.templates, onWarning })) {
-    const rel = prepareRelation(set, tok, link);
+    const rel = prepareRelation(set, tok, link, sel.tokenization);
     const queries = sel.limit !== undefined ? set.queries.slice(0, sel.limit) : set.queries;
     for (const q of queries) for (const style of styles) yield buildQuery(rel, q, style, tok, ent);
   }
