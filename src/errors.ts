@@ -3,7 +3,10 @@
  * Anything else that escapes is a bug and is reported with its stack.
  */
 export class HarnessError extends Error {
-  constructor(message: string, readonly exitCode: number = 2) {
+  constructor(
+    message: string,
+    readonly exitCode: number = 2,
+  ) {
     super(message);
     this.name = 'HarnessError';
   }

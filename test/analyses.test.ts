@@ -11,8 +11,24 @@ import { languageMetrics } from '../src/report/metrics.js';
 function row(p: Partial<ResultRow> & { top?: ResultRow['top'] } & { topIds?: string[] }): ResultRow {
   const top = p.top ?? (p.topIds ?? ['a']).map((id, i) => ({ label: id.toUpperCase(), score: -i, uri: id }));
   return {
-    language: 'en', relation: 'P1', template: 't0', subject: 's', style: 'word', golds: ['A'], lineids: [0], gold_rank: 1, gold_score: 0, candidates: 10,
-    covered: true, shard: null, sub_uri: 'Q1', gold_uris: ['a'], tie: false, template_main: true, ...p, top,
+    language: 'en',
+    relation: 'P1',
+    template: 't0',
+    subject: 's',
+    style: 'word',
+    golds: ['A'],
+    lineids: [0],
+    gold_rank: 1,
+    gold_score: 0,
+    candidates: 10,
+    covered: true,
+    shard: null,
+    sub_uri: 'Q1',
+    gold_uris: ['a'],
+    tie: false,
+    template_main: true,
+    ...p,
+    top,
   };
 }
 const near = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} vs ${b}`);
@@ -49,7 +65,10 @@ test('cross-lingual: top-1 agreement and RankC by Wikidata id, over facts both l
   // Q1: 1; Q2: P@1 = 0, P@2 = 1 -> 1 / (e + 1)
   near(p.rankc, (1 + 1 / (Math.E + 1)) / 2);
   // Candidates without a Wikidata id match nothing, even with equal labels.
-  const noUri = crossLingual([row({ language: 'en', top: [{ label: 'X', score: 0, uri: null }] }), row({ language: 'ja', top: [{ label: 'X', score: 0, uri: null }] })]);
+  const noUri = crossLingual([
+    row({ language: 'en', top: [{ label: 'X', score: 0, uri: null }] }),
+    row({ language: 'ja', top: [{ label: 'X', score: 0, uri: null }] }),
+  ]);
   near(noUri.styles[0].pairs[0].top1, 0);
 });
 
@@ -69,7 +88,10 @@ test('paraphrase robustness: P@1 per template, spread, and pairwise top-1 agreem
   const r = paraphraseRobustness(rows);
   assert.equal(r.relations.length, 1);
   const rel = r.relations[0];
-  assert.deepEqual(rel.templates.map((t) => t.p_at_1), [0.5, 0.5, 0]);
+  assert.deepEqual(
+    rel.templates.map((t) => t.p_at_1),
+    [0.5, 0.5, 0],
+  );
   near(rel.spread, 0.5);
   near(rel.std, Math.sqrt(((1 / 6) ** 2 * 2 + (1 / 3) ** 2) / 3));
   // s1: pairs (0,1) agree, (0,2) and (1,2) differ; s2: all three agree -> 4 / 6
@@ -107,7 +129,10 @@ test('multi-run table: languages as rows, run x style columns, the average over 
     { run: 'A', label: 'mluke', styles: ['word'], languages: languageMetrics(a) },
     { run: 'B', label: 'xlmr', styles: ['word', 'entity'], languages: languageMetrics(b) },
   ]);
-  assert.deepEqual(t.columns.map((c) => `${c.label}/${c.style}`), ['mluke/word', 'xlmr/word', 'xlmr/entity']);
+  assert.deepEqual(
+    t.columns.map((c) => `${c.label}/${c.style}`),
+    ['mluke/word', 'xlmr/word', 'xlmr/entity'],
+  );
   assert.deepEqual(t.languages, ['en', 'ja']);
   assert.deepEqual(t.p_at_1, [
     [0.5, 1, 0],

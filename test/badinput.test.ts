@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -26,9 +26,27 @@ function model(edit: (dir: string) => void): string {
   return d;
 }
 
-const json = (dir: string, file: string, edit: (v: any) => any) => writeFileSync(join(dir, file), JSON.stringify(edit(JSON.parse(readFileSync(join(dir, file), 'utf8')))));
-const replaceLine = (n: number, line: string) => (t: string) => t.split('\n').map((l, i) => (i === n - 1 ? line : l)).join('\n');
-const run = (d: string, m = ck, ...more: string[]) => ['run', '--data', d, '--model', m, '--languages', 'en', '--limit', '1', '--db', join(tempDir(), 'r.sqlite'), ...more];
+const json = (dir: string, file: string, edit: (v: any) => any) =>
+  writeFileSync(join(dir, file), JSON.stringify(edit(JSON.parse(readFileSync(join(dir, file), 'utf8')))));
+const replaceLine = (n: number, line: string) => (t: string) =>
+  t
+    .split('\n')
+    .map((l, i) => (i === n - 1 ? line : l))
+    .join('\n');
+const run = (d: string, m = ck, ...more: string[]) => [
+  'run',
+  '--data',
+  d,
+  '--model',
+  m,
+  '--languages',
+  'en',
+  '--limit',
+  '1',
+  '--db',
+  join(tempDir(), 'r.sqlite'),
+  ...more,
+];
 const stats = (d: string) => ['data', 'stats', '--data', d, '--languages', 'en'];
 
 interface Case {
@@ -40,50 +58,357 @@ interface Case {
 
 const cases: Case[] = [
   // mLAMA dataset files
-  { name: 'malformed JSON line', argv: () => stats(data('en/P19.jsonl', replaceLine(3, '{"sub_uri": "Q1", '))), code: 2, err: /en\/P19\.jsonl:3: malformed JSON/ },
-  { name: 'triple without sub_label', argv: () => stats(data('en/P19.jsonl', replaceLine(2, '{"sub_uri":"Q1","obj_uri":"Q2","obj_label":"Tokyo","lineid":1}'))), code: 2, err: /en\/P19\.jsonl:2: .*"sub_label"/ },
-  { name: 'obj_label of the wrong type', argv: () => stats(data('en/P19.jsonl', replaceLine(4, '{"sub_uri":"Q1","obj_uri":"Q2","sub_label":"A","obj_label":17,"lineid":1}'))), code: 2, err: /en\/P19\.jsonl:4: .*"obj_label"/ },
+  {
+    name: 'malformed JSON line',
+    argv: () => stats(data('en/P19.jsonl', replaceLine(3, '{"sub_uri": "Q1", '))),
+    code: 2,
+    err: /en\/P19\.jsonl:3: malformed JSON/,
+  },
+  {
+    name: 'triple without sub_label',
+    argv: () => stats(data('en/P19.jsonl', replaceLine(2, '{"sub_uri":"Q1","obj_uri":"Q2","obj_label":"Tokyo","lineid":1}'))),
+    code: 2,
+    err: /en\/P19\.jsonl:2: .*"sub_label"/,
+  },
+  {
+    name: 'obj_label of the wrong type',
+    argv: () => stats(data('en/P19.jsonl', replaceLine(4, '{"sub_uri":"Q1","obj_uri":"Q2","sub_label":"A","obj_label":17,"lineid":1}'))),
+    code: 2,
+    err: /en\/P19\.jsonl:4: .*"obj_label"/,
+  },
   { name: 'a JSON array instead of an object', argv: () => stats(data('en/P19.jsonl', replaceLine(1, '[1, 2]'))), code: 2, err: /en\/P19\.jsonl:1: / },
-  { name: 'template without [X]', argv: () => stats(data('en/templates.jsonl', (t) => t.replace('[X] was born in [Y] .', 'someone was born in [Y] .'))), code: 2, err: /en\/templates\.jsonl:\d+: template must contain exactly one \[X\] and one \[Y\]/ },
-  { name: 'template without [Y]', argv: () => stats(data('en/templates.jsonl', (t) => t.replace('[X] was born in [Y] .', '[X] was born .'))), code: 2, err: /en\/templates\.jsonl:\d+: template must contain exactly one \[X\] and one \[Y\]/ },
-  { name: 'template with two [Y]', argv: () => stats(data('en/templates.jsonl', (t) => t.replace('[X] was born in [Y] .', '[X] was born in [Y] , [Y] .'))), code: 2, err: /en\/templates\.jsonl:\d+: template must contain exactly one/ },
-  { name: 'templates.jsonl malformed', argv: () => stats(data('en/templates.jsonl', (t) => t + '{"relation": \n')), code: 2, err: /en\/templates\.jsonl:\d+: malformed JSON/ },
-  { name: 'template without its relation field', argv: () => stats(data('en/templates.jsonl', replaceLine(1, '{"template":"[X] speaks [Y] ."}'))), code: 2, err: /en\/templates\.jsonl:1: .*"relation"/ },
-  { name: 'empty candidate set', argv: () => stats(data('TREx_multilingual_objects/en.json', (t) => JSON.stringify({ ...JSON.parse(t), P19: { objects: [] } }))), code: 2, err: /en\.json: .*P19/ },
-  { name: 'candidate file malformed', argv: () => stats(data('TREx_multilingual_objects/en.json', (t) => t.slice(0, 100))), code: 2, err: /TREx_multilingual_objects\/en\.json: / },
-  { name: 'candidate file missing', argv: () => { const d = sampleCopy(); rmSync(join(d, 'TREx_multilingual_objects', 'en.json')); return stats(d); }, code: 2, err: /en\/P19: no candidate set in TREx_multilingual_objects\/en\.json/ },
-  { name: 'unknown language', argv: () => ['data', 'stats', '--data', SAMPLE_DATA, '--languages', 'xx'], code: 2, err: /unknown language "xx".*available: ar, en, ja, zh/ },
+  {
+    name: 'template without [X]',
+    argv: () => stats(data('en/templates.jsonl', (t) => t.replace('[X] was born in [Y] .', 'someone was born in [Y] .'))),
+    code: 2,
+    err: /en\/templates\.jsonl:\d+: template must contain exactly one \[X\] and one \[Y\]/,
+  },
+  {
+    name: 'template without [Y]',
+    argv: () => stats(data('en/templates.jsonl', (t) => t.replace('[X] was born in [Y] .', '[X] was born .'))),
+    code: 2,
+    err: /en\/templates\.jsonl:\d+: template must contain exactly one \[X\] and one \[Y\]/,
+  },
+  {
+    name: 'template with two [Y]',
+    argv: () => stats(data('en/templates.jsonl', (t) => t.replace('[X] was born in [Y] .', '[X] was born in [Y] , [Y] .'))),
+    code: 2,
+    err: /en\/templates\.jsonl:\d+: template must contain exactly one/,
+  },
+  {
+    name: 'templates.jsonl malformed',
+    argv: () => stats(data('en/templates.jsonl', (t) => t + '{"relation": \n')),
+    code: 2,
+    err: /en\/templates\.jsonl:\d+: malformed JSON/,
+  },
+  {
+    name: 'template without its relation field',
+    argv: () => stats(data('en/templates.jsonl', replaceLine(1, '{"template":"[X] speaks [Y] ."}'))),
+    code: 2,
+    err: /en\/templates\.jsonl:1: .*"relation"/,
+  },
+  {
+    name: 'empty candidate set',
+    argv: () => stats(data('TREx_multilingual_objects/en.json', (t) => JSON.stringify({ ...JSON.parse(t), P19: { objects: [] } }))),
+    code: 2,
+    err: /en\.json: .*P19/,
+  },
+  {
+    name: 'candidate file malformed',
+    argv: () => stats(data('TREx_multilingual_objects/en.json', (t) => t.slice(0, 100))),
+    code: 2,
+    err: /TREx_multilingual_objects\/en\.json: /,
+  },
+  {
+    name: 'candidate file missing',
+    argv: () => {
+      const d = sampleCopy();
+      rmSync(join(d, 'TREx_multilingual_objects', 'en.json'));
+      return stats(d);
+    },
+    code: 2,
+    err: /en\/P19: no candidate set in TREx_multilingual_objects\/en\.json/,
+  },
+  {
+    name: 'unknown language',
+    argv: () => ['data', 'stats', '--data', SAMPLE_DATA, '--languages', 'xx'],
+    code: 2,
+    err: /unknown language "xx".*available: ar, en, ja, zh/,
+  },
   { name: 'dataset directory missing', argv: () => stats(join(tempDir(), 'nowhere')), code: 2, err: /nowhere: .*not found|nowhere: .*does not exist/ },
   { name: 'dataset path is a file', argv: () => stats(join(SAMPLE_DATA, 'README.md')), code: 2, err: /README\.md: / },
-  { name: 'language without templates.jsonl', argv: () => { const d = sampleCopy(); rmSync(join(d, 'en', 'templates.jsonl')); return stats(d); }, code: 2, err: /en\/templates\.jsonl: missing/ },
+  {
+    name: 'language without templates.jsonl',
+    argv: () => {
+      const d = sampleCopy();
+      rmSync(join(d, 'en', 'templates.jsonl'));
+      return stats(d);
+    },
+    code: 2,
+    err: /en\/templates\.jsonl: missing/,
+  },
   // checkpoint directories
   { name: 'checkpoint directory missing', argv: () => run(SAMPLE_DATA, join(tempDir(), 'no-ck')), code: 2, err: /no-ck: checkpoint directory not found/ },
-  { name: 'manifest missing', argv: () => run(SAMPLE_DATA, model((d) => rmSync(join(d, 'mlama-checkpoint.json')))), code: 2, err: /mlama-checkpoint\.json: missing/ },
-  { name: 'manifest malformed', argv: () => run(SAMPLE_DATA, model((d) => writeFileSync(join(d, 'mlama-checkpoint.json'), '{"format": '))), code: 2, err: /mlama-checkpoint\.json: malformed JSON/ },
-  { name: 'manifest of another format', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'mlama-checkpoint.json', (m) => ({ ...m, format: 'other/9' })))), code: 2, err: /mlama-checkpoint\.json: field "format" must be "mlama-checkpoint\/1"/ },
-  { name: 'manifest without the gathered graph', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'mlama-checkpoint.json', (m) => ({ ...m, graphs: { naive: m.graphs.naive } })))), code: 2, err: /field "graphs\.gathered" missing/ },
-  { name: 'manifest lacks an input of the contract', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'mlama-checkpoint.json', (m) => { m.graphs.gathered.inputs = m.graphs.gathered.inputs.filter((i: string) => i !== 'entity_ids'); return m; }))), code: 2, err: /field "graphs\.gathered\.inputs" lacks "entity_ids"/ },
-  { name: 'graph file missing', argv: () => run(SAMPLE_DATA, model((d) => rmSync(join(d, 'model.onnx')))), code: 2, err: /model\.onnx: graph file missing \(graphs\.gathered\.file\)/ },
-  { name: 'graph file is not ONNX', argv: () => run(SAMPLE_DATA, model((d) => writeFileSync(join(d, 'model.onnx'), 'not a protobuf at all'))), code: 2, err: /model\.onnx: onnxruntime cannot load the graph/ },
-  { name: 'graph without an input the manifest names', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'mlama-checkpoint.json', (m) => { m.graphs.gathered.inputs.push('extra_input'); return m; }))), code: 2, err: /model\.onnx: graph has no input "extra_input" that the manifest names/ },
-  { name: 'weights file missing', argv: () => run(SAMPLE_DATA, model((d) => rmSync(join(d, 'weights.bin')))), code: 2, err: /weights\.bin: weights file missing \(field "files\.weights"/ },
-  { name: 'weights file truncated', argv: () => run(SAMPLE_DATA, model((d) => truncateSync(join(d, 'weights.bin'), 1000))), code: 2, err: /model\.onnx: onnxruntime cannot load the graph/ },
-  { name: 'config without hidden_size', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'config.json', (c) => ({ ...c, hidden_size: undefined })))), code: 2, err: /config\.json: field "hidden_size" missing or not a number/ },
-  { name: 'config malformed', argv: () => run(SAMPLE_DATA, model((d) => writeFileSync(join(d, 'config.json'), '{'))), code: 2, err: /config\.json: malformed JSON/ },
+  {
+    name: 'manifest missing',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => rmSync(join(d, 'mlama-checkpoint.json'))),
+      ),
+    code: 2,
+    err: /mlama-checkpoint\.json: missing/,
+  },
+  {
+    name: 'manifest malformed',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => writeFileSync(join(d, 'mlama-checkpoint.json'), '{"format": ')),
+      ),
+    code: 2,
+    err: /mlama-checkpoint\.json: malformed JSON/,
+  },
+  {
+    name: 'manifest of another format',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'mlama-checkpoint.json', (m) => ({ ...m, format: 'other/9' }))),
+      ),
+    code: 2,
+    err: /mlama-checkpoint\.json: field "format" must be "mlama-checkpoint\/1"/,
+  },
+  {
+    name: 'manifest without the gathered graph',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'mlama-checkpoint.json', (m) => ({ ...m, graphs: { naive: m.graphs.naive } }))),
+      ),
+    code: 2,
+    err: /field "graphs\.gathered" missing/,
+  },
+  {
+    name: 'manifest lacks an input of the contract',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) =>
+          json(d, 'mlama-checkpoint.json', (m) => {
+            m.graphs.gathered.inputs = m.graphs.gathered.inputs.filter((i: string) => i !== 'entity_ids');
+            return m;
+          }),
+        ),
+      ),
+    code: 2,
+    err: /field "graphs\.gathered\.inputs" lacks "entity_ids"/,
+  },
+  {
+    name: 'graph file missing',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => rmSync(join(d, 'model.onnx'))),
+      ),
+    code: 2,
+    err: /model\.onnx: graph file missing \(graphs\.gathered\.file\)/,
+  },
+  {
+    name: 'graph file is not ONNX',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => writeFileSync(join(d, 'model.onnx'), 'not a protobuf at all')),
+      ),
+    code: 2,
+    err: /model\.onnx: onnxruntime cannot load the graph/,
+  },
+  {
+    name: 'graph without an input the manifest names',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) =>
+          json(d, 'mlama-checkpoint.json', (m) => {
+            m.graphs.gathered.inputs.push('extra_input');
+            return m;
+          }),
+        ),
+      ),
+    code: 2,
+    err: /model\.onnx: graph has no input "extra_input" that the manifest names/,
+  },
+  {
+    name: 'weights file missing',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => rmSync(join(d, 'weights.bin'))),
+      ),
+    code: 2,
+    err: /weights\.bin: weights file missing \(field "files\.weights"/,
+  },
+  {
+    name: 'weights file truncated',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => truncateSync(join(d, 'weights.bin'), 1000)),
+      ),
+    code: 2,
+    err: /model\.onnx: onnxruntime cannot load the graph/,
+  },
+  {
+    name: 'config without hidden_size',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'config.json', (c) => ({ ...c, hidden_size: undefined }))),
+      ),
+    code: 2,
+    err: /config\.json: field "hidden_size" missing or not a number/,
+  },
+  {
+    name: 'config malformed',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => writeFileSync(join(d, 'config.json'), '{')),
+      ),
+    code: 2,
+    err: /config\.json: malformed JSON/,
+  },
   // tokenizer and entity vocabulary files
-  { name: 'tokenizer size differs from the config', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'config.json', (c) => ({ ...c, vocab_size: c.vocab_size + 5 })))), code: 2, err: /tokenizer\.json: tokenizer has 8002 ids but .*config\.json field "vocab_size" is 8007/ },
-  { name: 'tokenizer malformed', argv: () => run(SAMPLE_DATA, model((d) => writeFileSync(join(d, 'tokenizer.json'), '{"model": {'))), code: 2, err: /tokenizer\.json: malformed JSON/ },
-  { name: 'tokenizer without <mask>', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, added_tokens: t.added_tokens.filter((a: any) => a.content !== '<mask>') })))), code: 2, err: /tokenizer\.json: field "added_tokens" has no mask token <mask>/ },
-  { name: 'tokenizer of an unknown model type', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, model: { ...t.model, type: 'Mystery' } })))), code: 2, err: /tokenizer\.json: field "model\.type" is "Mystery"/ },
-  { name: 'entity vocabulary without [MASK]', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'entity_vocab.json', (v) => { delete v['[MASK]']; return v; }))), code: 2, err: /entity_vocab\.json: no \[MASK\] entity/ },
-  { name: 'entity vocabulary size differs from the config', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'config.json', (c) => ({ ...c, entity_vocab_size: c.entity_vocab_size + 1 })))), code: 2, err: /entity_vocab\.json: entity vocabulary has \d+ ids but .*"entity_vocab_size"/ },
-  { name: 'entity vocabulary malformed', argv: () => run(SAMPLE_DATA, model((d) => writeFileSync(join(d, 'entity_vocab.json'), '{"[PAD]": 0, "[UNK]": '))), code: 2, err: /entity_vocab\.json: / },
-  { name: 'entity vocabulary with a non-integer id', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'entity_vocab.json', (v) => ({ ...v, 'en:Tokyo': 'seven' })))), code: 2, err: /entity_vocab\.json: / },
+  {
+    name: 'tokenizer size differs from the config',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'config.json', (c) => ({ ...c, vocab_size: c.vocab_size + 5 }))),
+      ),
+    code: 2,
+    err: /tokenizer\.json: tokenizer has 8002 ids but .*config\.json field "vocab_size" is 8007/,
+  },
+  {
+    name: 'tokenizer malformed',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => writeFileSync(join(d, 'tokenizer.json'), '{"model": {')),
+      ),
+    code: 2,
+    err: /tokenizer\.json: malformed JSON/,
+  },
+  {
+    name: 'tokenizer without <mask>',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, added_tokens: t.added_tokens.filter((a: any) => a.content !== '<mask>') }))),
+      ),
+    code: 2,
+    err: /tokenizer\.json: field "added_tokens" has no mask token <mask>/,
+  },
+  {
+    name: 'tokenizer of an unknown model type',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, model: { ...t.model, type: 'Mystery' } }))),
+      ),
+    code: 2,
+    err: /tokenizer\.json: field "model\.type" is "Mystery"/,
+  },
+  {
+    name: 'entity vocabulary without [MASK]',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) =>
+          json(d, 'entity_vocab.json', (v) => {
+            delete v['[MASK]'];
+            return v;
+          }),
+        ),
+      ),
+    code: 2,
+    err: /entity_vocab\.json: no \[MASK\] entity/,
+  },
+  {
+    name: 'entity vocabulary size differs from the config',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'config.json', (c) => ({ ...c, entity_vocab_size: c.entity_vocab_size + 1 }))),
+      ),
+    code: 2,
+    err: /entity_vocab\.json: entity vocabulary has \d+ ids but .*"entity_vocab_size"/,
+  },
+  {
+    name: 'entity vocabulary malformed',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => writeFileSync(join(d, 'entity_vocab.json'), '{"[PAD]": 0, "[UNK]": ')),
+      ),
+    code: 2,
+    err: /entity_vocab\.json: /,
+  },
+  {
+    name: 'entity vocabulary with a non-integer id',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'entity_vocab.json', (v) => ({ ...v, 'en:Tokyo': 'seven' }))),
+      ),
+    code: 2,
+    err: /entity_vocab\.json: /,
+  },
   // database files
-  { name: 'database is a text file', argv: () => { const f = join(tempDir(), 'text.sqlite'); writeFileSync(f, 'this is not a database, just text that is long enough to look like a header........'); return ['report', '--db', f]; }, code: 2, err: /text\.sqlite: not a valid results database/ },
-  { name: 'database from a newer harness', argv: () => { const f = join(tempDir(), 'new.sqlite'); const d = new Database(f); d.pragma('user_version = 99'); d.close(); return run(SAMPLE_DATA, ck, '--db', f); }, code: 2, err: /new\.sqlite: schema version 99 is newer than this harness knows/ },
-  { name: 'database path is a directory', argv: () => { const f = join(tempDir(), 'adir.sqlite'); mkdirSync(f); return ['report', '--db', f]; }, code: 2, err: /adir\.sqlite: / },
-  { name: 'database truncated mid-page', argv: async () => { const f = join(tempDir(), 'cut.sqlite'); cpSync(goodDb, f); truncateSync(f, 5000); return ['report', '--db', f, '--run', 'good']; }, code: 2, err: /cut\.sqlite: (not a valid results database|no run)/ },
+  {
+    name: 'database is a text file',
+    argv: () => {
+      const f = join(tempDir(), 'text.sqlite');
+      writeFileSync(f, 'this is not a database, just text that is long enough to look like a header........');
+      return ['report', '--db', f];
+    },
+    code: 2,
+    err: /text\.sqlite: not a valid results database/,
+  },
+  {
+    name: 'database from a newer harness',
+    argv: () => {
+      const f = join(tempDir(), 'new.sqlite');
+      const d = new Database(f);
+      d.pragma('user_version = 99');
+      d.close();
+      return run(SAMPLE_DATA, ck, '--db', f);
+    },
+    code: 2,
+    err: /new\.sqlite: schema version 99 is newer than this harness knows/,
+  },
+  {
+    name: 'database path is a directory',
+    argv: () => {
+      const f = join(tempDir(), 'adir.sqlite');
+      mkdirSync(f);
+      return ['report', '--db', f];
+    },
+    code: 2,
+    err: /adir\.sqlite: /,
+  },
+  {
+    name: 'database truncated mid-page',
+    argv: async () => {
+      const f = join(tempDir(), 'cut.sqlite');
+      cpSync(goodDb, f);
+      truncateSync(f, 5000);
+      return ['report', '--db', f, '--run', 'good'];
+    },
+    code: 2,
+    err: /cut\.sqlite: (not a valid results database|no run)/,
+  },
   { name: 'report of a run that does not exist', argv: () => ['report', '--db', goodDb, '--run', 'nope'], code: 2, err: /no run "nope"; recent runs: good/ },
   // options
   { name: '--limit 0', argv: () => run(SAMPLE_DATA, ck, '--limit', '0'), code: 2, err: /expected a positive integer, got "0"/ },
@@ -98,33 +423,172 @@ const cases: Case[] = [
   { name: '--relations P9999', argv: () => run(SAMPLE_DATA, ck, '--relations', 'P9999'), code: 2, err: /--relations: "P9999" matches no relation in en/ },
   { name: '--relations p19', argv: () => run(SAMPLE_DATA, ck, '--relations', 'p19'), code: 2, err: /"p19" matches no relation in en \(did you mean "P19"/ },
   { name: 'empty templates file', argv: () => run(data('en/templates.jsonl', () => '')), code: 2, err: /en\/templates\.jsonl: no templates/ },
-  { name: 'prompts --relation P9999', argv: () => ['prompts', '--data', SAMPLE_DATA, '--model', ck, '--language', 'en', '--relation', 'P9999'], code: 2, err: /--relation: "P9999" matches no relation in en/ },
+  {
+    name: 'prompts --relation P9999',
+    argv: () => ['prompts', '--data', SAMPLE_DATA, '--model', ck, '--language', 'en', '--relation', 'P9999'],
+    code: 2,
+    err: /--relation: "P9999" matches no relation in en/,
+  },
   // issue 15: compare and options (items 2, 17)
-  { name: 'compare --fail-on-drop abc', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', 'abc'], code: 2, err: /--fail-on-drop must be a non-negative number of points .*got "abc"/ },
+  {
+    name: 'compare --fail-on-drop abc',
+    argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', 'abc'],
+    code: 2,
+    err: /--fail-on-drop must be a non-negative number of points .*got "abc"/,
+  },
   { name: 'compare --fail-on-drop 1pt', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '1pt'], code: 2, err: /got "1pt"/ },
   { name: 'compare --fail-on-drop 1,5', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '1,5'], code: 2, err: /got "1,5"/ },
   { name: 'compare --fail-on-drop -1', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '-1'], code: 2, err: /got "-1"/ },
-  { name: 'compare --format xml', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--format', 'xml'], code: 2, err: /--format must be table or json, got "xml"/ },
+  {
+    name: 'compare --format xml',
+    argv: () => ['compare', 'good', 'good', '--db', goodDb, '--format', 'xml'],
+    code: 2,
+    err: /--format must be table or json, got "xml"/,
+  },
   { name: '--threads 999', argv: () => run(SAMPLE_DATA, ck, '--threads', '999'), code: 2, err: /--threads 999 is more than 4x this machine's \d+ cores/ },
   { name: '--name 1', argv: () => run(SAMPLE_DATA, ck, '--name', '1'), code: 2, err: /--name "1" reads as a run id/ },
   { name: '--name latest', argv: () => run(SAMPLE_DATA, ck, '--name', 'latest'), code: 2, err: /--name "latest" is the alias of the newest run/ },
-  { name: 'GoogleRE candidate set for a T-REx relation', argv: () => { const d = sampleCopy(); mkdirSync(join(d, 'GoogleRE_objects')); writeFileSync(join(d, 'GoogleRE_objects', 'en.json'), JSON.stringify({ P19: { objects: ['Paris'] } })); return stats(d); }, code: 2, err: /GoogleRE_objects\/en\.json: relation "P19" also has a candidate set in/ },
-  { name: 'relation file with a BOM', argv: () => stats(data('en/P19.jsonl', (t) => '\ufeff' + t)), code: 2, err: /en\/P19\.jsonl:1: starts with a UTF-8 byte-order mark \(BOM\)/ },
-  { name: 'candidate file with a BOM', argv: () => stats(data('TREx_multilingual_objects/en.json', (t) => '\ufeff' + t)), code: 2, err: /en\.json: starts with a UTF-8 byte-order mark \(BOM\)/ },
+  {
+    name: 'GoogleRE candidate set for a T-REx relation',
+    argv: () => {
+      const d = sampleCopy();
+      mkdirSync(join(d, 'GoogleRE_objects'));
+      writeFileSync(join(d, 'GoogleRE_objects', 'en.json'), JSON.stringify({ P19: { objects: ['Paris'] } }));
+      return stats(d);
+    },
+    code: 2,
+    err: /GoogleRE_objects\/en\.json: relation "P19" also has a candidate set in/,
+  },
+  {
+    name: 'relation file with a BOM',
+    argv: () => stats(data('en/P19.jsonl', (t) => '\ufeff' + t)),
+    code: 2,
+    err: /en\/P19\.jsonl:1: starts with a UTF-8 byte-order mark \(BOM\)/,
+  },
+  {
+    name: 'candidate file with a BOM',
+    argv: () => stats(data('TREx_multilingual_objects/en.json', (t) => '\ufeff' + t)),
+    code: 2,
+    err: /en\.json: starts with a UTF-8 byte-order mark \(BOM\)/,
+  },
   // issue 15: checkpoint values (items 7, 14)
-  { name: 'max_position_embeddings -5', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'config.json', (c) => ({ ...c, max_position_embeddings: -5 })))), code: 2, err: /"max_position_embeddings" is -5: it must be an integer above/ },
-  { name: 'max_position_embeddings 8 against the graph', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'config.json', (c) => ({ ...c, max_position_embeddings: 8 })))), code: 2, err: /"max_position_embeddings" is 8 but the graph's word position table .* has 130 rows/ },
-  { name: 'added_tokens as an object', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, added_tokens: { '<mask>': 8001 } })))), code: 2, err: /tokenizer\.json: field "added_tokens" must be a list/ },
-  { name: 'added_tokens holding null', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, added_tokens: [null, ...t.added_tokens] })))), code: 2, err: /tokenizer\.json: field "added_tokens\[0\]" must be an object with an integer "id" and a string "content"/ },
-  { name: '<mask> id that is an ordinary token', argv: () => run(SAMPLE_DATA, model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, added_tokens: t.added_tokens.map((a: any) => (a.content === '<mask>' ? { ...a, id: 100 } : a)) })))), code: 2, err: /tokenizer\.json: <mask> has id 100, which is the ordinary token/ },
-  { name: 'entity vocabulary key with a bad escape', argv: () => run(SAMPLE_DATA, model((d) => writeFileSync(join(d, 'entity_vocab.json'), readFileSync(join(d, 'entity_vocab.json'), 'utf8').replace('"[UNK]"', '"\\q[UNK]"')))), code: 2, err: /entity_vocab\.json: malformed entity vocabulary at byte \d+: bad escape in a key/ },
-  { name: 'weights.bin is a directory', argv: () => run(SAMPLE_DATA, model((d) => { rmSync(join(d, 'weights.bin')); mkdirSync(join(d, 'weights.bin')); })), code: 2, err: /weights\.bin: weights file is not a file \(field "files\.weights"/ },
-  { name: 'entity id past the embedding table', argv: () => run(SAMPLE_DATA, model((d) => { json(d, 'entity_vocab.json', (v) => ({ ...v, 'en:Tokyo': 5000 })); json(d, 'config.json', (c) => ({ ...c, entity_vocab_size: 5001 })); })), code: 2, err: /"entity_vocab_size" is 5001 but the graph's entity embedding table .* has \d+ rows/ },
+  {
+    name: 'max_position_embeddings -5',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'config.json', (c) => ({ ...c, max_position_embeddings: -5 }))),
+      ),
+    code: 2,
+    err: /"max_position_embeddings" is -5: it must be an integer above/,
+  },
+  {
+    name: 'max_position_embeddings 8 against the graph',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'config.json', (c) => ({ ...c, max_position_embeddings: 8 }))),
+      ),
+    code: 2,
+    err: /"max_position_embeddings" is 8 but the graph's word position table .* has 130 rows/,
+  },
+  {
+    name: 'added_tokens as an object',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, added_tokens: { '<mask>': 8001 } }))),
+      ),
+    code: 2,
+    err: /tokenizer\.json: field "added_tokens" must be a list/,
+  },
+  {
+    name: 'added_tokens holding null',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'tokenizer.json', (t) => ({ ...t, added_tokens: [null, ...t.added_tokens] }))),
+      ),
+    code: 2,
+    err: /tokenizer\.json: field "added_tokens\[0\]" must be an object with an integer "id" and a string "content"/,
+  },
+  {
+    name: '<mask> id that is an ordinary token',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) =>
+          json(d, 'tokenizer.json', (t) => ({ ...t, added_tokens: t.added_tokens.map((a: any) => (a.content === '<mask>' ? { ...a, id: 100 } : a)) })),
+        ),
+      ),
+    code: 2,
+    err: /tokenizer\.json: <mask> has id 100, which is the ordinary token/,
+  },
+  {
+    name: 'entity vocabulary key with a bad escape',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => writeFileSync(join(d, 'entity_vocab.json'), readFileSync(join(d, 'entity_vocab.json'), 'utf8').replace('"[UNK]"', '"\\q[UNK]"'))),
+      ),
+    code: 2,
+    err: /entity_vocab\.json: malformed entity vocabulary at byte \d+: bad escape in a key/,
+  },
+  {
+    name: 'weights.bin is a directory',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => {
+          rmSync(join(d, 'weights.bin'));
+          mkdirSync(join(d, 'weights.bin'));
+        }),
+      ),
+    code: 2,
+    err: /weights\.bin: weights file is not a file \(field "files\.weights"/,
+  },
+  {
+    name: 'entity id past the embedding table',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => {
+          json(d, 'entity_vocab.json', (v) => ({ ...v, 'en:Tokyo': 5000 }));
+          json(d, 'config.json', (c) => ({ ...c, entity_vocab_size: 5001 }));
+        }),
+      ),
+    code: 2,
+    err: /"entity_vocab_size" is 5001 but the graph's entity embedding table .* has \d+ rows/,
+  },
   // issue 15: output paths (item 14)
-  { name: 'report --out into a folder', argv: () => ['report', '--db', goodDb, '--run', 'good', '--out', tempDir()], code: 2, err: /: cannot write the report \(EISDIR\)/ },
-  { name: 'report --out into a missing folder', argv: () => ['report', '--db', goodDb, '--run', 'good', '--out', join(tempDir(), 'no', 'such', 'r.txt')], code: 2, err: /r\.txt: cannot write the report \(ENOENT/ },
-  { name: 'make-checkpoint --out an existing file', argv: () => { const f = join(tempDir(), 'file'); writeFileSync(f, 'x'); return ['make-checkpoint', '--out', f]; }, code: 2, err: /file: --out exists and is not a directory/ },
-  { name: 'make-checkpoint --out unwritable', argv: () => ['make-checkpoint', '--out', '/sys/mlama-ck'], code: 2, err: /\/sys\/mlama-ck: cannot write the checkpoint/ },
+  {
+    name: 'report --out into a folder',
+    argv: () => ['report', '--db', goodDb, '--run', 'good', '--out', tempDir()],
+    code: 2,
+    err: /: cannot write the report \(EISDIR\)/,
+  },
+  {
+    name: 'report --out into a missing folder',
+    argv: () => ['report', '--db', goodDb, '--run', 'good', '--out', join(tempDir(), 'no', 'such', 'r.txt')],
+    code: 2,
+    err: /r\.txt: cannot write the report \(ENOENT/,
+  },
+  {
+    name: 'make-checkpoint --out an existing file',
+    argv: () => {
+      const f = join(tempDir(), 'file');
+      writeFileSync(f, 'x');
+      return ['make-checkpoint', '--out', f];
+    },
+    code: 2,
+    err: /file: --out exists and is not a directory/,
+  },
+  {
+    name: 'make-checkpoint --out unwritable',
+    argv: () => ['make-checkpoint', '--out', '/sys/mlama-ck'],
+    code: 2,
+    err: /\/sys\/mlama-ck: cannot write the checkpoint/,
+  },
 ];
 
 test('a good run exists to break', async () => {
@@ -137,7 +601,8 @@ test(`${cases.length} broken inputs: each exits with its code and one line namin
   for (const c of cases) {
     const r = await cli(...(await c.argv()));
     const lines = r.err.trim().split('\n');
-    if (r.code !== c.code || !c.err.test(r.err) || lines.length !== 1 || /internal error/.test(r.err)) failures.push(`${c.name}: exit ${r.code}, stderr ${JSON.stringify(r.err.trim())}`);
+    if (r.code !== c.code || !c.err.test(r.err) || lines.length !== 1 || /internal error/.test(r.err))
+      failures.push(`${c.name}: exit ${r.code}, stderr ${JSON.stringify(r.err.trim())}`);
   }
   assert.deepEqual(failures, []);
 });

@@ -6,9 +6,29 @@ import { tinyCheckpoint } from './support/fixtures.js';
 // These check what the benchmark commands compute and print, never how fast: timings are for the commands.
 
 test('bench prompts: candidates are tokenized once per relation, not once per fact', async () => {
-  const r = await cli('bench', 'prompts', '--data', SHARED_DATA, '--model', tinyCheckpoint(), '--language', 'zh', '--styles', 'word', '--rounds', '1', '--per-fact-limit', '2');
+  const r = await cli(
+    'bench',
+    'prompts',
+    '--data',
+    SHARED_DATA,
+    '--model',
+    tinyCheckpoint(),
+    '--language',
+    'zh',
+    '--styles',
+    'word',
+    '--rounds',
+    '1',
+    '--per-fact-limit',
+    '2',
+  );
   assert.equal(r.code, 0, r.err);
-  const row = (name: string) => r.out.split('\n').find((l) => l.includes(name))!.split('│').map((c) => c.trim());
+  const row = (name: string) =>
+    r.out
+      .split('\n')
+      .find((l) => l.includes(name))!
+      .split('│')
+      .map((c) => c.trim());
   const cached = row('cached per');
   const perFact = row('re-tokenized per fact');
   assert.equal(Number(cached[2]), 7924, 'every zh query (distinct subject per relation) is built');
@@ -19,7 +39,22 @@ test('bench prompts: candidates are tokenized once per relation, not once per fa
 });
 
 test('bench scoring: shipped and naive patterns agree, and the summary line is printed', async () => {
-  const r = await cli('bench', 'scoring', '--data', SHARED_DATA, '--model', tinyCheckpoint(), '--languages', 'en,ja', '--per-language', '12', '--rounds', '2', '--threads', '1');
+  const r = await cli(
+    'bench',
+    'scoring',
+    '--data',
+    SHARED_DATA,
+    '--model',
+    tinyCheckpoint(),
+    '--languages',
+    'en,ja',
+    '--per-language',
+    '12',
+    '--rounds',
+    '2',
+    '--threads',
+    '1',
+  );
   assert.equal(r.code, 0, r.err);
   const m = /agreement: shipped and naive give the same top-1 for (\d+)\/(\d+)/.exec(r.out);
   assert.ok(m, r.out);

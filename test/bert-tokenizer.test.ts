@@ -30,7 +30,13 @@ test('BERT prompts and in-context candidates tokenize as BertTokenizerFast token
   const ck = loadCheckpoint(ckDir);
   const vocab = JSON.parse(readFileSync(join(ckDir, 'tokenizer.json'), 'utf8')).model.vocab as Record<string, number>;
   const vocabTxt = join(dir, 'vocab.txt');
-  writeFileSync(vocabTxt, Object.entries(vocab).sort((a, b) => a[1] - b[1]).map(([t]) => t).join('\n') + '\n');
+  writeFileSync(
+    vocabTxt,
+    Object.entries(vocab)
+      .sort((a, b) => a[1] - b[1])
+      .map(([t]) => t)
+      .join('\n') + '\n',
+  );
   const ds = openDataset(SAMPLE_DATA);
   const texts: string[] = [];
   const ours: number[][] = [];
@@ -72,7 +78,11 @@ test('BERT prompts and in-context candidates tokenize as BertTokenizerFast token
       if (JSON.stringify(theirs[i]) !== JSON.stringify(ours[i])) gluedDiffer++;
       return;
     }
-    assert.deepEqual(ours[i], theirs[i], `${JSON.stringify(text)}: ${ours[i].map(ck.tokenizer.tokenOf).join(' ')} vs ${theirs[i].map(ck.tokenizer.tokenOf).join(' ')}`);
+    assert.deepEqual(
+      ours[i],
+      theirs[i],
+      `${JSON.stringify(text)}: ${ours[i].map(ck.tokenizer.tokenOf).join(' ')} vs ${theirs[i].map(ck.tokenizer.tokenOf).join(' ')}`,
+    );
     compared++;
   });
   assert.ok(compared > 500, `${compared} sentences compared`);
@@ -80,5 +90,7 @@ test('BERT prompts and in-context candidates tokenize as BertTokenizerFast token
   // sentence, which WordPiece splits as "トル ##コ ##は"; the harness tokenizes template pieces and slot values
   // as words of their own (as the masked sentence splits at [MASK]). Counted here, not asserted: see README.
 
-  console.log(`# ${compared} sentences identical; ${glued.filter(Boolean).length} with a glued candidate, ${gluedDiffer} of them tokenized differently in the whole sentence`);
+  console.log(
+    `# ${compared} sentences identical; ${glued.filter(Boolean).length} with a glued candidate, ${gluedDiffer} of them tokenized differently in the whole sentence`,
+  );
 });

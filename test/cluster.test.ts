@@ -17,7 +17,12 @@ test('4 shards run as 4 processes and merged give exactly the rows and metrics o
   assert.equal(whole.code, 0, whole.err);
   // Shard 3 learns its place from Slurm's job-array variables, the others from --shard.
   const shards = await Promise.all(
-    [0, 1, 2, 3].map((i) => mlamaProcess(['run', ...common, '--name', 'sharded', '--db', shardDb(i), ...(i < 3 ? ['--shard', `${i}/4`] : [])], i < 3 ? {} : { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4' })),
+    [0, 1, 2, 3].map((i) =>
+      mlamaProcess(
+        ['run', ...common, '--name', 'sharded', '--db', shardDb(i), ...(i < 3 ? ['--shard', `${i}/4`] : [])],
+        i < 3 ? {} : { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4' },
+      ),
+    ),
   );
   shards.forEach((s, i) => {
     assert.equal(s.code, 0, s.err);
@@ -36,7 +41,10 @@ test('4 shards run as 4 processes and merged give exactly the rows and metrics o
   assert.deepEqual(b.partial, []);
   // The shards are not split by count: each holds a different number of answers.
   const sizes = shards.map((s) => Number(/(\d+)\/\d+ answers/.exec(s.out)![1]));
-  assert.equal(sizes.reduce((x, y) => x + y, 0), 2392);
+  assert.equal(
+    sizes.reduce((x, y) => x + y, 0),
+    2392,
+  );
 });
 
 test('merge refuses a missing shard and a doubled shard, naming them, and writes nothing', async () => {
@@ -77,7 +85,17 @@ test('16 shards of the shared data are balanced by estimated cost within 1.1', a
 test('the Slurm example scripts run as array tasks would, then merge', async () => {
   const { execFileSync } = await import('node:child_process');
   const out = join(dir, 'slurm');
-  const env = { ...process.env, MODEL: ck, DATA: SAMPLE_DATA, RUN: 'slurm-run', OUT: out, MERGED: join(out, 'merged.sqlite'), SLURM_ARRAY_TASK_COUNT: '2', SLURM_CPUS_PER_TASK: '1', RUN_ARGS: '--languages en,ja' };
+  const env = {
+    ...process.env,
+    MODEL: ck,
+    DATA: SAMPLE_DATA,
+    RUN: 'slurm-run',
+    OUT: out,
+    MERGED: join(out, 'merged.sqlite'),
+    SLURM_ARRAY_TASK_COUNT: '2',
+    SLURM_CPUS_PER_TASK: '1',
+    RUN_ARGS: '--languages en,ja',
+  };
   const root = join(import.meta.dirname, '..');
   for (const id of ['0', '1']) execFileSync('bash', ['examples/slurm/evaluate.sbatch'], { cwd: root, env: { ...env, SLURM_ARRAY_TASK_ID: id }, stdio: 'pipe' });
   const merged = execFileSync('bash', ['examples/slurm/merge.sbatch'], { cwd: root, env, encoding: 'utf8' });

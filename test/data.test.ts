@@ -115,7 +115,10 @@ test('the reader streams: all 10 languages stay well under 1 GiB', () => {
     let q = 0;
     for (const l of ds.languages) for (const s of readLanguage(ds, l)) q += s.queries.length;
     console.log(JSON.stringify({ queries: q, maxRssMb: process.resourceUsage().maxRSS / 1024 }));`;
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: join(import.meta.dirname, '..'),
+    encoding: 'utf8',
+  });
   const { queries, maxRssMb } = JSON.parse(out.trim().split('\n').pop()!);
   console.log(`# reading all 10 languages (${queries} queries): peak RSS ${maxRssMb.toFixed(0)} MB`);
   assert.ok(queries > 180000);
@@ -130,10 +133,13 @@ test('labels are NFC-normalised on reading: the NFD and NFC spellings of one lab
   const cands = JSON.parse(readFileSync(join(d, 'TREx_multilingual_objects', 'en.json'), 'utf8'));
   cands.P19.objects.push(nfc);
   writeFileSync(join(d, 'TREx_multilingual_objects', 'en.json'), JSON.stringify(cands));
-  appendFileSync(join(d, 'en', 'P19.jsonl'), [
-    JSON.stringify({ sub_uri: 'Q900001', obj_uri: 'Q176', sub_label: `Jean ${nfd}`, obj_label: nfd, lineid: 900001 }),
-    JSON.stringify({ sub_uri: 'Q900001', obj_uri: 'Q176', sub_label: `Jean ${nfc}`, obj_label: nfc, lineid: 900002 }),
-  ].join('\n') + '\n');
+  appendFileSync(
+    join(d, 'en', 'P19.jsonl'),
+    [
+      JSON.stringify({ sub_uri: 'Q900001', obj_uri: 'Q176', sub_label: `Jean ${nfd}`, obj_label: nfd, lineid: 900001 }),
+      JSON.stringify({ sub_uri: 'Q900001', obj_uri: 'Q176', sub_label: `Jean ${nfc}`, obj_label: nfc, lineid: 900002 }),
+    ].join('\n') + '\n',
+  );
   const [p19] = [...readLanguage(openDataset(d), 'en', { relations: ['P19'] })];
   assert.equal(p19.candidates.filter((c) => c.label.normalize('NFC') === nfc).length, 1);
   assert.ok(p19.candidates.every((c) => c.label === c.label.normalize('NFC')));

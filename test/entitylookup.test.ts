@@ -44,9 +44,13 @@ test('a homograph reached through the fallback is refused: two candidates with d
   const v = vocabOf({ 'en:centre': 5, 'ar:وسط': 5, 'en:guard': 6 });
   const idx = labelIndex({ Q622747: { en: 'quarterback', ar: 'وسط' }, Q1144479: { en: 'centre', ar: 'وسط' }, Q9: { en: 'wing', de: 'Flügel' } });
   const set: RelationSet = {
-    language: 'en', relation: 'P413', template: { relation: 'P413', text: '[X] plays as [Y] .', source: 't', yBeforeX: false },
+    language: 'en',
+    relation: 'P413',
+    template: { relation: 'P413', text: '[X] plays as [Y] .', source: 't', yBeforeX: false },
     candidates: [{ label: 'centre', uri: 'Q1144479' }, { label: 'quarterback', uri: 'Q622747' }, { label: 'guard' }, { label: 'wing', uri: 'Q9' }],
-    goldAdded: 0, triples: 1, queries: [],
+    goldAdded: 0,
+    triples: 1,
+    queries: [],
   };
   const rel = prepareRelation(set, tok, entityLinker(v, idx, true));
   const e = rel.candidates.entities;
@@ -64,7 +68,10 @@ test('run: the fallback is off by default, stored as an option, named by the rep
   const db = join(tempDir(), 'lookup.sqlite');
   const plain = await cli('run', '--data', SAMPLE_DATA, '--model', ck, '--languages', 'ja', '--limit', '2', '--db', db, '--name', 'plain');
   assert.equal(plain.code, 0, plain.err);
-  assert.match(plain.out, /entity lookup: <lang>:<title> in the query's language \(the paper's protocol; --fallback not used\); candidate labels: \d+\/\d+ direct, \d+ without an entity/);
+  assert.match(
+    plain.out,
+    /entity lookup: <lang>:<title> in the query's language \(the paper's protocol; --fallback not used\); candidate labels: \d+\/\d+ direct, \d+ without an entity/,
+  );
   const fb = await cli('run', '--data', SAMPLE_DATA, '--model', ck, '--languages', 'ja', '--limit', '2', '--db', db, '--name', 'fb', '--fallback');
   assert.equal(fb.code, 0, fb.err);
   assert.match(fb.out, /then the Wikidata-id fallback .*; candidate labels: \d+\/\d+ direct, [1-9]\d* resolved by the fallback, \d+ refused as homographs/);

@@ -37,10 +37,15 @@ test('the exporter writes BERT and XLM-R checkpoints the harness loads and runs,
     console.log(`# ${last}`);
     const manifest = JSON.parse(readFileSync(join(out, CONTRACT.manifest), 'utf8'));
     assert.equal(manifest.family, family);
-    for (const v of ['gathered', 'naive'] as const) assert.deepEqual(manifest.graphs[v], expectedGraph(v, FAMILIES[family]), `the exporter and the harness agree on the ${v} graph`);
+    for (const v of ['gathered', 'naive'] as const)
+      assert.deepEqual(manifest.graphs[v], expectedGraph(v, FAMILIES[family]), `the exporter and the harness agree on the ${v} graph`);
     const ck = loadCheckpoint(out);
     assert.equal(ck.family.name, family);
-    if (family === 'bert') assert.deepEqual(JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8')).model.vocab, JSON.parse(readFileSync(BUNDLED_WORDPIECE, 'utf8')).model.vocab);
+    if (family === 'bert')
+      assert.deepEqual(
+        JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8')).model.vocab,
+        JSON.parse(readFileSync(BUNDLED_WORDPIECE, 'utf8')).model.vocab,
+      );
     const db = join(dir, `${family}.sqlite`);
     const run = await cli('run', '--model', out, '--data', SAMPLE_DATA, '--styles', 'word', '--limit', '3', '--name', family, '--db', db, '--threads', '1');
     assert.equal(run.code, 0, run.err);
@@ -51,11 +56,23 @@ test('the exporter writes BERT and XLM-R checkpoints the harness loads and runs,
 });
 
 test('every graph the exporter writes is the one src/model/families expects, for each family', { skip }, () => {
-  const r = spawnSync(PYTHON, ['-c', `import importlib.util, json; s=importlib.util.spec_from_file_location('e','tools/export_mluke.py'); e=importlib.util.module_from_spec(s); s.loader.exec_module(e)
-c=e.load_contract(); print(json.dumps({'luke': e.graph_spec(False), 'xlmr-word-only': e.graph_spec(True), 'xlmr': e.family_graph_spec(c, 'xlmr'), 'bert': e.family_graph_spec(c, 'bert')}))`], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(
+    PYTHON,
+    [
+      '-c',
+      `import importlib.util, json; s=importlib.util.spec_from_file_location('e','tools/export_mluke.py'); e=importlib.util.module_from_spec(s); s.loader.exec_module(e)
+c=e.load_contract(); print(json.dumps({'luke': e.graph_spec(False), 'xlmr-word-only': e.graph_spec(True), 'xlmr': e.family_graph_spec(c, 'xlmr'), 'bert': e.family_graph_spec(c, 'bert')}))`,
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   const specs = JSON.parse(r.stdout);
-  for (const [name, family] of [['luke', 'luke'], ['xlmr-word-only', 'xlmr'], ['xlmr', 'xlmr'], ['bert', 'bert']] as const) {
+  for (const [name, family] of [
+    ['luke', 'luke'],
+    ['xlmr-word-only', 'xlmr'],
+    ['xlmr', 'xlmr'],
+    ['bert', 'bert'],
+  ] as const) {
     for (const v of ['gathered', 'naive'] as const) assert.deepEqual(specs[name][v], expectedGraph(v, FAMILIES[family]), `${name} ${v}`);
   }
 });

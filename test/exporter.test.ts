@@ -28,8 +28,18 @@ test('an exported checkpoint loads in the harness and scores what torch computes
   const labels = readLabelIndex(ds);
   const styles = [loadStyle('word'), loadStyle('entity')];
   const source = loadCheckpoint(tiny, { entityKeys: keysForLabels(labels.labels) });
-  const built = ['en', 'ja'].flatMap((l) => [...languageQueries(ds, l, source.tokenizer, source.entityVocab, labels, styles, { fallback: true, limit: 2, relations: ['P19', 'P103'] })]);
-  const passes = built.flatMap((b) => b.passes.map((p) => ({ key: `${b.style.name}|${b.query.key}`, head: b.style.head, ...p, candidateTokens: p.candidates.map((c) => b.relation.candidates.tokens[c]), candidateEntities: p.candidates.map((c) => b.relation.candidates.entities[c].id) })));
+  const built = ['en', 'ja'].flatMap((l) => [
+    ...languageQueries(ds, l, source.tokenizer, source.entityVocab, labels, styles, { fallback: true, limit: 2, relations: ['P19', 'P103'] }),
+  ]);
+  const passes = built.flatMap((b) =>
+    b.passes.map((p) => ({
+      key: `${b.style.name}|${b.query.key}`,
+      head: b.style.head,
+      ...p,
+      candidateTokens: p.candidates.map((c) => b.relation.candidates.tokens[c]),
+      candidateEntities: p.candidates.map((c) => b.relation.candidates.entities[c].id),
+    })),
+  );
   const dir = tempDir('mlama-export-');
   writeFileSync(join(dir, 'passes.json'), JSON.stringify(passes));
   const out = join(dir, 'ck');
@@ -46,7 +56,9 @@ test('an exported checkpoint loads in the harness and scores what torch computes
   const naive = await openSession(ck, 'naive', { threads: 1 });
   await naive.release();
   const session = await openSession(ck, 'gathered', { threads: 1 });
-  const rebuilt = ['en', 'ja'].flatMap((l) => [...languageQueries(ds, l, ck.tokenizer, ck.entityVocab, labels, styles, { fallback: true, limit: 2, relations: ['P19', 'P103'] })]);
+  const rebuilt = ['en', 'ja'].flatMap((l) => [
+    ...languageQueries(ds, l, ck.tokenizer, ck.entityVocab, labels, styles, { fallback: true, limit: 2, relations: ['P19', 'P103'] }),
+  ]);
   let compared = 0;
   let maxDiff = 0;
   for await (const batch of scoreQueries(session, rebuilt, { padEntityId: ck.entityVocab!.special.pad!, batchSize: 5 })) {
@@ -67,9 +79,16 @@ test('an exported checkpoint loads in the harness and scores what torch computes
 
 test('the exporter refuses a checkpoint whose heads transformers had to initialise', { skip }, () => {
   const check = (missing: string[]) =>
-    spawnSync(PYTHON, ['-c', `import importlib.util,sys; s=importlib.util.spec_from_file_location('e','tools/export_mluke.py'); e=importlib.util.module_from_spec(s); s.loader.exec_module(e)
+    spawnSync(
+      PYTHON,
+      [
+        '-c',
+        `import importlib.util,sys; s=importlib.util.spec_from_file_location('e','tools/export_mluke.py'); e=importlib.util.module_from_spec(s); s.loader.exec_module(e)
 class M: _tied_weights_keys=['lm_head.decoder.weight','lm_head.decoder.bias','entity_predictions.decoder.weight']
-e.check_heads({'missing_keys': ${JSON.stringify(missing)}}, M()); print('accepted')`], { cwd: ROOT, encoding: 'utf8' });
+e.check_heads({'missing_keys': ${JSON.stringify(missing)}}, M()); print('accepted')`,
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
   const random = check(['lm_head.dense.weight', 'lm_head.bias', 'entity_predictions.transform.dense.weight']);
   assert.equal(random.status, 2);
   assert.match(random.stderr, /error: the checkpoint has no trained prediction heads .*refusing to export random heads/);
@@ -84,21 +103,41 @@ test("the exporter turns LUKE's original jsonl entity vocabulary into the harnes
     { id: 0, entities: [['[PAD]', null]] },
     { id: 1, entities: [['[UNK]', null]] },
     { id: 2, entities: [['[MASK]', null]] },
-    { id: 3, entities: [['Tokyo', 'en'], ['東京', 'ja']] },
+    {
+      id: 3,
+      entities: [
+        ['Tokyo', 'en'],
+        ['東京', 'ja'],
+      ],
+    },
     { id: 4, entities: [['Japanese', 'en']] },
   ];
   writeFileSync(join(dir, 'entity_vocab.jsonl'), jsonl.map((j) => JSON.stringify(j)).join('\n') + '\n');
-  const r = spawnSync(PYTHON, ['-c', `import importlib.util; s=importlib.util.spec_from_file_location('e','tools/export_mluke.py'); e=importlib.util.module_from_spec(s); s.loader.exec_module(e)
-e.write_entity_vocab(e.read_entity_vocab(${JSON.stringify(join(dir, 'entity_vocab.jsonl'))}, None), 6, ${JSON.stringify(dir)})`], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(
+    PYTHON,
+    [
+      '-c',
+      `import importlib.util; s=importlib.util.spec_from_file_location('e','tools/export_mluke.py'); e=importlib.util.module_from_spec(s); s.loader.exec_module(e)
+e.write_entity_vocab(e.read_entity_vocab(${JSON.stringify(join(dir, 'entity_vocab.jsonl'))}, None), 6, ${JSON.stringify(dir)})`,
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   const { loadEntityVocab } = await import('../src/tokenize/entityVocab.js');
   const v = loadEntityVocab(join(dir, 'entity_vocab.json'));
   assert.equal(v.size, 6);
   assert.equal(v.get('ja:東京'), 3);
   assert.equal(v.get('en:Tokyo'), 3);
-  assert.deepEqual([v.special.pad, v.special.unk, v.special.mask, v.special.mask2], [0, 1, 2, 5], '[MASK2] appended, as mLUKE\'s conversion does');
-  const wrongSize = spawnSync(PYTHON, ['-c', `import importlib.util; s=importlib.util.spec_from_file_location('e','tools/export_mluke.py'); e=importlib.util.module_from_spec(s); s.loader.exec_module(e)
-e.write_entity_vocab(e.read_entity_vocab(${JSON.stringify(join(dir, 'entity_vocab.jsonl'))}, None), 9, ${JSON.stringify(dir)})`], { cwd: ROOT, encoding: 'utf8' });
+  assert.deepEqual([v.special.pad, v.special.unk, v.special.mask, v.special.mask2], [0, 1, 2, 5], "[MASK2] appended, as mLUKE's conversion does");
+  const wrongSize = spawnSync(
+    PYTHON,
+    [
+      '-c',
+      `import importlib.util; s=importlib.util.spec_from_file_location('e','tools/export_mluke.py'); e=importlib.util.module_from_spec(s); s.loader.exec_module(e)
+e.write_entity_vocab(e.read_entity_vocab(${JSON.stringify(join(dir, 'entity_vocab.jsonl'))}, None), 9, ${JSON.stringify(dir)})`,
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   assert.equal(wrongSize.status, 2);
   assert.match(wrongSize.stderr, /error: entity vocabulary has \d+ ids but config entity_vocab_size is 9/);
 });

@@ -32,7 +32,10 @@ function tiny(family: FamilyName): string {
 }
 const load = (dir: string): Checkpoint => loadCheckpoint(dir, { entityKeys: keysForLabels(labels.labels) });
 /** The bundled styles a family can run: those whose head it serves and whose inputs it takes. */
-const supported = (f: FamilyName) => availableStyles().filter((s) => FAMILIES[f].heads.includes(loadStyle(s).head) && (!loadStyle(s).entityInputs || FAMILIES[f].inputGroups.includes('entities')));
+const supported = (f: FamilyName) =>
+  availableStyles().filter(
+    (s) => FAMILIES[f].heads.includes(loadStyle(s).head) && (!loadStyle(s).entityInputs || FAMILIES[f].inputGroups.includes('entities')),
+  );
 
 test('each family declares a graph its generated checkpoint really has, with the contract names', async () => {
   for (const f of FAMILY_NAMES) {
@@ -46,7 +49,11 @@ test('each family declares a graph its generated checkpoint really has, with the
       await s.release();
     }
   }
-  assert.deepEqual(load(tiny('bert')).manifest.graphs.gathered!.inputs, [...CONTRACT.input_groups.words, 'token_type_ids', ...CONTRACT.heads.word.gather_inputs]);
+  assert.deepEqual(load(tiny('bert')).manifest.graphs.gathered!.inputs, [
+    ...CONTRACT.input_groups.words,
+    'token_type_ids',
+    ...CONTRACT.heads.word.gather_inputs,
+  ]);
   assert.deepEqual(load(tiny('xlmr')).manifest.graphs.naive!.outputs, ['logits']);
 });
 
@@ -81,18 +88,42 @@ for (const family of ['xlmr', 'bert'] as const) {
     let maxDiff = 0;
     for (const b of qs) {
       const p = b.passes.at(-1)!;
-      const ref = referenceForward(ck.config as LukeConfig, weights, { inputIds: p.inputIds, entityIds: [], entityPositions: [] }, FAMILIES[family].layout.positions);
+      const ref = referenceForward(
+        ck.config as LukeConfig,
+        weights,
+        { inputIds: p.inputIds, entityIds: [], entityPositions: [] },
+        FAMILIES[family].layout.positions,
+      );
       const L = p.inputIds.length;
       const i64 = (a: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(a.map(BigInt)), dims);
-      const words: Record<string, ort.Tensor> = { input_ids: i64(p.inputIds, [1, L]), attention_mask: i64(p.inputIds.map(() => 1), [1, L]) };
-      if (family === 'bert') words.token_type_ids = i64(p.inputIds.map(() => 0), [1, L]);
+      const words: Record<string, ort.Tensor> = {
+        input_ids: i64(p.inputIds, [1, L]),
+        attention_mask: i64(
+          p.inputIds.map(() => 1),
+          [1, L],
+        ),
+      };
+      if (family === 'bert')
+        words.token_type_ids = i64(
+          p.inputIds.map(() => 0),
+          [1, L],
+        );
       const logits = (await naive.run(words)).logits.data as Float32Array;
       for (let t = 0; t < L; t++) for (let v = 0; v < V; v += 11) maxDiff = Math.max(maxDiff, Math.abs(logits[t * V + v] - ref.wordLogits[t][v]));
       const ids = [5, 200, 3000];
       const M = p.maskPositions.length;
-      const out = await gathered.run({ ...words, word_positions: i64(p.maskPositions, [1, M]), word_candidates: i64(p.maskPositions.flatMap(() => ids), [1, M, ids.length]) });
+      const out = await gathered.run({
+        ...words,
+        word_positions: i64(p.maskPositions, [1, M]),
+        word_candidates: i64(
+          p.maskPositions.flatMap(() => ids),
+          [1, M, ids.length],
+        ),
+      });
       const lp = out.word_logprobs.data as Float32Array;
-      p.maskPositions.forEach((pos, i) => ids.forEach((id, j) => (maxDiff = Math.max(maxDiff, Math.abs(lp[i * ids.length + j] - logSoftmax(ref.wordLogits[pos])[id])))));
+      p.maskPositions.forEach((pos, i) =>
+        ids.forEach((id, j) => (maxDiff = Math.max(maxDiff, Math.abs(lp[i * ids.length + j] - logSoftmax(ref.wordLogits[pos])[id])))),
+      );
     }
     await naive.release();
     await gathered.release();
@@ -104,7 +135,23 @@ for (const family of ['xlmr', 'bert'] as const) {
     const db = join(dir, 'r.sqlite');
     const styles = supported(family);
     assert.deepEqual(styles, ['word']);
-    const r = await cli('run', '--model', tiny(family), '--data', SAMPLE_DATA, '--styles', styles.join(','), '--name', 'ok', '--db', db, '--threads', '1', '--limit', '4');
+    const r = await cli(
+      'run',
+      '--model',
+      tiny(family),
+      '--data',
+      SAMPLE_DATA,
+      '--styles',
+      styles.join(','),
+      '--name',
+      'ok',
+      '--db',
+      db,
+      '--threads',
+      '1',
+      '--limit',
+      '4',
+    );
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /run "ok" complete: (\d+)\/\1 answers stored/);
     for (const style of ['entity', 'entity-word']) {
@@ -115,7 +162,11 @@ for (const family of ['xlmr', 'bert'] as const) {
       assert.equal(bad.out, '');
     }
     const names = new Database(db, { readonly: true }).prepare('SELECT name FROM runs').all() as { name: string }[];
-    assert.deepEqual(names.map((n) => n.name), ['ok'], 'a refused run stores nothing');
+    assert.deepEqual(
+      names.map((n) => n.name),
+      ['ok'],
+      'a refused run stores nothing',
+    );
   });
 }
 
@@ -124,9 +175,33 @@ test('luke: every bundled style runs; entity-word feeds the entity inputs yet ra
   assert.deepEqual(styles, availableStyles());
   const dir = tempDir();
   const db = join(dir, 'r.sqlite');
-  const r = await cli('run', '--model', tiny('luke'), '--data', SAMPLE_DATA, '--styles', styles.join(','), '--languages', 'en', '--limit', '4', '--name', 'all', '--db', db, '--threads', '1');
+  const r = await cli(
+    'run',
+    '--model',
+    tiny('luke'),
+    '--data',
+    SAMPLE_DATA,
+    '--styles',
+    styles.join(','),
+    '--languages',
+    'en',
+    '--limit',
+    '4',
+    '--name',
+    'all',
+    '--db',
+    db,
+    '--threads',
+    '1',
+  );
   assert.equal(r.code, 0, r.err);
-  const rows = new Database(db, { readonly: true }).prepare('SELECT style, subject, relation, gold_score, covered FROM results').all() as { style: string; subject: string; relation: string; gold_score: number; covered: number }[];
+  const rows = new Database(db, { readonly: true }).prepare('SELECT style, subject, relation, gold_score, covered FROM results').all() as {
+    style: string;
+    subject: string;
+    relation: string;
+    gold_score: number;
+    covered: number;
+  }[];
   const by = (s: string) => new Map(rows.filter((x) => x.style === s).map((x) => [`${x.relation}|${x.subject}`, x]));
   const word = by('word');
   const ew = by('entity-word');
@@ -140,7 +215,10 @@ test('luke: every bundled style runs; entity-word feeds the entity inputs yet ra
 });
 
 test('old manifests without "family" still load: architecture "luke" is LUKE, "word-only" is XLM-R', () => {
-  for (const [family, architecture] of [['luke', 'luke'], ['xlmr', 'word-only']] as const) {
+  for (const [family, architecture] of [
+    ['luke', 'luke'],
+    ['xlmr', 'word-only'],
+  ] as const) {
     const dir = join(tempDir(), 'ck');
     generateCheckpoint({ family, preset: 'tiny', out: dir, seed: 1, data: SAMPLE_DATA, entityAware: false });
     const m = JSON.parse(readFileSync(join(dir, CONTRACT.manifest), 'utf8'));
@@ -168,7 +246,13 @@ test('make-checkpoint --family: an unknown family and --entity-aware on a word-o
 });
 
 test('FLOP counts per family, by hand for tiny sizes (H 64, 2 layers, I 128)', () => {
-  const pass = (L: number, E: number, masks: number) => ({ inputIds: Array(L).fill(5), maskPositions: Array.from({ length: masks }, (_, i) => i + 1), entityIds: Array(E).fill(2), entityPositions: [], candidates: [] });
+  const pass = (L: number, E: number, masks: number) => ({
+    inputIds: Array(L).fill(5),
+    maskPositions: Array.from({ length: masks }, (_, i) => i + 1),
+    entityIds: Array(E).fill(2),
+    entityPositions: [],
+    candidates: [],
+  });
   const word = { hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, vocab_size: 8002 } as LukeConfig;
   // Encoder over 10 tokens: 2 x (2*10*64*64*4 + 4*10*64*128 + 4*10*10*64) = 1,361,920; word head at one mask: 2*64*64 + 2*64*8002.
   for (const f of ['xlmr', 'bert'] as const) assert.equal(FAMILIES[f].passFlops(word, 'word', pass(10, 0, 1)), 1_361_920 + 1_032_448);

@@ -9,21 +9,82 @@ import { xorshift32 } from '../src/checkpoint-gen/weights.js';
 // Mutates real JSONL and JSON files many times. The CLI must never die with an uncaught exception, must answer
 // bad input with exit 2 and one line, and must never exit 0 having silently skipped data.
 
-
 type Mutation = (b: Buffer, r: () => number) => Buffer;
 const at = (b: Buffer, r: () => number) => Math.floor(r() * Math.max(1, b.length));
-const JUNK = ['{', '}', '"', ',', ':', '[', ']', '\\', '\n', '\u0000', 'null', '-1', '1e999', '"[X]"', '"[Y]"', '\ufeff', '\u00e9', '💥'].map((s) => Buffer.from(s));
+const JUNK = ['{', '}', '"', ',', ':', '[', ']', '\\', '\n', '\u0000', 'null', '-1', '1e999', '"[X]"', '"[Y]"', '\ufeff', '\u00e9', '💥'].map((s) =>
+  Buffer.from(s),
+);
 const MUTATIONS: [string, Mutation][] = [
-  ['flip a byte', (b, r) => { const c = Buffer.from(b); const i = at(c, r); c[i] = Math.floor(r() * 256); return c; }],
-  ['delete a span', (b, r) => { const i = at(b, r); return Buffer.concat([b.subarray(0, i), b.subarray(i + 1 + Math.floor(r() * 40))]); }],
-  ['insert junk', (b, r) => { const i = at(b, r); return Buffer.concat([b.subarray(0, i), JUNK[Math.floor(r() * JUNK.length)], b.subarray(i)]); }],
+  [
+    'flip a byte',
+    (b, r) => {
+      const c = Buffer.from(b);
+      const i = at(c, r);
+      c[i] = Math.floor(r() * 256);
+      return c;
+    },
+  ],
+  [
+    'delete a span',
+    (b, r) => {
+      const i = at(b, r);
+      return Buffer.concat([b.subarray(0, i), b.subarray(i + 1 + Math.floor(r() * 40))]);
+    },
+  ],
+  [
+    'insert junk',
+    (b, r) => {
+      const i = at(b, r);
+      return Buffer.concat([b.subarray(0, i), JUNK[Math.floor(r() * JUNK.length)], b.subarray(i)]);
+    },
+  ],
   ['truncate', (b, r) => b.subarray(0, at(b, r))],
-  ['duplicate a line', (b, r) => { const lines = b.toString('utf8').split('\n'); const i = Math.floor(r() * lines.length); lines.splice(i, 0, lines[i]); return Buffer.from(lines.join('\n')); }],
-  ['drop a line', (b, r) => { const lines = b.toString('utf8').split('\n'); lines.splice(Math.floor(r() * lines.length), 1); return Buffer.from(lines.join('\n')); }],
-  ['retype a value', (b, r) => { const t = b.toString('utf8'); const ms = [...t.matchAll(/:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null)/g)]; if (!ms.length) return b; const m = ms[Math.floor(r() * ms.length)]; const by = ['null', '0', '""', '[]', '{}', '"x"', '-7', '1.5', 'true'][Math.floor(r() * 9)]; return Buffer.from(t.slice(0, m.index!) + ': ' + by + t.slice(m.index! + m[0].length)); }],
-  ['remove a key', (b, r) => { const t = b.toString('utf8'); const ms = [...t.matchAll(/"(?:[^"\\]|\\.)*"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null)\s*,?/g)]; if (!ms.length) return b; const m = ms[Math.floor(r() * ms.length)]; return Buffer.from(t.slice(0, m.index!) + t.slice(m.index! + m[0].length)); }],
+  [
+    'duplicate a line',
+    (b, r) => {
+      const lines = b.toString('utf8').split('\n');
+      const i = Math.floor(r() * lines.length);
+      lines.splice(i, 0, lines[i]);
+      return Buffer.from(lines.join('\n'));
+    },
+  ],
+  [
+    'drop a line',
+    (b, r) => {
+      const lines = b.toString('utf8').split('\n');
+      lines.splice(Math.floor(r() * lines.length), 1);
+      return Buffer.from(lines.join('\n'));
+    },
+  ],
+  [
+    'retype a value',
+    (b, r) => {
+      const t = b.toString('utf8');
+      const ms = [...t.matchAll(/:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null)/g)];
+      if (!ms.length) return b;
+      const m = ms[Math.floor(r() * ms.length)];
+      const by = ['null', '0', '""', '[]', '{}', '"x"', '-7', '1.5', 'true'][Math.floor(r() * 9)];
+      return Buffer.from(t.slice(0, m.index!) + ': ' + by + t.slice(m.index! + m[0].length));
+    },
+  ],
+  [
+    'remove a key',
+    (b, r) => {
+      const t = b.toString('utf8');
+      const ms = [...t.matchAll(/"(?:[^"\\]|\\.)*"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null)\s*,?/g)];
+      if (!ms.length) return b;
+      const m = ms[Math.floor(r() * ms.length)];
+      return Buffer.from(t.slice(0, m.index!) + t.slice(m.index! + m[0].length));
+    },
+  ],
   ['CRLF and a BOM', (b) => Buffer.concat([Buffer.from('\ufeff'), Buffer.from(b.toString('utf8').replace(/\n/g, '\r\n'))])],
-  ['invalid UTF-8', (b, r) => { const i = at(b, r); return Buffer.concat([b.subarray(0, i), Buffer.from([0xff, 0xfe, 0xc3]), b.subarray(i)]); }],
+  [
+    'invalid UTF-8',
+    (b, r) => {
+      const i = at(b, r);
+      return Buffer.concat([b.subarray(0, i), Buffer.from([0xff, 0xfe, 0xc3]), b.subarray(i)]);
+    },
+  ],
   ['empty file', () => Buffer.alloc(0)],
   ['a BOM only', (b) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), b])],
   ['labels in NFD', (b) => Buffer.from(b.toString('utf8').normalize('NFD'))],
@@ -45,7 +106,8 @@ function judge(what: string, r: Outcome): void {
   exits.set(r.code, (exits.get(r.code) ?? 0) + 1);
   if (/internal error/.test(r.err) || r.code === 3) problems.push(`${what}: died (exit ${r.code}): ${r.err.slice(0, 300)}`);
   else if (r.code !== 0 && r.code !== 2) problems.push(`${what}: exit ${r.code}`);
-  else if (r.code === 2 && (r.err.trim().split('\n').length !== 1 || !r.err.startsWith('error: '))) problems.push(`${what}: not one error line: ${JSON.stringify(r.err.slice(0, 300))}`);
+  else if (r.code === 2 && (r.err.trim().split('\n').length !== 1 || !r.err.startsWith('error: ')))
+    problems.push(`${what}: not one error line: ${JSON.stringify(r.err.slice(0, 300))}`);
 }
 
 const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
@@ -71,8 +133,10 @@ test('fuzz the dataset files: relation JSONL, templates, candidate sets (data st
       const en = stats.languages[0];
       const rel = file.match(/^en\/(P\d+\.jsonl)$/)?.[1];
       const expected = relations.reduce((s, f) => s + (f === rel ? nonBlankLines(mutated.toString('utf8')) : originalLines[f]), 0);
-      if (stats.warnings.length === 0 && en.triples !== expected) problems.push(`${what}: exit 0 with ${en.triples} triples of ${expected} lines and no warning`);
-      if (stats.warnings.length === 0 && en.relations !== relations.length) problems.push(`${what}: exit 0 with ${en.relations} of ${relations.length} relations and no warning`);
+      if (stats.warnings.length === 0 && en.triples !== expected)
+        problems.push(`${what}: exit 0 with ${en.triples} triples of ${expected} lines and no warning`);
+      if (stats.warnings.length === 0 && en.relations !== relations.length)
+        problems.push(`${what}: exit 0 with ${en.relations} of ${relations.length} relations and no warning`);
     }
     writeFileSync(join(data, file), original);
   }
@@ -88,7 +152,10 @@ test('fuzz the checkpoint files: tokenizer, entity vocabulary, config, manifest 
     const [name, mutate] = MUTATIONS[Math.floor(r() * MUTATIONS.length)];
     const original = readFileSync(join(ck, file));
     writeFileSync(join(dir, file), mutate(original, r));
-    judge(`#${i} ${file} (${name})`, await cli('prompts', '--data', SAMPLE_DATA, '--model', dir, '--language', 'en', '--relation', 'P19', '--style', 'entity', '--limit', '1'));
+    judge(
+      `#${i} ${file} (${name})`,
+      await cli('prompts', '--data', SAMPLE_DATA, '--model', dir, '--language', 'en', '--relation', 'P19', '--style', 'entity', '--limit', '1'),
+    );
     writeFileSync(join(dir, file), original);
   }
 });
@@ -98,7 +165,12 @@ test('fuzz end to end: a mutated relation file or checkpoint through mlama run',
   const data = sampleCopy();
   const dir = join(tempDir(), 'ck');
   cpSync(ck, dir, { recursive: true });
-  const targets: [string, string][] = [[data, 'en/P19.jsonl'], [data, 'en/templates.jsonl'], [dir, 'entity_vocab.json'], [dir, 'config.json']];
+  const targets: [string, string][] = [
+    [data, 'en/P19.jsonl'],
+    [data, 'en/templates.jsonl'],
+    [dir, 'entity_vocab.json'],
+    [dir, 'config.json'],
+  ];
   for (let i = 0; i < 60; i++) {
     const [root, file] = targets[i % targets.length];
     const [name, mutate] = MUTATIONS[Math.floor(r() * MUTATIONS.length)];
@@ -118,7 +190,10 @@ test('fuzz the options: selections, gate thresholds, threads, names, formats (ru
   const r = xorshift32(15);
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
   const db = join(tempDir(), 'opts.sqlite');
-  assert.equal((await cli('run', '--data', SAMPLE_DATA, '--model', ck, '--languages', 'en', '--limit', '1', '--styles', 'word', '--db', db, '--name', 'base')).code, 0);
+  assert.equal(
+    (await cli('run', '--data', SAMPLE_DATA, '--model', ck, '--languages', 'en', '--limit', '1', '--styles', 'word', '--db', db, '--name', 'base')).code,
+    0,
+  );
   const choices: [string, string[]][] = [
     ['--languages', ['en', 'en,en', '', ',', 'xx', 'en,ja', 'EN', 'en,,ja']],
     ['--relations', ['P19', 'P9999', 'p19', 'P19,P19', '', 'P19,P36', 'P19 ,P36']],
@@ -145,7 +220,12 @@ test('fuzz the options: selections, gate thresholds, threads, names, formats (ru
 });
 
 test('at least 1,000 mutations, and no problem', () => {
-  console.log(`# ${mutations} mutations (exit codes ${[...exits].sort().map(([c, n]) => `${c}: ${n}`).join(', ')}), ${problems.length} problems`);
+  console.log(
+    `# ${mutations} mutations (exit codes ${[...exits]
+      .sort()
+      .map(([c, n]) => `${c}: ${n}`)
+      .join(', ')}), ${problems.length} problems`,
+  );
   assert.ok(mutations >= 1000, `${mutations} mutations`);
   assert.deepEqual(problems, []);
 });

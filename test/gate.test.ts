@@ -14,11 +14,15 @@ const run = (...a: string[]) => cli('run', '--data', SAMPLE_DATA, '--db', db, '-
 /** A copy of run `from` named `to`, with `status` and only the rows `keep` (SQL) selects. */
 function copyRun(from: string, to: string, status: string, keep = '1'): void {
   const raw = new Database(db);
-  raw.prepare(`INSERT INTO runs (name, status, started_at, finished_at, options, harness_version, checkpoint, dataset, random_weights, planned)
-               SELECT ?, ?, started_at, finished_at, options, harness_version, checkpoint, dataset, random_weights, planned FROM runs WHERE name = ?`).run(to, status, from);
-  raw.prepare(`INSERT INTO results (run_id, style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard, sub_uri, gold_uris, tie, template_main)
+  raw
+    .prepare(`INSERT INTO runs (name, status, started_at, finished_at, options, harness_version, checkpoint, dataset, random_weights, planned)
+               SELECT ?, ?, started_at, finished_at, options, harness_version, checkpoint, dataset, random_weights, planned FROM runs WHERE name = ?`)
+    .run(to, status, from);
+  raw
+    .prepare(`INSERT INTO results (run_id, style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard, sub_uri, gold_uris, tie, template_main)
                SELECT (SELECT id FROM runs WHERE name = ?), style, language, relation, template, subject, golds, lineids, top, gold_rank, gold_score, candidates, covered, shard, sub_uri, gold_uris, tie, template_main
-               FROM results WHERE run_id = (SELECT id FROM runs WHERE name = ?) AND (${keep})`).run(to, from);
+               FROM results WHERE run_id = (SELECT id FROM runs WHERE name = ?) AND (${keep})`)
+    .run(to, from);
   raw.close();
 }
 

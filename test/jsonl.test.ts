@@ -42,13 +42,23 @@ test('a 12 MB line is joined once: the reader copies O(line) bytes, not a re-joi
   assert.equal((values[1].sub_label as string).length, label.length);
   // Re-joining per chunk copies about size^2 / (2 x 64 KiB) bytes: 1.2 GB here. Linear: at most the file, once.
   assert.ok(copied <= size, `copied ${copied} bytes for a ${size}-byte file`);
-  console.log(`jsonl benchmark: ${(size / 2 ** 20).toFixed(1)} MiB file with one 12 MiB line read in ${ms.toFixed(0)} ms, ${copied} bytes joined (benchmark figure, not asserted)`);
+  console.log(
+    `jsonl benchmark: ${(size / 2 ** 20).toFixed(1)} MiB file with one 12 MiB line read in ${ms.toFixed(0)} ms, ${copied} bytes joined (benchmark figure, not asserted)`,
+  );
 });
 
 test('lines across chunk boundaries, multi-byte characters split by a chunk, and a last line without newline', () => {
   const file = join(tempDir(), 'split.jsonl');
   const long = 'é'.repeat(70_000); // 140,000 bytes: spans three 64 KiB chunks, with a 2-byte character cut
   writeFileSync(file, `a\n${long}\n\nb`);
-  assert.deepEqual([...readLines(file)].map((l) => [l.line, l.text.length]), [[1, 1], [2, 70_000], [3, 0], [4, 1]]);
+  assert.deepEqual(
+    [...readLines(file)].map((l) => [l.line, l.text.length]),
+    [
+      [1, 1],
+      [2, 70_000],
+      [3, 0],
+      [4, 1],
+    ],
+  );
   assert.equal([...readLines(file)][1].text, long);
 });

@@ -41,7 +41,10 @@ test('the harness finds what the known-answer checkpoint was trained on, and not
   assert.equal(checked.code, 0, checked.out + checked.err);
   const last = checked.out.trimEnd().split('\n').at(-1)!;
   assert.match(last, /^known-answer: trained_p1_word=[\d.]+ trained_p1_entity=[\d.]+ heldout_p1_word=[\d.]+ heldout_p1_entity=[\d.]+ baseline_p1=[\d.]+$/);
-  assert.equal(last, `known-answer: trained_p1_word=${s.trained_p1_word.toFixed(3)} trained_p1_entity=${s.trained_p1_entity.toFixed(3)} heldout_p1_word=${s.heldout_p1_word.toFixed(3)} heldout_p1_entity=${s.heldout_p1_entity.toFixed(3)} baseline_p1=${s.baseline_p1.toFixed(3)}`);
+  assert.equal(
+    last,
+    `known-answer: trained_p1_word=${s.trained_p1_word.toFixed(3)} trained_p1_entity=${s.trained_p1_entity.toFixed(3)} heldout_p1_word=${s.heldout_p1_word.toFixed(3)} heldout_p1_entity=${s.heldout_p1_entity.toFixed(3)} baseline_p1=${s.baseline_p1.toFixed(3)}`,
+  );
 
   // Evaluated again into a fresh database (as from a fresh clone), every stored answer is identical, scores included.
   const db2 = join(tempDir(), 'r.sqlite');
@@ -58,7 +61,10 @@ test('mislabelled gold objects (shuffled within each relation) make the trained 
   for (const lang of ['ar', 'en', 'ja', 'zh']) {
     for (const rel of ['P103', 'P1412', 'P19', 'P30', 'P36']) {
       const file = join(data, lang, `${rel}.jsonl`);
-      const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(file, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const moved = lines.map((t, i) => ({ ...t, obj_uri: lines[(i + 7) % lines.length].obj_uri, obj_label: lines[(i + 7) % lines.length].obj_label }));
       writeFileSync(file, moved.map((t) => JSON.stringify(t)).join('\n') + '\n');
     }
@@ -75,7 +81,13 @@ test('an entity vocabulary read one id off makes the entity style lose the train
   cpSync(CK, ck, { recursive: true });
   const vocab = JSON.parse(readFileSync(join(ck, 'entity_vocab.json'), 'utf8')) as Record<string, number>;
   const special = new Set(['[PAD]', '[UNK]', '[MASK]', '[MASK2]']);
-  const ids = [...new Set(Object.entries(vocab).filter(([k]) => !special.has(k)).map(([, v]) => v))].sort((a, b) => a - b);
+  const ids = [
+    ...new Set(
+      Object.entries(vocab)
+        .filter(([k]) => !special.has(k))
+        .map(([, v]) => v),
+    ),
+  ].sort((a, b) => a - b);
   const next = new Map(ids.map((id, i) => [id, ids[(i + 1) % ids.length]]));
   for (const k of Object.keys(vocab)) if (!special.has(k)) vocab[k] = next.get(vocab[k])!;
   writeFileSync(join(ck, 'entity_vocab.json'), JSON.stringify(vocab));
@@ -102,7 +114,8 @@ async function entityRows(fault: (p: Pass) => Pass): Promise<ResultRow[]> {
       const faulty = function* (): Generator<BuiltQuery> {
         for (const b of built) yield { ...b, passes: b.passes.map(fault) };
       };
-      for await (const batch of scoreQueries(session, faulty(), { headWidths: headWidths(ck), padEntityId: ck.entityVocab!.special.pad! })) rows.push(...batch.map((s) => toRow(s, null)));
+      for await (const batch of scoreQueries(session, faulty(), { headWidths: headWidths(ck), padEntityId: ck.entityVocab!.special.pad! }))
+        rows.push(...batch.map((s) => toRow(s, null)));
     }
   } finally {
     await session.release();
@@ -125,7 +138,23 @@ test('the wrong subject entity in the entity prompt makes the entity style lose 
 
 test('queries are classed by their subjects in each language, and the baseline is the best single answer per relation', () => {
   const row = (language: string, relation: string, subject: string, lineids: number[], golds: string[], rank: number, style = 'word'): ResultRow => ({
-    language, relation, template: 't', subject, style, golds, lineids, top: [], gold_rank: rank, gold_score: 0, candidates: 5, covered: true, shard: null, sub_uri: null, gold_uris: null, tie: false, template_main: true,
+    language,
+    relation,
+    template: 't',
+    subject,
+    style,
+    golds,
+    lineids,
+    top: [],
+    gold_rank: rank,
+    gold_score: 0,
+    candidates: 5,
+    covered: true,
+    shard: null,
+    sub_uri: null,
+    gold_uris: null,
+    tie: false,
+    template_main: true,
   });
   const subjectOf = (_l: string, _r: string, lineid: number) => (lineid < 100 ? `Q${lineid}` : undefined);
   const facts = [

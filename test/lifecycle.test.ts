@@ -10,11 +10,30 @@ import { storedRun } from './support/rows.js';
 
 const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
 const WORD_TOTAL = 1196;
-const runArgs = (db: string, model = ck, data = SAMPLE_DATA) => ['run', '--model', model, '--data', data, '--styles', 'word', '--threads', '1', '--batch-size', '8', '--db', db];
+const runArgs = (db: string, model = ck, data = SAMPLE_DATA) => [
+  'run',
+  '--model',
+  model,
+  '--data',
+  data,
+  '--styles',
+  'word',
+  '--threads',
+  '1',
+  '--batch-size',
+  '8',
+  '--db',
+  db,
+];
 const PACKAGE_VERSION = JSON.parse((await import('node:fs')).readFileSync(join(import.meta.dirname, '../package.json'), 'utf8')).version;
 
 /** Runs the built CLI and calls `act` once the run has stored `rows` answers, while it still runs. */
-function runUntil(args: string[], db: string, rows: number, act: (kill: (s: NodeJS.Signals) => void) => void | Promise<void>): Promise<Spawned & { acted: boolean }> {
+function runUntil(
+  args: string[],
+  db: string,
+  rows: number,
+  act: (kill: (s: NodeJS.Signals) => void) => void | Promise<void>,
+): Promise<Spawned & { acted: boolean }> {
   let acted = false;
   return mlamaProcess(args, {}, (kill) => {
     const timer = setInterval(() => {
@@ -22,7 +41,9 @@ function runUntil(args: string[], db: string, rows: number, act: (kill: (s: Node
       try {
         const d = new Database(db, { readonly: true, timeout: 1000 });
         try {
-          const r = d.prepare(`SELECT status, (SELECT COUNT(*) FROM results WHERE run_id = runs.id) AS n FROM runs`).get() as { status: string; n: number } | undefined;
+          const r = d.prepare(`SELECT status, (SELECT COUNT(*) FROM results WHERE run_id = runs.id) AS n FROM runs`).get() as
+            | { status: string; n: number }
+            | undefined;
           if (r && r.status === 'running' && r.n >= rows) {
             acted = true;
             clearInterval(timer);
@@ -75,7 +96,10 @@ test('a second --resume of a live run is refused naming its holder; once it is d
   assert.match((await cli('runs', '--db', db)).out, /│ live +│ running \(holder gone\) │/);
   const name = await cli(...runArgs(db), '--name', 'live');
   assert.equal(name.code, 2);
-  assert.match(name.err, /a run named "live" exists; results are never overwritten \(it was left running by a process that is gone: continue it with --resume live\)/);
+  assert.match(
+    name.err,
+    /a run named "live" exists; results are never overwritten \(it was left running by a process that is gone: continue it with --resume live\)/,
+  );
   // No --model, --data or --styles: the stored paths and options are used.
   const resumed = await cli('run', '--resume', 'live', '--db', db);
   assert.equal(resumed.code, 0, resumed.err);
@@ -90,7 +114,9 @@ test('a run held from another host is refused while its heartbeat is fresh and t
   const planned = storedRun(db, 'h').planned;
   const lease = (ago: number) => {
     const raw = new Database(db);
-    raw.prepare(`UPDATE runs SET status = 'running', lease_pid = 1, lease_host = 'another-host.example', heartbeat_at = ? WHERE name = 'h'`).run(new Date(Date.now() - ago).toISOString());
+    raw
+      .prepare(`UPDATE runs SET status = 'running', lease_pid = 1, lease_host = 'another-host.example', heartbeat_at = ? WHERE name = 'h'`)
+      .run(new Date(Date.now() - ago).toISOString());
     raw.prepare(`DELETE FROM results WHERE rowid IN (SELECT rowid FROM results LIMIT 3)`).run();
     raw.close();
   };
@@ -129,7 +155,10 @@ test('runs store model path, data path and label; runs shows them, also as JSON;
   const r = await cli(...runArgs(db), '--languages', 'en', '--limit', '1', '--name', 'p', '--label', 'tiny seed 1, en smoke');
   assert.equal(r.code, 0, r.err);
   const [run] = await runsJson(db);
-  assert.deepEqual([run.name, run.label, run.model, run.data, run.status, run.answers], ['p', 'tiny seed 1, en smoke', resolve(ck), resolve(SAMPLE_DATA), 'complete', run.planned]);
+  assert.deepEqual(
+    [run.name, run.label, run.model, run.data, run.status, run.answers],
+    ['p', 'tiny seed 1, en smoke', resolve(ck), resolve(SAMPLE_DATA), 'complete', run.planned],
+  );
   const table = await cli('runs', '--db', db);
   assert.match(table.out, /tiny seed 1, en smoke/);
   assert.ok(table.out.includes(resolve(ck)));
@@ -177,7 +206,9 @@ test('weights or data rewritten during a run, or the results file deleted, fail 
   const dbs = { weights: join(dir, 'w.sqlite'), data: join(dir, 'd.sqlite'), deleted: join(dir, 'x.sqlite') };
   const [weights, rewritten, deleted] = await Promise.all([
     runUntil([...runArgs(dbs.weights, model), '--name', 'w'], dbs.weights, 8, () => overwriteInPlace(join(model, 'weights.bin'))),
-    runUntil([...runArgs(dbs.data, ck, data), '--name', 'd'], dbs.data, 8, () => appendFileSync(join(data, 'zh', 'P19.jsonl'), '{"sub_uri": "Q1", "obj_uri": "Q90", "sub_label": "某人", "obj_label": "巴黎", "lineid": 999999}\n')),
+    runUntil([...runArgs(dbs.data, ck, data), '--name', 'd'], dbs.data, 8, () =>
+      appendFileSync(join(data, 'zh', 'P19.jsonl'), '{"sub_uri": "Q1", "obj_uri": "Q90", "sub_label": "某人", "obj_label": "巴黎", "lineid": 999999}\n'),
+    ),
     runUntil([...runArgs(dbs.deleted), '--name', 'x'], dbs.deleted, 8, () => {
       for (const f of ['', '-wal', '-shm']) rmSync(dbs.deleted + f, { force: true });
     }),
@@ -226,7 +257,16 @@ test('the Slurm task script starts the run again when a first attempt failed bef
   const task = (model: string) =>
     spawnSync('bash', ['examples/slurm/evaluate.sbatch'], {
       cwd: join(import.meta.dirname, '..'),
-      env: { ...process.env, MODEL: model, DATA: SAMPLE_DATA, RUN: 'requeued', OUT: out, SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_COUNT: '1', RUN_ARGS: '--languages en --limit 1 --styles word' },
+      env: {
+        ...process.env,
+        MODEL: model,
+        DATA: SAMPLE_DATA,
+        RUN: 'requeued',
+        OUT: out,
+        SLURM_ARRAY_TASK_ID: '0',
+        SLURM_ARRAY_TASK_COUNT: '1',
+        RUN_ARGS: '--languages en --limit 1 --styles word',
+      },
       encoding: 'utf8',
     });
   const failed = task(broken);

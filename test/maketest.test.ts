@@ -19,7 +19,10 @@ function runTests(tests: string, tap: string) {
 test('each test is shown as it finishes, and a failure is printed with its reason; exit non-zero', () => {
   const dir = tempDir();
   writeFileSync(join(dir, 'one.test.ts'), "import { test } from 'node:test';\ntest('first file passes', () => {});\n");
-  writeFileSync(join(dir, 'two.test.ts'), "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\ntest('second file fails', () => assert.equal(1, 2, 'the reason R-42'));\n");
+  writeFileSync(
+    join(dir, 'two.test.ts'),
+    "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\ntest('second file fails', () => assert.equal(1, 2, 'the reason R-42'));\n",
+  );
   const r = runTests(join(dir, '*.test.ts'), join(dir, 'out.tap'));
   assert.notEqual(r.status, 0);
   assert.match(r.stdout, /first file passes/);

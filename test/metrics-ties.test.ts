@@ -5,7 +5,29 @@ import type { ResultRow } from '../src/store/db.js';
 
 /** A stored answer with just what the metrics read. */
 export function row(relation: string, subject: string, goldRank: number, o: Partial<ResultRow> = {}): ResultRow {
-  return { language: 'en', relation, template: 't', subject, style: 'word', golds: ['g'], lineids: [1], top: [{ label: 'g', score: -1 }, { label: 'h', score: -2 }], gold_rank: goldRank, gold_score: -1, candidates: 20, covered: true, shard: null, sub_uri: null, gold_uris: null, tie: null, template_main: null, ...o };
+  return {
+    language: 'en',
+    relation,
+    template: 't',
+    subject,
+    style: 'word',
+    golds: ['g'],
+    lineids: [1],
+    top: [
+      { label: 'g', score: -1 },
+      { label: 'h', score: -2 },
+    ],
+    gold_rank: goldRank,
+    gold_score: -1,
+    candidates: 20,
+    covered: true,
+    shard: null,
+    sub_uri: null,
+    gold_uris: null,
+    tie: null,
+    template_main: null,
+    ...o,
+  };
 }
 
 test("macro P@1 skips relations whose name contains 'date' (mLAMA's rule), not P569/P570 by id", () => {
@@ -21,11 +43,30 @@ test("macro P@1 skips relations whose name contains 'date' (mLAMA's rule), not P
 
 test('answers decided by ties are counted: gold tied with the top score, first or not', async () => {
   const { tieDecided, tieWarnings } = await import('../src/report/metrics.js');
-  const tiedFirst = row('P19', 'a', 1, { gold_score: -1, top: [{ label: 'g', score: -1 }, { label: 'h', score: -1 }] });
-  const tiedLater = row('P19', 'b', 2, { gold_score: -1, top: [{ label: 'h', score: -1 }, { label: 'g', score: -1 }] });
+  const tiedFirst = row('P19', 'a', 1, {
+    gold_score: -1,
+    top: [
+      { label: 'g', score: -1 },
+      { label: 'h', score: -1 },
+    ],
+  });
+  const tiedLater = row('P19', 'b', 2, {
+    gold_score: -1,
+    top: [
+      { label: 'h', score: -1 },
+      { label: 'g', score: -1 },
+    ],
+  });
   const clear = row('P19', 'c', 1);
   const wrong = row('P19', 'd', 3, { gold_score: -3 });
-  const uncovered = row('P19', 'e', 1, { covered: false, gold_score: -1e30, top: [{ label: 'g', score: -1e30 }, { label: 'h', score: -1e30 }] });
+  const uncovered = row('P19', 'e', 1, {
+    covered: false,
+    gold_score: -1e30,
+    top: [
+      { label: 'g', score: -1e30 },
+      { label: 'h', score: -1e30 },
+    ],
+  });
   assert.deepEqual([tiedFirst, tiedLater, clear, wrong, uncovered].map(tieDecided), [true, true, false, false, false]);
   const [m] = languageMetrics([tiedFirst, tiedLater, clear, wrong, uncovered]);
   assert.equal(m.ties, 2);
@@ -40,10 +81,33 @@ test('report: ties are stored per language in JSON/CSV and warned about when the
   const { cli, SAMPLE_DATA, tempDir } = await import('./support/cli.js');
   const { tinyCheckpoint } = await import('./support/fixtures.js');
   const db = join(tempDir(), 'ties.sqlite');
-  assert.equal((await cli('run', '--data', SAMPLE_DATA, '--model', tinyCheckpoint(1, false, SAMPLE_DATA), '--languages', 'en,ja', '--limit', '3', '--styles', 'word', '--db', db, '--name', 'r')).code, 0);
+  assert.equal(
+    (
+      await cli(
+        'run',
+        '--data',
+        SAMPLE_DATA,
+        '--model',
+        tinyCheckpoint(1, false, SAMPLE_DATA),
+        '--languages',
+        'en,ja',
+        '--limit',
+        '3',
+        '--styles',
+        'word',
+        '--db',
+        db,
+        '--name',
+        'r',
+      )
+    ).code,
+    0,
+  );
   // What a tokenizer mapping ja to <unk> gives: every ja candidate scores the same.
   const raw = new Database(db);
-  raw.exec(`UPDATE results SET top = json_set(top, '$[1].score', json_extract(top, '$[0].score')), gold_score = json_extract(top, '$[0].score') WHERE language = 'ja'`);
+  raw.exec(
+    `UPDATE results SET top = json_set(top, '$[1].score', json_extract(top, '$[0].score')), gold_score = json_extract(top, '$[0].score') WHERE language = 'ja'`,
+  );
   raw.close();
   const r = await cli('report', '--run', 'r', '--db', db, '--format', 'json');
   assert.equal(r.code, 0, r.err);

@@ -9,20 +9,50 @@ import { cli } from './support/cli.js';
 
 // Fast tier: hand-made stored answers with hand-computed metrics.
 function row(o: Partial<ResultRow> & { gold_rank: number }): ResultRow {
-  return { language: 'en', relation: 'P19', template: 't', subject: `s${Math.random()}`, style: 'word', golds: ['G'], lineids: [1], top: [{ label: 'G', score: -1 }], gold_score: o.gold_rank === 1 ? -1 : -5, candidates: 200, covered: true, shard: null, sub_uri: null, gold_uris: null, tie: null, template_main: null, ...o };
+  return {
+    language: 'en',
+    relation: 'P19',
+    template: 't',
+    subject: `s${Math.random()}`,
+    style: 'word',
+    golds: ['G'],
+    lineids: [1],
+    top: [{ label: 'G', score: -1 }],
+    gold_score: o.gold_rank === 1 ? -1 : -5,
+    candidates: 200,
+    covered: true,
+    shard: null,
+    sub_uri: null,
+    gold_uris: null,
+    tie: null,
+    template_main: null,
+    ...o,
+  };
 }
 const word = [row({ gold_rank: 1 }), row({ gold_rank: 3 }), row({ relation: 'P103', gold_rank: 7 }), row({ relation: 'P569', gold_rank: 1 })];
 const entity = [
   row({ style: 'entity', gold_rank: 1 }),
   row({ style: 'entity', gold_rank: 2, covered: false }),
-  row({ style: 'entity', relation: 'P103', gold_rank: 150, top: [{ label: 'A', score: -2 }, { label: 'B', score: -2.5 }], gold_score: -9 }),
+  row({
+    style: 'entity',
+    relation: 'P103',
+    gold_rank: 150,
+    top: [
+      { label: 'A', score: -2 },
+      { label: 'B', score: -2.5 },
+    ],
+    gold_score: -9,
+  }),
 ];
 const def = (key: string) => METRICS.find((m) => m.key === key)!;
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
 
-test('the metric table holds the authors\' P@k list, MRR, the relation macro, coverage and ties, each once', () => {
+test("the metric table holds the authors' P@k list, MRR, the relation macro, coverage and ties, each once", () => {
   assert.deepEqual([...P_AT_K], [1, 5, 10, 100]);
-  assert.deepEqual(METRICS.map((m) => m.key), ['p_at_1', 'p_at_5', 'p_at_10', 'p_at_100', 'macro_p_at_1', 'mrr', 'entity_coverage', 'p_at_1_covered', 'ties', 'too_long']);
+  assert.deepEqual(
+    METRICS.map((m) => m.key),
+    ['p_at_1', 'p_at_5', 'p_at_10', 'p_at_100', 'macro_p_at_1', 'mrr', 'entity_coverage', 'p_at_1_covered', 'ties', 'too_long'],
+  );
   assert.equal(new Set(METRICS.map((m) => m.key)).size, METRICS.length);
 });
 
@@ -43,34 +73,83 @@ test('entity head: an uncovered query is wrong, coverage and P@1 on covered besi
   close(aggregate(def('entity_coverage'), entity), 2 / 3);
   close(aggregate(def('p_at_1_covered'), entity), 1 / 2);
   close(aggregate(def('mrr'), entity), (1 + 0 + 1 / 150) / 3);
-  const tied = row({ gold_rank: 2, golds: ['G'], top: [{ label: 'A', score: -1.5 }, { label: 'G', score: -1.5 }], gold_score: -1.5 });
+  const tied = row({
+    gold_rank: 2,
+    golds: ['G'],
+    top: [
+      { label: 'A', score: -1.5 },
+      { label: 'G', score: -1.5 },
+    ],
+    gold_score: -1.5,
+  });
   close(aggregate(def('ties'), [tied, row({ gold_rank: 1 })]), 1);
 });
 
 test('per language and relation tables carry every metric; the language average weighs each language once', () => {
   const ja = [row({ language: 'ja', gold_rank: 1 })];
   const langs = languageMetrics([...word, ...ja]);
-  assert.deepEqual(langs.map((m) => [m.language, m.style, m.queries]), [['en', 'word', 4], ['ja', 'word', 1]]);
+  assert.deepEqual(
+    langs.map((m) => [m.language, m.style, m.queries]),
+    [
+      ['en', 'word', 4],
+      ['ja', 'word', 1],
+    ],
+  );
   for (const m of METRICS) assert.equal(typeof langs[0][m.key], 'number', m.key);
   const avg = averageOverLanguages(langs)[0];
   close(avg.p_at_1, (0.5 + 1) / 2);
   assert.equal(avg.queries, 5);
   const rel = relationMetrics(word);
-  assert.deepEqual(rel.map((r) => [r.relation, r.queries, r.p_at_1, r.p_at_5]), [['P19', 2, 0.5, 1], ['P103', 1, 0, 0], ['P569', 1, 1, 1]]);
+  assert.deepEqual(
+    rel.map((r) => [r.relation, r.queries, r.p_at_1, r.p_at_5]),
+    [
+      ['P19', 2, 0.5, 1],
+      ['P103', 1, 0, 0],
+      ['P569', 1, 1, 1],
+    ],
+  );
 });
 
-test('report columns follow each style\'s head, not its name', () => {
+test("report columns follow each style's head, not its name", () => {
   const rows = [...word.map((r) => ({ ...r, style: 'entity-word' })), ...entity];
-  const run = { id: 1, name: 'r', status: 'complete', random_weights: true, started_at: '', finished_at: null, options: { styles: ['entity-word', 'entity'] }, checkpoint: {} } as unknown as RunRecord;
+  const run = {
+    id: 1,
+    name: 'r',
+    status: 'complete',
+    random_weights: true,
+    started_at: '',
+    finished_at: null,
+    options: { styles: ['entity-word', 'entity'] },
+    checkpoint: {},
+  } as unknown as RunRecord;
   const langs = languageMetrics(rows);
   const t = languageTable(reportOf(run, langs, averageOverLanguages(langs), []));
   // entity-word reads the word head: no coverage columns of its own, and it is the word side of the difference.
-  assert.deepEqual(t.head, ['language', 'queries', 'entity-word P@1', 'entity-word P@10', 'entity P@1', 'entity P@10', 'entity-entity-word', 'entity coverage', 'entity P@1 covered']);
+  assert.deepEqual(t.head, [
+    'language',
+    'queries',
+    'entity-word P@1',
+    'entity-word P@10',
+    'entity P@1',
+    'entity P@10',
+    'entity-entity-word',
+    'entity coverage',
+    'entity P@1 covered',
+  ]);
   assert.deepEqual(t.rows[0], ['en', 4, 50, 100, 33.3, 33.3, -16.7, 66.7, 50]);
 });
 
 test('markdown: the per-language P@1 table, numbers right-aligned', async () => {
-  const run = { id: 1, name: 'r', status: 'complete', random_weights: true, started_at: '', finished_at: null, options: { styles: ['word'] }, checkpoint: {} } as unknown as RunRecord;
+  const run = {
+    id: 1,
+    name: 'r',
+    status: 'complete',
+    random_weights: true,
+    started_at: '',
+    finished_at: null,
+    options: { styles: ['word'] },
+    checkpoint: {},
+  } as unknown as RunRecord;
   const md = await REPORT_FORMATS.markdown.render(bundleOf([runReport(run, word, false)], {}));
   assert.deepEqual(md.split('\n').slice(0, 4), ['| language | r word |', '| --- | ---: |', '| en | 50.0 |', '| average | 50.0 |']);
 });

@@ -40,10 +40,16 @@ function naiveFeeds(ck: Checkpoint, p: Pass) {
   const pos = Array.from({ length: E }, (_, e) => Array.from({ length: P }, (_, k) => p.entityPositions[e]?.[k] ?? -1)).flat();
   return {
     input_ids: i64(p.inputIds, [1, p.inputIds.length]),
-    attention_mask: i64(p.inputIds.map(() => 1), [1, p.inputIds.length]),
+    attention_mask: i64(
+      p.inputIds.map(() => 1),
+      [1, p.inputIds.length],
+    ),
     entity_ids: i64(ids, [1, E]),
     entity_attention_mask: i64(p.entityIds.length ? p.entityIds.map(() => 1) : [0], [1, E]),
-    entity_token_type_ids: i64(ids.map(() => 0), [1, E]),
+    entity_token_type_ids: i64(
+      ids.map(() => 0),
+      [1, E],
+    ),
     entity_position_ids: i64(pos, [1, E, P]),
   };
 }
@@ -70,10 +76,17 @@ async function referenceScores(ck: Checkpoint & { config: LukeConfig }, naive: M
   return rank({ built: b, scores }, 10);
 }
 
-async function scoreAll(session: ModelSession, ck: Checkpoint & { config: LukeConfig }, qs: BuiltQuery[], batchSize: number, headBudget?: number): Promise<Map<string, ScoredQuery>> {
+async function scoreAll(
+  session: ModelSession,
+  ck: Checkpoint & { config: LukeConfig },
+  qs: BuiltQuery[],
+  batchSize: number,
+  headBudget?: number,
+): Promise<Map<string, ScoredQuery>> {
   const out = new Map<string, ScoredQuery>();
   const headWidths = { word: ck.config.vocab_size, entity: ck.config.entity_vocab_size };
-  for await (const batch of scoreQueries(session, qs, { batchSize, headBudget, headWidths, padEntityId: ck.entityVocab!.special.pad! })) for (const s of batch) out.set(`${s.built.style.name}|${s.built.query.key}`, s);
+  for await (const batch of scoreQueries(session, qs, { batchSize, headBudget, headWidths, padEntityId: ck.entityVocab!.special.pad! }))
+    for (const s of batch) out.set(`${s.built.style.name}|${s.built.query.key}`, s);
   return out;
 }
 
@@ -89,21 +102,31 @@ for (const entityAware of [false, true]) {
     let maxDiff = 0;
     for (const b of qs) {
       const p = b.passes[b.passes.length - 1];
-      const ref = referenceForward(ck.config, weights, { inputIds: p.inputIds, entityIds: p.entityIds.length ? p.entityIds : [], entityPositions: p.entityPositions });
+      const ref = referenceForward(ck.config, weights, {
+        inputIds: p.inputIds,
+        entityIds: p.entityIds.length ? p.entityIds : [],
+        entityPositions: p.entityPositions,
+      });
       const out = await naive.run(naiveFeeds(ck, p));
       const logits = out.logits.data as Float32Array;
       const V = ck.config.vocab_size;
-      for (let t = 0; t < p.inputIds.length; t++) for (let v = 0; v < V; v += 7) maxDiff = Math.max(maxDiff, Math.abs(logits[t * V + v] - ref.wordLogits[t][v]));
+      for (let t = 0; t < p.inputIds.length; t++)
+        for (let v = 0; v < V; v += 7) maxDiff = Math.max(maxDiff, Math.abs(logits[t * V + v] - ref.wordLogits[t][v]));
       if (p.entityIds.length) {
         const el = out.entity_logits.data as Float32Array;
-        for (let e = 0; e < p.entityIds.length; e++) for (let v = 0; v < ck.config.entity_vocab_size; v += 3) maxDiff = Math.max(maxDiff, Math.abs(el[e * ck.config.entity_vocab_size + v] - ref.entityLogits[e][v]));
+        for (let e = 0; e < p.entityIds.length; e++)
+          for (let v = 0; v < ck.config.entity_vocab_size; v += 3)
+            maxDiff = Math.max(maxDiff, Math.abs(el[e * ck.config.entity_vocab_size + v] - ref.entityLogits[e][v]));
       }
       // Gathered graph: log-probabilities at the masks / object slot for a few ids.
       const ids = [5, 100, 2123, 7000];
       const g = await gathered.run({
         ...naiveFeeds(ck, p),
         word_positions: i64(p.maskPositions, [1, p.maskPositions.length]),
-        word_candidates: i64(p.maskPositions.flatMap(() => ids), [1, p.maskPositions.length, ids.length]),
+        word_candidates: i64(
+          p.maskPositions.flatMap(() => ids),
+          [1, p.maskPositions.length, ids.length],
+        ),
         entity_slots: i64(p.entityIds.length ? [0] : [], [1, p.entityIds.length ? 1 : 0]),
         entity_candidates: i64(p.entityIds.length ? [3, 10, 50] : [], [1, p.entityIds.length ? 1 : 0, 3]),
       });
@@ -135,7 +158,11 @@ test('scorer equals a reference ranking from the naive graph on 500+ queries in 
   for (const b of qs) {
     const ref = await referenceScores(ck, naive, b);
     const s = got.get(`${b.style.name}|${b.query.key}`)!;
-    assert.deepEqual(s.top.map((t) => t.label), ref.top.map((t) => t.label), b.query.key);
+    assert.deepEqual(
+      s.top.map((t) => t.label),
+      ref.top.map((t) => t.label),
+      b.query.key,
+    );
     assert.equal(s.goldRank, ref.goldRank);
     s.top.forEach((t, i) => Number.isFinite(t.score) && (maxDiff = Math.max(maxDiff, Math.abs(t.score - ref.top[i].score))));
   }
@@ -148,13 +175,23 @@ test('rankings do not depend on batch size (1, 7, 64), threads (1, 2) or the hea
   const qs = sample(ck, ['en', 'zh'], 2);
   const runs: Map<string, ScoredQuery>[] = [];
   // The last setting lets at most 3 entity rows (or 3 word masks' worth of rows) share a batch.
-  for (const [threads, batch, headBudget] of [[1, 1], [1, 7], [2, 64], [2, 7], [2, 64, 3 * Math.max(ck.config.vocab_size, ck.config.entity_vocab_size)]]) {
+  for (const [threads, batch, headBudget] of [
+    [1, 1],
+    [1, 7],
+    [2, 64],
+    [2, 7],
+    [2, 64, 3 * Math.max(ck.config.vocab_size, ck.config.entity_vocab_size)],
+  ]) {
     runs.push(await scoreAll(await openSession(ck, 'gathered', { threads }), ck, qs, batch, headBudget));
   }
   for (const [k, s] of runs[0]) {
     for (const other of runs.slice(1)) {
       const o = other.get(k)!;
-      assert.deepEqual(o.top.map((t) => t.label), s.top.map((t) => t.label), k);
+      assert.deepEqual(
+        o.top.map((t) => t.label),
+        s.top.map((t) => t.label),
+        k,
+      );
       assert.equal(o.goldRank, s.goldRank);
       o.top.forEach((t, i) => assert.ok(Math.abs(t.score - s.top[i].score) < 1e-5 || t.score === s.top[i].score));
     }
@@ -168,14 +205,25 @@ test('make-checkpoint is deterministic and fast', async () => {
   assert.equal((await cli('make-checkpoint', '--out', a, '--seed', '5')).code, 0);
   console.log(`# tiny checkpoint generated in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   assert.equal((await cli('make-checkpoint', '--out', b, '--seed', '5')).code, 0);
-  for (const f of ['weights.bin', 'model.onnx', 'model.naive.onnx', 'entity_vocab.json', 'tokenizer.json']) assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), f);
+  for (const f of ['weights.bin', 'model.onnx', 'model.naive.onnx', 'entity_vocab.json', 'tokenizer.json'])
+    assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), f);
 });
 
 async function broken(edit: (dir: string) => void): Promise<string> {
   const dir = join(tempDir(), 'ck');
   cpSync(tinyCheckpoint(1, false, join(import.meta.dirname, '../datasets/mlama-sample')), dir, { recursive: true });
   edit(dir);
-  const r = await cli('run', '--model', dir, '--data', join(import.meta.dirname, '../datasets/mlama-sample'), '--db', join(tempDir(), 'r.sqlite'), '--limit', '1');
+  const r = await cli(
+    'run',
+    '--model',
+    dir,
+    '--data',
+    join(import.meta.dirname, '../datasets/mlama-sample'),
+    '--db',
+    join(tempDir(), 'r.sqlite'),
+    '--limit',
+    '1',
+  );
   assert.equal(r.code, 2, r.err);
   assert.equal(r.err.trim().split('\n').length, 1, r.err);
   return r.err;
@@ -187,18 +235,43 @@ test('the loader rejects broken checkpoints with one clear line', async () => {
     fn(j);
     writeFileSync(join(dir, f), JSON.stringify(j));
   };
-  assert.match(await broken((d) => json(d, 'mlama-checkpoint.json', (m) => (m.graphs.gathered.inputs = m.graphs.gathered.inputs.filter((x: string) => x !== 'entity_position_ids')))), /graphs\.gathered\.inputs" lacks "entity_position_ids"/);
-  assert.match(await broken((d) => json(d, 'config.json', (c) => (c.vocab_size = 250002))), /tokenizer has 8002 ids but .*config\.json field "vocab_size" is 250002/);
+  assert.match(
+    await broken((d) =>
+      json(d, 'mlama-checkpoint.json', (m) => (m.graphs.gathered.inputs = m.graphs.gathered.inputs.filter((x: string) => x !== 'entity_position_ids'))),
+    ),
+    /graphs\.gathered\.inputs" lacks "entity_position_ids"/,
+  );
+  assert.match(
+    await broken((d) => json(d, 'config.json', (c) => (c.vocab_size = 250002))),
+    /tokenizer has 8002 ids but .*config\.json field "vocab_size" is 250002/,
+  );
   assert.match(await broken((d) => json(d, 'entity_vocab.json', (v) => delete v['[MASK]'])), /entity_vocab\.json: no \[MASK\] entity/);
   assert.match(await broken((d) => json(d, 'config.json', (c) => (c.entity_vocab_size = 5))), /entity vocabulary has \d+ ids but .*"entity_vocab_size" is 5/);
   // A graph that lacks an input the manifest promises: the naive graph stands in for the gathered one.
   assert.match(await broken((d) => cpSync(join(d, 'model.naive.onnx'), join(d, 'model.onnx'))), /model\.onnx: graph has no input "word_positions"/);
   assert.match(await broken((d) => writeFileSync(join(d, 'model.onnx'), 'not onnx')), /model\.onnx: onnxruntime cannot load the graph/);
-  assert.match(await broken((d) => writeFileSync(join(d, 'entity_vocab.json'), '{"[MASK]": 2, "en:x": }')), /entity_vocab\.json: malformed entity vocabulary at byte \d+/);
+  assert.match(
+    await broken((d) => writeFileSync(join(d, 'entity_vocab.json'), '{"[MASK]": 2, "en:x": }')),
+    /entity_vocab\.json: malformed entity vocabulary at byte \d+/,
+  );
 });
 
 test('--device cuda fails clearly where the provider is not installed', async () => {
-  const r = await cli('run', '--model', tinyCheckpoint(), '--data', SHARED_DATA, '--languages', 'en', '--limit', '1', '--device', 'cuda', '--db', join(tempDir(), 'r.sqlite'));
+  const r = await cli(
+    'run',
+    '--model',
+    tinyCheckpoint(),
+    '--data',
+    SHARED_DATA,
+    '--languages',
+    'en',
+    '--limit',
+    '1',
+    '--device',
+    'cuda',
+    '--db',
+    join(tempDir(), 'r.sqlite'),
+  );
   assert.equal(r.code, 2, r.err);
   assert.match(r.err, /--device cuda: the CUDA execution provider is not available/);
 });

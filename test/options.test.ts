@@ -9,7 +9,8 @@ import { tinyCheckpoint } from './support/fixtures.js';
 
 const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
 const ENTRY = join(import.meta.dirname, '../src/cli/main-entry.ts');
-const run = (...a: string[]) => cli('run', '--data', SAMPLE_DATA, '--model', ck, '--languages', 'en', '--limit', '1', '--db', join(tempDir(), 'o.sqlite'), ...a);
+const run = (...a: string[]) =>
+  cli('run', '--data', SAMPLE_DATA, '--model', ck, '--languages', 'en', '--limit', '1', '--db', join(tempDir(), 'o.sqlite'), ...a);
 
 function oneLine(r: { code: number; err: string }, pattern: RegExp): void {
   assert.equal(r.code, 2, r.err);
@@ -54,7 +55,28 @@ test('a byte-order mark is named as such: JSONL, candidate JSON, tokenizer, enti
 });
 
 test("--device cuda without the CUDA provider: one line on stderr, none of onnxruntime's own log lines", () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', ENTRY, 'run', '--data', SAMPLE_DATA, '--model', ck, '--languages', 'en', '--limit', '1', '--db', join(tempDir(), 'c.sqlite'), '--device', 'cuda'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      ENTRY,
+      'run',
+      '--data',
+      SAMPLE_DATA,
+      '--model',
+      ck,
+      '--languages',
+      'en',
+      '--limit',
+      '1',
+      '--db',
+      join(tempDir(), 'c.sqlite'),
+      '--device',
+      'cuda',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status === 0) return; // a machine with CUDA: nothing to check
   assert.equal(r.status, 2, r.stderr);
   assert.deepEqual(r.stderr.trim().split('\n').length, 1, r.stderr);

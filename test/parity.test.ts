@@ -49,11 +49,21 @@ for (const [name, fam] of Object.entries(expected.families)) {
       const { queries } = build(name, fam.styles, { fallback: false, tokenization: 'spans' });
       assert.equal(queries.length, Object.keys(fam.inputs!).length);
       for (const b of queries) {
-        const got = b.passes.map((p) => ({ input_ids: p.inputIds, attention_mask: p.inputIds.map(() => 1), entity_ids: p.entityIds, entity_position_ids: p.entityPositions }));
+        const got = b.passes.map((p) => ({
+          input_ids: p.inputIds,
+          attention_mask: p.inputIds.map(() => 1),
+          entity_ids: p.entityIds,
+          entity_position_ids: p.entityPositions,
+        }));
         assert.deepEqual(got, fam.inputs![keyOf(b)], keyOf(b));
         const want = fam.candidates![`${b.query.language}|${b.query.relation}|${b.query.template}`];
         assert.deepEqual(b.relation.candidates.tokens, want.tokens, keyOf(b));
-        if (b.style.head === 'entity') assert.deepEqual(b.relation.candidates.entities.map((e) => e.id), want.entity_ids, keyOf(b));
+        if (b.style.head === 'entity')
+          assert.deepEqual(
+            b.relation.candidates.entities.map((e) => e.id),
+            want.entity_ids,
+            keyOf(b),
+          );
       }
     });
   }
@@ -68,7 +78,11 @@ for (const [name, fam] of Object.entries(expected.families)) {
         for (const s of batch) {
           const want = fam.scores[keyOf(s.built)];
           assert.ok(want, `no expected scores for ${keyOf(s.built)}`);
-          assert.deepEqual(s.top.map((t) => t.label), want.top.map((t) => t[0]), keyOf(s.built));
+          assert.deepEqual(
+            s.top.map((t) => t.label),
+            want.top.map((t) => t[0]),
+            keyOf(s.built),
+          );
           assert.equal(s.goldRank, want.gold_rank, keyOf(s.built));
           s.top.forEach((t, i) => {
             const w = want.top[i][1];

@@ -37,7 +37,10 @@ test('max_position_embeddings that makes no sense for the model is refused: -5, 
 test('a prompt longer than the positions is stored unranked and counted as too long; the run completes and resumes', async () => {
   const d = sampleCopy();
   const long = Array.from({ length: 200 }, (_, i) => `Name${i}`).join(' ');
-  appendFileSync(join(d, 'en', 'P19.jsonl'), JSON.stringify({ sub_uri: 'Q990001', obj_uri: 'Q90', sub_label: long, obj_label: 'Paris', lineid: 990001 }) + '\n');
+  appendFileSync(
+    join(d, 'en', 'P19.jsonl'),
+    JSON.stringify({ sub_uri: 'Q990001', obj_uri: 'Q90', sub_label: long, obj_label: 'Paris', lineid: 990001 }) + '\n',
+  );
   const db = join(tempDir(), 'long.sqlite');
   const args = ['--data', d, '--model', ck, '--languages', 'en', '--relations', 'P19', '--db', db];
   const r = await cli('run', ...args, '--name', 'long');
@@ -52,7 +55,10 @@ test('a prompt longer than the positions is stored unranked and counted as too l
     assert.ok(u.gold_rank > u.candidates);
   }
   const json = JSON.parse((await cli('report', '--run', 'long', '--db', db, '--format', 'json')).out);
-  assert.deepEqual(json.languages.map((m: any) => m.too_long), [1, 1]);
+  assert.deepEqual(
+    json.languages.map((m: any) => m.too_long),
+    [1, 1],
+  );
   assert.match((await cli('report', '--run', 'long', '--db', db, '--format', 'csv')).out, /,too_long/);
   // Resuming a run that stopped before the long query reaches it, scores the rest, and completes.
   const raw = new Database(db);

@@ -48,8 +48,19 @@ test('en P19: subject tokens, N masks, </s>; positions count <s> as 0', () => {
   const q = rel.set.queries.find((x) => x.subject === 'Allan Peiper')!;
   const b = buildQuery(rel, q, word, tok, ent);
   const one = b.passes.find((p) => p.maskPositions.length === 1)!;
-  assert.deepEqual(toks(one.inputIds), ['<s>', ...toks(tok.encodePiece('Allan Peiper', true)), ...toks(tok.encodePiece(' was born in', false)), '<mask>', '▁', '.', '</s>']);
-  assert.deepEqual(b.subjectPositions, Array.from({ length: tok.encodePiece('Allan Peiper', true).length }, (_, i) => i + 1));
+  assert.deepEqual(toks(one.inputIds), [
+    '<s>',
+    ...toks(tok.encodePiece('Allan Peiper', true)),
+    ...toks(tok.encodePiece(' was born in', false)),
+    '<mask>',
+    '▁',
+    '.',
+    '</s>',
+  ]);
+  assert.deepEqual(
+    b.subjectPositions,
+    Array.from({ length: tok.encodePiece('Allan Peiper', true).length }, (_, i) => i + 1),
+  );
   assert.equal(one.inputIds[one.maskPositions[0]], tok.special.mask);
   // Candidates after "in " take the word-initial piece.
   assert.deepEqual(toks(rel.candidates.tokens[rel.candidates.labels.indexOf('Paris')]), ['▁Paris']);
@@ -65,7 +76,10 @@ test('ja P103 puts [Y] before [X]: masks first, the subject continues after は 
   const q = rel.set.queries[0];
   const b = buildQuery(rel, q, entity, tok, ent);
   const p = b.passes[0];
-  assert.deepEqual(p.maskPositions, Array.from({ length: p.maskPositions.length }, (_, i) => i + 1));
+  assert.deepEqual(
+    p.maskPositions,
+    Array.from({ length: p.maskPositions.length }, (_, i) => i + 1),
+  );
   const subj = toks(b.subjectPositions.map((i) => p.inputIds[i]));
   assert.ok(!subj[0].startsWith('▁'), `subject continues the word: ${subj}`);
   assert.equal(tok.tokenOf(p.inputIds[p.maskPositions.length + 1]), 'は');
@@ -166,7 +180,21 @@ test('building every en query tokenizes candidates once per relation (queries pe
 });
 
 test('mlama prompts shows a query readably', async () => {
-  const r = await cli('prompts', '--data', SHARED_DATA, '--model', tinyCheckpoint(), '--language', 'ja', '--relation', 'P103', '--style', 'entity', '--limit', '2');
+  const r = await cli(
+    'prompts',
+    '--data',
+    SHARED_DATA,
+    '--model',
+    tinyCheckpoint(),
+    '--language',
+    'ja',
+    '--relation',
+    'P103',
+    '--style',
+    'entity',
+    '--limit',
+    '2',
+  );
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /template "\[Y\]は\[X\]の母語です"/);
   assert.match(r.out, /entities 2@\[1/);

@@ -82,7 +82,11 @@ test('a finished run is not re-run; resuming with other options, checkpoint or d
   assert.equal(storedRun(reference, 'r').rows.length, TOTAL);
   // Refusals need a run that is not complete: kill one early.
   const db = join(dir, 'refusals.sqlite');
-  await mlamaProcess([...runArgs(db), '--name', 'p'], {}, killWhen(db, (_, rows) => rows >= 8));
+  await mlamaProcess(
+    [...runArgs(db), '--name', 'p'],
+    {},
+    killWhen(db, (_, rows) => rows >= 8),
+  );
   const options = await cli(...runArgs(db), '--resume', 'p', '--languages', 'en');
   assert.equal(options.code, 2);
   assert.match(options.err, /cannot resume "p": .*languages: \["ar","en","ja","zh"\] vs \["en"\]/);
@@ -135,11 +139,14 @@ test('a writer that holds the lock past the timeout gets "database busy", and no
 
 test('a read-only or missing database directory gets a clear message', async () => {
   // Permission bits do not stop root; sysfs refuses new files to everyone.
-  const readOnly = process.getuid?.() === 0 ? '/sys' : (() => {
-    const ro = join(tempDir(), 'ro');
-    mkdirSync(ro, { mode: 0o500 });
-    return ro;
-  })();
+  const readOnly =
+    process.getuid?.() === 0
+      ? '/sys'
+      : (() => {
+          const ro = join(tempDir(), 'ro');
+          mkdirSync(ro, { mode: 0o500 });
+          return ro;
+        })();
   const r = await cli(...runArgs(join(readOnly, 'x.sqlite')), '--limit', '1');
   assert.equal(r.code, 2);
   assert.match(r.err, /results directory is not writable \(for .*x\.sqlite: E[A-Z]+\)/);
@@ -148,7 +155,10 @@ test('a read-only or missing database directory gets a clear message', async () 
   assert.match(missing.err, /x\.sqlite: results database not found \(directory .*no\/such\/dir does not exist\)/);
 });
 
-for (const [style, weight] of [['word', 'lm_head.bias'], ['entity', 'entity_predictions.bias']] as const) {
+for (const [style, weight] of [
+  ['word', 'lm_head.bias'],
+  ['entity', 'entity_predictions.bias'],
+] as const) {
   test(`a checkpoint that produces ${weight === 'lm_head.bias' ? 'NaN' : 'infinite'} scores stops the run naming the batch (${style} style)`, async () => {
     const bad = join(tempDir(), 'bad-ck');
     cpSync(ck, bad, { recursive: true });

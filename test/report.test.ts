@@ -11,7 +11,21 @@ const ROOT = join(import.meta.dirname, '..');
 const db = join(tempDir(), 'report.sqlite');
 
 test('setup: a complete run, and an interrupted copy holding all of en, part of ja and nothing of zh', async () => {
-  const r = await cli('run', '--data', SAMPLE_DATA, '--model', tinyCheckpoint(1, false, SAMPLE_DATA), '--languages', 'en,ja,zh', '--limit', '3', '--db', db, '--name', 'full');
+  const r = await cli(
+    'run',
+    '--data',
+    SAMPLE_DATA,
+    '--model',
+    tinyCheckpoint(1, false, SAMPLE_DATA),
+    '--languages',
+    'en,ja,zh',
+    '--limit',
+    '3',
+    '--db',
+    db,
+    '--name',
+    'full',
+  );
   assert.equal(r.code, 0, r.err);
   const raw = new Database(db);
   raw.exec(`INSERT INTO runs (name, status, started_at, finished_at, options, harness_version, checkpoint, dataset, random_weights, planned)
@@ -37,11 +51,14 @@ test('tables mark partial languages and the average row, and say what is missing
   const r = await cli('report', '--run', 'cut', '--db', db);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /│ ja \(partial\)/);
-  assert.match(r.out, /│ en  /);
+  assert.match(r.out, /│ en {2}/);
   assert.match(r.out, /average \(languages; partial\)/);
   assert.match(r.out, /note: the run holds part of ja \(\d+\/\d+ answers\), zh \(0\/\d+ answers\)/);
   const json = JSON.parse((await cli('report', '--run', 'cut', '--db', db, '--format', 'json')).out);
-  assert.deepEqual(json.partial.map((p: any) => p.language), ['ja', 'zh']);
+  assert.deepEqual(
+    json.partial.map((p: any) => p.language),
+    ['ja', 'zh'],
+  );
   const full = await cli('report', '--run', 'full', '--db', db);
   assert.doesNotMatch(full.out, /partial/);
 });
@@ -55,7 +72,10 @@ test('one "queries" count: a language shows its unique questions, the same figur
   const run = await cli('runs', '--db', db);
   assert.match(run.out, /full/);
   const total = json.languages.reduce((a: number, m: any) => a + m.queries, 0);
-  assert.equal(total, json.averages.reduce((a: number, m: any) => a + m.queries, 0));
+  assert.equal(
+    total,
+    json.averages.reduce((a: number, m: any) => a + m.queries, 0),
+  );
 });
 
 test('make demo writes to the default results file under new run names, deleting nothing', () => {

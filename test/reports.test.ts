@@ -21,7 +21,10 @@ const json = async (...a: string[]) => {
 
 test('report --runs: languages as rows, run x style columns, averages recomputed from each run alone', async () => {
   const multi = await json('report', '--runs', 'a,b', '--format', 'json');
-  assert.deepEqual(multi.table.columns.map((c: any) => `${c.run}/${c.style}`), ['a/word', 'a/entity', 'b/word']);
+  assert.deepEqual(
+    multi.table.columns.map((c: any) => `${c.run}/${c.style}`),
+    ['a/word', 'a/entity', 'b/word'],
+  );
   assert.deepEqual(multi.table.languages, ['ar', 'en', 'ja', 'zh']);
   for (const [j, c] of multi.table.columns.entries()) {
     const one = await json('report', '--run', c.run, '--format', 'json');
@@ -37,7 +40,8 @@ test('report --runs: languages as rows, run x style columns, averages recomputed
   assert.equal(md.out.split('\n').filter((l) => l.startsWith('| ')).length, 1 + 1 + 4 + 1);
   const csv = await cli('report', '--runs', 'a,b', '--db', db, '--format', 'csv');
   assert.equal(csv.out.trim().split('\n').length, 1 + 3 * 5);
-  for (const f of ['table', 'html']) assert.equal((await cli('report', '--runs', 'a,b', '--db', db, '--format', f, '--out', join(tempDir(), `r.${f}`))).code, 0);
+  for (const f of ['table', 'html'])
+    assert.equal((await cli('report', '--runs', 'a,b', '--db', db, '--format', f, '--out', join(tempDir(), `r.${f}`))).code, 0);
 });
 
 test('report formats come from one map: the option check and the help list every key', async () => {
@@ -54,7 +58,10 @@ test('answers: one record per stored answer with Wikidata ids and the top 10; cs
   const { rows } = storedRun(db, 'a');
   const r = await cli('answers', '--run', 'a', '--db', db, '--stats');
   assert.equal(r.code, 0, r.err);
-  const recs = r.out.trim().split('\n').map((l) => JSON.parse(l));
+  const recs = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(recs.length, rows.length);
   assert.match(r.err, new RegExp(`^answers: ${rows.length} records from run "a"; peak RSS \\d+ MiB$`, 'm'));
   const byKey = new Map(rows.map((x) => [JSON.stringify([x.style, x.language, x.relation, x.template, x.subject]), x]));
@@ -117,21 +124,70 @@ test('answers stored before schema 2 migrate intact; analyses that need Wikidata
   assert.equal(JSON.parse(ro.out).languages.length, 2);
   // A writable open migrates; nothing stored is lost or changed.
   const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
-  const rn = await cli('run', '--data', SAMPLE_DATA, '--db', old, '--model', ck, '--languages', 'en', '--relations', 'P19', '--limit', '2', '--styles', 'word', '--name', 'new');
+  const rn = await cli(
+    'run',
+    '--data',
+    SAMPLE_DATA,
+    '--db',
+    old,
+    '--model',
+    ck,
+    '--languages',
+    'en',
+    '--relations',
+    'P19',
+    '--limit',
+    '2',
+    '--styles',
+    'word',
+    '--name',
+    'new',
+  );
   assert.equal(rn.code, 0, rn.err);
   const after = storedRun(old, 'old').rows;
-  assert.deepEqual(after.map((r) => [r.language, r.subject, r.top[0].label, r.gold_rank, r.sub_uri, r.tie]), [['en', 'Ada', 'London', 1, null, null], ['ja', 'エイダ', 'パリ', 2, null, null]]);
+  assert.deepEqual(
+    after.map((r) => [r.language, r.subject, r.top[0].label, r.gold_rank, r.sub_uri, r.tie]),
+    [
+      ['en', 'Ada', 'London', 1, null, null],
+      ['ja', 'エイダ', 'パリ', 2, null, null],
+    ],
+  );
   const exp = await cli('answers', '--run', 'old', '--db', old);
   assert.deepEqual(JSON.parse(exp.out.split('\n')[0]).golds, [{ label: 'London', obj_uri: null }]);
   assert.ok(storedRun(old, 'new').rows.every((r) => r.sub_uri !== null && r.template_main === true));
 });
 
-test('paraphrase consistency on the shared data equals a recomputation from the exported answers', { skip: !existsSync(SHARED_DATA) && 'shared data missing' }, async () => {
+test('paraphrase consistency on the shared data equals a recomputation from the exported answers', {
+  skip: !existsSync(SHARED_DATA) && 'shared data missing',
+}, async () => {
   const pdb = join(tempDir(), 'p.sqlite');
-  const r = await cli('run', '--data', SHARED_DATA, '--db', pdb, '--model', tinyCheckpoint(1), '--languages', 'en,ja', '--relations', 'P103,P37', '--limit', '4', '--templates', 'all', '--styles', 'word', '--name', 'p');
+  const r = await cli(
+    'run',
+    '--data',
+    SHARED_DATA,
+    '--db',
+    pdb,
+    '--model',
+    tinyCheckpoint(1),
+    '--languages',
+    'en,ja',
+    '--relations',
+    'P103,P37',
+    '--limit',
+    '4',
+    '--templates',
+    'all',
+    '--styles',
+    'word',
+    '--name',
+    'p',
+  );
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse((await cli('report', '--run', 'p', '--db', pdb, '--format', 'json')).out);
-  const recs = (await cli('answers', '--run', 'p', '--db', pdb)).out.trim().split('\n').map((l) => JSON.parse(l));
+  const recs = (await cli('answers', '--run', 'p', '--db', pdb)).out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(j.paraphrase.relations.length, 4);
   for (const rel of j.paraphrase.relations) {
     const mine = recs.filter((a) => a.language === rel.language && a.relation === rel.relation);
@@ -139,7 +195,7 @@ test('paraphrase consistency on the shared data equals a recomputation from the 
     for (const a of mine) subjects.set(a.subject, [...(subjects.get(a.subject) ?? []), a.top[0].obj_uri ?? a.top[0].label]);
     let pairs = 0;
     let same = 0;
-    for (const t of subjects.values()) for (let i = 0; i < t.length; i++) for (let k = i + 1; k < t.length; k++) (pairs++, t[i] === t[k] && same++);
+    for (const t of subjects.values()) for (let i = 0; i < t.length; i++) for (let k = i + 1; k < t.length; k++) pairs++, t[i] === t[k] && same++;
     assert.equal(rel.pairs, pairs);
     assert.ok(Math.abs(rel.consistency - same / pairs) < 1e-12);
     assert.ok(rel.templates.length >= 2);
@@ -149,13 +205,18 @@ test('paraphrase consistency on the shared data equals a recomputation from the 
   assert.ok(j.cross_lingual.styles[0].pairs[0].facts <= 8);
 });
 
-test('the HTML report shows its charts and folded tables in headless Chromium', { skip: !existsSync('/usr/bin/chromium') && 'Debian chromium is not installed (make browser)' }, async () => {
+test('the HTML report shows its charts and folded tables in headless Chromium', {
+  skip: !existsSync('/usr/bin/chromium') && 'Debian chromium is not installed (make browser)',
+}, async () => {
   const { chromium } = await import('playwright-core');
   const out = join(tempDir(), 'report.html');
   assert.equal((await cli('report', '--runs', 'a,b', '--db', db, '--format', 'html', '--out', out)).code, 0);
   const html = readFileSync(out, 'utf8');
   assert.doesNotMatch(html, /<script|<link|src="http/);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.goto(`file://${out}`);
@@ -168,8 +229,13 @@ test('the HTML report shows its charts and folded tables in headless Chromium', 
     // One heatmap cell per (language, relation) of each column: 4 x 5 x 3.
     assert.equal(await page.locator('#heatmap svg .mark-rect.role-mark path').count(), 60);
     assert.equal(await page.locator('details.lang').count(), 4);
-    assert.ok(await page.locator('details.lang').first().evaluate((e) => !(e as HTMLDetailsElement).open));
-    assert.match((await page.locator('details.lang').first().innerText()), /ar/);
+    assert.ok(
+      await page
+        .locator('details.lang')
+        .first()
+        .evaluate((e) => !(e as HTMLDetailsElement).open),
+    );
+    assert.match(await page.locator('details.lang').first().innerText(), /ar/);
     assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 1440, 'nothing wider than a desktop window');
   } finally {
     await browser.close();

@@ -23,7 +23,9 @@ test('a run stores every answer; the report equals a recomputation from the stor
   // Independent recomputation with SQL over the raw rows.
   const raw = new Database(db, { readonly: true });
   const sql = raw
-    .prepare(`SELECT language, style, COUNT(*) AS n, SUM(covered AND gold_rank <= 1) AS c1, SUM(covered AND gold_rank <= 10) AS c10, AVG(covered) AS cov FROM results GROUP BY language, style`)
+    .prepare(
+      `SELECT language, style, COUNT(*) AS n, SUM(covered AND gold_rank <= 1) AS c1, SUM(covered AND gold_rank <= 10) AS c10, AVG(covered) AS cov FROM results GROUP BY language, style`,
+    )
     .all() as { language: string; style: string; n: number; c1: number; c10: number; cov: number }[];
   raw.close();
   assert.equal(json.languages.length, sql.length);
@@ -72,7 +74,10 @@ test('compare: an injected regression in one language fails the gate with exit 1
   assert.match(r.out, /FAIL: ja\/word/);
   assert.doesNotMatch(r.out, /FAIL: .*en\//);
   const json = JSON.parse((await cli('compare', 'seed1', 'degraded', '--db', db, '--fail-on-drop', '2', '--format', 'json')).out);
-  assert.deepEqual(json.failing.map((d: any) => `${d.language}/${d.style}`), ['ja/word']);
+  assert.deepEqual(
+    json.failing.map((d: any) => `${d.language}/${d.style}`),
+    ['ja/word'],
+  );
 });
 
 test('compare refuses runs over different options unless --force, naming the difference', async () => {
@@ -114,11 +119,16 @@ test('the HTML report is one self-contained file with a rendered chart', async (
   assert.doesNotMatch(html, /<script/);
 });
 
-test('the HTML report renders its chart in headless Chromium', { skip: !(await import('node:fs')).existsSync('/usr/bin/chromium') && 'Debian chromium is not installed (apt install chromium)' }, async () => {
+test('the HTML report renders its chart in headless Chromium', {
+  skip: !(await import('node:fs')).existsSync('/usr/bin/chromium') && 'Debian chromium is not installed (apt install chromium)',
+}, async () => {
   const { chromium } = await import('playwright-core');
   const out = join(tempDir(), 'report.html');
   assert.equal((await cli('report', '--run', 'seed1', '--db', db, '--format', 'html', '--out', out)).code, 0);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
   try {
     const page = await browser.newPage();
     await page.goto(`file://${out}`);

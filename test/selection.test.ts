@@ -18,7 +18,9 @@ async function refused(args: string[], err: RegExp, data = SAMPLE_DATA): Promise
   assert.equal(r.err.trim().split('\n').length, 1, r.err);
   if (existsSync(db)) {
     const raw = new Database(db, { readonly: true });
-    const n = (raw.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'results'").get() as { n: number }).n ? (raw.prepare('SELECT COUNT(*) AS n FROM results').get() as { n: number }).n : 0;
+    const n = (raw.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'results'").get() as { n: number }).n
+      ? (raw.prepare('SELECT COUNT(*) AS n FROM results').get() as { n: number }).n
+      : 0;
     raw.close();
     assert.equal(n, 0, 'nothing scored');
   }

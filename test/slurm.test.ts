@@ -46,7 +46,9 @@ const rowCount = (db: string) => {
   }
 };
 
-test('examples/slurm/submit.sh on a real Slurm cluster: array, requeue of a running task, merge equal to an unsharded run', { skip: unavailable ?? false }, async () => {
+test('examples/slurm/submit.sh on a real Slurm cluster: array, requeue of a running task, merge equal to an unsharded run', {
+  skip: unavailable ?? false,
+}, async () => {
   const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
   cluster = await startCluster();
   const c = cluster;
@@ -62,7 +64,11 @@ test('examples/slurm/submit.sh on a real Slurm cluster: array, requeue of a runn
   assert.equal(ref.code, 0, ref.err);
 
   // One CPU and a little memory per task instead of the example's defaults: the machine has 2 cores.
-  const submitted = execFileSync('bash', [join(ROOT, 'examples/slurm/submit.sh'), String(TASKS), '--cpus-per-task=1', '--mem=500M'], { cwd: work, env, encoding: 'utf8' });
+  const submitted = execFileSync('bash', [join(ROOT, 'examples/slurm/submit.sh'), String(TASKS), '--cpus-per-task=1', '--mem=500M'], {
+    cwd: work,
+    env,
+    encoding: 'utf8',
+  });
   const m = /submitted array (\d+) \(3 shards\) and its merge (\d+)/.exec(submitted);
   assert.ok(m, submitted);
   const [array, merge] = [m[1], m[2]];
@@ -108,14 +114,19 @@ test('examples/slurm/submit.sh on a real Slurm cluster: array, requeue of a runn
   const sizes = [0, 1, 2].map((i) => {
     const d = new Database(join(out, `shard-${i}.sqlite`), { readonly: true });
     try {
-      const { n, keys } = d.prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT style || '|' || language || '|' || relation || '|' || template || '|' || subject) AS keys FROM results").get() as { n: number; keys: number };
+      const { n, keys } = d
+        .prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT style || '|' || language || '|' || relation || '|' || template || '|' || subject) AS keys FROM results")
+        .get() as { n: number; keys: number };
       assert.equal(keys, n, `shard ${i}: ${n} rows, ${keys} distinct keys`);
       return n;
     } finally {
       d.close();
     }
   });
-  assert.equal(sizes.reduce((a, b) => a + b, 0), TOTAL);
+  assert.equal(
+    sizes.reduce((a, b) => a + b, 0),
+    TOTAL,
+  );
   assert.match(logFile(logs, `mlama-merge-${merge}.out`), new RegExp(`merged 3 shards .* into run "slurm-run" .*: ${TOTAL} answers, complete`));
 
   const got = storedRun(merged, 'slurm-run');
@@ -135,7 +146,11 @@ test('examples/slurm/submit.sh on a real Slurm cluster: array, requeue of a runn
   const lines = readFileSync(join(bad, 'en', 'P19.jsonl'), 'utf8').split('\n');
   lines[1] = '{"sub_uri": "Q1", "obj_uri"';
   writeFileSync(join(bad, 'en', 'P19.jsonl'), lines.join('\n'));
-  const badArray = execFileSync('sbatch', ['--parsable', '--array=0-1', '--export=ALL', '--cpus-per-task=1', '--mem=500M', join(ROOT, 'examples/slurm/evaluate.sbatch')], { cwd: work, env: { ...env, DATA: bad, RUN: 'bad', OUT: join(work, 'bad') }, encoding: 'utf8' }).trim();
+  const badArray = execFileSync(
+    'sbatch',
+    ['--parsable', '--array=0-1', '--export=ALL', '--cpus-per-task=1', '--mem=500M', join(ROOT, 'examples/slurm/evaluate.sbatch')],
+    { cwd: work, env: { ...env, DATA: bad, RUN: 'bad', OUT: join(work, 'bad') }, encoding: 'utf8' },
+  ).trim();
   const badTasks = await waitForJobs(c, [badArray]);
   assert.equal(badTasks.length, 2);
   for (const t of badTasks) {

@@ -17,7 +17,9 @@ function startWriters(dir: string) {
   const waiters: (() => void)[] = [];
   const children = Array.from({ length: WRITERS }, (_, w) => {
     lines.push([]);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support/store-writer.ts'), dir, String(w), String(ROUNDS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support/store-writer.ts'), dir, String(w), String(ROUNDS)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let buf = '';
     child.stdout.on('data', (d) => {
       buf += d;
@@ -29,10 +31,11 @@ function startWriters(dir: string) {
     child.stderr.on('data', (d) => lines[w].push(`stderr ${d}`));
     return child;
   });
-  const until = (pred: () => boolean) => new Promise<void>((resolve) => {
-    const check = () => (pred() ? resolve() : waiters.push(check));
-    check();
-  });
+  const until = (pred: () => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => (pred() ? resolve() : waiters.push(check));
+      check();
+    });
   return { lines, until, children };
 }
 
@@ -52,7 +55,10 @@ test(`${WRITERS} processes create and write one new results file at once, ${ROUN
         assert.equal(db.pragma('integrity_check', { simple: true }), 'ok', `round ${r}`);
         const runs = db.prepare(`SELECT status, (SELECT COUNT(*) FROM results WHERE run_id = runs.id) AS n FROM runs`).all() as { status: string; n: number }[];
         assert.equal(runs.length, WRITERS, `round ${r}`);
-        assert.ok(runs.every((x) => x.status === 'complete' && x.n === 40), `round ${r}: ${JSON.stringify(runs)}`);
+        assert.ok(
+          runs.every((x) => x.status === 'complete' && x.n === 40),
+          `round ${r}: ${JSON.stringify(runs)}`,
+        );
       } finally {
         db.close();
       }
@@ -67,7 +73,16 @@ function storedFile(file: string, names: string[], options: Record<string, unkno
   const s = openStore(file);
   try {
     for (const name of names) {
-      const run = createRun(s, { name, started_at: new Date().toISOString(), options: { languages: ['en'], relations: null, styles: ['word'], limit: null, templates: 'main', fallback: true, shard: null, ...options }, harness_version: 'test', checkpoint: { weights: 'w' }, dataset: { en: 'd' }, random_weights: true, planned: 2 });
+      const run = createRun(s, {
+        name,
+        started_at: new Date().toISOString(),
+        options: { languages: ['en'], relations: null, styles: ['word'], limit: null, templates: 'main', fallback: true, shard: null, ...options },
+        harness_version: 'test',
+        checkpoint: { weights: 'w' },
+        dataset: { en: 'd' },
+        random_weights: true,
+        planned: 2,
+      });
       resultWriter(s, run.id)([answer('Alice', 1), answer('Bob', 3)]);
       setStatus(s, run.id, 'complete');
     }
@@ -77,7 +92,25 @@ function storedFile(file: string, names: string[], options: Record<string, unkno
 }
 
 function answer(subject: string, rank: number): ResultRow {
-  return { language: 'en', relation: 'P19', template: '[X] was born in [Y] .', subject, style: 'word', golds: ['Paris'], lineids: [1], top: [{ label: 'Paris', score: -1 }], gold_rank: rank, gold_score: -1, candidates: 5, covered: true, shard: null, sub_uri: null, gold_uris: null, tie: null, template_main: null };
+  return {
+    language: 'en',
+    relation: 'P19',
+    template: '[X] was born in [Y] .',
+    subject,
+    style: 'word',
+    golds: ['Paris'],
+    lineids: [1],
+    top: [{ label: 'Paris', score: -1 }],
+    gold_rank: rank,
+    gold_score: -1,
+    candidates: 5,
+    covered: true,
+    shard: null,
+    sub_uri: null,
+    gold_uris: null,
+    tie: null,
+    template_main: null,
+  };
 }
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -117,9 +150,10 @@ test('read-only commands work on a results file that cannot be written (read-onl
   for (const argv of [['report', '--run', 'a', '--format', 'json'], ['runs'], ['compare', 'a', 'b']]) {
     const node = [process.execPath, '--import', 'tsx', entry, ...argv, '--db', db].map((a) => `'${a}'`).join(' ');
     // Root ignores permission bits: a read-only bind mount in a private mount namespace is what stops it.
-    const r = process.getuid?.() === 0
-      ? spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind -o ro '${dir}' '${dir}' && ${node}`], { encoding: 'utf8' })
-      : (chmodSync(dir, 0o555), spawnSync('sh', ['-c', node], { encoding: 'utf8' }));
+    const r =
+      process.getuid?.() === 0
+        ? spawnSync('unshare', ['-m', 'sh', '-c', `mount --bind -o ro '${dir}' '${dir}' && ${node}`], { encoding: 'utf8' })
+        : (chmodSync(dir, 0o555), spawnSync('sh', ['-c', node], { encoding: 'utf8' }));
     results.push({ status: r.status, out: r.stdout, err: r.stderr + (r.error?.message ?? '') });
   }
   chmodSync(dir, 0o755);
@@ -157,7 +191,9 @@ test("another application's SQLite file given as --db is refused with one line a
   const dir = tempDir();
   const withRuns = join(dir, 'other.sqlite');
   let raw = new Database(withRuns);
-  raw.exec(`CREATE TABLE runs (id INTEGER PRIMARY KEY, track TEXT, km REAL); INSERT INTO runs (track, km) VALUES ('park', 5.2); CREATE TABLE notes (body TEXT);`);
+  raw.exec(
+    `CREATE TABLE runs (id INTEGER PRIMARY KEY, track TEXT, km REAL); INSERT INTO runs (track, km) VALUES ('park', 5.2); CREATE TABLE notes (body TEXT);`,
+  );
   raw.close();
   const marked = join(dir, 'marked.sqlite');
   raw = new Database(marked);
@@ -166,7 +202,13 @@ test("another application's SQLite file given as --db is refused with one line a
   raw.close();
   for (const file of [withRuns, marked]) {
     const before = snapshot(file);
-    for (const argv of [['report', '--db', file], ['runs', '--db', file], ['compare', '1', '2', '--db', file], ['run', '--model', join(dir, 'none'), '--data', join(dir, 'none'), '--db', file], ['merge', file, join(dir, 'none.sqlite')]]) {
+    for (const argv of [
+      ['report', '--db', file],
+      ['runs', '--db', file],
+      ['compare', '1', '2', '--db', file],
+      ['run', '--model', join(dir, 'none'), '--data', join(dir, 'none'), '--db', file],
+      ['merge', file, join(dir, 'none.sqlite')],
+    ]) {
       const r = await cli(...argv);
       const why = `${argv[0]} on ${file}`;
       assert.equal(r.code, 2, `${why}: ${r.err}`);
@@ -216,23 +258,38 @@ test('a version-1 database (before files were marked) is read as it is, and migr
   const raw = new Database(db);
   raw.pragma('journal_mode = WAL');
   raw.exec(SCHEMA_V1);
-  raw.prepare(`INSERT INTO runs VALUES (1, 'old', 'complete', '2026-01-01T00:00:00Z', '2026-01-01T01:00:00Z', ?, '0.1.0', '{"weights":"w"}', '{"en":"d"}', 1, 2)`).run(JSON.stringify({ languages: ['en'], styles: ['word'] }));
-  for (const [subject, rank] of [['Alice', 1], ['Bob', 4]] as const) {
-    raw.prepare(`INSERT INTO results VALUES (1, 'word', 'en', 'P19', 't', ?, '["Paris"]', '[1]', '[{"label":"Paris","score":-1}]', ?, -1, 5, 1, NULL)`).run(subject, rank);
+  raw
+    .prepare(
+      `INSERT INTO runs VALUES (1, 'old', 'complete', '2026-01-01T00:00:00Z', '2026-01-01T01:00:00Z', ?, '0.1.0', '{"weights":"w"}', '{"en":"d"}', 1, 2)`,
+    )
+    .run(JSON.stringify({ languages: ['en'], styles: ['word'] }));
+  for (const [subject, rank] of [
+    ['Alice', 1],
+    ['Bob', 4],
+  ] as const) {
+    raw
+      .prepare(`INSERT INTO results VALUES (1, 'word', 'en', 'P19', 't', ?, '["Paris"]', '[1]', '[{"label":"Paris","score":-1}]', ?, -1, 5, 1, NULL)`)
+      .run(subject, rank);
   }
   raw.pragma('user_version = 1');
   raw.close();
   const before = sha(db);
   const listed = await cli('runs', '--db', db, '--format', 'json');
   assert.equal(listed.code, 0, listed.err);
-  assert.deepEqual(JSON.parse(listed.out).map((r: any) => [r.name, r.status, r.answers, r.model, r.label]), [['old', 'complete', 2, null, null]]);
+  assert.deepEqual(
+    JSON.parse(listed.out).map((r: any) => [r.name, r.status, r.answers, r.model, r.label]),
+    [['old', 'complete', 2, null, null]],
+  );
   assert.equal(sha(db), before, 'reading does not migrate');
   const reportBefore = JSON.parse((await cli('report', '--db', db, '--run', 'old', '--format', 'json')).out);
   storedFile(db, ['new']);
   const after = new Database(db, { readonly: true });
-  assert.equal(after.pragma('user_version', { simple: true }) as number > 1, true);
+  assert.equal((after.pragma('user_version', { simple: true }) as number) > 1, true);
   assert.equal(after.pragma('application_id', { simple: true }), APPLICATION_ID);
-  assert.deepEqual(after.prepare(`SELECT subject, gold_rank FROM results WHERE run_id = 1 ORDER BY subject`).all(), [{ subject: 'Alice', gold_rank: 1 }, { subject: 'Bob', gold_rank: 4 }]);
+  assert.deepEqual(after.prepare(`SELECT subject, gold_rank FROM results WHERE run_id = 1 ORDER BY subject`).all(), [
+    { subject: 'Alice', gold_rank: 1 },
+    { subject: 'Bob', gold_rank: 4 },
+  ]);
   after.close();
   const reportAfter = JSON.parse((await cli('report', '--db', db, '--run', 'old', '--format', 'json')).out);
   assert.deepEqual(reportAfter.languages, reportBefore.languages);
@@ -243,13 +300,27 @@ test('result keys holding lone surrogates round-trip, so a resume finds them sto
   const db = join(tempDir(), 'surrogates.sqlite');
   const s = openStore(db);
   try {
-    const run = createRun(s, { name: 'r', started_at: 'now', options: {}, harness_version: 'test', checkpoint: {}, dataset: {}, random_weights: true, planned: 4 });
+    const run = createRun(s, {
+      name: 'r',
+      started_at: 'now',
+      options: {},
+      harness_version: 'test',
+      checkpoint: {},
+      dataset: {},
+      random_weights: true,
+      planned: 4,
+    });
     // Two labels that differ only in their lone surrogate, one with a pair (a real character), one plain.
     const subjects = ['Ba\uD800d', 'Ba\uDC00d', 'Ba\uD83D\uDE00d', 'Bad'];
     resultWriter(s, run.id)(subjects.map((x) => ({ ...answer(x, 1), template: `[X] \uDFFF [Y]` })));
     const keys = storedKeys(s, run.id);
     for (const x of subjects) assert.ok(keys.has(resultKey('word', 'en', 'P19', `[X] \uDFFF [Y]`, x)), JSON.stringify(x));
-    assert.deepEqual(readResults(s, run.id).map((r) => r.subject).sort(), [...subjects].sort());
+    assert.deepEqual(
+      readResults(s, run.id)
+        .map((r) => r.subject)
+        .sort(),
+      [...subjects].sort(),
+    );
   } finally {
     s.db.close();
   }

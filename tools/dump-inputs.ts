@@ -31,8 +31,13 @@ function main(): void {
       out: { type: 'string' },
     },
   });
-  if (!o.model || !o.data || !o.out) throw new HarnessError('usage: dump-inputs --model DIR --data DIR --out FILE [--styles] [--languages] [--limit] [--tokenization in-context|spans] [--no-fallback]', 2);
-  if (o.tokenization !== 'in-context' && o.tokenization !== 'spans') throw new HarnessError(`--tokenization must be in-context or spans, not ${JSON.stringify(o.tokenization)}`, 2);
+  if (!o.model || !o.data || !o.out)
+    throw new HarnessError(
+      'usage: dump-inputs --model DIR --data DIR --out FILE [--styles] [--languages] [--limit] [--tokenization in-context|spans] [--no-fallback]',
+      2,
+    );
+  if (o.tokenization !== 'in-context' && o.tokenization !== 'spans')
+    throw new HarnessError(`--tokenization must be in-context or spans, not ${JSON.stringify(o.tokenization)}`, 2);
   const limit = o.limit === undefined ? undefined : Number(o.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new HarnessError('--limit must be a positive integer', 2);
   const ds = openDataset(o.data);

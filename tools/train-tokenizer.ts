@@ -15,11 +15,22 @@ const lines = tokenizerCorpus(data);
 const dir = mkdtempSync(join(tmpdir(), 'spm-'));
 const corpus = join(dir, 'corpus.txt');
 writeFileSync(corpus, lines.join('\n') + '\n');
-execFileSync('spm_train', [
-  `--input=${corpus}`, `--model_prefix=${join(dir, 'm')}`, '--vocab_size=8000', '--model_type=unigram',
-  '--character_coverage=1.0', '--byte_fallback=true', '--normalization_rule_name=nfkc', '--num_threads=1',
-  '--shuffle_input_sentence=false', '--minloglevel=2',
-], { stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(
+  'spm_train',
+  [
+    `--input=${corpus}`,
+    `--model_prefix=${join(dir, 'm')}`,
+    '--vocab_size=8000',
+    '--model_type=unigram',
+    '--character_coverage=1.0',
+    '--byte_fallback=true',
+    '--normalization_rule_name=nfkc',
+    '--num_threads=1',
+    '--shuffle_input_sentence=false',
+    '--minloglevel=2',
+  ],
+  { stdio: ['ignore', 'ignore', 'inherit'] },
+);
 execFileSync('spm_export_vocab', [`--model=${join(dir, 'm.model')}`, `--output=${join(dir, 'm.vocab')}`]);
 const json = xlmrTokenizerJson(parseSpmVocab(readFileSync(join(dir, 'm.vocab'), 'utf8')));
 writeFileSync(out, JSON.stringify(json) + '\n');

@@ -34,8 +34,16 @@ export async function calibrateMatMul(shapes: MatMulShape[], threads: number, re
   let flops = 0;
   let seconds = 0;
   for (const [i, s] of shapes.entries()) {
-    const session = await ort.InferenceSession.create(matmulGraph(s, i + 1), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-    const a = new ort.Tensor('float32', Float32Array.from({ length: s.m * s.k }, (_, j) => ((j * 7919) % 1000) / 1000 - 0.5), [s.m, s.k]);
+    const session = await ort.InferenceSession.create(matmulGraph(s, i + 1), {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    const a = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: s.m * s.k }, (_, j) => ((j * 7919) % 1000) / 1000 - 0.5),
+      [s.m, s.k],
+    );
     for (let w = 0; w < 3; w++) await session.run({ a });
     const times: number[] = [];
     for (let r = 0; r < reps; r++) {

@@ -14,7 +14,14 @@ import { entityLinker } from '../tokenize/entityLinker.js';
  * candidate set is tokenized again for every fact, and the naive graph returns full logits at every position
  * and over the whole entity vocabulary, batch 8, no length bucketing.
  */
-export function* naiveQueries(ds: Dataset, lang: string, ck: Checkpoint, labels: LabelIndex, styles: PromptStyle[], sel: QuerySelection): Generator<BuiltQuery> {
+export function* naiveQueries(
+  ds: Dataset,
+  lang: string,
+  ck: Checkpoint,
+  labels: LabelIndex,
+  styles: PromptStyle[],
+  sel: QuerySelection,
+): Generator<BuiltQuery> {
   const link = ck.entityVocab ? entityLinker(ck.entityVocab, labels, sel.fallback) : null;
   const ent = ck.entityVocab && link ? { link, maskId: ck.entityVocab.special.mask! } : null;
   for (const set of readLanguage(ds, lang, { relations: sel.relations, templates: sel.templates })) {

@@ -59,7 +59,10 @@ export interface PeerBench {
 /** The peer process (tools/peer_bench.py): one JSON request a line on stdin, one JSON reply a line on stdout. */
 export class Peer {
   private lines: AsyncIterableIterator<string>;
-  private constructor(private proc: ChildProcessWithoutNullStreams, readonly python: string) {
+  private constructor(
+    private proc: ChildProcessWithoutNullStreams,
+    readonly python: string,
+  ) {
     this.lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
   }
 
@@ -85,8 +88,21 @@ export class Peer {
 }
 
 /** The sample's built queries, one style after the other, as the harness builds them. */
-export function buildSample(ds: Dataset, ck: Checkpoint, labels: LabelIndex, style: PromptStyle, o: { languages: string[]; perLanguage: number }): BuiltQuery[] {
-  return [...sampleOf((lang, limit) => languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, [style], { fallback: true, limit }), ds, o.languages, o.perLanguage)];
+export function buildSample(
+  ds: Dataset,
+  ck: Checkpoint,
+  labels: LabelIndex,
+  style: PromptStyle,
+  o: { languages: string[]; perLanguage: number },
+): BuiltQuery[] {
+  return [
+    ...sampleOf(
+      (lang, limit) => languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, [style], { fallback: true, limit }),
+      ds,
+      o.languages,
+      o.perLanguage,
+    ),
+  ];
 }
 
 /** The peer's input: every pass with the candidates it scores, so both sides score the very same prompts. */
@@ -145,13 +161,28 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
           // One untimed query per style first: a fresh session's first runs size its arena and pick kernels, a
           // cost a real run pays once, and the peer's model is already warm after its first round.
           const warm = o.styles.map((s) => samples.get(s.name)![0]).filter((b) => b !== undefined);
-          for await (const _ of scoreQueries(opened, warm, { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(g.ck), padEntityId: g.ck.entityVocab?.special.pad ?? 0 }));
+          for await (const _ of scoreQueries(opened, warm, {
+            batchSize: o.batchSize,
+            tokenBudget: o.tokenBudget,
+            headWidths: headWidths(g.ck),
+            padEntityId: g.ck.entityVocab?.special.pad ?? 0,
+          }));
           for (const style of o.styles) {
             const { session } = timedSession(opened);
             const t0 = performance.now();
-            const qs = sampleOf((lang, limit) => languageQueries(ds, lang, g.ck.tokenizer, g.ck.entityVocab, labels, [style], { fallback: true, limit }), ds, o.languages, o.perLanguage);
+            const qs = sampleOf(
+              (lang, limit) => languageQueries(ds, lang, g.ck.tokenizer, g.ck.entityVocab, labels, [style], { fallback: true, limit }),
+              ds,
+              o.languages,
+              o.perLanguage,
+            );
             let n = 0;
-            for await (const batch of scoreQueries(session, qs, { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(g.ck), padEntityId: g.ck.entityVocab?.special.pad ?? 0 })) {
+            for await (const batch of scoreQueries(session, qs, {
+              batchSize: o.batchSize,
+              tokenBudget: o.tokenBudget,
+              headWidths: headWidths(g.ck),
+              padEntityId: g.ck.entityVocab?.special.pad ?? 0,
+            })) {
               for (const s of batch) {
                 n++;
                 first?.set(`${style.name}|${s.built.query.key}`, { index: s.top[0].index, score: s.top[0].score });

@@ -18,7 +18,13 @@ interface Calibrated {
  * Starts the peer under each interpreter in turn and measures its torch's float32 MatMul at the model's shapes;
  * the fastest loads the model and is kept (one peer model in memory, none for the slower torch).
  */
-export async function peerLibraries(pythons: string[], model: string, threads: number, shapes: MatMulShape[], log: (l: string) => void): Promise<{ libs: PeerLibrary[]; chosen: PeerLibrary; peer: Peer }> {
+export async function peerLibraries(
+  pythons: string[],
+  model: string,
+  threads: number,
+  shapes: MatMulShape[],
+  log: (l: string) => void,
+): Promise<{ libs: PeerLibrary[]; chosen: PeerLibrary; peer: Peer }> {
   const libs: PeerLibrary[] = [];
   let best: { lib: PeerLibrary; peer: Peer } | null = null;
   for (const python of pythons) {
@@ -27,7 +33,13 @@ export async function peerLibraries(pythons: string[], model: string, threads: n
     const cal = await peer.request<Calibrated>({ cmd: 'calibrate', shapes: shapes.map((s) => [s.m, s.k, s.n]) });
     const flops = cal.shapes.reduce((s, c) => s + 2 * c.m * c.k * c.n, 0);
     const seconds = cal.shapes.reduce((s, c) => s + (2 * c.m * c.k * c.n) / (c.gflops * 1e9), 0);
-    const lib: PeerLibrary = { python, torch: cal.torch, threads: cal.threads, loadSeconds: NaN, calibration: { shapes: cal.shapes, gflops: flops / seconds / 1e9 } };
+    const lib: PeerLibrary = {
+      python,
+      torch: cal.torch,
+      threads: cal.threads,
+      loadSeconds: NaN,
+      calibration: { shapes: cal.shapes, gflops: flops / seconds / 1e9 },
+    };
     libs.push(lib);
     if (!best || lib.calibration.gflops > best.lib.calibration.gflops) {
       best?.peer.stop();

@@ -54,9 +54,21 @@ function measure(rounds: number, build: (tok: WordTokenizer) => Iterable<BuiltQu
 }
 
 /** Builds every query of a language as the harness does, and a per-fact re-tokenizing sample beside it. */
-export function benchPromptBuild(ds: Dataset, language: string, ck: Checkpoint, labels: LabelIndex, styles: PromptStyle[], o: { rounds: number; perFactLimit: number }): PromptBench {
+export function benchPromptBuild(
+  ds: Dataset,
+  language: string,
+  ck: Checkpoint,
+  labels: LabelIndex,
+  styles: PromptStyle[],
+  o: { rounds: number; perFactLimit: number },
+): PromptBench {
   const sel = { fallback: true };
   const shipped = measure(o.rounds, (tok) => languageQueries(ds, language, tok, ck.entityVocab, labels, styles, sel), ck.tokenizer, styles[0]);
-  const perFact = measure(o.rounds, (tok) => naiveQueries(ds, language, { ...ck, tokenizer: tok }, labels, styles, { ...sel, limit: o.perFactLimit }), ck.tokenizer, styles[0]);
+  const perFact = measure(
+    o.rounds,
+    (tok) => naiveQueries(ds, language, { ...ck, tokenizer: tok }, labels, styles, { ...sel, limit: o.perFactLimit }),
+    ck.tokenizer,
+    styles[0],
+  );
   return { language, shipped, perFact, speedup: shipped.queriesPerSecond / perFact.queriesPerSecond };
 }

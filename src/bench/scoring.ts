@@ -95,13 +95,19 @@ export async function benchScoring(ds: Dataset, ck: Checkpoint, labels: LabelInd
           }
           const qs = count(
             sampleOf(
-              (lang, limit) => (pattern === 'shipped' ? languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, [style], { ...sel, limit }) : naiveQueries(ds, lang, ck, labels, [style], { ...sel, limit })),
+              (lang, limit) =>
+                pattern === 'shipped'
+                  ? languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, [style], { ...sel, limit })
+                  : naiveQueries(ds, lang, ck, labels, [style], { ...sel, limit }),
               ds,
               o.languages,
               o.perLanguage,
             ),
           );
-          const results = pattern === 'shipped' ? scoreQueries(session, qs, { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(ck), padEntityId }) : naiveScore(session, ck, qs);
+          const results =
+            pattern === 'shipped'
+              ? scoreQueries(session, qs, { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(ck), padEntityId })
+              : naiveScore(session, ck, qs);
           let n = 0;
           const seen = round === 0 ? new Map<string, ScoredQuery>() : null;
           for await (const batch of results) {

@@ -44,7 +44,10 @@ export function buildEncoderGraph(c: ModelConfig, family: ModelFamily, wf: Weigh
   }
   const typeIds = family.layout.tokenTypes ? input(CONTRACT.input_groups.token_types[0]) : g.constInt([0], []);
   const wordTypes = g.op('Gather', [W('embeddings.token_type_embeddings.weight'), typeIds]);
-  let words = g.op('Add', [g.op('Add', [g.op('Gather', [W('embeddings.word_embeddings.weight'), inputIds]), g.op('Gather', [W('embeddings.position_embeddings.weight'), positions])]), wordTypes]);
+  let words = g.op('Add', [
+    g.op('Add', [g.op('Gather', [W('embeddings.word_embeddings.weight'), inputIds]), g.op('Gather', [W('embeddings.position_embeddings.weight'), positions])]),
+    wordTypes,
+  ]);
   words = layerNorm(words, 'embeddings.LayerNorm');
 
   // Entity embeddings (LUKE): the entity's own vector, the mean of the position embeddings of its tokens, its type.
@@ -58,7 +61,10 @@ export function buildEncoderGraph(c: ModelConfig, family: ModelFamily, wf: Weigh
     const posEmb = g.op('Gather', [W('entity_embeddings.position_embeddings.weight'), g.op('Max', [entityPositions, g.constInt([0], [])])]);
     const posSum = g.op('ReduceSum', [g.op('Mul', [posEmb, g.op('Unsqueeze', [posMask, g.constInt([-1])])]), g.constInt([2])], { keepdims: 0 });
     const posCount = g.op('Max', [g.op('ReduceSum', [posMask, g.constInt([2])], { keepdims: 1 }), g.constFloat([1e-7], [])]);
-    const entities = g.op('Add', [g.op('Add', [ent, g.op('Div', [posSum, posCount])]), g.op('Gather', [W('entity_embeddings.token_type_embeddings.weight'), entityTypes])]);
+    const entities = g.op('Add', [
+      g.op('Add', [ent, g.op('Div', [posSum, posCount])]),
+      g.op('Gather', [W('entity_embeddings.token_type_embeddings.weight'), entityTypes]),
+    ]);
     entityStream = { ids: entityIds, mask: entityMask, hidden: layerNorm(entities, 'entity_embeddings.LayerNorm') };
   }
 
@@ -85,7 +91,9 @@ export function buildEncoderGraph(c: ModelConfig, family: ModelFamily, wf: Weigh
       const [kWords, kEntities] = splitKeys(g, kT, inputIds);
       const qs = (x: string, name: string) => splitHeads(linear(x, `${a}.${name}`));
       const wordScores = g.op('Concat', [g.op('MatMul', [qs(words, 'query'), kWords]), g.op('MatMul', [qs(words, 'w2e_query'), kEntities])], { axis: -1 });
-      const entityScores = g.op('Concat', [g.op('MatMul', [qs(entities, 'e2w_query'), kWords]), g.op('MatMul', [qs(entities, 'e2e_query'), kEntities])], { axis: -1 });
+      const entityScores = g.op('Concat', [g.op('MatMul', [qs(entities, 'e2w_query'), kWords]), g.op('MatMul', [qs(entities, 'e2e_query'), kEntities])], {
+        axis: -1,
+      });
       wordCtx = attend(wordScores);
       entityCtx = attend(entityScores);
     } else {
@@ -108,8 +116,11 @@ export function buildEncoderGraph(c: ModelConfig, family: ModelFamily, wf: Weigh
   const wordHead = (x: string) => layerNorm(gelu(linear(x, 'lm_head.dense')), 'lm_head.layer_norm');
   const entityHead = (x: string) => layerNorm(gelu(linear(x, 'entity_predictions.transform.dense')), 'entity_predictions.transform.LayerNorm');
   const backTo3d = (flat: string, like: string, width: number) =>
-    g.op('Reshape', [flat, g.op('Concat', [g.op('Slice', [g.op('Shape', [like]), g.constInt([0]), g.constInt([2])]), g.constInt([width])], { axis: 0 })], { allowzero: 1 });
-  const out = (name: string, from: string, width: number) => g.output(name, from, FLOAT, [...CONTRACT.dynamic_axes[name].slice(0, 2), width === -1 ? CONTRACT.dynamic_axes[name][2] : width]);
+    g.op('Reshape', [flat, g.op('Concat', [g.op('Slice', [g.op('Shape', [like]), g.constInt([0]), g.constInt([2])]), g.constInt([width])], { axis: 0 })], {
+      allowzero: 1,
+    });
+  const out = (name: string, from: string, width: number) =>
+    g.output(name, from, FLOAT, [...CONTRACT.dynamic_axes[name].slice(0, 2), width === -1 ? CONTRACT.dynamic_axes[name][2] : width]);
   const { word, entity } = CONTRACT.heads;
 
   if (variant === 'naive') {
@@ -127,7 +138,12 @@ export function buildEncoderGraph(c: ModelConfig, family: ModelFamily, wf: Weigh
     out(word.gathered_output, g.op('GatherElements', [wordLogProbs, wordCandidates], { axis: 2 }), -1);
     if (lc && entityStream) {
       const [entitySlots, entityCandidates] = entity.gather_inputs.map(input);
-      const el = project(entityHead(gather(entityStream.hidden, entitySlots)), lc.entity_emb_size, 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias');
+      const el = project(
+        entityHead(gather(entityStream.hidden, entitySlots)),
+        lc.entity_emb_size,
+        'entity_embeddings.entity_embeddings.weight',
+        'entity_predictions.bias',
+      );
       const entityLogProbs = backTo3d(g.op('LogSoftmax', [el], { axis: -1 }), entitySlots, lc.entity_vocab_size);
       out(entity.gathered_output, g.op('GatherElements', [entityLogProbs, entityCandidates], { axis: 2 }), -1);
     }

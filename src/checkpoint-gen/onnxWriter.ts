@@ -68,7 +68,10 @@ export function graphBuilder(wf: WeightFile): GraphBuilder {
     const T = onnx.AttributeProto.AttributeType;
     if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
     if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
-    if (typeof v === 'number') return Number.isInteger(v) && !name.startsWith('f_') && name !== 'epsilon' && name !== 'alpha' ? { name, type: T.INT, i: v } : { name, type: T.FLOAT, f: v };
+    if (typeof v === 'number')
+      return Number.isInteger(v) && !name.startsWith('f_') && name !== 'epsilon' && name !== 'alpha'
+        ? { name, type: T.INT, i: v }
+        : { name, type: T.FLOAT, f: v };
     return { name, type: T.TENSOR, t: v.tensor };
   };
   const b: GraphBuilder = {

@@ -3,7 +3,14 @@ import type { ModelFamily } from '../model/families/index.js';
 
 export const PRESETS = {
   tiny: { hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 128, entity_emb_size: 32, max_position_embeddings: 130 },
-  'base-shaped': { hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, entity_emb_size: 256, max_position_embeddings: 514 },
+  'base-shaped': {
+    hidden_size: 768,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    intermediate_size: 3072,
+    entity_emb_size: 256,
+    max_position_embeddings: 514,
+  },
 } as const;
 export type PresetName = keyof typeof PRESETS;
 
@@ -11,7 +18,13 @@ export type PresetName = keyof typeof PRESETS;
  * A transformers config.json for a family at a preset's sizes. The entity fields are LUKE's; `pad` is the
  * tokenizer's <pad>/[PAD] id (1 in XLM-R's layout, 0 in BERT's).
  */
-export function familyConfig(family: ModelFamily, preset: PresetName, vocabSize: number, special: { pad: number; bos: number; eos: number }, entities?: { size: number; entityAware: boolean }): ModelConfig {
+export function familyConfig(
+  family: ModelFamily,
+  preset: PresetName,
+  vocabSize: number,
+  special: { pad: number; bos: number; eos: number },
+  entities?: { size: number; entityAware: boolean },
+): ModelConfig {
   const { entity_emb_size, ...sizes } = PRESETS[preset];
   const d = family.configDefaults;
   return {
@@ -62,22 +75,31 @@ export function parameterShapes(c: ModelConfig): [string, number[]][] {
     const p = `encoder.layer.${i}`;
     for (const q of queries) out.push([`${p}.attention.self.${q}.weight`, [H, H]], [`${p}.attention.self.${q}.bias`, [H]]);
     out.push(
-      [`${p}.attention.output.dense.weight`, [H, H]], [`${p}.attention.output.dense.bias`, [H]],
-      [`${p}.attention.output.LayerNorm.weight`, [H]], [`${p}.attention.output.LayerNorm.bias`, [H]],
-      [`${p}.intermediate.dense.weight`, [H, c.intermediate_size]], [`${p}.intermediate.dense.bias`, [c.intermediate_size]],
-      [`${p}.output.dense.weight`, [c.intermediate_size, H]], [`${p}.output.dense.bias`, [H]],
-      [`${p}.output.LayerNorm.weight`, [H]], [`${p}.output.LayerNorm.bias`, [H]],
+      [`${p}.attention.output.dense.weight`, [H, H]],
+      [`${p}.attention.output.dense.bias`, [H]],
+      [`${p}.attention.output.LayerNorm.weight`, [H]],
+      [`${p}.attention.output.LayerNorm.bias`, [H]],
+      [`${p}.intermediate.dense.weight`, [H, c.intermediate_size]],
+      [`${p}.intermediate.dense.bias`, [c.intermediate_size]],
+      [`${p}.output.dense.weight`, [c.intermediate_size, H]],
+      [`${p}.output.dense.bias`, [H]],
+      [`${p}.output.LayerNorm.weight`, [H]],
+      [`${p}.output.LayerNorm.bias`, [H]],
     );
   }
   out.push(
-    ['lm_head.dense.weight', [H, H]], ['lm_head.dense.bias', [H]],
-    ['lm_head.layer_norm.weight', [H]], ['lm_head.layer_norm.bias', [H]],
+    ['lm_head.dense.weight', [H, H]],
+    ['lm_head.dense.bias', [H]],
+    ['lm_head.layer_norm.weight', [H]],
+    ['lm_head.layer_norm.bias', [H]],
     ['lm_head.bias', [c.vocab_size]],
   );
   if (E) {
     out.push(
-      ['entity_predictions.transform.dense.weight', [H, E.emb]], ['entity_predictions.transform.dense.bias', [E.emb]],
-      ['entity_predictions.transform.LayerNorm.weight', [E.emb]], ['entity_predictions.transform.LayerNorm.bias', [E.emb]],
+      ['entity_predictions.transform.dense.weight', [H, E.emb]],
+      ['entity_predictions.transform.dense.bias', [E.emb]],
+      ['entity_predictions.transform.LayerNorm.weight', [E.emb]],
+      ['entity_predictions.transform.LayerNorm.bias', [E.emb]],
       ['entity_predictions.bias', [E.size]],
     );
   }

@@ -47,7 +47,10 @@ export function runName(value: string): string {
 }
 
 export function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** A selection list for `flag`: empty (`--languages ''`) and duplicated items are errors, not "everything" or double work. */
@@ -68,7 +71,11 @@ export function querySelectionOptions(c: Command): Command {
     .option('--styles <list>', 'prompt styles (prompts/*.json)', selection('--styles'), ['word', 'entity'])
     .option('--limit <n>', 'at most N queries per relation and language', positiveInt)
     .option('--templates <which>', 'main | all (paraphrases too)', templatesChoice, 'main')
-    .option('--fallback', "entity lookup falls back to the same Wikidata id's labels in other languages (query language, then en, then A-Z; homographs refused); not the paper's protocol, and reports name it", false)
+    .option(
+      '--fallback',
+      "entity lookup falls back to the same Wikidata id's labels in other languages (query language, then en, then A-Z; homographs refused); not the paper's protocol, and reports name it",
+      false,
+    )
     .option('--no-fallback', "entity lookup as `<lang>:<title>` in the query language only (the paper's protocol; the default)");
 }
 

@@ -53,7 +53,9 @@ export function resolveRelations(ds: Dataset, languages: string[], requested?: s
   for (const r of requested) {
     if (present.has(r)) continue;
     const near = [...present].find((p) => p.toLowerCase() === r.toLowerCase());
-    fail(`${flag}: "${r}" matches no relation in ${languages.join(', ')}${near ? ` (did you mean "${near}"? relation names are case-sensitive)` : `; available: ${[...present].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(', ')}`}`);
+    fail(
+      `${flag}: "${r}" matches no relation in ${languages.join(', ')}${near ? ` (did you mean "${near}"? relation names are case-sensitive)` : `; available: ${[...present].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(', ')}`}`,
+    );
   }
   return requested;
 }
@@ -167,7 +169,7 @@ export function* readLanguage(ds: Dataset, lang: string, opts: ReadOptions = {})
   const candidateFiles = readCandidateFiles(ds, lang);
   const warn = opts.onWarning ?? (() => {});
   let relations = listRelations(ds, lang);
-  if (opts.relations && opts.relations.length) relations = relations.filter((r) => opts.relations!.includes(r));
+  if (opts.relations?.length) relations = relations.filter((r) => opts.relations!.includes(r));
   for (const relation of relations) {
     const template = templates.get(relation);
     if (!template) {
@@ -214,7 +216,16 @@ export function groupQueries(language: string, relation: string, template: strin
   for (const t of triples) {
     let q = bySubject.get(t.subLabel);
     if (!q) {
-      q = { key: `${language}|${relation}|${template}|${t.subLabel}`, language, relation, template, subject: t.subLabel, subjectUri: t.subUri, golds: [], lineids: [] };
+      q = {
+        key: `${language}|${relation}|${template}|${t.subLabel}`,
+        language,
+        relation,
+        template,
+        subject: t.subLabel,
+        subjectUri: t.subUri,
+        golds: [],
+        lineids: [],
+      };
       bySubject.set(t.subLabel, q);
     }
     if (!q.golds.some((g) => g.label === t.objLabel)) q.golds.push({ label: t.objLabel, uri: t.objUri });

@@ -13,7 +13,16 @@ export interface LanguageStats {
 }
 
 export function languageStats(ds: Dataset, lang: string, onWarning?: WarningSink): LanguageStats {
-  const s: LanguageStats = { language: lang, relations: 0, triples: 0, queries: 0, candidates: 0, gold_added: 0, y_before_x_templates: 0, relations_without_template: 0 };
+  const s: LanguageStats = {
+    language: lang,
+    relations: 0,
+    triples: 0,
+    queries: 0,
+    candidates: 0,
+    gold_added: 0,
+    y_before_x_templates: 0,
+    relations_without_template: 0,
+  };
   for (const t of readTemplates(ds, lang).values()) if (t.yBeforeX) s.y_before_x_templates += 1;
   const warn: WarningSink = (m) => {
     s.relations_without_template += 1;

@@ -51,7 +51,15 @@ function manifestFamily(m: Manifest, mPath: string): ModelFamily {
   return familyByName(legacy, mPath);
 }
 
-const CONFIG_FIELDS: (keyof ModelConfig)[] = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'pad_token_id'];
+const CONFIG_FIELDS: (keyof ModelConfig)[] = [
+  'vocab_size',
+  'hidden_size',
+  'num_hidden_layers',
+  'num_attention_heads',
+  'intermediate_size',
+  'max_position_embeddings',
+  'pad_token_id',
+];
 
 /**
  * Loads and cross-checks a checkpoint directory: manifest, config, tokenizer size and special ids, entity
@@ -88,14 +96,17 @@ export function loadCheckpoint(dir: string, opts: { entityKeys?: KeyFilter } = {
   for (const f of CONFIG_FIELDS) if (typeof config?.[f] !== 'number') fail(`${cPath}: field "${f}" missing or not a number`);
   const tPath = join(dir, manifest.files?.tokenizer ?? 'tokenizer.json');
   const tokenizer = loadTokenizer(tPath, family.tokenizer);
-  if (tokenizer.vocabSize !== config.vocab_size) fail(`${tPath}: tokenizer has ${tokenizer.vocabSize} ids but ${cPath} field "vocab_size" is ${config.vocab_size}`);
-  if (tokenizer.special.pad !== config.pad_token_id) fail(`${tPath}: <pad> is id ${tokenizer.special.pad} but ${cPath} field "pad_token_id" is ${config.pad_token_id}`);
+  if (tokenizer.vocabSize !== config.vocab_size)
+    fail(`${tPath}: tokenizer has ${tokenizer.vocabSize} ids but ${cPath} field "vocab_size" is ${config.vocab_size}`);
+  if (tokenizer.special.pad !== config.pad_token_id)
+    fail(`${tPath}: <pad> is id ${tokenizer.special.pad} but ${cPath} field "pad_token_id" is ${config.pad_token_id}`);
   let entityVocab: EntityVocab | null = null;
   if (family.inputGroups.includes('entities')) {
     if (typeof config.entity_vocab_size !== 'number') fail(`${cPath}: field "entity_vocab_size" missing`);
     const ePath = join(dir, manifest.files?.entity_vocab ?? 'entity_vocab.json');
     entityVocab = loadEntityVocab(ePath, opts.entityKeys);
-    if (entityVocab.size !== config.entity_vocab_size) fail(`${ePath}: entity vocabulary has ${entityVocab.size} ids but ${cPath} field "entity_vocab_size" is ${config.entity_vocab_size}`);
+    if (entityVocab.size !== config.entity_vocab_size)
+      fail(`${ePath}: entity vocabulary has ${entityVocab.size} ids but ${cPath} field "entity_vocab_size" is ${config.entity_vocab_size}`);
     if (entityVocab.special.mask === undefined) fail(`${ePath}: no [MASK] entity (the entity-based prompt needs it)`);
   }
   checkPositions(config, cPath, join(dir, manifest.graphs.gathered.file), family);
@@ -124,7 +135,10 @@ const GRAPH_DECODE_LIMIT = 64 * 2 ** 20;
 function checkPositions(config: ModelConfig, cPath: string, graphFile: string, family: ModelFamily): void {
   const m = config.max_position_embeddings;
   const offset = positionOffset(config, family);
-  if (!Number.isInteger(m) || m <= offset) fail(`${cPath}: field "max_position_embeddings" is ${m}: it must be an integer above ${family.layout.positions === 'from-zero' ? '0' : `pad_token_id + 1 (${offset})`}, where position ids start`);
+  if (!Number.isInteger(m) || m <= offset)
+    fail(
+      `${cPath}: field "max_position_embeddings" is ${m}: it must be an integer above ${family.layout.positions === 'from-zero' ? '0' : `pad_token_id + 1 (${offset})`}, where position ids start`,
+    );
   if (statSync(graphFile).size > GRAPH_DECODE_LIMIT) return;
   let inits: { name?: string | null; dims?: unknown[] | null }[];
   try {

@@ -81,7 +81,11 @@ class Buffers {
  * count) and packed by a token budget; a query is yielded as soon as its last pass is scored, so memory does not
  * grow with the number of queries; results come out one array per batch. The next batch is assembled while onnxruntime runs the current one.
  */
-export async function* scoreQueries(session: ModelSession, queries: Iterable<BuiltQuery> | AsyncIterable<BuiltQuery>, o: ScorerOptions): AsyncGenerator<ScoredQuery[]> {
+export async function* scoreQueries(
+  session: ModelSession,
+  queries: Iterable<BuiltQuery> | AsyncIterable<BuiltQuery>,
+  o: ScorerOptions,
+): AsyncGenerator<ScoredQuery[]> {
   const batchSize = o.batchSize ?? 64;
   const tokenBudget = o.tokenBudget ?? 4096;
   const headBudget = o.headBudget ?? 32 * 2 ** 20;
@@ -136,7 +140,17 @@ export async function* scoreQueries(session: ModelSession, queries: Iterable<Bui
 
 function unranked(built: BuiltQuery): ScoredQuery {
   const n = built.relation.candidates.labels.length;
-  return { built, top: [], goldRank: n + 1, goldScore: -Infinity, goldLabel: built.relation.candidates.labels[built.golds[0]], candidates: n, unscorable: 0, tooLong: true, goldTie: false };
+  return {
+    built,
+    top: [],
+    goldRank: n + 1,
+    goldScore: -Infinity,
+    goldLabel: built.relation.candidates.labels[built.golds[0]],
+    candidates: n,
+    unscorable: 0,
+    tooLong: true,
+    goldTie: false,
+  };
 }
 
 function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string, ort.Tensor> {
@@ -144,7 +158,11 @@ function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string
   const L = rows[0].pass.inputIds.length;
   const head = rows[0].q.built.style.head;
   const tensor = (name: string, dims: number[], fill: bigint) => {
-    const data = buf.get(name, dims.reduce((a, b) => a * b, 1), fill);
+    const data = buf.get(
+      name,
+      dims.reduce((a, b) => a * b, 1),
+      fill,
+    );
     return { data, tensor: new ort.Tensor('int64', data, dims) };
   };
   const ids = tensor('input_ids', [B, L], 1n);
@@ -241,7 +259,10 @@ function collect(rows: Row[], out: Record<string, ort.Tensor>, batchNo: number, 
     for (const c of r.pass.candidates) {
       const s = scores[c];
       if (Number.isNaN(s) || s === Infinity || (s === -Infinity && (head === 'word' || r.q.built.relation.candidates.entities[c].id !== null))) {
-        throw new HarnessError(`batch ${batchNo}: the model produced a non-finite score (${s}) for ${r.q.built.query.key}; nothing from this batch was stored`, 3);
+        throw new HarnessError(
+          `batch ${batchNo}: the model produced a non-finite score (${s}) for ${r.q.built.query.key}; nothing from this batch was stored`,
+          3,
+        );
       }
     }
     if (--r.q.remaining === 0) done.push(rank(r.q, topK));

@@ -44,7 +44,8 @@ export async function openSession(ck: Checkpoint, variant: Variant, o: SessionOp
     session = await ort.InferenceSession.create(file, options);
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
-    if (o.device === 'cuda') fail(`--device cuda: the CUDA execution provider is not available (${msg}); install with npm install --onnxruntime-node-install=cuda12`);
+    if (o.device === 'cuda')
+      fail(`--device cuda: the CUDA execution provider is not available (${msg}); install with npm install --onnxruntime-node-install=cuda12`);
     fail(`${file}: onnxruntime cannot load the graph (${msg})`);
   }
   for (const name of entry.inputs) if (!session.inputNames.includes(name)) fail(`${file}: graph has no input "${name}" that the manifest names`);

@@ -153,8 +153,13 @@ export function buildQuery(rel: PreparedRelation, query: Query, style: PromptSty
   // With 'spans' the subject is cut out of the sentence only where the tokenizer would be given its span.
   const subjectIsSpan = style.head === 'entity' && (style.subjectEntity === 'mask' || (subjectEntity !== null && subjectEntity.id !== null));
   const passes: Pass[] = groups.map((g) => {
-    const { ids, subjectPositions: sp, maskPositions } =
-      rel.tokenization === 'spans' ? assembleSpans(rel.template.text, query.subject, g.length, subjectIsSpan, tok) : assemble(rel.template, subject, g.length, tok, pieces);
+    const {
+      ids,
+      subjectPositions: sp,
+      maskPositions,
+    } = rel.tokenization === 'spans'
+      ? assembleSpans(rel.template.text, query.subject, g.length, subjectIsSpan, tok)
+      : assemble(rel.template, subject, g.length, tok, pieces);
     subjectPositions = sp;
     const entityIds: number[] = [];
     const entityPositions: number[][] = [];

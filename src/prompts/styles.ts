@@ -26,7 +26,10 @@ export interface PromptStyle {
 export const PROMPTS_DIR = join(PACKAGE_ROOT, 'prompts');
 
 export function availableStyles(): string[] {
-  return readdirSync(PROMPTS_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(PROMPTS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 /** A bundled style by name, or a style file by path. */
@@ -50,8 +53,11 @@ export function loadStyle(nameOrPath: string): PromptStyle {
     deviation: typeof j.deviation === 'string' ? j.deviation : undefined,
   };
   if (j.entity_inputs !== undefined && typeof j.entity_inputs !== 'boolean') fail(`${file}: field "entity_inputs" must be true or false`);
-  if (style.head === 'entity' && j.entity_inputs === false) fail(`${file}: an entity-head style reads the entity inputs (field "entity_inputs" cannot be false)`);
-  if (style.head === 'word' && style.objectMasks === 'single') fail(`${file}: a word-head style needs one mask per candidate token (object_masks "candidate-length")`);
-  if (!style.entityInputs && style.subjectEntity !== 'none') fail(`${file}: a style without entity inputs adds no subject entity (subject_entity "none", or "entity_inputs": true)`);
+  if (style.head === 'entity' && j.entity_inputs === false)
+    fail(`${file}: an entity-head style reads the entity inputs (field "entity_inputs" cannot be false)`);
+  if (style.head === 'word' && style.objectMasks === 'single')
+    fail(`${file}: a word-head style needs one mask per candidate token (object_masks "candidate-length")`);
+  if (!style.entityInputs && style.subjectEntity !== 'none')
+    fail(`${file}: a style without entity inputs adds no subject entity (subject_entity "none", or "entity_inputs": true)`);
   return style;
 }

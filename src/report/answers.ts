@@ -40,7 +40,18 @@ export type AnswerFormat = (typeof ANSWER_FORMATS)[number];
 
 const TOP_K = 10;
 const CSV_HEAD = [
-  'language', 'relation', 'template', 'style', 'subject', 'sub_uri', 'golds', 'gold_uris', 'gold_rank', 'tie', 'covered', 'candidates',
+  'language',
+  'relation',
+  'template',
+  'style',
+  'subject',
+  'sub_uri',
+  'golds',
+  'gold_uris',
+  'gold_rank',
+  'tie',
+  'covered',
+  'candidates',
   ...Array.from({ length: TOP_K }, (_, i) => [`top${i + 1}_label`, `top${i + 1}_uri`, `top${i + 1}_score`]).flat(),
 ];
 
@@ -56,7 +67,21 @@ export function* answerLines(rows: Iterable<ResultRow>, format: AnswerFormat): G
     const top = Array.from({ length: TOP_K }, (_, i) => (a.top[i] ? [a.top[i].label, a.top[i].obj_uri ?? '', a.top[i].score] : ['', '', ''])).flat();
     const flag = (b: boolean | null) => (b === null ? '' : b ? 1 : 0);
     // Several golds (N-M relations) share one cell, separated by " | ".
-    const cells = [a.language, a.relation, a.template, a.style, a.subject, a.sub_uri ?? '', a.golds.map((g) => g.label).join(' | '), a.golds.map((g) => g.obj_uri ?? '').join(' | '), a.gold_rank, flag(a.tie), flag(a.covered), a.candidates, ...top];
+    const cells = [
+      a.language,
+      a.relation,
+      a.template,
+      a.style,
+      a.subject,
+      a.sub_uri ?? '',
+      a.golds.map((g) => g.label).join(' | '),
+      a.golds.map((g) => g.obj_uri ?? '').join(' | '),
+      a.gold_rank,
+      flag(a.tie),
+      flag(a.covered),
+      a.candidates,
+      ...top,
+    ];
     yield csvLine(cells);
   }
 }

@@ -39,7 +39,10 @@ export interface BiasReport {
 export function languageBias(rows: ResultRow[]): BiasReport {
   const relations: RelationBias[] = [];
   // Main-template answers only: a paraphrase run asks each subject several times.
-  for (const g of groupBy(rows.filter((r) => r.template_main !== false), (r) => [r.language, r.style, r.relation]).values()) {
+  for (const g of groupBy(
+    rows.filter((r) => r.template_main !== false),
+    (r) => [r.language, r.style, r.relation],
+  ).values()) {
     const counts = new Map<string, { n: number; uri: string | null }>();
     for (const r of g) {
       if (!r.top.length) continue;

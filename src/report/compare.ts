@@ -67,7 +67,11 @@ export function pairedDeltas(a: ResultRow[], b: ResultRow[]): PairedDelta[] {
  * Why a gate cannot pass on these runs, whatever the deltas say: a gate fails closed. B must be complete and must
  * hold every (language, style) query that A holds; otherwise a regression could hide in what B lacks.
  */
-export function gateGaps(a: { name: string; rows: ResultRow[] }, b: { name: string; status: string; stored: number; planned: number }, deltas: PairedDelta[]): string[] {
+export function gateGaps(
+  a: { name: string; rows: ResultRow[] },
+  b: { name: string; status: string; stored: number; planned: number },
+  deltas: PairedDelta[],
+): string[] {
   const gaps: string[] = [];
   if (b.status !== 'complete') gaps.push(`run "${b.name}" is ${b.status} (${b.stored}/${b.planned} answers)`);
   const inA = new Map<string, number>();
@@ -97,10 +101,17 @@ export interface RunInputs {
  * fingerprints (unless `checkpoint` is false: compare exists to set checkpoints side by side), then the data's.
  */
 export function inputDifferences(a: RunInputs, b: RunInputs, keys: readonly string[], checkpoint = true): string[] {
-  const fingerprint = (x: Record<string, string>, y: Record<string, string>, what: string) => differences(x, y, Object.keys({ ...x, ...y })).map((d) => `${what} ${d}`);
-  return [...differences(a.options, b.options, keys), ...(checkpoint ? fingerprint(a.checkpoint, b.checkpoint, 'checkpoint') : []), ...fingerprint(a.dataset, b.dataset, 'dataset')];
+  const fingerprint = (x: Record<string, string>, y: Record<string, string>, what: string) =>
+    differences(x, y, Object.keys({ ...x, ...y })).map((d) => `${what} ${d}`);
+  return [
+    ...differences(a.options, b.options, keys),
+    ...(checkpoint ? fingerprint(a.checkpoint, b.checkpoint, 'checkpoint') : []),
+    ...fingerprint(a.dataset, b.dataset, 'dataset'),
+  ];
 }
 
 export function differences(a: Record<string, unknown>, b: Record<string, unknown>, keys: readonly string[]): string[] {
-  return keys.filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)).map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`);
+  return keys
+    .filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null))
+    .map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`);
 }

@@ -54,7 +54,8 @@ const ids = (r: ResultRow) => r.top.map((t, i) => t.uri ?? `\u0000${r.language}\
  */
 export function crossLingual(rows: ResultRow[]): CrossLingualReport {
   const usable = rows.filter((r) => r.sub_uri !== null && r.template_main !== false);
-  if (usable.length === 0) return { styles: [], unavailable: rows.length ? 'the answers carry no Wikidata ids (stored before schema 2); rerun to compare languages' : 'no answers' };
+  if (usable.length === 0)
+    return { styles: [], unavailable: rows.length ? 'the answers carry no Wikidata ids (stored before schema 2); rerun to compare languages' : 'no answers' };
   const styles: CrossLingualStyle[] = [];
   for (const g of groupBy(usable, (r) => [r.style]).values()) {
     // fact key -> language -> the first answer stored for it
@@ -86,7 +87,13 @@ export function crossLingual(rows: ResultRow[]): CrossLingualReport {
       }
     }
     const shared = pairs.filter((p) => p.facts > 0);
-    styles.push({ style: g[0].style, languages, pairs, mean_top1: shared.length ? mean(shared.map((p) => p.top1)) : null, mean_rankc: shared.length ? mean(shared.map((p) => p.rankc)) : null });
+    styles.push({
+      style: g[0].style,
+      languages,
+      pairs,
+      mean_top1: shared.length ? mean(shared.map((p) => p.top1)) : null,
+      mean_rankc: shared.length ? mean(shared.map((p) => p.rankc)) : null,
+    });
   }
   return { styles: styles.sort((x, y) => x.style.localeCompare(y.style)) };
 }

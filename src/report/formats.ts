@@ -36,13 +36,20 @@ function randomRuns(b: ReportBundle): string[] {
 function markdown(b: ReportBundle): string {
   const { head, rows } = multiRunCells(b.table);
   const line = (cells: Cell[]) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
-  const out = [line(head), `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map(line), '', 'P@1 (%) over unique queries; the average weighs each language equally.'];
+  const out = [
+    line(head),
+    `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...rows.map(line),
+    '',
+    'P@1 (%) over unique queries; the average weighs each language equally.',
+  ];
   const random = randomRuns(b);
   if (random.length) out.push(`Runs with ${RANDOM_NOTE}: ${random.join(', ')}.`);
   return out.join('\n');
 }
 
-const texEscape = (s: string) => s.replace(/[\\&%$#_{}~^]/g, (c) => (c === '\\' ? '\\textbackslash{}' : c === '~' ? '\\textasciitilde{}' : c === '^' ? '\\textasciicircum{}' : `\\${c}`));
+const texEscape = (s: string) =>
+  s.replace(/[\\&%$#_{}~^]/g, (c) => (c === '\\' ? '\\textbackslash{}' : c === '~' ? '\\textasciitilde{}' : c === '^' ? '\\textasciicircum{}' : `\\${c}`));
 
 /** A booktabs table: one multicolumn header per run label over its styles, as the paper sets it. */
 function latex(b: ReportBundle): string {

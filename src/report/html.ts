@@ -9,7 +9,12 @@ import { relationName } from './relationNames.js';
 /** A Vega-Lite spec drawn to SVG in Node and inlined: the page needs no scripts and no network. */
 export async function svg(spec: object): Promise<string> {
   // Text is measured without a canvas here, a little narrower than a browser draws it: room on the right.
-  const compiled = compile({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', config: { font: 'system-ui, sans-serif', view: { stroke: null } }, padding: { left: 5, top: 5, bottom: 5, right: 40 }, ...spec } as never).spec;
+  const compiled = compile({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    config: { font: 'system-ui, sans-serif', view: { stroke: null } },
+    padding: { left: 5, top: 5, bottom: 5, right: 40 },
+    ...spec,
+  } as never).spec;
   return new vega.View(vega.parse(compiled), { renderer: 'none' }).toSVG();
 }
 
@@ -39,7 +44,13 @@ function overview(b: ReportBundle) {
       x: { field: 'language', type: 'nominal', title: 'language', axis: { labelAngle: 0 } },
       xOffset: { field: 'column' },
       y: { field: 'p_at_1', type: 'quantitative', title: 'P@1 (%)' },
-      color: { field: 'column', type: 'nominal', title: 'run and style', legend: { labelLimit: 400 }, sort: b.table.columns.map((c) => `${c.label} ${c.style}`) },
+      color: {
+        field: 'column',
+        type: 'nominal',
+        title: 'run and style',
+        legend: { labelLimit: 400 },
+        sort: b.table.columns.map((c) => `${c.label} ${c.style}`),
+      },
       tooltip: [{ field: 'column' }, { field: 'language' }, { field: 'p_at_1', format: '.1f' }],
     },
   });
@@ -56,16 +67,25 @@ const cellWidth = (languages: number) => Math.max(10, Math.min(22, Math.floor(90
 function panels(columns: string[], languages: number, step = cellWidth(languages), axis = 170) {
   const perRow = Math.max(1, Math.min(columns.length, Math.floor(1000 / (languages * step + axis))));
   // Own axes per panel: a wrapped facet otherwise labels only its outer row and column.
-  return { facet: { field: 'column', type: 'nominal', title: null, sort: columns }, columns: perRow, resolve: { axis: { x: 'independent', y: 'independent' } } };
+  return {
+    facet: { field: 'column', type: 'nominal', title: null, sort: columns },
+    columns: perRow,
+    resolve: { axis: { x: 'independent', y: 'independent' } },
+  };
 }
 
 /** Language x relation P@1, one panel per run and style. */
 function relationHeatmap(b: ReportBundle) {
-  const values = b.runs.flatMap((r) => r.relations.map((m) => ({ column: col(r, m.style), language: m.language, relation: relLabel(b, m.relation), id: m.relation, p_at_1: 100 * m.p_at_1 })));
+  const values = b.runs.flatMap((r) =>
+    r.relations.map((m) => ({ column: col(r, m.style), language: m.language, relation: relLabel(b, m.relation), id: m.relation, p_at_1: 100 * m.p_at_1 })),
+  );
   const relations = [...new Set(b.runs.flatMap((r) => r.relations.map((m) => m.relation)))].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
   return svg({
     data: { values },
-    ...panels(b.table.columns.map((c) => `${c.label} ${c.style}`), b.table.languages.length),
+    ...panels(
+      b.table.columns.map((c) => `${c.label} ${c.style}`),
+      b.table.languages.length,
+    ),
     spec: {
       width: { step: cellWidth(b.table.languages.length) },
       height: { step: 13 },
@@ -129,42 +149,83 @@ function crossMatrix(b: ReportBundle) {
   const enc = { x: { field: 'b', type: 'nominal', title: null, axis: { orient: 'top', labelAngle: 0 } }, y: { field: 'a', type: 'nominal', title: null } };
   return svg({
     data: { values },
-    ...panels(b.table.columns.map((c) => `${c.label} ${c.style}`).filter((c) => values.some((v) => v.column === c)), new Set(values.map((v) => v.a)).size, 34, 40),
+    ...panels(
+      b.table.columns.map((c) => `${c.label} ${c.style}`).filter((c) => values.some((v) => v.column === c)),
+      new Set(values.map((v) => v.a)).size,
+      34,
+      40,
+    ),
     spec: {
       width: { step: 34 },
       height: { step: 22 },
       encoding: enc,
       layer: [
-        { mark: 'rect', encoding: { color: { field: 'rankc', type: 'quantitative', title: 'RankC', scale: { scheme: 'purples', domain: [0, 1] } }, tooltip: [{ field: 'a' }, { field: 'b' }, { field: 'rankc', format: '.3f' }, { field: 'facts' }] } },
-        { mark: { type: 'text', fontSize: 9 }, transform: [{ filter: 'datum.rankc != null' }], encoding: { text: { field: 'rankc', format: '.2f' }, color: { condition: { test: 'datum.rankc > 0.6', value: 'white' }, value: 'black' } } },
+        {
+          mark: 'rect',
+          encoding: {
+            color: { field: 'rankc', type: 'quantitative', title: 'RankC', scale: { scheme: 'purples', domain: [0, 1] } },
+            tooltip: [{ field: 'a' }, { field: 'b' }, { field: 'rankc', format: '.3f' }, { field: 'facts' }],
+          },
+        },
+        {
+          mark: { type: 'text', fontSize: 9 },
+          transform: [{ filter: 'datum.rankc != null' }],
+          encoding: { text: { field: 'rankc', format: '.2f' }, color: { condition: { test: 'datum.rankc > 0.6', value: 'white' }, value: 'black' } },
+        },
       ],
     },
   });
 }
 
 function crossTable(b: ReportBundle): string {
-  const rows = b.runs.flatMap((r) => (r.cross_lingual?.styles ?? []).map((s) => [r.label, s.style, s.languages.length, s.pairs.reduce((a, p) => a + p.facts, 0), pct(s.mean_top1), s.mean_rankc === null ? '-' : s.mean_rankc.toFixed(3)]));
+  const rows = b.runs.flatMap((r) =>
+    (r.cross_lingual?.styles ?? []).map((s) => [
+      r.label,
+      s.style,
+      s.languages.length,
+      s.pairs.reduce((a, p) => a + p.facts, 0),
+      pct(s.mean_top1),
+      s.mean_rankc === null ? '-' : s.mean_rankc.toFixed(3),
+    ]),
+  );
   const notes = b.runs.filter((r) => r.cross_lingual?.unavailable).map((r) => `<p class="note">${esc(r.label)}: ${esc(r.cross_lingual!.unavailable)}</p>`);
   return (rows.length ? htmlTable(['run', 'style', 'languages', 'fact pairs', 'top-1 agreement (%)', 'mean RankC'], rows) : '') + notes.join('');
 }
 
 /** Languages as rows, one column per run and style and per figure: the summaries stay one screen tall. */
-function pivot<T extends { language: string; style: string }>(b: ReportBundle, rowsOf: (r: RunReport) => T[] | undefined, figures: [string, (x: T) => string][]): string {
+function pivot<T extends { language: string; style: string }>(
+  b: ReportBundle,
+  rowsOf: (r: RunReport) => T[] | undefined,
+  figures: [string, (x: T) => string][],
+): string {
   const order = (r: RunReport, style: string) => b.table.columns.findIndex((c) => c.run === r.run.name && c.style === style);
-  const cols = b.runs.flatMap((r) => [...new Set((rowsOf(r) ?? []).map((x) => x.style))].sort((x, y) => order(r, x) - order(r, y)).map((style) => ({ r, style })));
+  const cols = b.runs.flatMap((r) =>
+    [...new Set((rowsOf(r) ?? []).map((x) => x.style))].sort((x, y) => order(r, x) - order(r, y)).map((style) => ({ r, style })),
+  );
   if (!cols.length) return '';
   const languages = [...new Set(cols.flatMap((c) => rowsOf(c.r)!.map((x) => x.language)))].sort();
   const head = ['language', ...cols.flatMap((c) => figures.map(([name]) => `${c.r.label} ${c.style} ${name}`))];
-  const rows = languages.map((l) => [l, ...cols.flatMap((c) => figures.map(([, f]) => {
-    const x = rowsOf(c.r)!.find((y) => y.language === l && y.style === c.style);
-    return x ? f(x) : '-';
-  }))]);
+  const rows = languages.map((l) => [
+    l,
+    ...cols.flatMap((c) =>
+      figures.map(([, f]) => {
+        const x = rowsOf(c.r)!.find((y) => y.language === l && y.style === c.style);
+        return x ? f(x) : '-';
+      }),
+    ),
+  ]);
   return htmlTable(head, rows);
 }
 
 function paraphraseSection(b: ReportBundle): string {
-  const t = pivot(b, (r) => (r.paraphrase?.summary.length ? r.paraphrase.summary : undefined), [['consistency (%)', (s) => pct(s.consistency)], ['spread (pts)', (s) => pct(s.spread)]]);
-  return t || '<p class="note">No run here asked any relation with more than one template (run with <code>--templates all</code> to measure paraphrase robustness).</p>';
+  const t = pivot(b, (r) => (r.paraphrase?.summary.length ? r.paraphrase.summary : undefined), [
+    ['consistency (%)', (s) => pct(s.consistency)],
+    ['spread (pts)', (s) => pct(s.spread)],
+  ]);
+  return (
+    t ||
+    '<p class="note">No run here asked any relation with more than one template (run with <code>--templates all</code> to measure paraphrase robustness).</p>'
+  );
 }
 
 function biasSection(b: ReportBundle): string {
@@ -173,11 +234,23 @@ function biasSection(b: ReportBundle): string {
   const worst = b.runs.flatMap((r) =>
     (r.bias?.summary ?? []).map((s) => {
       const x = r.bias!.relations.filter((y) => y.language === s.language && y.style === s.style).sort((p, q) => excess(q) - excess(p))[0];
-      return [r.label, x.language, x.style, `${x.relation} ${relationName(b.relation_names, x.relation)}`.trim(), x.top_object, pct(x.predicted_share), pct(x.gold_share), x.queries];
+      return [
+        r.label,
+        x.language,
+        x.style,
+        `${x.relation} ${relationName(b.relation_names, x.relation)}`.trim(),
+        x.top_object,
+        pct(x.predicted_share),
+        pct(x.gold_share),
+        x.queries,
+      ];
     }),
   );
   return (
-    pivot(b, (r) => r.bias?.summary, [['top-object share (%)', (s) => pct(s.predicted_share)], ['excess (pts)', (s) => pct(s.excess_share)]]) +
+    pivot(b, (r) => r.bias?.summary, [
+      ['top-object share (%)', (s) => pct(s.predicted_share)],
+      ['excess (pts)', (s) => pct(s.excess_share)],
+    ]) +
     '<p class="note">Means over relations: the share of queries answered with the relation\'s most predicted object, and that share minus the object\'s share among the gold answers.</p>' +
     `<details><summary>Most over-predicted object per language (${worst.length} rows)</summary>` +
     htmlTable(['run', 'language', 'style', 'relation', 'object', 'predicted (%)', 'gold (%)', 'queries'], worst) +
@@ -190,9 +263,13 @@ function relationTables(b: ReportBundle): string {
   const cols = b.table.columns;
   return b.table.languages
     .map((lang) => {
-      const rels = [...new Set(b.runs.flatMap((r) => r.relations.filter((m) => m.language === lang).map((m) => m.relation)))].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+      const rels = [...new Set(b.runs.flatMap((r) => r.relations.filter((m) => m.language === lang).map((m) => m.relation)))].sort((x, y) =>
+        x.localeCompare(y, 'en', { numeric: true }),
+      );
       const rows = rels.map((rel) => {
-        const cells = cols.map((c) => pct(b.runs.find((r) => r.run.name === c.run)!.relations.find((m) => m.language === lang && m.style === c.style && m.relation === rel)?.p_at_1));
+        const cells = cols.map((c) =>
+          pct(b.runs.find((r) => r.run.name === c.run)!.relations.find((m) => m.language === lang && m.style === c.style && m.relation === rel)?.p_at_1),
+        );
         const queries = b.runs.flatMap((r) => r.relations).find((m) => m.language === lang && m.relation === rel)?.queries ?? 0;
         return [rel, relationName(b.relation_names, rel), queries, ...cells];
       });
@@ -219,12 +296,26 @@ export async function reportHtml(b: ReportBundle): Promise<string> {
 <style>${CSS}</style>
 </head><body>
 <h1>mLAMA factual knowledge: ${esc(title)}</h1>
-${htmlTable(['run', 'label', 'id', 'status', 'styles', 'templates', 'started'], b.runs.map((r) => [r.run.name, r.label, `#${r.run.id}`, r.run.status, ((r.run.options.styles as string[]) ?? []).join(', '), String(r.run.options.templates ?? 'main'), r.run.started_at]))}
+${htmlTable(
+  ['run', 'label', 'id', 'status', 'styles', 'templates', 'started'],
+  b.runs.map((r) => [
+    r.run.name,
+    r.label,
+    `#${r.run.id}`,
+    r.run.status,
+    ((r.run.options.styles as string[]) ?? []).join(', '),
+    String(r.run.options.templates ?? 'main'),
+    r.run.started_at,
+  ]),
+)}
 ${random.length ? `<p class="warn">${random.map((r) => `<b>${esc(r.label)}</b>`).join(', ')}: this checkpoint has <b>random weights</b> (generated by <code>mlama make-checkpoint</code>): the numbers show that the harness works, not what any model knows.</p>` : ''}
 <nav><a href="#overview">overview</a><a href="#relations">relations</a><a href="#difference">entity − word</a><a href="#cross">cross-lingual</a><a href="#paraphrase">paraphrases</a><a href="#bias">bias</a><a href="#tables">per-relation tables</a></nav>
 <h2 id="overview">P@1 per language</h2>
 ${figure('chart', ov, 'P@1 per language for each run and prompt style')}
-${htmlTable(t.head.map((h, i) => (i ? `${h} P@1` : h)), t.rows)}
+${htmlTable(
+  t.head.map((h, i) => (i ? `${h} P@1` : h)),
+  t.rows,
+)}
 ${single ? `<h3>Details</h3>${htmlTable(single.head, single.rows)}` : ''}
 <p class="note">Numbers in %. P@1 over unique (relation, subject) queries; the average weighs each language equally.</p>
 <h2 id="relations">Language × relation</h2>

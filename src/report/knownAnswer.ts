@@ -96,7 +96,14 @@ export function knownAnswerReport(rows: ResultRow[], facts: TrainingFact[], subj
   const cells = [...tally.values()]
     .map((t) => ({ ...t.cell, p_at_1: t.correct / t.cell.queries }))
     .sort((a, b) => a.part.localeCompare(b.part) || a.language.localeCompare(b.language) || a.style.localeCompare(b.style));
-  return { facts: new Set(facts.map((f) => `${f.relation}\u0000${f.subUri}\u0000${f.objUri}`)).size, pairs: facts.length, cells, baseline: singleAnswerBaseline([...heldOut.values()]), unmatched, mixed };
+  return {
+    facts: new Set(facts.map((f) => `${f.relation}\u0000${f.subUri}\u0000${f.objUri}`)).size,
+    pairs: facts.length,
+    cells,
+    baseline: singleAnswerBaseline([...heldOut.values()]),
+    unmatched,
+    mixed,
+  };
 }
 
 /**
@@ -121,7 +128,9 @@ export function singleAnswerBaseline(queries: ResultRow[]): { language: string; 
       perLang.set(lang, t);
     }
   }
-  return [...perLang.entries()].map(([language, t]) => ({ language, queries: t.queries, p_at_1: t.hits / t.queries })).sort((a, b) => a.language.localeCompare(b.language));
+  return [...perLang.entries()]
+    .map(([language, t]) => ({ language, queries: t.queries, p_at_1: t.hits / t.queries }))
+    .sort((a, b) => a.language.localeCompare(b.language));
 }
 
 /** The five numbers of the summary line; a part or style the run lacks is NaN (printed as such). */

@@ -51,7 +51,10 @@ export const TIE_WARNING_SHARE = 0.05;
 export function tieWarnings(ms: StyleMetrics[]): string[] {
   return ms
     .filter((m) => m.queries > 0 && Number(m.ties) / m.queries > TIE_WARNING_SHARE)
-    .map((m) => `ties with the top score decide ${m.ties} of ${m.queries} ${m.language}/${m.style} answers (${((100 * Number(m.ties)) / m.queries).toFixed(1)}%): candidate order, not the model, picked them (does the tokenizer map this language to <unk>?)`);
+    .map(
+      (m) =>
+        `ties with the top score decide ${m.ties} of ${m.queries} ${m.language}/${m.style} answers (${((100 * Number(m.ties)) / m.queries).toFixed(1)}%): candidate order, not the model, picked them (does the tokenizer map this language to <unk>?)`,
+    );
 }
 
 const pAt = (k: number): MetricDef => ({
@@ -189,7 +192,12 @@ function mean(def: MetricDef, rows: ResultRow[]): number {
 export function aggregate(def: MetricDef, rows: ResultRow[]): number {
   if (def.aggregate === 'mean') return mean(def, rows);
   if (def.aggregate === 'count') return rows.reduce((a, r) => a + (def.perQuery(r) ?? 0), 0);
-  const rels = [...group(rows.filter((r) => !isDateRelation(r.relation)), (r) => r.relation).values()];
+  const rels = [
+    ...group(
+      rows.filter((r) => !isDateRelation(r.relation)),
+      (r) => r.relation,
+    ).values(),
+  ];
   return rels.length ? rels.reduce((a, g) => a + mean(def, g), 0) / rels.length : 0;
 }
 
@@ -198,14 +206,31 @@ const byPlace = <T extends { language: string; style: string }>(a: T, b: T) => a
 export function relationMetrics(rows: ResultRow[]): RelationMetrics[] {
   const defs = METRICS.filter((m) => m.aggregate === 'mean' && m.heads === null);
   return [...group(rows, (r) => `${r.language}\u0000${r.style}\u0000${r.relation}`).values()]
-    .map((g) => ({ language: g[0].language, style: g[0].style, relation: g[0].relation, queries: g.length, ...Object.fromEntries(defs.map((d) => [d.key, aggregate(d, g)])) }) as RelationMetrics)
+    .map(
+      (g) =>
+        ({
+          language: g[0].language,
+          style: g[0].style,
+          relation: g[0].relation,
+          queries: g.length,
+          ...Object.fromEntries(defs.map((d) => [d.key, aggregate(d, g)])),
+        }) as RelationMetrics,
+    )
     .sort((a, b) => byPlace(a, b) || a.relation.localeCompare(b.relation, 'en', { numeric: true }));
 }
 
 /** Per language and style: every metric of the table over unique queries. */
 export function languageMetrics(rows: ResultRow[]): StyleMetrics[] {
   return [...group(rows, (r) => `${r.language}\u0000${r.style}`).values()]
-    .map((g) => ({ language: g[0].language, style: g[0].style, queries: g.length, ...Object.fromEntries(METRICS.map((d) => [d.key, aggregate(d, g)])) }) as StyleMetrics)
+    .map(
+      (g) =>
+        ({
+          language: g[0].language,
+          style: g[0].style,
+          queries: g.length,
+          ...Object.fromEntries(METRICS.map((d) => [d.key, aggregate(d, g)])),
+        }) as StyleMetrics,
+    )
     .sort(byPlace);
 }
 

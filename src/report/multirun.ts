@@ -34,7 +34,8 @@ export function multiRunTable(runs: RunMetrics[]): MultiRunTable {
     for (const style of styles) columns.push({ run: r.run, label: r.label, style });
   }
   const languages = [...new Set(runs.flatMap((r) => r.languages.map((m) => m.language)))].sort();
-  const cell = (c: RunColumn, lang: string) => runs.find((r) => r.run === c.run)!.languages.find((m) => m.language === lang && m.style === c.style)?.p_at_1 ?? null;
+  const cell = (c: RunColumn, lang: string) =>
+    runs.find((r) => r.run === c.run)!.languages.find((m) => m.language === lang && m.style === c.style)?.p_at_1 ?? null;
   const p_at_1 = languages.map((l) => columns.map((c) => cell(c, l)));
   const average: (number | null)[] = [];
   const average_languages: number[] = [];

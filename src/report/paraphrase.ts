@@ -47,7 +47,11 @@ const top1 = (r: ResultRow) => (r.top.length ? (r.top[0].uri ?? r.top[0].label) 
 export function paraphraseRobustness(rows: ResultRow[]): ParaphraseReport {
   const relations: ParaphraseRelation[] = [];
   for (const g of groupBy(rows, (r) => [r.language, r.style, r.relation]).values()) {
-    const templates = [...groupBy(g, (r) => [r.template]).values()].map((t) => ({ template: t[0].template, queries: t.length, p_at_1: t.filter((r) => correctAt(r, 1)).length / t.length }));
+    const templates = [...groupBy(g, (r) => [r.template]).values()].map((t) => ({
+      template: t[0].template,
+      queries: t.length,
+      p_at_1: t.filter((r) => correctAt(r, 1)).length / t.length,
+    }));
     if (templates.length < 2) continue;
     let pairs = 0;
     let same = 0;

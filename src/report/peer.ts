@@ -67,27 +67,52 @@ export function peerSummary(r: PeerBench, ort: Calibration): PeerSummary {
 const rates = (c: Calibration) => c.shapes.map((s) => `[${s.m}x${s.k}]x[${s.k}x${s.n}] ${f(s.gflops, 1)}`).join(', ');
 
 export function peerBenchText(r: PeerBench, ort: Calibration, libs: PeerLibrary[], chosen: PeerLibrary, costs: LanguageCost[], colour: boolean): string {
-  const rows = r.measures.map((m) => [m.style, m.side, m.queries, m.seconds.map((s) => s.toFixed(1)).join(' '), f(m.queriesPerSecond, 2), m.side === 'peer' ? '-' : f(ratio(r, m.side, 'peer', m.style), 2), f(m.gflops, 1), f(m.gflops / ort.gflops, 3)]);
+  const rows = r.measures.map((m) => [
+    m.style,
+    m.side,
+    m.queries,
+    m.seconds.map((s) => s.toFixed(1)).join(' '),
+    f(m.queriesPerSecond, 2),
+    m.side === 'peer' ? '-' : f(ratio(r, m.side, 'peer', m.style), 2),
+    f(m.gflops, 1),
+    f(m.gflops / ort.gflops, 3),
+  ]);
   const s = peerSummary(r, ort);
   const lines = [
-    ...libs.map((l) => `float32 MatMul, torch ${l.torch} (${l.python}, ${l.threads} threads): ${rates(l.calibration)} GFLOP/s; weighted ${f(l.calibration.gflops, 1)}${l === chosen ? '  <- the peer runs on this one' : ''}`),
+    ...libs.map(
+      (l) =>
+        `float32 MatMul, torch ${l.torch} (${l.python}, ${l.threads} threads): ${rates(l.calibration)} GFLOP/s; weighted ${f(l.calibration.gflops, 1)}${l === chosen ? '  <- the peer runs on this one' : ''}`,
+    ),
     `float32 MatMul, onnxruntime (same shapes and threads): ${rates(ort)} GFLOP/s; weighted ${f(ort.gflops, 1)} (the MFU ceiling)`,
     `peer model load: ${f(chosen.loadSeconds, 1)} s (once, not timed in the rounds)`,
-    renderTable(['style', 'side', 'queries', 'seconds per round', 'queries/s (median)', 'speedup over peer', 'useful GFLOP/s', 'of ORT MatMul'], rows, { colour }),
+    renderTable(['style', 'side', 'queries', 'seconds per round', 'queries/s (median)', 'speedup over peer', 'useful GFLOP/s', 'of ORT MatMul'], rows, {
+      colour,
+    }),
   ];
   const t = agreementOf(r, 'harness', 'peer');
-  lines.push(`top-1 agreement, harness (onnxruntime, exported graph) vs peer (PyTorch): ${t.same}/${t.compared}; max top-1 score difference where they agree ${t.maxScoreDiff.toExponential(1)}`);
+  lines.push(
+    `top-1 agreement, harness (onnxruntime, exported graph) vs peer (PyTorch): ${t.same}/${t.compared}; max top-1 score difference where they agree ${t.maxScoreDiff.toExponential(1)}`,
+  );
   const q = agreementOf(r, 'harness-int8', 'harness');
-  if (q.compared) lines.push(`top-1 agreement, int8 vs float32 graph: ${q.same}/${q.compared}; max top-1 score difference where they agree ${q.maxScoreDiff.toExponential(1)}`);
+  if (q.compared)
+    lines.push(
+      `top-1 agreement, int8 vs float32 graph: ${q.same}/${q.compared}; max top-1 score difference where they agree ${q.maxScoreDiff.toExponential(1)}`,
+    );
   if (costs.length) {
     const mean = costs.reduce((a, c) => a + c.seconds, 0) / costs.length;
     const hours21 = (21 * mean) / 3600;
     lines.push(
-      renderTable(['language', 'queries (each style)', 'estimated minutes, all styles'], costs.map((c) => [c.language, c.queries, f(c.seconds / 60, 1)]), { colour }),
+      renderTable(
+        ['language', 'queries (each style)', 'estimated minutes, all styles'],
+        costs.map((c) => [c.language, c.queries, f(c.seconds / 60, 1)]),
+        { colour },
+      ),
       `cost model (harness, float32, this machine's threads): one language in ${[...r.flops.keys()].join(' + ')} takes ${f(mean / 60, 1)} min on average (useful FLOPs of all its queries / the rate measured per style); all 21 mLUKE languages of mLAMA, taking the mean of these ${costs.length} for each: ${f(hours21, 2)} h on one such process, so ${Math.ceil(hours21)} shards finish within one hour`,
     );
   }
   lines.push(`peak RSS (harness process) ${f(r.peakRssMb, 0)} MiB`);
-  lines.push(`peer: word_speedup=${f(s.wordSpeedup, 2)} entity_speedup=${f(s.entitySpeedup, 2)} top1_agreement=${f(s.top1Agreement, 3)} mfu_exported=${f(s.mfuExported, 3)} int8_speedup=${f(s.int8Speedup, 2)} int8_top1_agreement=${f(s.int8Top1Agreement, 3)}`);
+  lines.push(
+    `peer: word_speedup=${f(s.wordSpeedup, 2)} entity_speedup=${f(s.entitySpeedup, 2)} top1_agreement=${f(s.top1Agreement, 3)} mfu_exported=${f(s.mfuExported, 3)} int8_speedup=${f(s.int8Speedup, 2)} int8_top1_agreement=${f(s.int8Top1Agreement, 3)}`,
+  );
   return lines.join('\n');
 }

@@ -19,7 +19,10 @@ export function formatDuration(seconds: number): string {
 export class RateWindow {
   private samples: { t: number; done: number }[] = [];
   private adds = 0;
-  constructor(private readonly windowMs = 60_000, private readonly minSpanMs = 2_000) {}
+  constructor(
+    private readonly windowMs = 60_000,
+    private readonly minSpanMs = 2_000,
+  ) {}
   add(t: number, done: number): void {
     // The first sample is the start; the second ends the warm-up batch and becomes the baseline.
     if (++this.adds === 2) this.samples = [];
@@ -53,7 +56,12 @@ export function progressBars(tty: boolean, log: (s: string) => void, o: Progress
   const now = o.now ?? Date.now;
   const everyMs = o.everyMs ?? 30_000;
   const started = new Map<string, { done: number; total: number; rate: RateWindow; lastLine: number; bar?: cliProgress.SingleBar }>();
-  const multi = tty ? new cliProgress.MultiBar({ format: ' {lang} [{bar}] {value}/{total} answers | {rate} answers/s | ETA {eta}', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic) : null;
+  const multi = tty
+    ? new cliProgress.MultiBar(
+        { format: ' {lang} [{bar}] {value}/{total} answers | {rate} answers/s | ETA {eta}', hideCursor: true, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
   const figures = (s: { done: number; total: number; rate: RateWindow }) => {
     const r = s.rate.rate();
     return { rate: Number.isFinite(r) ? r.toFixed(1) : '?', eta: s.done >= s.total ? '0s' : formatDuration((s.total - s.done) / r) };
@@ -79,7 +87,9 @@ export function progressBars(tty: boolean, log: (s: string) => void, o: Progress
       const finished = s.done >= s.total;
       if (finished || t - s.lastLine >= everyMs) {
         s.lastLine = t;
-        log(`${lang}: ${s.done}/${s.total} answers (${((100 * s.done) / Math.max(1, s.total)).toFixed(1)}%), ${f.rate} answers/s${finished ? '' : `, ETA ${f.eta}`}`);
+        log(
+          `${lang}: ${s.done}/${s.total} answers (${((100 * s.done) / Math.max(1, s.total)).toFixed(1)}%), ${f.rate} answers/s${finished ? '' : `, ETA ${f.eta}`}`,
+        );
       }
     },
     stop() {

@@ -9,7 +9,8 @@ import { assignShards, passTokens, shardBalance, type CostItem, type ShardBalanc
 export function queryCosts(ds: Dataset, languages: string[], ck: Checkpoint, labels: LabelIndex, styles: PromptStyle[], sel: QuerySelection): CostItem[] {
   const cost = new Map<string, number>();
   for (const lang of [...languages].sort()) {
-    for (const b of languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, styles, sel)) cost.set(b.query.key, (cost.get(b.query.key) ?? 0) + passTokens(b));
+    for (const b of languageQueries(ds, lang, ck.tokenizer, ck.entityVocab, labels, styles, sel))
+      cost.set(b.query.key, (cost.get(b.query.key) ?? 0) + passTokens(b));
   }
   return [...cost].map(([key, c]) => ({ key, cost: c }));
 }

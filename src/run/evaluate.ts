@@ -10,7 +10,22 @@ import type { BuiltQuery } from '../prompts/build.js';
 import { checkpointFingerprint, clearHashCache, headWidths, loadCheckpoint, maxSequenceLength, styleRefusal, type Checkpoint } from '../model/checkpoint.js';
 import { openSession } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
-import { acquireRun, checkStoreFile, createRun, findRun, heartbeat, resultKey, resultWriter, setPlanned, setPlannedLanguages, setStatus, storedKeys, type ResultRow, type RunRecord, type Store } from '../store/db.js';
+import {
+  acquireRun,
+  checkStoreFile,
+  createRun,
+  findRun,
+  heartbeat,
+  resultKey,
+  resultWriter,
+  setPlanned,
+  setPlannedLanguages,
+  setStatus,
+  storedKeys,
+  type ResultRow,
+  type RunRecord,
+  type Store,
+} from '../store/db.js';
 import { COMPARABLE_OPTIONS, inputDifferences } from '../report/compare.js';
 import { datasetFingerprint } from './fingerprint.js';
 import { planShard, queryCosts, type ShardPlan } from './costs.js';
@@ -62,7 +77,15 @@ export const HARNESS_VERSION = (JSON.parse(readFileSync(join(PROMPTS_DIR, '..', 
 
 /** The options that decide results; what is stored with the run and checked on resume, compare and merge. */
 export function resultOptions(o: RunOptions, languages: string[]): Record<string, unknown> {
-  return { languages, relations: o.relations ?? null, styles: o.styles, limit: o.limit ?? null, templates: o.templates, fallback: o.fallback, shard: o.shard ? shardName(o.shard) : null };
+  return {
+    languages,
+    relations: o.relations ?? null,
+    styles: o.styles,
+    limit: o.limit ?? null,
+    templates: o.templates,
+    fallback: o.fallback,
+    shard: o.shard ? shardName(o.shard) : null,
+  };
 }
 
 /** The options a resume did not restate, taken from the stored run, so `--resume NAME` alone continues it. */
@@ -82,7 +105,8 @@ export function withStoredOptions(prev: RunRecord, o: RunOptions): RunOptions {
   if (!out.shard && typeof stored.shard === 'string') out.shard = parseShardName(stored.shard);
   if (!given.has('model')) out.model = o.model ?? prev.model_path ?? undefined;
   if (!given.has('data')) out.data = o.data ?? prev.data_path ?? undefined;
-  for (const k of ['model', 'data'] as const) if (!out[k]) fail(`cannot resume "${prev.name}": it was stored without its --${k} path (an older harness); give --${k}`);
+  for (const k of ['model', 'data'] as const)
+    if (!out[k]) fail(`cannot resume "${prev.name}": it was stored without its --${k} path (an older harness); give --${k}`);
   return out;
 }
 
@@ -156,7 +180,9 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   }
   const planned = [...totals.values()].reduce((a, t) => a + t.total, 0);
   if (planned === 0 && !o.shard) {
-    fail(`the selection (languages ${languages.join(', ')}${o.relations ? `; relations ${o.relations.join(', ')}` : ''}) has no query to ask: every selected relation lacks a template`);
+    fail(
+      `the selection (languages ${languages.join(', ')}${o.relations ? `; relations ${o.relations.join(', ')}` : ''}) has no query to ask: every selected relation lacks a template`,
+    );
   }
 
   const session = await openSession(ck, 'gathered', { threads: o.threads, device: o.device });
@@ -165,15 +191,34 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   let run: RunRecord;
   try {
     if (prev) {
-      run = acquireRun(store, prev.id, lease, (now) => {
-        const holder = liveHolder(now, store.file);
-        if (holder) fail(`cannot resume "${now.name}": it is still running (${holder}); wait for it or stop it first`);
-      }, o.label);
+      run = acquireRun(
+        store,
+        prev.id,
+        lease,
+        (now) => {
+          const holder = liveHolder(now, store.file);
+          if (holder) fail(`cannot resume "${now.name}": it is still running (${holder}); wait for it or stop it first`);
+        },
+        o.label,
+      );
       setPlanned(store, run.id, planned);
     } else {
       const name = o.name ?? `run-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       refuseExisting(store, name);
-      run = createRun(store, { name, started_at: new Date().toISOString(), options, harness_version: HARNESS_VERSION, checkpoint: fingerprint.checkpoint, dataset: fingerprint.dataset, random_weights: ck.manifest.random_weights, planned, model_path: resolve(o.model!), data_path: resolve(o.data!), label: o.label ?? null, lease });
+      run = createRun(store, {
+        name,
+        started_at: new Date().toISOString(),
+        options,
+        harness_version: HARNESS_VERSION,
+        checkpoint: fingerprint.checkpoint,
+        dataset: fingerprint.dataset,
+        random_weights: ck.manifest.random_weights,
+        planned,
+        model_path: resolve(o.model!),
+        data_path: resolve(o.data!),
+        label: o.label ?? null,
+        lease,
+      });
     }
   } catch (e) {
     await session.release();
@@ -212,7 +257,13 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
           yield b;
         }
       }
-      for await (const batch of scoreQueries(session, pending(), { batchSize: o.batchSize, tokenBudget: o.tokenBudget, headWidths: headWidths(ck), padEntityId: ck.entityVocab?.special.pad ?? 0, maxLength: maxSequenceLength(ck.config, ck.family) })) {
+      for await (const batch of scoreQueries(session, pending(), {
+        batchSize: o.batchSize,
+        tokenBudget: o.tokenBudget,
+        headWidths: headWidths(ck),
+        padEntityId: ck.entityVocab?.special.pad ?? 0,
+        maxLength: maxSequenceLength(ck.config, ck.family),
+      })) {
         write(batch.map((s) => toRow(s, shardTag)));
         stored += batch.length;
         progress.advance(lang, batch.length);
@@ -228,7 +279,10 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     // cannot be counted as this run's.
     clearHashCache();
     const changed = inputDifferences({ options, ...fingerprint }, { options, ...inputsOf(ck, ds, read) }, []);
-    if (changed.length) fail(`run "${run.name}" failed: its inputs changed while it ran (${changed.join('; ')}); the stored answers may mix old and new inputs, so start a new run`);
+    if (changed.length)
+      fail(
+        `run "${run.name}" failed: its inputs changed while it ran (${changed.join('; ')}); the stored answers may mix old and new inputs, so start a new run`,
+      );
   } catch (e) {
     // The original error is what the user needs; a status write can itself fail (a busy or vanished database).
     // Then the run stays `running` with this process's lease, which is stale once it exits: --resume takes it.
@@ -252,7 +306,11 @@ function refuseExisting(store: Store, name: string): void {
   if (!existing) return;
   const holder = liveHolder(existing, store.file);
   const how =
-    existing.status !== 'running' ? `use --resume ${name} or another --name` : holder ? `it is still running: ${holder}; use another --name` : `it was left running by a process that is gone: continue it with --resume ${name}`;
+    existing.status !== 'running'
+      ? `use --resume ${name} or another --name`
+      : holder
+        ? `it is still running: ${holder}; use another --name`
+        : `it was left running by a process that is gone: continue it with --resume ${name}`;
   fail(`${store.file}: a run named "${name}" exists; results are never overwritten (${how})`);
 }
 

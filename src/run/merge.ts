@@ -61,11 +61,21 @@ export function mergeShards(out: Store, inputs: string[], o: { run?: string; nam
   const byIndex = new Map<number, MergeSource[]>();
   for (const s of sources) byIndex.set(s.index, [...(byIndex.get(s.index) ?? []), s]);
   const doubled = [...byIndex.entries()].filter(([, list]) => list.length > 1);
-  if (doubled.length) fail(`merge: ${doubled.map(([i, list]) => `shard ${i}/${first.count} appears ${list.length} times (${list.map((s) => s.file).join(', ')})`).join('; ')}`);
+  if (doubled.length)
+    fail(`merge: ${doubled.map(([i, list]) => `shard ${i}/${first.count} appears ${list.length} times (${list.map((s) => s.file).join(', ')})`).join('; ')}`);
   const missing = Array.from({ length: first.count }, (_, i) => i).filter((i) => !byIndex.has(i));
-  if (missing.length) fail(`merge: missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${first.count}`).join(', ')} (have ${[...byIndex.keys()].sort((a, b) => a - b).map((i) => `${i}/${first.count}`).join(', ')})`);
+  if (missing.length)
+    fail(
+      `merge: missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${first.count}`).join(', ')} (have ${[...byIndex.keys()]
+        .sort((a, b) => a - b)
+        .map((i) => `${i}/${first.count}`)
+        .join(', ')})`,
+    );
   for (const s of sources) {
-    if (s.run.status !== 'complete' || s.answers !== s.run.planned) fail(`${s.file}: shard ${s.index}/${s.count} (run "${s.run.name}") is ${s.run.status} with ${s.answers}/${s.run.planned} answers; finish it with mlama run --resume ${s.run.name}`);
+    if (s.run.status !== 'complete' || s.answers !== s.run.planned)
+      fail(
+        `${s.file}: shard ${s.index}/${s.count} (run "${s.run.name}") is ${s.run.status} with ${s.answers}/${s.run.planned} answers; finish it with mlama run --resume ${s.run.name}`,
+      );
   }
 
   const name = o.name ?? first.run.name;
@@ -78,7 +88,12 @@ export function mergeShards(out: Store, inputs: string[], o: { run?: string; nam
       run = createRun(out, {
         name,
         started_at: sources.map((s) => s.run.started_at).sort()[0],
-        options: { ...first.run.options, shard: null, merged_from: sources.map((s) => `${s.index}/${s.count}`).sort(), planned_languages: plannedLanguages(sources.map((s) => s.run)) },
+        options: {
+          ...first.run.options,
+          shard: null,
+          merged_from: sources.map((s) => `${s.index}/${s.count}`).sort(),
+          planned_languages: plannedLanguages(sources.map((s) => s.run)),
+        },
         harness_version: first.run.harness_version,
         checkpoint: first.run.checkpoint,
         dataset: first.run.dataset,

@@ -222,12 +222,18 @@ function fileState(db: Database.Database, file: string): { appId: number; versio
     version: db.pragma('user_version', { simple: true }) as number,
     tables: db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[],
   }))();
-  if (appId !== APPLICATION_ID && appId !== 0) fail(`${file}: not an mlama results database (application_id ${appId} belongs to another application); it was left unchanged`);
+  if (appId !== APPLICATION_ID && appId !== 0)
+    fail(`${file}: not an mlama results database (application_id ${appId} belongs to another application); it was left unchanged`);
   const legacy = appId === 0 && version >= 1 && OWN_TABLES.every((t) => tables.includes(t)) && tables.every((t) => OWN_TABLES.includes(t));
   if (appId === 0 && tables.length > 0 && !legacy) {
-    fail(`${file}: not an mlama results database (it holds ${tables.length > 4 ? `${tables.length} tables` : `table${tables.length > 1 ? 's' : ''} ${tables.join(', ')}`} and no mlama mark); it was left unchanged`);
+    fail(
+      `${file}: not an mlama results database (it holds ${tables.length > 4 ? `${tables.length} tables` : `table${tables.length > 1 ? 's' : ''} ${tables.join(', ')}`} and no mlama mark); it was left unchanged`,
+    );
   }
-  if (version < 0 || (appId === APPLICATION_ID && version === 0)) fail(`${file}: schema version ${version} (PRAGMA user_version) is not one mlama-harness writes (1 to ${MIGRATIONS.length}); the file is damaged or not a results database`);
+  if (version < 0 || (appId === APPLICATION_ID && version === 0))
+    fail(
+      `${file}: schema version ${version} (PRAGMA user_version) is not one mlama-harness writes (1 to ${MIGRATIONS.length}); the file is damaged or not a results database`,
+    );
   if (version > MIGRATIONS.length) fail(`${file}: schema version ${version} is newer than this harness knows (${MIGRATIONS.length}); upgrade mlama-harness`);
   return { appId, version };
 }
@@ -243,7 +249,9 @@ export function checkStoreFile(s: Store): void {
     st = statSync(s.file);
   } catch {}
   if (!st || st.dev !== s.identity.dev || st.ino !== s.identity.ino) {
-    fail(`${s.file}: the results database was ${st ? 'replaced' : 'deleted'} while the run wrote to it; the answers written since it was opened are lost (start the run again)`);
+    fail(
+      `${s.file}: the results database was ${st ? 'replaced' : 'deleted'} while the run wrote to it; the answers written since it was opened are lost (start the run again)`,
+    );
   }
 }
 
@@ -283,9 +291,11 @@ function ownErrors(file: string, e: unknown): unknown {
 export function storeError(file: string, e: unknown): Error {
   const err = e as { code?: string; message?: string; name?: string };
   if (e instanceof HarnessError) return e;
-  if (err?.code === 'SQLITE_BUSY' || err?.code === 'SQLITE_LOCKED') return new HarnessError(`${file}: database busy (another process holds the write lock; gave up after the busy timeout)`);
+  if (err?.code === 'SQLITE_BUSY' || err?.code === 'SQLITE_LOCKED')
+    return new HarnessError(`${file}: database busy (another process holds the write lock; gave up after the busy timeout)`);
   if (err?.code === 'SQLITE_NOTADB' || err?.code === 'SQLITE_CORRUPT') return new HarnessError(`${file}: not a valid results database (${err.message})`);
-  if (err?.code === 'SQLITE_READONLY' || err?.code === 'SQLITE_CANTOPEN') return new HarnessError(`${file}: cannot write the results database (${err.message})`);
+  if (err?.code === 'SQLITE_READONLY' || err?.code === 'SQLITE_CANTOPEN')
+    return new HarnessError(`${file}: cannot write the results database (${err.message})`);
   return new HarnessError(`${file}: ${err?.message ?? String(e)}`);
 }
 
@@ -320,7 +330,9 @@ export function requireRun(s: Store, ref: string): RunRecord {
 }
 
 export function listRuns(s: Store): (RunRecord & { stored: number })[] {
-  return (s.db.prepare('SELECT runs.*, (SELECT COUNT(*) FROM results WHERE run_id = runs.id) AS stored FROM runs ORDER BY id').all() as Record<string, unknown>[]).map((r) => ({ ...parseRun(r), stored: r.stored as number }));
+  return (
+    s.db.prepare('SELECT runs.*, (SELECT COUNT(*) FROM results WHERE run_id = runs.id) AS stored FROM runs ORDER BY id').all() as Record<string, unknown>[]
+  ).map((r) => ({ ...parseRun(r), stored: r.stored as number }));
 }
 
 export type NewRun = Omit<RunRecord, 'id' | 'finished_at' | 'status' | 'lease_pid' | 'lease_host' | 'heartbeat_at'> & { lease?: { pid: number; host: string } };
@@ -332,10 +344,26 @@ export function createRun(s: Store, r: NewRun): RunRecord {
         `INSERT INTO runs (name, status, started_at, options, harness_version, checkpoint, dataset, random_weights, planned, model_path, data_path, label, lease_pid, lease_host, heartbeat_at)
          VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.name, r.started_at, JSON.stringify(r.options), r.harness_version, JSON.stringify(r.checkpoint), JSON.stringify(r.dataset), r.random_weights ? 1 : 0, r.planned, r.model_path ?? null, r.data_path ?? null, r.label ?? null, r.lease?.pid ?? null, r.lease?.host ?? null, r.lease ? new Date().toISOString() : null);
+      .run(
+        r.name,
+        r.started_at,
+        JSON.stringify(r.options),
+        r.harness_version,
+        JSON.stringify(r.checkpoint),
+        JSON.stringify(r.dataset),
+        r.random_weights ? 1 : 0,
+        r.planned,
+        r.model_path ?? null,
+        r.data_path ?? null,
+        r.label ?? null,
+        r.lease?.pid ?? null,
+        r.lease?.host ?? null,
+        r.lease ? new Date().toISOString() : null,
+      );
   } catch (e) {
     // Another process took the name between our check and this insert.
-    if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') fail(`${s.file}: a run named "${r.name}" exists; results are never overwritten (use --resume ${r.name} or another --name)`);
+    if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+      fail(`${s.file}: a run named "${r.name}" exists; results are never overwritten (use --resume ${r.name} or another --name)`);
     throw e;
   }
   return requireRun(s, String(r.name));
@@ -350,7 +378,9 @@ export function acquireRun(s: Store, runId: number, lease: { pid: number; host: 
     .transaction(() => {
       check(findRun(s, String(runId))!);
       s.db
-        .prepare(`UPDATE runs SET status = 'running', finished_at = NULL, lease_pid = ?, lease_host = ?, heartbeat_at = ?, label = COALESCE(?, label) WHERE id = ?`)
+        .prepare(
+          `UPDATE runs SET status = 'running', finished_at = NULL, lease_pid = ?, lease_host = ?, heartbeat_at = ?, label = COALESCE(?, label) WHERE id = ?`,
+        )
         .run(lease.pid, lease.host, new Date().toISOString(), label ?? null, runId);
     })
     .immediate();
@@ -384,7 +414,26 @@ export function resultWriter(s: Store, runId: number): (rows: ResultRow[]) => vo
   const flag = (b: boolean | null) => (b === null ? null : b ? 1 : 0);
   const tx = s.db.transaction((rows: ResultRow[]) => {
     for (const r of rows) {
-      insert.run(runId, lossless(r.style), lossless(r.language), lossless(r.relation), lossless(r.template), lossless(r.subject), JSON.stringify(r.golds), JSON.stringify(r.lineids), JSON.stringify(r.top), r.gold_rank, r.gold_score, r.candidates, r.covered ? 1 : 0, r.shard, r.sub_uri, r.gold_uris && JSON.stringify(r.gold_uris), flag(r.tie), flag(r.template_main));
+      insert.run(
+        runId,
+        lossless(r.style),
+        lossless(r.language),
+        lossless(r.relation),
+        lossless(r.template),
+        lossless(r.subject),
+        JSON.stringify(r.golds),
+        JSON.stringify(r.lineids),
+        JSON.stringify(r.top),
+        r.gold_rank,
+        r.gold_score,
+        r.candidates,
+        r.covered ? 1 : 0,
+        r.shard,
+        r.sub_uri,
+        r.gold_uris && JSON.stringify(r.gold_uris),
+        flag(r.tie),
+        flag(r.template_main),
+      );
     }
   });
   return (rows) => {
@@ -397,7 +446,9 @@ export function resultWriter(s: Store, runId: number): (rows: ResultRow[]) => vo
 }
 
 export function readResults(s: Store, runId: number): ResultRow[] {
-  return (s.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY style, language, relation, template, subject').all(runId) as Record<string, unknown>[]).map(parseResult);
+  return (
+    s.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY style, language, relation, template, subject').all(runId) as Record<string, unknown>[]
+  ).map(parseResult);
 }
 
 /**
@@ -405,7 +456,7 @@ export function readResults(s: Store, runId: number): ResultRow[] {
  * memory stays constant however large the run.
  */
 export function* iterateResults(s: Store, runId: number, languages?: string[]): Generator<ResultRow> {
-  const only = languages && languages.length ? ` AND language IN (${languages.map(() => '?').join(', ')})` : '';
+  const only = languages?.length ? ` AND language IN (${languages.map(() => '?').join(', ')})` : '';
   const stmt = s.db.prepare(`SELECT * FROM results WHERE run_id = ?${only} ORDER BY style, language, relation, template, subject`);
   for (const r of stmt.iterate(runId, ...(languages ?? []))) yield parseResult(r as Record<string, unknown>);
 }

@@ -7,12 +7,16 @@ import type { LabelIndex } from '../data/labels.js';
  * so lookups miss in the query's language and the Wikidata-id fallback has something to find.
  */
 export function buildEntityVocab(index: LabelIndex, opts: { seed: number; keepEnglish?: number; keepOther?: number; fillerTo?: number }): [string, number][] {
-  const entries: [string, number][] = [['[PAD]', 0], ['[UNK]', 1], ['[MASK]', 2]];
+  const entries: [string, number][] = [
+    ['[PAD]', 0],
+    ['[UNK]', 1],
+    ['[MASK]', 2],
+  ];
   let next = 3;
   for (const uri of [...index.byUri.keys()].sort()) {
     const kept: string[] = [];
     for (const [lang, label] of [...index.byUri.get(uri)!.entries()].sort()) {
-      const rate = lang === 'en' ? opts.keepEnglish ?? 0.85 : opts.keepOther ?? 0.5;
+      const rate = lang === 'en' ? (opts.keepEnglish ?? 0.85) : (opts.keepOther ?? 0.5);
       if (unitHash(`${opts.seed}|${uri}|${lang}`) < rate) kept.push(`${lang}:${label}`);
     }
     if (kept.length === 0) continue;

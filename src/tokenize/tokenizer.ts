@@ -83,7 +83,8 @@ export function loadTokenizer(file: string, conventions: TokenizerConventions = 
   const json = readJsonFile(file) as TokenizerJson;
   if (!json || typeof json !== 'object' || !json.model) fail(`${file}: not a tokenizer.json (field "model" missing)`);
   // The library falls back silently on a type it does not know; the in-context piece logic assumes these.
-  if (!['Unigram', 'BPE', 'WordPiece'].includes(json.model.type ?? '')) fail(`${file}: field "model.type" is ${JSON.stringify(json.model.type ?? null)}; expected "Unigram" (XLM-R SentencePiece), "BPE" or "WordPiece"`);
+  if (!['Unigram', 'BPE', 'WordPiece'].includes(json.model.type ?? ''))
+    fail(`${file}: field "model.type" is ${JSON.stringify(json.model.type ?? null)}; expected "Unigram" (XLM-R SentencePiece), "BPE" or "WordPiece"`);
   if (Array.isArray(json.model.vocab)) {
     const bad = json.model.vocab.findIndex((v) => !Array.isArray(v) || typeof v[0] !== 'string');
     if (bad >= 0) fail(`${file}: field "model.vocab[${bad}]" must be [piece, score]`);
@@ -91,7 +92,13 @@ export function loadTokenizer(file: string, conventions: TokenizerConventions = 
   const added: unknown = json.added_tokens ?? [];
   if (!Array.isArray(added)) fail(`${file}: field "added_tokens" must be a list of {id, content} objects, got ${added === null ? 'null' : typeof added}`);
   added.forEach((a, i) => {
-    if (a === null || typeof a !== 'object' || !Number.isInteger((a as { id?: unknown }).id) || (a as { id: number }).id < 0 || typeof (a as { content?: unknown }).content !== 'string') {
+    if (
+      a === null ||
+      typeof a !== 'object' ||
+      !Number.isInteger((a as { id?: unknown }).id) ||
+      (a as { id: number }).id < 0 ||
+      typeof (a as { content?: unknown }).content !== 'string'
+    ) {
       fail(`${file}: field "added_tokens[${i}]" must be an object with an integer "id" and a string "content"`);
     }
   });
@@ -107,13 +114,26 @@ export function loadTokenizer(file: string, conventions: TokenizerConventions = 
     return added.id;
   };
   const t = conventions.specials;
-  const special: SpecialIds = { bos: idOf(t.bos, 'bos'), eos: idOf(t.eos, 'eos'), pad: idOf(t.pad, 'pad'), unk: idOf(t.unk, 'unk'), mask: idOf(t.mask, 'mask') };
+  const special: SpecialIds = {
+    bos: idOf(t.bos, 'bos'),
+    eos: idOf(t.eos, 'eos'),
+    pad: idOf(t.pad, 'pad'),
+    unk: idOf(t.unk, 'unk'),
+    mask: idOf(t.mask, 'mask'),
+  };
   // A special token's id must be its own: <mask> at an ordinary piece's id would read that word as the mask.
   const modelPieces = new Map<number, string>(vocabList ? [] : Object.entries(json.model.vocab as Record<string, number>).map(([t, i]) => [i, t]));
   const pieceAt = (id: number) => (vocabList ? vocabList[id] : undefined) ?? modelPieces.get(id);
-  for (const [content, id] of [[t.bos, special.bos], [t.eos, special.eos], [t.pad, special.pad], [t.unk, special.unk], [t.mask, special.mask]] as const) {
+  for (const [content, id] of [
+    [t.bos, special.bos],
+    [t.eos, special.eos],
+    [t.pad, special.pad],
+    [t.unk, special.unk],
+    [t.mask, special.mask],
+  ] as const) {
     const piece = pieceAt(id);
-    if (piece !== undefined && piece !== content) fail(`${file}: ${content} has id ${id}, which is the ordinary token ${JSON.stringify(piece)} of "model.vocab"; a special token needs its own id`);
+    if (piece !== undefined && piece !== content)
+      fail(`${file}: ${content} has id ${id}, which is the ordinary token ${JSON.stringify(piece)} of "model.vocab"; a special token needs its own id`);
   }
   let initial: Tokenizer;
   let continuing: Tokenizer;

@@ -11,7 +11,12 @@ export interface SpmPiece {
 export function xlmrTokenizerJson(spmPieces: SpmPiece[], opts: { extraAddedTokens?: string[]; fillerPieces?: number } = {}): object {
   // spm ids 0..2 are <unk>, <s>, </s>; fairseq keeps its own four specials in front instead.
   const pieces = spmPieces.slice(3);
-  const vocab: [string, number][] = [['<s>', 0], ['<pad>', 0], ['</s>', 0], ['<unk>', 0]];
+  const vocab: [string, number][] = [
+    ['<s>', 0],
+    ['<pad>', 0],
+    ['</s>', 0],
+    ['<unk>', 0],
+  ];
   for (const p of pieces) vocab.push([p.piece, p.score]);
   // Filler pieces give a full-size vocabulary (base-shaped checkpoints) without changing how real text splits:
   // they are private-use characters that mLAMA never contains.

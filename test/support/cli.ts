@@ -18,7 +18,11 @@ export async function cli(...argv: string[]): Promise<CliResult> {
   let err = '';
   const saved = process.exitCode;
   process.exitCode = undefined;
-  const code = await main(argv, { out: (t) => (out += t + (t.endsWith('\n') ? '' : '\n')), err: (t) => (err += t + (t.endsWith('\n') ? '' : '\n')), tty: false });
+  const code = await main(argv, {
+    out: (t) => (out += t + (t.endsWith('\n') ? '' : '\n')),
+    err: (t) => (err += t + (t.endsWith('\n') ? '' : '\n')),
+    tty: false,
+  });
   process.exitCode = saved;
   return { code, out, err };
 }

@@ -14,7 +14,12 @@ export interface ReferenceInput {
 }
 
 /** `positions`: RoBERTa/LUKE count from padding_idx + 1 (the default), BERT from 0. */
-export function referenceForward(c: LukeConfig, w: Weights, x: ReferenceInput, positions: 'after-padding-idx' | 'from-zero' = 'after-padding-idx'): { wordLogits: Vec[]; entityLogits: Vec[] } {
+export function referenceForward(
+  c: LukeConfig,
+  w: Weights,
+  x: ReferenceInput,
+  positions: 'after-padding-idx' | 'from-zero' = 'after-padding-idx',
+): { wordLogits: Vec[]; entityLogits: Vec[] } {
   const H = c.hidden_size;
   const W = (n: string) => {
     const t = w.get(n);
@@ -52,7 +57,10 @@ export function referenceForward(c: LukeConfig, w: Weights, x: ReferenceInput, p
   let pos = positions === 'from-zero' ? -1 : c.pad_token_id;
   let words: Vec[] = x.inputIds.map((id) => {
     pos += 1;
-    const e = add(add(row('embeddings.word_embeddings.weight', id, H), row('embeddings.position_embeddings.weight', pos, H)), row('embeddings.token_type_embeddings.weight', 0, H));
+    const e = add(
+      add(row('embeddings.word_embeddings.weight', id, H), row('embeddings.position_embeddings.weight', pos, H)),
+      row('embeddings.token_type_embeddings.weight', 0, H),
+    );
     return layerNorm(e, 'embeddings.LayerNorm');
   });
   let entities: Vec[] = x.entityIds.map((id, k) => {
@@ -121,9 +129,17 @@ export function referenceForward(c: LukeConfig, w: Weights, x: ReferenceInput, p
     }
     return out;
   };
-  const wordLogits = words.map((v) => project(layerNorm(gelu(linear(v, 'lm_head.dense')), 'lm_head.layer_norm'), 'embeddings.word_embeddings.weight', 'lm_head.bias', H, c.vocab_size));
+  const wordLogits = words.map((v) =>
+    project(layerNorm(gelu(linear(v, 'lm_head.dense')), 'lm_head.layer_norm'), 'embeddings.word_embeddings.weight', 'lm_head.bias', H, c.vocab_size),
+  );
   const entityLogits = entities.map((v) =>
-    project(layerNorm(gelu(linear(v, 'entity_predictions.transform.dense')), 'entity_predictions.transform.LayerNorm'), 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias', c.entity_emb_size, c.entity_vocab_size),
+    project(
+      layerNorm(gelu(linear(v, 'entity_predictions.transform.dense')), 'entity_predictions.transform.LayerNorm'),
+      'entity_embeddings.entity_embeddings.weight',
+      'entity_predictions.bias',
+      c.entity_emb_size,
+      c.entity_vocab_size,
+    ),
   );
   return { wordLogits, entityLogits };
 }

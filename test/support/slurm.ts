@@ -127,7 +127,14 @@ export async function startCluster(): Promise<Cluster> {
       return scontrol('show', 'job', '--oneliner', id)
         .split('\n')
         .filter((l) => l.trim())
-        .map((l) => Object.fromEntries(l.trim().split(/\s+/).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])));
+        .map((l) =>
+          Object.fromEntries(
+            l
+              .trim()
+              .split(/\s+/)
+              .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+          ),
+        );
     },
     stop() {
       // Jobs first (their processes belong to slurmstepd, which outlives slurmd), then the daemons.
@@ -145,7 +152,15 @@ export async function startCluster(): Promise<Cluster> {
     },
   };
   try {
-    run('munged', ['--force', `--socket=${sock}`, `--key-file=${key}`, `--pid-file=${pids.munged}`, `--log-file=${join(dir, 'munge', 'munged.log')}`, `--seed-file=${join(dir, 'munge', 'munged.seed')}`, '--num-threads=1']);
+    run('munged', [
+      '--force',
+      `--socket=${sock}`,
+      `--key-file=${key}`,
+      `--pid-file=${pids.munged}`,
+      `--log-file=${join(dir, 'munge', 'munged.log')}`,
+      `--seed-file=${join(dir, 'munge', 'munged.seed')}`,
+      '--num-threads=1',
+    ]);
     run('slurmctld', ['-i']);
     run('slurmd', []);
     for (let i = 0; ; i++) {

@@ -11,7 +11,11 @@ export interface Spawned {
 }
 
 /** Runs the built CLI as its own process (needs `make build`), as a scheduler would. */
-export function mlamaProcess(args: string[], env: NodeJS.ProcessEnv = {}, onStart?: (kill: (sig: NodeJS.Signals) => void, output: () => string) => void): Promise<Spawned> {
+export function mlamaProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  onStart?: (kill: (sig: NodeJS.Signals) => void, output: () => string) => void,
+): Promise<Spawned> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -20,6 +24,9 @@ export function mlamaProcess(args: string[], env: NodeJS.ProcessEnv = {}, onStar
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, out, err }));
-    onStart?.((sig) => child.kill(sig), () => out + err);
+    onStart?.(
+      (sig) => child.kill(sig),
+      () => out + err,
+    );
   });
 }

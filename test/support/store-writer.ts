@@ -7,7 +7,25 @@ import { createRun, openStore, resultWriter, setStatus, type ResultRow } from '.
 
 const [dir, who, rounds] = process.argv.slice(2);
 const sleep = new Int32Array(new SharedArrayBuffer(4));
-const row = (i: number): ResultRow => ({ language: 'en', relation: 'P19', template: '[X] was born in [Y] .', subject: `subject ${i}`, style: 'word', golds: ['Paris'], lineids: [i], top: [{ label: 'Paris', score: -1.5 }], gold_rank: 1, gold_score: -1.5, candidates: 10, covered: true, shard: null, sub_uri: null, gold_uris: null, tie: null, template_main: null });
+const row = (i: number): ResultRow => ({
+  language: 'en',
+  relation: 'P19',
+  template: '[X] was born in [Y] .',
+  subject: `subject ${i}`,
+  style: 'word',
+  golds: ['Paris'],
+  lineids: [i],
+  top: [{ label: 'Paris', score: -1.5 }],
+  gold_rank: 1,
+  gold_score: -1.5,
+  candidates: 10,
+  covered: true,
+  shard: null,
+  sub_uri: null,
+  gold_uris: null,
+  tie: null,
+  template_main: null,
+});
 
 process.stdout.write('ready\n');
 for (let r = 0; r < Number(rounds); r++) {
@@ -15,7 +33,16 @@ for (let r = 0; r < Number(rounds); r++) {
   try {
     const s = openStore(join(dir, `round-${r}.sqlite`), { busyTimeoutMs: 60000 });
     try {
-      const run = createRun(s, { name: `writer-${who}`, started_at: new Date().toISOString(), options: {}, harness_version: 'stress', checkpoint: {}, dataset: {}, random_weights: true, planned: 40 });
+      const run = createRun(s, {
+        name: `writer-${who}`,
+        started_at: new Date().toISOString(),
+        options: {},
+        harness_version: 'stress',
+        checkpoint: {},
+        dataset: {},
+        random_weights: true,
+        planned: 40,
+      });
       const write = resultWriter(s, run.id);
       for (let b = 0; b < 4; b++) write(Array.from({ length: 10 }, (_, i) => row(b * 10 + i)));
       setStatus(s, run.id, 'complete');

@@ -13,11 +13,10 @@ import { benchPromptBuild } from '../../bench/prompts.js';
 import { benchScoring, type Pattern } from '../../bench/scoring.js';
 import { calibrateMatMul } from '../../bench/calibrate.js';
 import { promptBenchText, scoringBenchText } from '../../report/bench.js';
-import { benchPeer, Peer, type HarnessGraph } from '../../bench/peer.js';
+import { benchPeer, type HarnessGraph } from '../../bench/peer.js';
 import { languageCosts, peerLibraries } from '../../bench/peerSetup.js';
 import { peerBenchText } from '../../report/peer.js';
 import { list, positiveInt, threadCount, type Io } from '../io.js';
-
 
 function machine(threads?: number): string {
   const c = cpus();
@@ -59,35 +58,71 @@ export function registerBench(program: Command, io: Io): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', threadCount, defaultThreads())
     .option('--batch-size <n>', 'shipped scorer: rows per batch at most', positiveInt, 64)
     .option('--token-budget <n>', 'shipped scorer: padded tokens per batch at most', positiveInt, 4096)
-    .action(async (o: { data: string; model: string; languages: string[]; perLanguage: number; styles: string[]; patterns: string[]; rounds: number; threads: number; batchSize: number; tokenBudget: number }) => {
-      for (const p of o.patterns) if (p !== 'shipped' && p !== 'naive') fail(`--patterns: unknown pattern "${p}" (shipped, naive)`);
-      const ds = openDataset(o.data);
-      const languages = resolveLanguages(ds, o.languages);
-      const labels = readLabelIndex(ds);
-      const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
-      const styles = o.styles.map(loadStyle);
-      for (const s of styles) {
-        const why = styleRefusal(ck, s);
-        if (why) fail(`style "${s.name}" cannot run: ${why}`);
-      }
-      const weightBytes = (ck.manifest.files.weights ?? []).reduce((s, w) => s + statSync(join(ck.dir, w)).size, 0);
-      const c = ck.config;
-      io.out(`machine: ${machine(o.threads)}`);
-      io.out(`checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size ?? 0}, weights ${(weightBytes / 2 ** 20).toFixed(0)} MiB${ck.manifest.random_weights ? ', RANDOM weights' : ''})`);
-      io.out(`sample: ${languages.join(', ')} x ${o.perLanguage} queries, styles ${o.styles.join(', ')}, ${o.rounds} alternating rounds; medians`);
-      const m = Math.min(o.tokenBudget, o.batchSize * 16);
-      const cal = await calibrateMatMul([{ m, k: c.hidden_size, n: c.hidden_size }, { m, k: c.hidden_size, n: c.intermediate_size }, { m, k: c.intermediate_size, n: c.hidden_size }], o.threads);
-      const r = await benchScoring(ds, ck, labels, { languages, perLanguage: o.perLanguage, styles, patterns: o.patterns as Pattern[], rounds: o.rounds, threads: o.threads, batchSize: o.batchSize, tokenBudget: o.tokenBudget, onProgress: (l) => io.err(l) });
-      io.out(scoringBenchText(r, cal, weightBytes, io.tty));
-    });
+    .action(
+      async (o: {
+        data: string;
+        model: string;
+        languages: string[];
+        perLanguage: number;
+        styles: string[];
+        patterns: string[];
+        rounds: number;
+        threads: number;
+        batchSize: number;
+        tokenBudget: number;
+      }) => {
+        for (const p of o.patterns) if (p !== 'shipped' && p !== 'naive') fail(`--patterns: unknown pattern "${p}" (shipped, naive)`);
+        const ds = openDataset(o.data);
+        const languages = resolveLanguages(ds, o.languages);
+        const labels = readLabelIndex(ds);
+        const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
+        const styles = o.styles.map(loadStyle);
+        for (const s of styles) {
+          const why = styleRefusal(ck, s);
+          if (why) fail(`style "${s.name}" cannot run: ${why}`);
+        }
+        const weightBytes = (ck.manifest.files.weights ?? []).reduce((s, w) => s + statSync(join(ck.dir, w)).size, 0);
+        const c = ck.config;
+        io.out(`machine: ${machine(o.threads)}`);
+        io.out(
+          `checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size ?? 0}, weights ${(weightBytes / 2 ** 20).toFixed(0)} MiB${ck.manifest.random_weights ? ', RANDOM weights' : ''})`,
+        );
+        io.out(`sample: ${languages.join(', ')} x ${o.perLanguage} queries, styles ${o.styles.join(', ')}, ${o.rounds} alternating rounds; medians`);
+        const m = Math.min(o.tokenBudget, o.batchSize * 16);
+        const cal = await calibrateMatMul(
+          [
+            { m, k: c.hidden_size, n: c.hidden_size },
+            { m, k: c.hidden_size, n: c.intermediate_size },
+            { m, k: c.intermediate_size, n: c.hidden_size },
+          ],
+          o.threads,
+        );
+        const r = await benchScoring(ds, ck, labels, {
+          languages,
+          perLanguage: o.perLanguage,
+          styles,
+          patterns: o.patterns as Pattern[],
+          rounds: o.rounds,
+          threads: o.threads,
+          batchSize: o.batchSize,
+          tokenBudget: o.tokenBudget,
+          onProgress: (l) => io.err(l),
+        });
+        io.out(scoringBenchText(r, cal, weightBytes, io.tty));
+      },
+    );
 
   bench
     .command('peer')
-    .description("the harness on an exported checkpoint against the authors' pattern in PyTorch on the same model (tools/peer_bench.py), int8 against float32, and the cost model")
+    .description(
+      "the harness on an exported checkpoint against the authors' pattern in PyTorch on the same model (tools/peer_bench.py), int8 against float32, and the cost model",
+    )
     .requiredOption('--data <dir>', 'mLAMA directory')
     .requiredOption('--model <dir>', 'checkpoint directory exported by tools/export_mluke.py')
     .requiredOption('--peer-model <dir>', 'the transformers directory it was exported from')
-    .option('--python <list>', 'Python interpreters with torch and transformers; the peer runs on the one with the fastest float32 MatMul', list, ['.venv/bin/python'])
+    .option('--python <list>', 'Python interpreters with torch and transformers; the peer runs on the one with the fastest float32 MatMul', list, [
+      '.venv/bin/python',
+    ])
     .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
     .option('--per-language <n>', 'queries per language, spread over its relations', positiveInt, 20)
     .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
@@ -97,40 +132,77 @@ export function registerBench(program: Command, io: Io): void {
     .option('--batch-size <n>', 'harness: rows per batch at most', positiveInt, 64)
     .option('--token-budget <n>', 'harness: padded tokens per batch at most', positiveInt, 4096)
     .option('--cost-languages <list>', 'languages the cost model is computed for (default: all of the data)', list)
-    .action(async (o: { data: string; model: string; peerModel: string; python: string[]; languages: string[]; perLanguage: number; styles: string[]; precisions: string[]; rounds: number; threads: number; batchSize: number; tokenBudget: number; costLanguages?: string[] }) => {
-      for (const p of o.precisions) if (p !== 'float32' && p !== 'int8') fail(`--precisions: unknown precision "${p}" (float32, int8)`);
-      const ds = openDataset(o.data);
-      const languages = resolveLanguages(ds, o.languages);
-      const costLanguages = resolveLanguages(ds, o.costLanguages ?? ds.languages);
-      const labels = readLabelIndex(ds);
-      const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
-      const styles = o.styles.map(loadStyle);
-      for (const s of styles) {
-        const why = styleRefusal(ck, s);
-        if (why) fail(`style "${s.name}" cannot run: ${why}`);
-      }
-      const graphs: HarnessGraph[] = o.precisions.map((p) => ({ name: p === 'float32' ? 'harness' : 'harness-int8', ck: p === 'float32' ? ck : withGatheredFile(ck, 'model.int8.onnx') }));
-      const c = ck.config;
-      io.out(`machine: ${machine(o.threads)}`);
-      io.out(`checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size}${ck.manifest.random_weights ? ', RANDOM weights' : ''}); peer: ${o.peerModel}`);
-      io.out(`sample: ${languages.join(', ')} x ${o.perLanguage} queries, styles ${o.styles.join(', ')}, ${o.rounds} alternating rounds; medians; peer batch 8, harness batch ${o.batchSize} / ${o.tokenBudget} tokens`);
-      const m = Math.min(o.tokenBudget, o.batchSize * 16);
-      const shapes = [{ m, k: c.hidden_size, n: c.hidden_size }, { m, k: c.hidden_size, n: c.intermediate_size }, { m, k: c.intermediate_size, n: c.hidden_size }];
-      const { libs, chosen, peer } = await peerLibraries(o.python, o.peerModel, o.threads, shapes, (l) => io.err(l));
-      try {
-        const ortCal = await calibrateMatMul(shapes, o.threads);
-        const dir = mkdtempSync(join(tmpdir(), 'mlama-peer-'));
-        try {
-          const r = await benchPeer(ds, labels, graphs, peer, { languages, perLanguage: o.perLanguage, styles, rounds: o.rounds, threads: o.threads, batchSize: o.batchSize, tokenBudget: o.tokenBudget, queriesFile: join(dir, 'queries.jsonl'), onProgress: (l) => io.err(l) });
-          const costs = languageCosts(ds, costLanguages, ck, labels, styles, r);
-          io.out(peerBenchText(r, ortCal, libs, chosen, costs, io.tty));
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
+    .action(
+      async (o: {
+        data: string;
+        model: string;
+        peerModel: string;
+        python: string[];
+        languages: string[];
+        perLanguage: number;
+        styles: string[];
+        precisions: string[];
+        rounds: number;
+        threads: number;
+        batchSize: number;
+        tokenBudget: number;
+        costLanguages?: string[];
+      }) => {
+        for (const p of o.precisions) if (p !== 'float32' && p !== 'int8') fail(`--precisions: unknown precision "${p}" (float32, int8)`);
+        const ds = openDataset(o.data);
+        const languages = resolveLanguages(ds, o.languages);
+        const costLanguages = resolveLanguages(ds, o.costLanguages ?? ds.languages);
+        const labels = readLabelIndex(ds);
+        const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
+        const styles = o.styles.map(loadStyle);
+        for (const s of styles) {
+          const why = styleRefusal(ck, s);
+          if (why) fail(`style "${s.name}" cannot run: ${why}`);
         }
-      } finally {
-        peer.stop();
-      }
-    });
+        const graphs: HarnessGraph[] = o.precisions.map((p) => ({
+          name: p === 'float32' ? 'harness' : 'harness-int8',
+          ck: p === 'float32' ? ck : withGatheredFile(ck, 'model.int8.onnx'),
+        }));
+        const c = ck.config;
+        io.out(`machine: ${machine(o.threads)}`);
+        io.out(
+          `checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size}${ck.manifest.random_weights ? ', RANDOM weights' : ''}); peer: ${o.peerModel}`,
+        );
+        io.out(
+          `sample: ${languages.join(', ')} x ${o.perLanguage} queries, styles ${o.styles.join(', ')}, ${o.rounds} alternating rounds; medians; peer batch 8, harness batch ${o.batchSize} / ${o.tokenBudget} tokens`,
+        );
+        const m = Math.min(o.tokenBudget, o.batchSize * 16);
+        const shapes = [
+          { m, k: c.hidden_size, n: c.hidden_size },
+          { m, k: c.hidden_size, n: c.intermediate_size },
+          { m, k: c.intermediate_size, n: c.hidden_size },
+        ];
+        const { libs, chosen, peer } = await peerLibraries(o.python, o.peerModel, o.threads, shapes, (l) => io.err(l));
+        try {
+          const ortCal = await calibrateMatMul(shapes, o.threads);
+          const dir = mkdtempSync(join(tmpdir(), 'mlama-peer-'));
+          try {
+            const r = await benchPeer(ds, labels, graphs, peer, {
+              languages,
+              perLanguage: o.perLanguage,
+              styles,
+              rounds: o.rounds,
+              threads: o.threads,
+              batchSize: o.batchSize,
+              tokenBudget: o.tokenBudget,
+              queriesFile: join(dir, 'queries.jsonl'),
+              onProgress: (l) => io.err(l),
+            });
+            const costs = languageCosts(ds, costLanguages, ck, labels, styles, r);
+            io.out(peerBenchText(r, ortCal, libs, chosen, costs, io.tty));
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
+        } finally {
+          peer.stop();
+        }
+      },
+    );
 }
 
 /** The checkpoint with another gathered graph file (a quantised copy beside model.onnx, same inputs and outputs). */

@@ -11,7 +11,6 @@ import { withStore } from '../../store/db.js';
 import { renderTable } from '../../report/table.js';
 import { positiveInt, querySelectionOptions, runName, type Io } from '../io.js';
 
-
 export function registerCluster(program: Command, io: Io): void {
   querySelectionOptions(
     program
@@ -20,21 +19,45 @@ export function registerCluster(program: Command, io: Io): void {
       .requiredOption('--model <dir>', 'checkpoint directory (its tokenizer decides the costs)')
       .requiredOption('--data <dir>', 'mLAMA 1.1 directory')
       .requiredOption('--count <n>', 'number of shards', positiveInt),
-  )
-    .action((o: { model: string; data: string; count: number; languages?: string[]; relations?: string[]; styles: string[]; limit?: number; templates: 'main' | 'all'; fallback: boolean }) => {
+  ).action(
+    (o: {
+      model: string;
+      data: string;
+      count: number;
+      languages?: string[];
+      relations?: string[];
+      styles: string[];
+      limit?: number;
+      templates: 'main' | 'all';
+      fallback: boolean;
+    }) => {
       const ds = openDataset(o.data);
       const languages = resolveLanguages(ds, o.languages);
       resolveRelations(ds, languages, o.relations);
       const labels = readLabelIndex(ds);
       const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
-      const items = queryCosts(ds, languages, ck, labels, o.styles.map(loadStyle), { relations: o.relations, limit: o.limit, templates: o.templates, fallback: o.fallback });
+      const items = queryCosts(ds, languages, ck, labels, o.styles.map(loadStyle), {
+        relations: o.relations,
+        limit: o.limit,
+        templates: o.templates,
+        fallback: o.fallback,
+      });
       const b = shardBalance(items, assignShards(items, o.count), o.count);
       const total = b.costs.reduce((a, c) => a + c, 0);
-      io.out(renderTable(['shard', 'queries', 'estimated cost (tokens)', 'share %'], b.costs.map((c, i) => [`${i}/${o.count}`, b.queries[i], c, Number(((100 * c) / total).toFixed(2))]), { colour: io.tty }));
+      io.out(
+        renderTable(
+          ['shard', 'queries', 'estimated cost (tokens)', 'share %'],
+          b.costs.map((c, i) => [`${i}/${o.count}`, b.queries[i], c, Number(((100 * c) / total).toFixed(2))]),
+          { colour: io.tty },
+        ),
+      );
       const byCount = items.length / o.count;
       const countMax = Math.max(...b.queries) / byCount;
-      io.out(`${items.length} queries over ${languages.length} languages, ${o.count} shards: balance (max/mean estimated cost) ${b.maxOverMean.toFixed(3)}; queries per shard vary ${(Math.min(...b.queries) / byCount).toFixed(2)}-${countMax.toFixed(2)}x the mean`);
-    });
+      io.out(
+        `${items.length} queries over ${languages.length} languages, ${o.count} shards: balance (max/mean estimated cost) ${b.maxOverMean.toFixed(3)}; queries per shard vary ${(Math.min(...b.queries) / byCount).toFixed(2)}-${countMax.toFixed(2)}x the mean`,
+      );
+    },
+  );
 
   program
     .command('merge')
@@ -42,11 +65,13 @@ export function registerCluster(program: Command, io: Io): void {
     .argument('<out>', 'results database to write (created if missing)')
     .argument('<inputs...>', 'shard databases')
     .option('--run <name>', 'the run to take from each input (default: its only run)')
-    .option('--name <name>', 'name of the merged run (default: the shards\' run name)', runName)
+    .option('--name <name>', "name of the merged run (default: the shards' run name)", runName)
     .action(async (out: string, inputs: string[], o: { run?: string; name?: string }) => {
       await withStore(out, {}, (store) => {
         const r = mergeShards(store, inputs, o);
-        io.out(`merged ${r.sources.length} shards (${r.sources.map((s) => `${s.index}/${s.count}: ${s.answers}`).join(', ')}) into run "${r.run.name}" of ${out}: ${r.answers} answers, ${r.run.status}`);
+        io.out(
+          `merged ${r.sources.length} shards (${r.sources.map((s) => `${s.index}/${s.count}: ${s.answers}`).join(', ')}) into run "${r.run.name}" of ${out}: ${r.answers} answers, ${r.run.status}`,
+        );
       });
     });
 }

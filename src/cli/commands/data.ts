@@ -22,7 +22,16 @@ export function registerData(program: Command, io: Io): void {
         return;
       }
       const head = ['language', 'relations', 'triples', 'queries', 'candidates', 'gold added', '[Y]<[X] templates', 'no template'];
-      const rows = stats.map((s) => [s.language, s.relations, s.triples, s.queries, s.candidates, s.gold_added, s.y_before_x_templates, s.relations_without_template]);
+      const rows = stats.map((s) => [
+        s.language,
+        s.relations,
+        s.triples,
+        s.queries,
+        s.candidates,
+        s.gold_added,
+        s.y_before_x_templates,
+        s.relations_without_template,
+      ]);
       io.out(renderTable(head, rows, { colour: io.tty }));
     });
 }

@@ -31,7 +31,9 @@ export function registerKnownAnswer(program: Command, io: Io): void {
         const failures = knownAnswerFailures(summary);
         if (o.format === 'json') io.out(JSON.stringify({ run: run.name, ...report, summary, failures }, null, 2));
         else {
-          io.out(`run "${run.name}": a checkpoint trained on ${report.facts} facts (${report.pairs} (language, fact) pairs in ${o.facts}); P@1 by what it was trained on`);
+          io.out(
+            `run "${run.name}": a checkpoint trained on ${report.facts} facts (${report.pairs} (language, fact) pairs in ${o.facts}); P@1 by what it was trained on`,
+          );
           const styles = [...new Set(report.cells.map((c) => c.style))].sort((a, b) => (a === 'word' ? -1 : b === 'word' ? 1 : a.localeCompare(b)));
           const keys = [...new Set(report.cells.map((c) => `${c.part}\u0000${c.language}`))];
           const table = keys.map((k) => {
@@ -42,7 +44,12 @@ export function registerKnownAnswer(program: Command, io: Io): void {
           });
           io.out(renderTable(['facts', 'language', 'queries', ...styles.map((s) => `${s} P@1`), 'single-answer baseline'], table, { colour: io.tty }));
           if (report.mixed) io.out(`${report.mixed} answers whose subject label covers facts of different classes are not counted`);
-          if (o.check) io.out(failures.length ? `check FAILED: ${failures.join('; ')}` : 'check passed: trained facts recovered (P@1 >= 0.8, both styles), held-out facts at most 5 points above the single-answer baseline');
+          if (o.check)
+            io.out(
+              failures.length
+                ? `check FAILED: ${failures.join('; ')}`
+                : 'check passed: trained facts recovered (P@1 >= 0.8, both styles), held-out facts at most 5 points above the single-answer baseline',
+            );
           io.out(summaryLine(summary));
         }
         if (o.check && failures.length) throw new ExitStatus(1);

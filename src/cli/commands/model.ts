@@ -56,7 +56,9 @@ export function registerModel(program: Command, io: Io): void {
         if (!code) throw e;
         fail(`${o.out}: cannot write the checkpoint (${code}${(e as NodeJS.ErrnoException).path ? ` at ${(e as NodeJS.ErrnoException).path}` : ''})`);
       }
-      io.out(`wrote ${o.out}: family ${o.family}, preset ${o.preset}, seed ${o.seed}, word vocab ${r.vocab}, entities ${r.entities}, weights ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(1)} s (random weights)`);
+      io.out(
+        `wrote ${o.out}: family ${o.family}, preset ${o.preset}, seed ${o.seed}, word vocab ${r.vocab}, entities ${r.entities}, weights ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(1)} s (random weights)`,
+      );
     });
 
   program
@@ -82,18 +84,31 @@ export function registerModel(program: Command, io: Io): void {
       let shown = 0;
       const counted = new Set<unknown>();
       const links = { direct: 0, fallback: 0, refused: 0, none: 0 };
-      for (const b of languageQueries(ds, o.language, tok, ck.entityVocab, labels, [style], { relations: o.relation ? [o.relation] : undefined, limit: o.limit, fallback: o.fallback })) {
+      for (const b of languageQueries(ds, o.language, tok, ck.entityVocab, labels, [style], {
+        relations: o.relation ? [o.relation] : undefined,
+        limit: o.limit,
+        fallback: o.fallback,
+      })) {
         if (style.head === 'entity' && !counted.has(b.relation)) {
           counted.add(b.relation);
           for (const e of b.relation.candidates.entities) links[e.via]++;
         }
         if (shown++ >= o.limit) break;
         const cands = b.relation.candidates;
-        io.out(`\n${b.query.language} ${b.query.relation} template ${JSON.stringify(b.query.template)}  subject ${JSON.stringify(b.query.subject)} (${b.query.subjectUri})  gold ${b.query.golds.map((g) => g.label).join(' | ')}`);
-        if (b.subjectEntity) io.out(`  subject entity: ${b.subjectEntity.id ?? 'none'} (${b.subjectEntity.via}${b.subjectEntity.key ? ` ${b.subjectEntity.key}` : ''})`);
-        if (style.head === 'entity') io.out(`  gold entity: ${b.golds.map((g) => `${cands.entities[g].id ?? 'none'} (${cands.entities[g].via})`).join(', ')}; covered ${b.covered}`);
+        io.out(
+          `\n${b.query.language} ${b.query.relation} template ${JSON.stringify(b.query.template)}  subject ${JSON.stringify(b.query.subject)} (${b.query.subjectUri})  gold ${b.query.golds.map((g) => g.label).join(' | ')}`,
+        );
+        if (b.subjectEntity)
+          io.out(`  subject entity: ${b.subjectEntity.id ?? 'none'} (${b.subjectEntity.via}${b.subjectEntity.key ? ` ${b.subjectEntity.key}` : ''})`);
+        if (style.head === 'entity')
+          io.out(`  gold entity: ${b.golds.map((g) => `${cands.entities[g].id ?? 'none'} (${cands.entities[g].via})`).join(', ')}; covered ${b.covered}`);
         for (const p of b.passes.slice(0, 3)) {
-          io.out(`  pass ${p.maskPositions.length} mask(s), ${p.candidates.length} candidates e.g. ${p.candidates.slice(0, 3).map((c) => JSON.stringify(cands.labels[c]) + ' ' + JSON.stringify(cands.tokens[c].map(tok.tokenOf))).join(', ')}`);
+          io.out(
+            `  pass ${p.maskPositions.length} mask(s), ${p.candidates.length} candidates e.g. ${p.candidates
+              .slice(0, 3)
+              .map((c) => JSON.stringify(cands.labels[c]) + ' ' + JSON.stringify(cands.tokens[c].map(tok.tokenOf)))
+              .join(', ')}`,
+          );
           io.out(`    tokens ${p.inputIds.map(tok.tokenOf).join(' ')}`);
           io.out(`    ids    ${p.inputIds.join(' ')}  masks at ${p.maskPositions.join(',')}`);
           if (p.entityIds.length) io.out(`    entities ${p.entityIds.map((id, i) => `${id}@[${p.entityPositions[i].join(',')}]`).join(' ')}`);

@@ -13,7 +13,7 @@ import { DEFAULT_DB } from './runs.js';
 export function registerReport(program: Command, io: Io): void {
   program
     .command('report')
-    .description('per-language accuracy report; with --runs, the paper\'s table of several runs side by side')
+    .description("per-language accuracy report; with --runs, the paper's table of several runs side by side")
     .option('--run <ref>', 'run name, id or "latest" (default: latest)')
     .option('--runs <list>', 'several runs (names or ids), as columns of one table', list)
     .option('--db <file>', 'results database', DEFAULT_DB)
@@ -31,12 +31,14 @@ export function registerReport(program: Command, io: Io): void {
           const run = requireRun(store, ref);
           const rows = readResults(store, run.id);
           if (rows.length === 0) fail(`run "${run.name}" has no stored answers`);
-          if (run.status !== 'complete') io.err(`warning: run "${run.name}" is ${run.status}: ${rows.length}/${run.planned} answers; the numbers cover only what is stored`);
+          if (run.status !== 'complete')
+            io.err(`warning: run "${run.name}" is ${run.status}: ${rows.length}/${run.planned} answers; the numbers cover only what is stored`);
           return runReport(run, rows, format.analyses);
         });
         const dup = reports.find((r, i) => reports.findIndex((x) => x.run.id === r.run.id) !== i);
         if (dup) fail(`--runs names run "${dup.run.name}" twice`);
-        for (const r of reports) if (r.cross_lingual?.unavailable) io.err(`note: run "${r.run.name}": cross-lingual analysis skipped: ${r.cross_lingual.unavailable}`);
+        for (const r of reports)
+          if (r.cross_lingual?.unavailable) io.err(`note: run "${r.run.name}": cross-lingual analysis skipped: ${r.cross_lingual.unavailable}`);
         const text = await format.render(bundleOf(reports, names), { colour: io.tty && !o.out, relations: !!o.relations });
         for (const r of reports) for (const w of tieWarnings(r.languages)) io.err(`warning: ${reports.length > 1 ? `run "${r.run.name}": ` : ''}${w}`);
         if (o.out) {
@@ -64,7 +66,9 @@ export function registerReport(program: Command, io: Io): void {
       await withStore(o.db, { readonly: true }, (store) => {
         const run = requireRun(store, o.run);
         if (o.languages?.length) {
-          const have = new Set((store.db.prepare('SELECT DISTINCT language FROM results WHERE run_id = ?').all(run.id) as { language: string }[]).map((r) => r.language));
+          const have = new Set(
+            (store.db.prepare('SELECT DISTINCT language FROM results WHERE run_id = ?').all(run.id) as { language: string }[]).map((r) => r.language),
+          );
           const missing = o.languages.filter((l) => !have.has(l));
           if (missing.length) fail(`run "${run.name}" has no answers in ${missing.join(', ')}; it has ${[...have].sort().join(', ') || 'none'}`);
         }

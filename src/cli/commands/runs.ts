@@ -33,7 +33,8 @@ export function registerRuns(program: Command, io: Io): void {
     .option('--shard <i/n>', 'run shard i of n (default from SLURM_ARRAY_TASK_ID/COUNT)')
     .option('--busy-timeout <ms>', 'wait this long for another writer of the database before giving up', positiveInt, 10000)
     .action(async (o: RunOptions & { db: string; shard?: string; device: string; busyTimeout: number }, cmd: Command) => {
-      if (!o.resume) for (const k of ['model', 'data'] as const) if (!o[k]) fail(`required option '--${k} <dir>' not specified (or continue a run with --resume NAME)`);
+      if (!o.resume)
+        for (const k of ['model', 'data'] as const) if (!o[k]) fail(`required option '--${k} <dir>' not specified (or continue a run with --resume NAME)`);
       const given = Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli');
       if (o.device !== 'cpu' && o.device !== 'cuda') fail(`--device must be cpu or cuda, got "${o.device}"`);
       const shard = parseShard(o.shard as string | undefined, process.env);
@@ -52,7 +53,12 @@ export function registerRuns(program: Command, io: Io): void {
       const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
       for (const s of signals) process.on(s, onSignal);
       await withStore(o.db, { busyTimeoutMs: o.busyTimeout }, async (store) => {
-        const outcome = await evaluate(store, { ...o, shard, device: o.device as 'cpu' | 'cuda', given }, progressBars(io.tty, (s) => io.err(s)), () => stop);
+        const outcome = await evaluate(
+          store,
+          { ...o, shard, device: o.device as 'cpu' | 'cuda', given },
+          progressBars(io.tty, (s) => io.err(s)),
+          () => stop,
+        );
         for (const w of new Set(outcome.warnings)) io.err(`warning: ${w}`);
         const run = outcome.run;
         if (outcome.stored === 0 && run.status === 'complete' && o.resume) {
@@ -81,7 +87,11 @@ export function registerRuns(program: Command, io: Io): void {
     .argument('<runA>', 'baseline run (name or id)')
     .argument('<runB>', 'candidate run (name or id)')
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .option('--fail-on-drop <points>', 'exit 1 when a language drops by more than this many points, significantly (p < 0.05), or when B is incomplete or lacks what A has', points)
+    .option(
+      '--fail-on-drop <points>',
+      'exit 1 when a language drops by more than this many points, significantly (p < 0.05), or when B is incomplete or lacks what A has',
+      points,
+    )
     .option('--force', 'compare runs over different data or options anyway')
     .option('--format <fmt>', 'table | json', 'table')
     .action(async (a: string, b: string, o: { db: string; failOnDrop?: number; force?: boolean; format: string }) => {
@@ -97,13 +107,20 @@ export function registerRuns(program: Command, io: Io): void {
         const deltas = pairedDeltas(rowsA, rowsB);
         if (deltas.length === 0) fail(`runs "${ra.name}" and "${rb.name}" share no queries`);
         const failing = o.failOnDrop === undefined ? [] : deltas.filter((d) => d.delta_points < -o.failOnDrop! && d.p_value < 0.05);
-        const gaps = o.failOnDrop === undefined ? [] : gateGaps({ name: ra.name, rows: rowsA }, { name: rb.name, status: rb.status, stored: rowsB.length, planned: rb.planned }, deltas);
-        if (o.format === 'json') io.out(JSON.stringify({ a: ra.name, b: rb.name, fail_on_drop: o.failOnDrop ?? null, deltas, failing, gate_gaps: gaps }, null, 2));
+        const gaps =
+          o.failOnDrop === undefined
+            ? []
+            : gateGaps({ name: ra.name, rows: rowsA }, { name: rb.name, status: rb.status, stored: rowsB.length, planned: rb.planned }, deltas);
+        if (o.format === 'json')
+          io.out(JSON.stringify({ a: ra.name, b: rb.name, fail_on_drop: o.failOnDrop ?? null, deltas, failing, gate_gaps: gaps }, null, 2));
         else {
           io.out(`A = ${ra.name} (#${ra.id})  B = ${rb.name} (#${rb.id})`);
           io.out(compareTable(deltas, o.failOnDrop, io.tty));
           if (o.failOnDrop !== undefined) {
-            if (failing.length) io.out(`FAIL: ${failing.map((d) => `${d.language}/${d.style} ${d.delta_points.toFixed(1)} pts (p=${d.p_value.toPrecision(2)})`).join(', ')} dropped more than ${o.failOnDrop} points`);
+            if (failing.length)
+              io.out(
+                `FAIL: ${failing.map((d) => `${d.language}/${d.style} ${d.delta_points.toFixed(1)} pts (p=${d.p_value.toPrecision(2)})`).join(', ')} dropped more than ${o.failOnDrop} points`,
+              );
             for (const g of gaps) io.out(`FAIL: ${g}; the gate cannot pass on what B did not answer`);
             if (!failing.length && !gaps.length) io.out(`ok: no language dropped more than ${o.failOnDrop} points with significance`);
           }
@@ -121,13 +138,49 @@ export function registerRuns(program: Command, io: Io): void {
       if (!['table', 'json'].includes(o.format)) fail(`--format must be table or json, got "${o.format}"`);
       await withStore(o.db, { readonly: true }, (store) => {
         // A `running` run whose holder is gone (killed, or gave up on a busy database) says so: --resume takes it.
-        const runs = listRuns(store).map((r) => ({ ...r, held_by: liveHolder(r, store.file), gone: r.status === 'running' && !!r.lease_pid && !liveHolder(r, store.file) }));
+        const runs = listRuns(store).map((r) => ({
+          ...r,
+          held_by: liveHolder(r, store.file),
+          gone: r.status === 'running' && !!r.lease_pid && !liveHolder(r, store.file),
+        }));
         if (o.format === 'json') {
-          const json = runs.map((r) => ({ id: r.id, name: r.name, label: r.label ?? null, status: r.status, held_by: r.held_by, answers: r.stored, planned: r.planned, model: r.model_path ?? null, data: r.data_path ?? null, options: r.options, random_weights: r.random_weights, harness_version: r.harness_version, started_at: r.started_at, finished_at: r.finished_at }));
+          const json = runs.map((r) => ({
+            id: r.id,
+            name: r.name,
+            label: r.label ?? null,
+            status: r.status,
+            held_by: r.held_by,
+            answers: r.stored,
+            planned: r.planned,
+            model: r.model_path ?? null,
+            data: r.data_path ?? null,
+            options: r.options,
+            random_weights: r.random_weights,
+            harness_version: r.harness_version,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+          }));
           io.out(JSON.stringify(json, null, 2));
           return;
         }
-        io.out(renderTable(['id', 'name', 'status', 'answers', 'planned', 'styles', 'started', 'label', 'model', 'data'], runs.map((r) => [r.id, r.name, r.gone ? 'running (holder gone)' : r.status, r.stored, r.planned, JSON.stringify(r.options.styles), r.started_at, r.label ?? '', r.model_path ?? '', r.data_path ?? '']), { colour: io.tty }));
+        io.out(
+          renderTable(
+            ['id', 'name', 'status', 'answers', 'planned', 'styles', 'started', 'label', 'model', 'data'],
+            runs.map((r) => [
+              r.id,
+              r.name,
+              r.gone ? 'running (holder gone)' : r.status,
+              r.stored,
+              r.planned,
+              JSON.stringify(r.options.styles),
+              r.started_at,
+              r.label ?? '',
+              r.model_path ?? '',
+              r.data_path ?? '',
+            ]),
+            { colour: io.tty },
+          ),
+        );
       });
     });
 }
