@@ -2,32 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { languageMetrics } from '../src/report/metrics.js';
 import type { ResultRow } from '../src/store/db.js';
+import { answerRow } from './support/answer.js';
 
 /** A stored answer with just what the metrics read. */
 export function row(relation: string, subject: string, goldRank: number, o: Partial<ResultRow> = {}): ResultRow {
-  return {
-    language: 'en',
-    relation,
-    template: 't',
-    subject,
-    style: 'word',
-    golds: ['g'],
-    lineids: [1],
-    top: [
-      { label: 'g', score: -1 },
-      { label: 'h', score: -2 },
-    ],
-    gold_rank: goldRank,
-    gold_score: -1,
-    candidates: 20,
-    covered: true,
-    shard: null,
-    sub_uri: null,
-    gold_uris: null,
-    tie: null,
-    template_main: null,
-    ...o,
-  };
+  const top = [
+    { label: 'g', score: -1 },
+    { label: 'h', score: -2 },
+  ];
+  return answerRow({ relation, subject, template: 't', golds: ['g'], top, gold_rank: goldRank, candidates: 20, ...o });
 }
 
 test("macro P@1 skips relations whose name contains 'date' (mLAMA's rule), not P569/P570 by id", () => {

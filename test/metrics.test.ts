@@ -5,29 +5,20 @@ import { REPORT_FORMAT_NAMES, REPORT_FORMATS } from '../src/report/formats.js';
 import { languageTable, reportOf } from '../src/report/render.js';
 import { bundleOf, runReport } from '../src/report/bundle.js';
 import type { ResultRow, RunRecord } from '../src/store/db.js';
+import { answerRow } from './support/answer.js';
 import { cli } from './support/cli.js';
 
 // Fast tier: hand-made stored answers with hand-computed metrics.
 function row(o: Partial<ResultRow> & { gold_rank: number }): ResultRow {
-  return {
-    language: 'en',
-    relation: 'P19',
+  return answerRow({
     template: 't',
     subject: `s${Math.random()}`,
-    style: 'word',
     golds: ['G'],
-    lineids: [1],
     top: [{ label: 'G', score: -1 }],
     gold_score: o.gold_rank === 1 ? -1 : -5,
     candidates: 200,
-    covered: true,
-    shard: null,
-    sub_uri: null,
-    gold_uris: null,
-    tie: null,
-    template_main: null,
     ...o,
-  };
+  });
 }
 const word = [row({ gold_rank: 1 }), row({ gold_rank: 3 }), row({ relation: 'P103', gold_rank: 7 }), row({ relation: 'P569', gold_rank: 1 })];
 const entity = [

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { APPLICATION_ID, createRun, openStore, readResults, resultKey, resultWriter, setStatus, storedKeys, type ResultRow } from '../src/store/db.js';
+import { answerRow } from './support/answer.js';
 import { cli, tempDir } from './support/cli.js';
 
 const WRITERS = 8;
@@ -92,25 +93,7 @@ function storedFile(file: string, names: string[], options: Record<string, unkno
 }
 
 function answer(subject: string, rank: number): ResultRow {
-  return {
-    language: 'en',
-    relation: 'P19',
-    template: '[X] was born in [Y] .',
-    subject,
-    style: 'word',
-    golds: ['Paris'],
-    lineids: [1],
-    top: [{ label: 'Paris', score: -1 }],
-    gold_rank: rank,
-    gold_score: -1,
-    candidates: 5,
-    covered: true,
-    shard: null,
-    sub_uri: null,
-    gold_uris: null,
-    tie: null,
-    template_main: null,
-  };
+  return answerRow({ subject, gold_rank: rank });
 }
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');

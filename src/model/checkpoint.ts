@@ -175,6 +175,14 @@ export function styleRefusal(ck: Checkpoint, style: PromptStyle): string | null 
   return style.head === 'entity' ? entityStyleUsable(ck) : null;
 }
 
+/** Refuses, with one line, the first style this checkpoint cannot run: before anything is planned or scored. */
+export function refuseUnservedStyles(ck: Checkpoint, styles: PromptStyle[]): void {
+  for (const s of styles) {
+    const why = styleRefusal(ck, s);
+    if (why) fail(`style "${s.name}" cannot run: ${why}`);
+  }
+}
+
 /** Hashes of the files that decide results: graph, weights, tokenizer, entity vocabulary, config. */
 export function checkpointFingerprint(ck: Checkpoint): Record<string, string> {
   const files: Record<string, string> = {

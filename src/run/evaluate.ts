@@ -7,7 +7,15 @@ import { keysForLabels, linkCounts, type LinkCounts } from '../tokenize/entityLi
 import { loadStyle, PROMPTS_DIR, type PromptStyle } from '../prompts/styles.js';
 import { languageQueries } from '../prompts/source.js';
 import type { BuiltQuery } from '../prompts/build.js';
-import { checkpointFingerprint, clearHashCache, headWidths, loadCheckpoint, maxSequenceLength, styleRefusal, type Checkpoint } from '../model/checkpoint.js';
+import {
+  checkpointFingerprint,
+  clearHashCache,
+  headWidths,
+  loadCheckpoint,
+  maxSequenceLength,
+  refuseUnservedStyles,
+  type Checkpoint,
+} from '../model/checkpoint.js';
 import { openSession } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import {
@@ -139,10 +147,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   const styles: PromptStyle[] = distinct('--styles', o.styles).map(loadStyle);
   const labels = readLabelIndex(ds);
   const ck = loadCheckpoint(o.model!, { entityKeys: keysForLabels(labels.labels) });
-  for (const s of styles) {
-    const why = styleRefusal(ck, s);
-    if (why) fail(`style "${s.name}" cannot run: ${why}`);
-  }
+  refuseUnservedStyles(ck, styles);
   const options = resultOptions(o, languages);
   // The label index behind the entity fallback reads every language it was given, not only the run's.
   const read = [...languages, ...labels.languages];

@@ -4,28 +4,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRun, openStore, resultWriter, setStatus, type ResultRow } from '../../src/store/db.js';
+import { answerRow } from './answer.js';
 
 const [dir, who, rounds] = process.argv.slice(2);
 const sleep = new Int32Array(new SharedArrayBuffer(4));
-const row = (i: number): ResultRow => ({
-  language: 'en',
-  relation: 'P19',
-  template: '[X] was born in [Y] .',
-  subject: `subject ${i}`,
-  style: 'word',
-  golds: ['Paris'],
-  lineids: [i],
-  top: [{ label: 'Paris', score: -1.5 }],
-  gold_rank: 1,
-  gold_score: -1.5,
-  candidates: 10,
-  covered: true,
-  shard: null,
-  sub_uri: null,
-  gold_uris: null,
-  tie: null,
-  template_main: null,
-});
+const row = (i: number): ResultRow =>
+  answerRow({ subject: `subject ${i}`, lineids: [i], top: [{ label: 'Paris', score: -1.5 }], gold_score: -1.5, candidates: 10 });
 
 process.stdout.write('ready\n');
 for (let r = 0; r < Number(rounds); r++) {

@@ -6,7 +6,7 @@ import { fail } from '../../errors.js';
 import { openDataset, resolveLanguages } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
 import { keysForLabels } from '../../tokenize/entityLinker.js';
-import { loadCheckpoint, styleRefusal, type Checkpoint } from '../../model/checkpoint.js';
+import { loadCheckpoint, refuseUnservedStyles, type Checkpoint } from '../../model/checkpoint.js';
 import { defaultThreads } from '../../model/session.js';
 import { loadStyle } from '../../prompts/styles.js';
 import { benchPromptBuild } from '../../bench/prompts.js';
@@ -77,10 +77,7 @@ export function registerBench(program: Command, io: Io): void {
         const labels = readLabelIndex(ds);
         const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
         const styles = o.styles.map(loadStyle);
-        for (const s of styles) {
-          const why = styleRefusal(ck, s);
-          if (why) fail(`style "${s.name}" cannot run: ${why}`);
-        }
+        refuseUnservedStyles(ck, styles);
         const weightBytes = (ck.manifest.files.weights ?? []).reduce((s, w) => s + statSync(join(ck.dir, w)).size, 0);
         const c = ck.config;
         io.out(`machine: ${machine(o.threads)}`);
@@ -155,10 +152,7 @@ export function registerBench(program: Command, io: Io): void {
         const labels = readLabelIndex(ds);
         const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
         const styles = o.styles.map(loadStyle);
-        for (const s of styles) {
-          const why = styleRefusal(ck, s);
-          if (why) fail(`style "${s.name}" cannot run: ${why}`);
-        }
+        refuseUnservedStyles(ck, styles);
         const graphs: HarnessGraph[] = o.precisions.map((p) => ({
           name: p === 'float32' ? 'harness' : 'harness-int8',
           ck: p === 'float32' ? ck : withGatheredFile(ck, 'model.int8.onnx'),
