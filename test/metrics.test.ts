@@ -35,6 +35,18 @@ const entity = [
     gold_score: -9,
   }),
 ];
+/** A complete run record with these styles: what the report renderers read of a run. */
+const runWith = (styles: string[]) =>
+  ({
+    id: 1,
+    name: 'r',
+    status: 'complete',
+    random_weights: true,
+    started_at: '',
+    finished_at: null,
+    options: { styles },
+    checkpoint: {},
+  }) as unknown as RunRecord;
 const def = (key: string) => METRICS.find((m) => m.key === key)!;
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
 
@@ -103,16 +115,7 @@ test('per language and relation tables carry every metric; the language average 
 
 test("report columns follow each style's head, not its name", () => {
   const rows = [...word.map((r) => ({ ...r, style: 'entity-word' })), ...entity];
-  const run = {
-    id: 1,
-    name: 'r',
-    status: 'complete',
-    random_weights: true,
-    started_at: '',
-    finished_at: null,
-    options: { styles: ['entity-word', 'entity'] },
-    checkpoint: {},
-  } as unknown as RunRecord;
+  const run = runWith(['entity-word', 'entity']);
   const langs = languageMetrics(rows);
   const t = languageTable(reportOf(run, langs, averageOverLanguages(langs), []));
   // entity-word reads the word head: no coverage columns of its own, and it is the word side of the difference.
@@ -131,16 +134,7 @@ test("report columns follow each style's head, not its name", () => {
 });
 
 test('markdown: the per-language P@1 table, numbers right-aligned', async () => {
-  const run = {
-    id: 1,
-    name: 'r',
-    status: 'complete',
-    random_weights: true,
-    started_at: '',
-    finished_at: null,
-    options: { styles: ['word'] },
-    checkpoint: {},
-  } as unknown as RunRecord;
+  const run = runWith(['word']);
   const md = await REPORT_FORMATS.markdown.render(bundleOf([runReport(run, word, false)], {}));
   assert.deepEqual(md.split('\n').slice(0, 4), ['| language | r word |', '| --- | ---: |', '| en | 50.0 |', '| average | 50.0 |']);
 });
