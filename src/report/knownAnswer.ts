@@ -1,5 +1,7 @@
 import type { TrainingFact } from '../data/trainingFacts.js';
 import type { ResultRow } from '../store/db.js';
+import { crossLingual, type LanguagePair } from './crosslingual.js';
+import { mean } from './groups.js';
 import { correctAt } from './metrics.js';
 
 /**
@@ -36,6 +38,25 @@ export interface KnownAnswerReport {
   /** Queries whose lineids the dataset does not know, or whose subjects fall in different classes. */
   unmatched: number;
   mixed: number;
+  /** Cross-lingual agreement within each class: the planted structure (trained facts agree, held-out do not). */
+  cross_lingual: PartAgreement[];
+}
+
+/**
+ * crossLingual's top-1 agreement and RankC on the facts of one class, per style. A fact counts for a language
+ * pair only when both languages' queries are of the class; for `transfer`, a = a language the fact was trained
+ * in, b = the language it was only transferred to.
+ */
+export interface PartAgreement {
+  part: Exclude<KnownPart, 'mixed'>;
+  style: string;
+  /** Language pairs sharing at least one fact of the class. */
+  pairs: LanguagePair[];
+  /** Facts compared, summed over the pairs. */
+  facts: number;
+  /** Means over the pairs (null when no pair shares a fact). */
+  mean_top1: number | null;
+  mean_rankc: number | null;
 }
 
 export interface KnownAnswerSummary {
@@ -83,11 +104,13 @@ export function knownAnswerReport(rows: ResultRow[], facts: TrainingFact[], subj
   let mixed = 0;
   // Held-out queries once each (whatever the styles), with their golds, for the baseline.
   const heldOut = new Map<string, ResultRow>();
+  const byPart: Record<KnownPart, ResultRow[]> = { trained: [], transfer: [], 'held-out': [], mixed: [] };
   for (const r of rows) {
     const part = classifyQuery(r, subjectOf, trainedIn);
     if (part === null) unmatched += 1;
     if (part === 'mixed') mixed += 1;
     if (part === null || part === 'mixed') continue;
+    byPart[part].push(r);
     const ok = correctAt(r, 1);
     count(part, r.language, r.style, ok);
     count(part, 'all', r.style, ok);
@@ -103,7 +126,49 @@ export function knownAnswerReport(rows: ResultRow[], facts: TrainingFact[], subj
     baseline: singleAnswerBaseline([...heldOut.values()]),
     unmatched,
     mixed,
+    cross_lingual: partAgreement(byPart.trained, byPart.transfer, byPart['held-out']),
   };
+}
+
+/** Within-class agreement, by crossLingual on each class's rows; transfer pairs one trained and one transfer language. */
+export function partAgreement(trained: ResultRow[], transfer: ResultRow[], heldOut: ResultRow[]): PartAgreement[] {
+  const out: PartAgreement[] = [];
+  const add = (part: PartAgreement['part'], style: string, all: LanguagePair[]) => {
+    const pairs = all.filter((p) => p.facts > 0);
+    out.push({
+      part,
+      style,
+      pairs,
+      facts: pairs.reduce((n, p) => n + p.facts, 0),
+      mean_top1: pairs.length ? mean(pairs.map((p) => p.top1)) : null,
+      mean_rankc: pairs.length ? mean(pairs.map((p) => p.rankc)) : null,
+    });
+  };
+  for (const [part, rows] of [
+    ['trained', trained],
+    ['held-out', heldOut],
+  ] as const)
+    for (const s of crossLingual(rows).styles) add(part, s.style, s.pairs);
+  // One crossLingual call per (trained language, transfer language): the rows of just that pair's shared facts,
+  // so that neither two transfer languages nor two trained ones are compared.
+  const fact = (r: ResultRow) => `${r.style}\u0000${r.relation}\u0000${r.sub_uri}`;
+  const langs = (rs: ResultRow[]) => [...new Set(rs.map((r) => r.language))].sort();
+  const byStyle = new Map<string, LanguagePair[]>();
+  for (const src of langs(trained))
+    for (const dst of langs(transfer)) {
+      if (src === dst) continue;
+      const target = transfer.filter((r) => r.language === dst);
+      const inTarget = new Set(target.map(fact));
+      const source = trained.filter((r) => r.language === src && inTarget.has(fact(r)));
+      for (const s of crossLingual([...source, ...target]).styles)
+        for (const p of s.pairs) {
+          const pair = p.a === src ? p : { ...p, a: p.b, b: p.a };
+          byStyle.set(s.style, [...(byStyle.get(s.style) ?? []), pair]);
+        }
+    }
+  for (const [style, pairs] of byStyle) add('transfer', style, pairs);
+  const order = ['trained', 'transfer', 'held-out'];
+  return out.sort((x, y) => order.indexOf(x.part) - order.indexOf(y.part) || x.style.localeCompare(y.style));
 }
 
 /**

@@ -43,6 +43,12 @@ export function registerKnownAnswer(program: Command, io: Io): void {
             return [part, language, of(styles[0])?.queries ?? 0, ...styles.map((s) => fmt(of(s)?.p_at_1 ?? NaN)), base ? fmt(base.p_at_1) : '-'];
           });
           io.out(renderTable(['facts', 'language', 'queries', ...styles.map((s) => `${s} P@1`), 'single-answer baseline'], table, { colour: io.tty }));
+          if (report.cross_lingual.length) {
+            io.out('cross-lingual agreement within each class (facts asked in two languages, by obj_uri; means over language pairs)');
+            const f = (x: number | null) => (x === null ? '-' : fmt(x));
+            const rows = report.cross_lingual.map((c) => [c.part, c.style, c.pairs.length, c.facts, f(c.mean_top1), f(c.mean_rankc)]);
+            io.out(renderTable(['facts', 'style', 'pairs', 'facts compared', 'top-1 agreement', 'RankC'], rows, { colour: io.tty }));
+          }
           if (report.mixed) io.out(`${report.mixed} answers whose subject label covers facts of different classes are not counted`);
           if (o.check)
             io.out(
