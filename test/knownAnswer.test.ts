@@ -145,7 +145,7 @@ test('queries are classed by their subjects in each language, and the baseline i
     style,
     golds,
     lineids,
-    top: [],
+    top: [{ label: golds[0], score: 0 }], // ranked: an empty top now means a query too long to score
     gold_rank: rank,
     gold_score: 0,
     candidates: 5,
