@@ -78,12 +78,16 @@ test('one "queries" count: a language shows its unique questions, the same figur
   );
 });
 
-test('make demo writes to the default results file under new run names, deleting nothing', () => {
-  const dry = execFileSync('make', ['-n', '--no-print-directory', 'demo'], { cwd: ROOT, encoding: 'utf8' });
-  const runs = dry.split('\n').filter((l) => / run --model /.test(l));
-  assert.equal(runs.length, 2);
-  for (const l of runs) assert.match(l, /--name demo-\d{8}-\d{6}-seed\d --db results\/mlama\.sqlite/);
-  assert.doesNotMatch(dry, /rm -f[^\n]*sqlite/);
+test('make demo and make demo-random write to the default results file under new run names, deleting nothing', () => {
+  const dry = (target: string) => execFileSync('make', ['-n', '--no-print-directory', target], { cwd: ROOT, encoding: 'utf8' });
+  const runs = (text: string) => text.split('\n').filter((l) => / run --model /.test(l));
+  const known = dry('demo');
+  assert.equal(runs(known).length, 1);
+  assert.match(runs(known)[0], /--name demo-\d{8}-\d{6}-known .*--db results\/mlama\.sqlite/);
+  const random = dry('demo-random');
+  assert.equal(runs(random).length, 2);
+  for (const l of runs(random)) assert.match(l, /--name demo-\d{8}-\d{6}-seed\d --db results\/mlama\.sqlite/);
+  for (const text of [known, random]) assert.doesNotMatch(text, /rm -f[^\n]*sqlite/);
   const src = readFileSync(join(ROOT, 'src/cli/commands/runs.ts'), 'utf8');
   assert.match(src, /const DEFAULT_DB = 'results\/mlama\.sqlite'/);
 });
