@@ -7,6 +7,7 @@ import { loadStyle } from '../../prompts/styles.js';
 import { queryCosts } from '../../run/costs.js';
 import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
+import type { RunOptions } from '../../run/evaluate.js';
 import { withStore } from '../../store/db.js';
 import { renderTable } from '../../report/table.js';
 import { positiveInt, querySelectionOptions, runName, type Io } from '../io.js';
@@ -20,17 +21,10 @@ export function registerCluster(program: Command, io: Io): void {
       .requiredOption('--data <dir>', 'mLAMA 1.1 directory')
       .requiredOption('--count <n>', 'number of shards', positiveInt),
   ).action(
-    (o: {
-      model: string;
-      data: string;
-      count: number;
-      languages?: string[];
-      relations?: string[];
-      styles: string[];
-      limit?: number;
-      templates: 'main' | 'all';
-      fallback: boolean;
-    }) => {
+    (
+      o: Required<Pick<RunOptions, 'model' | 'data'>> &
+        Pick<RunOptions, 'languages' | 'relations' | 'styles' | 'limit' | 'templates' | 'fallback'> & { count: number },
+    ) => {
       const ds = openDataset(o.data);
       const languages = resolveLanguages(ds, o.languages);
       resolveRelations(ds, languages, o.relations);
