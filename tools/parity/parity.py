@@ -103,10 +103,11 @@ class Reference:
         self.vocab = getattr(tok, "entity_vocab", None)
 
     def candidates(self, rel):
-        key = id(rel)
-        if key not in self.cands:
-            self.cands[key] = [self.tok(l, add_special_tokens=False)["input_ids"] for l in rel["labels"]]
-        return self.cands[key]
+        # Cached per label, not per relation object: id() of a freed dump's relation is reused by the next dump's.
+        for l in rel["labels"]:
+            if l not in self.cands:
+                self.cands[l] = self.tok(l, add_special_tokens=False)["input_ids"]
+        return [self.cands[l] for l in rel["labels"]]
 
     def prompt(self, p, rel):
         style = self.styles[p["style"]]
@@ -150,8 +151,8 @@ def check_inputs(ck, tok_dir, data, limit, styles, tmp, styles_info):
         d = dump(ck, data, styles, limit, mode, fallback, os.path.join(tmp, f"dump-{mode}-{fallback}.json"))
         same = [same_inputs(p, d["relations"][p["relation_key"]], ref.prompt(p, d["relations"][p["relation_key"]])) for p in d["prompts"]]
         counts[(mode, fallback)] = (sum(a and b for a, b in same), len(same), len(same) - sum(a for a, _ in same), len(same) - sum(b for _, b in same))
-        if mode == "in-context" and fallback:
-            default = d
+        if mode == "in-context" and not fallback:
+            default = d  # what `mlama run` builds by default: in-context, no fallback (the paper's protocol)
         if mode == "spans" and not fallback:
             counts["filled"] = filled_sentences(d, tok)
     return counts, default
@@ -303,7 +304,7 @@ def main():
                 print(f"inputs {src}: {m} prompts over {len({p['language'] for p in d})} languages, styles {','.join(FAMILIES[src]['styles'])} "
                       f"({yx} with [Y] before [X], {multi} with multi-token objects, {subj} with a subject entity)")
                 print(f"inputs {src}: identical to transformers' tokenizer with the harness's choices off (--tokenization spans, no fallback): {n}/{m}")
-                for label, k in (("in-context candidates on", ("in-context", False)), ("Wikidata fallback on", ("spans", True)), ("both on (the default)", ("in-context", True))):
+                for label, k in (("in-context candidates on (mlama run's default)", ("in-context", False)), ("Wikidata fallback on", ("spans", True)), ("both on", ("in-context", True))):
                     c = counts[k]
                     print(f"inputs {src}: {label}: {c[1] - c[0]}/{m} prompts differ (model inputs {c[2]}, candidates' token or entity ids {c[3]})")
                 if FAMILIES[src].get("filled"):
