@@ -6,6 +6,9 @@
                            special entities unprefixed ([MASK2] last, as mLUKE's conversion appends it)
   hf/luke, hf/luke_aware   LukeForMaskedLM (use_entity_aware_attention False / True) + MLukeTokenizer, save_pretrained
   hf/xlmr                  XLMRobertaForMaskedLM + XLMRobertaTokenizer from the same SentencePiece model
+  hf/bert                  BertForMaskedLM + BertTokenizer from a vocab.txt laid out as multilingual BERT's (cased),
+                           the pieces of the WordPiece tokenizer trained offline on the same corpus
+                           (datasets/tokenizer/wordpiece-12k.tokenizer.json, `make tokenizer-wordpiece`)
   ck/<family>              each exported with tools/export_mluke.py
 
 Weights are RANDOM (torch.manual_seed): the fixtures check that the harness computes what transformers computes,
@@ -23,12 +26,14 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPORTER = os.path.join(HERE, "..", "export_mluke.py")
 SPECIALS = ["[PAD]", "[UNK]", "[MASK]"]
+WORDPIECE = os.path.join(HERE, "..", "..", "datasets", "tokenizer", "wordpiece-12k.tokenizer.json")
 
 # A family is one row: how its transformers model and tokenizer are made and whether it has entities.
 FAMILIES = {
     "luke": {"model": "LukeForMaskedLM", "tokenizer": "MLukeTokenizer", "entities": True, "config": {"use_entity_aware_attention": False}},
     "luke_aware": {"model": "LukeForMaskedLM", "tokenizer": "MLukeTokenizer", "entities": True, "config": {"use_entity_aware_attention": True}},
     "xlmr": {"model": "XLMRobertaForMaskedLM", "tokenizer": "XLMRobertaTokenizer", "entities": False, "config": {}},
+    "bert": {"model": "BertForMaskedLM", "tokenizer": "BertTokenizer", "entities": False, "config": {}, "vocab": "wordpiece"},
 }
 
 PRESETS = {
@@ -117,16 +122,37 @@ def build_entity_vocab(data, seed, keep_en=0.85, keep_other=0.5):
     return vocab
 
 
+def wordpiece_vocab_txt(out_dir):
+    """mBERT's vocab.txt layout (one piece a line, the line number its id) from the committed WordPiece tokenizer."""
+    with open(WORDPIECE, encoding="utf-8") as f:
+        vocab = json.load(f)["model"]["vocab"]
+    pieces = sorted(vocab, key=vocab.get)
+    assert [vocab[p] for p in pieces] == list(range(len(pieces))), f"{WORDPIECE}: ids are not 0..{len(pieces) - 1}"
+    path = os.path.join(out_dir, "vocab.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("".join(p + "\n" for p in pieces))
+    return path
+
+
 def build_family(name, fam, preset, spm_model, entity_vocab_file, seed, hf_dir):
     import torch
     import transformers
     tok_cls = getattr(transformers, fam["tokenizer"])
-    tok = tok_cls(vocab_file=spm_model, entity_vocab_file=entity_vocab_file) if fam["entities"] else tok_cls(vocab_file=spm_model)
+    if fam.get("vocab") == "wordpiece":
+        # Cased, as multilingual BERT's (bert-base-multilingual-cased): no lower-casing, accents kept.
+        tok = tok_cls(vocab_file=wordpiece_vocab_txt(os.path.dirname(spm_model)), do_lower_case=False)
+    elif fam["entities"]:
+        tok = tok_cls(vocab_file=spm_model, entity_vocab_file=entity_vocab_file)
+    else:
+        tok = tok_cls(vocab_file=spm_model)
     common = dict(vocab_size=len(tok), hidden_size=preset["hidden"], num_hidden_layers=preset["layers"], num_attention_heads=preset["heads"],
                   intermediate_size=preset["intermediate"], max_position_embeddings=256, type_vocab_size=1,
                   pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
     if fam["entities"]:
         config = transformers.LukeConfig(entity_vocab_size=max(tok.entity_vocab.values()) + 1, entity_emb_size=preset["entity_emb"], **common, **fam["config"])
+    elif fam["model"] == "BertForMaskedLM":
+        # mBERT's two token types; the harness feeds type 0 everywhere, as a single-sentence BertTokenizer does.
+        config = transformers.BertConfig(**{**common, "type_vocab_size": 2}, **fam["config"])
     else:
         config = transformers.XLMRobertaConfig(**common, **fam["config"])
     torch.manual_seed(seed)

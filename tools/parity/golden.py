@@ -27,6 +27,9 @@ DATA = os.path.join(ROOT, "datasets", "mlama-sample")
 LIMIT = 2
 CK_FILES = ["model.onnx", "model.naive.onnx", "weights.bin", "tokenizer.json", "entity_vocab.json", "config.json", "mlama-checkpoint.json"]
 TOKENIZER_FILES = ["sentencepiece.bpe.model", "entity_vocab.json", "tokenizer_config.json", "special_tokens_map.json"]
+# Not bert: its golden checkpoint measured 1.2 MB (the 12k WordPiece pieces, twice in the graphs and once in
+# tokenizer.json), over the fixtures' budget; make parity checks it.
+FAMILIES = ["luke", "luke_aware", "xlmr"]
 
 
 def key(p):
@@ -38,13 +41,14 @@ def main():
     styles_info = parity.styles_table()
     with tempfile.TemporaryDirectory(prefix="mlama-golden-") as tmp:
         work = os.path.join(tmp, "fixtures")
-        subprocess.run([sys.executable, "-W", "ignore", os.path.join(HERE, "fixtures.py"), "--preset", "golden", "--data", DATA, "--out", work], check=True)
+        subprocess.run([sys.executable, "-W", "ignore", os.path.join(HERE, "fixtures.py"), "--preset", "golden", "--data", DATA, "--out", work, "--families", ",".join(FAMILIES)], check=True)
         shutil.rmtree(OUT, ignore_errors=True)
         os.makedirs(os.path.join(OUT, "tokenizer"))
         for f in TOKENIZER_FILES:
             shutil.copy(os.path.join(work, "hf", "luke", f), os.path.join(OUT, "tokenizer", f))
         expected = {"limit": LIMIT, "data": "datasets/mlama-sample", "families": {}}
-        for name, fam in parity.FAMILIES.items():
+        for name in FAMILIES:
+            fam = parity.FAMILIES[name]
             ck = os.path.join(work, "ck", name)
             os.makedirs(os.path.join(OUT, name))
             for f in CK_FILES:
