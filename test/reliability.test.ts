@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { poisonWeight, tinyCheckpoint } from './support/fixtures.js';
-import { mlamaProcess } from './support/spawn.js';
+import { mlamaProcess, whenStored } from './support/spawn.js';
 import { assertSameRows, storedRun } from './support/rows.js';
 
 const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
@@ -13,29 +13,9 @@ const dir = tempDir('mlama-reliability-');
 const runArgs = (db: string) => ['run', '--model', ck, '--data', SAMPLE_DATA, '--styles', 'word,entity', '--threads', '1', '--batch-size', '8', '--db', db];
 const TOTAL = 2392;
 
-/** Polls the database from this process and SIGKILLs the run once `when` holds. */
+/** SIGKILLs the run once `when` holds of the stored run and answer counts. */
 function killWhen(db: string, when: (runs: number, rows: number) => boolean) {
-  return (kill: (s: NodeJS.Signals) => void) => {
-    const timer = setInterval(() => {
-      if (!existsSync(db)) return;
-      try {
-        const d = new Database(db, { readonly: true, timeout: 1000 });
-        try {
-          const runs = (d.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n;
-          const rows = (d.prepare('SELECT COUNT(*) AS n FROM results').get() as { n: number }).n;
-          if (when(runs, rows)) {
-            kill('SIGKILL');
-            clearInterval(timer);
-          }
-        } finally {
-          d.close();
-        }
-      } catch {
-        // The schema may not exist yet.
-      }
-    }, 5);
-    setTimeout(() => clearInterval(timer), 60000).unref();
-  };
+  return (kill: (s: NodeJS.Signals) => void) => whenStored(db, when, () => kill('SIGKILL'), 60000);
 }
 
 const reference = join(dir, 'reference.sqlite');

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
 import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
-import { mlamaProcess } from './support/spawn.js';
+import { mlamaProcess, whenStored } from './support/spawn.js';
 import { assertSameRows, storedRun } from './support/rows.js';
 
 const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
@@ -15,24 +14,15 @@ const TOTAL = 2392;
 
 /** Sends `sig` (twice, as a scheduler signalling every process of a job may) once the run has stored `rows` answers. */
 function signalAt(db: string, rows: number, sig: NodeJS.Signals) {
-  return (kill: (s: NodeJS.Signals) => void) => {
-    const timer = setInterval(() => {
-      if (!existsSync(db)) return;
-      try {
-        const d = new Database(db, { readonly: true, timeout: 1000 });
-        try {
-          if ((d.prepare('SELECT COUNT(*) AS n FROM results').get() as { n: number }).n < rows) return;
-        } finally {
-          d.close();
-        }
-        clearInterval(timer);
+  return (kill: (s: NodeJS.Signals) => void) =>
+    whenStored(
+      db,
+      (_runs, n) => n >= rows,
+      () => {
         kill(sig);
         kill(sig);
-      } catch {
-        // The schema may not exist yet.
-      }
-    }, 5);
-  };
+      },
+    );
 }
 
 const reference = join(dir, 'reference.sqlite');
