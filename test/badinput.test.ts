@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
+import { type CliResult, cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
+import { cliOnReadOnlyFile } from './support/readonly.js';
 
 // One table of broken inputs: each gets its exit code and a one-line message naming the file and line or field.
 
@@ -53,8 +55,143 @@ interface Case {
   name: string;
   argv: () => string[] | Promise<string[]>;
   code: number;
+  /** stderr: the one error line, or for exit 0 all of stderr. */
   err: RegExp;
+  out?: RegExp;
+  /** How the command runs, when not in this process. */
+  runner?: (argv: string[]) => CliResult | Promise<CliResult>;
+  /** Called after the command, always: releases what argv took and names what is wrong with what was left. */
+  after?: () => string | undefined | Promise<string | undefined>;
 }
+
+/** A copy of the good results file, with `edit` applied to it through SQLite or its bytes. */
+function dbCopy(name: string, edit?: (file: string) => void): string {
+  const f = join(tempDir(), name);
+  cpSync(goodDb, f);
+  edit?.(f);
+  return f;
+}
+const sql = (fn: (d: Database.Database) => void) => (f: string) => {
+  const d = new Database(f);
+  try {
+    fn(d);
+  } finally {
+    d.close();
+  }
+};
+const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+/** A foreign SQLite file: another application's tables, no mlama mark. */
+function foreignDb(name: string, setup: string, appId = 0): string {
+  const f = join(tempDir(), name);
+  sql((d) => {
+    if (appId) d.pragma(`application_id = ${appId}`);
+    d.exec(setup);
+  })(f);
+  return f;
+}
+
+/** A case whose file must be byte for byte the same afterwards (read-only commands, refused files). */
+function unchanged(c: Omit<Case, 'argv' | 'after'>, file: () => string, argv: (f: string) => string[]): Case {
+  let f = '';
+  let before = '';
+  return {
+    ...c,
+    argv: () => {
+      f = file();
+      before = sha(f);
+      return argv(f);
+    },
+    after: () => (sha(f) === before ? undefined : `${f} was changed`),
+  };
+}
+
+/** A run into a file whose write lock another connection holds from the start: nothing of it is stored. */
+function lockedFromStart(): Case {
+  let release = () => {};
+  let db = '';
+  return {
+    name: 'database locked by another writer (run)',
+    argv: () => {
+      db = dbCopy('locked.sqlite');
+      const holder = new Database(db);
+      holder.exec('BEGIN IMMEDIATE');
+      release = () => {
+        holder.exec('ROLLBACK');
+        holder.close();
+      };
+      return run(SAMPLE_DATA, ck, '--db', db, '--name', 'second', '--busy-timeout', '200');
+    },
+    code: 2,
+    err: /locked\.sqlite: database busy \(another process holds the write lock; gave up after the busy timeout\)/,
+    after: () => {
+      release();
+      const d = new Database(db, { readonly: true });
+      try {
+        const runs = d.prepare('SELECT name, status FROM runs ORDER BY id').all();
+        return JSON.stringify(runs) === '[{"name":"good","status":"complete"}]' ? undefined : `runs left: ${JSON.stringify(runs)}`;
+      } finally {
+        d.close();
+      }
+    },
+  };
+}
+
+/** The lock taken once the run has stored 8 answers: the run fails, is not left held, and --resume finishes it. */
+function lockedMidRun(): Case {
+  const db = join(tempDir(), 'midrun.sqlite');
+  let holder: Database.Database | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    name: 'database locked by another writer mid-run',
+    argv: () => {
+      timer = setInterval(() => {
+        if (holder || !existsSync(db)) return;
+        try {
+          const d = new Database(db, { readonly: true });
+          try {
+            if ((d.prepare('SELECT COUNT(*) AS n FROM results').get() as { n: number }).n < 8) return;
+          } finally {
+            d.close();
+          }
+          holder = new Database(db);
+          holder.exec('BEGIN IMMEDIATE');
+        } catch {
+          // The schema may not exist yet.
+        }
+      }, 5);
+      return ['run', '--data', SAMPLE_DATA, '--model', ck, '--languages', 'en', '--styles', 'word', '--threads', '1', '--batch-size', '8'].concat([
+        '--db',
+        db,
+        '--name',
+        'locked',
+        '--busy-timeout',
+        '200',
+      ]);
+    },
+    code: 2,
+    err: /midrun\.sqlite: database busy \(another process holds the write lock/,
+    after: async () => {
+      clearInterval(timer);
+      if (!holder) return 'the run finished before the lock was taken';
+      holder.exec('ROLLBACK');
+      holder.close();
+      const left = JSON.parse((await cli('runs', '--db', db, '--format', 'json')).out)[0];
+      if (left.status === 'complete' || left.held_by) return `left ${left.status}, held by ${left.held_by}`;
+      const resumed = await cli('run', '--resume', 'locked', '--db', db);
+      if (resumed.code !== 0 || !/run "locked" complete: (\d+)\/\1 answers/.test(resumed.out)) return `--resume: exit ${resumed.code}: ${resumed.err}`;
+    },
+  };
+}
+
+/** Overwrites one 4 KiB page of a file with garbage. */
+const garbagePage = (page: number) => (f: string) => {
+  const fd = openSync(f, 'r+');
+  writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, page * 4096);
+  closeSync(fd);
+};
+const toJournal = sql((d) => d.pragma('journal_mode = DELETE'));
+const RUN_TABLE = `CREATE TABLE runs (id INTEGER PRIMARY KEY, track TEXT, km REAL); INSERT INTO runs (track, km) VALUES ('park', 5.2);`;
+const notOurs = /not an mlama results database \(.*\); it was left unchanged/;
 
 const cases: Case[] = [
   // mLAMA dataset files
@@ -589,20 +726,170 @@ const cases: Case[] = [
     code: 2,
     err: /\/sys\/mlama-ck: cannot write the checkpoint/,
   },
+  // issue 15: results files (items 1, 11, 12, 13)
+  lockedFromStart(),
+  lockedMidRun(),
+  {
+    name: 'database with a page of garbage bytes (report)',
+    argv: () => ['report', '--run', 'good', '--db', dbCopy('garbage.sqlite', garbagePage(1))],
+    code: 2,
+    err: /garbage\.sqlite: not a valid results database \(database disk image is malformed\)/,
+  },
+  {
+    name: 'database with a page of garbage bytes (run)',
+    argv: () => run(SAMPLE_DATA, ck, '--db', dbCopy('garbage.sqlite', garbagePage(1))),
+    code: 2,
+    err: /garbage\.sqlite: not a valid results database \(database disk image is malformed\)/,
+  },
+  {
+    name: 'database truncated mid-page (run)',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        ck,
+        '--db',
+        dbCopy('cut.sqlite', (f) => truncateSync(f, 5000)),
+      ),
+    code: 2,
+    err: /cut\.sqlite: not a valid results database/,
+  },
+  unchanged(
+    { name: "another application's file with a runs table (report)", code: 2, err: notOurs },
+    () => foreignDb('other.sqlite', RUN_TABLE),
+    (f) => ['report', '--db', f],
+  ),
+  unchanged(
+    { name: "another application's file with a runs table (run)", code: 2, err: notOurs },
+    () => foreignDb('other.sqlite', RUN_TABLE),
+    (f) => run(SAMPLE_DATA, ck, '--db', f),
+  ),
+  unchanged(
+    { name: "another application's application_id (runs)", code: 2, err: /marked\.sqlite: not an mlama results database \(application_id 42 belongs/ },
+    () => foreignDb('marked.sqlite', 'CREATE TABLE t (x)', 42),
+    (f) => ['runs', '--db', f],
+  ),
+  unchanged(
+    { name: "another application's application_id (run)", code: 2, err: /marked\.sqlite: not an mlama results database \(application_id 42 belongs/ },
+    () => foreignDb('marked.sqlite', 'CREATE TABLE t (x)', 42),
+    (f) => run(SAMPLE_DATA, ck, '--db', f),
+  ),
+  unchanged(
+    { name: 'user_version -1 (report)', code: 2, err: /v-1\.sqlite: schema version -1 \(PRAGMA user_version\) is not one mlama-harness writes/ },
+    () =>
+      dbCopy(
+        'v-1.sqlite',
+        sql((d) => d.pragma('user_version = -1')),
+      ),
+    (f) => ['report', '--db', f],
+  ),
+  unchanged(
+    { name: 'user_version -1 (run)', code: 2, err: /v-1\.sqlite: schema version -1 \(PRAGMA user_version\) is not one mlama-harness writes/ },
+    () =>
+      dbCopy(
+        'v-1.sqlite',
+        sql((d) => d.pragma('user_version = -1')),
+      ),
+    (f) => run(SAMPLE_DATA, ck, '--db', f),
+  ),
+  unchanged(
+    { name: 'schema version from the future (report)', code: 2, err: /v99\.sqlite: schema version 99 is newer than this harness knows/ },
+    () =>
+      dbCopy(
+        'v99.sqlite',
+        sql((d) => d.pragma('user_version = 99')),
+      ),
+    (f) => ['report', '--db', f],
+  ),
+  unchanged(
+    { name: 'rollback-journal file read by report', code: 0, err: /^$/, out: /run good \(#1, complete\)/ },
+    () => dbCopy('journal.sqlite', toJournal),
+    (f) => ['report', '--db', f, '--run', 'good'],
+  ),
+  unchanged(
+    { name: 'rollback-journal file read by runs', code: 0, err: /^$/, out: /│ good +│ complete/ },
+    () => dbCopy('journal.sqlite', toJournal),
+    (f) => ['runs', '--db', f],
+  ),
+  unchanged(
+    { name: 'rollback-journal file read by compare', code: 0, err: /^$/, out: /A = good \(#1\) {2}B = good \(#1\)/ },
+    () => dbCopy('journal.sqlite', toJournal),
+    (f) => ['compare', 'good', 'good', '--db', f],
+  ),
+  ...(['report', 'runs', 'compare'] as const).map((cmd) =>
+    unchanged(
+      { name: `read-only results file read by ${cmd}`, code: 0, err: /^$/, out: /good/, runner: (argv) => cliOnReadOnlyFile(argv.at(-1)!, argv) },
+      () => dbCopy('ro.sqlite'),
+      (f) => [cmd, ...(cmd === 'compare' ? ['good', 'good'] : []), '--db', f],
+    ),
+  ),
+  unchanged(
+    {
+      name: 'read-only results file written by run',
+      code: 2,
+      err: /ro\.sqlite: cannot write the results database \(attempt to write a readonly database\)/,
+      runner: (argv) => cliOnReadOnlyFile(argv.at(-1)!, argv),
+    },
+    () => dbCopy('ro.sqlite'),
+    (f) => run(SAMPLE_DATA, ck, '--db', f),
+  ),
+  {
+    name: '--db is a directory (run)',
+    argv: () => {
+      const f = join(tempDir(), 'adir.sqlite');
+      mkdirSync(f);
+      return run(SAMPLE_DATA, ck, '--db', f);
+    },
+    code: 2,
+    err: /adir\.sqlite: cannot write the results database \(unable to open database file\)/,
+  },
+  { name: 'compare --fail-on-drop -3', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '-3'], code: 2, err: /got "-3"/ },
 ];
 
 test('a good run exists to break', async () => {
   assert.equal((await cli('run', '--data', SAMPLE_DATA, '--model', ck, '--languages', 'en', '--limit', '2', '--db', goodDb, '--name', 'good')).code, 0);
 });
 
+/** Progress lines a run prints to stderr without a terminal; everything else there must be the one error line. */
+const PROGRESS = /^[a-z]{2,3}: \d+(\/\d+)? answers/;
+/** The last --db of a command line (commander takes the last). */
+const dbOf = (argv: string[]) => argv[argv.lastIndexOf('--db') + 1];
+/** Names of the complete runs in a results file, or none when it cannot be read as one. */
+function completeRuns(file: string | undefined): string[] {
+  if (!file || !existsSync(file) || !statSync(file).isFile()) return [];
+  try {
+    const d = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return d.prepare(`SELECT name FROM runs WHERE status = 'complete'`).pluck().all() as string[];
+    } finally {
+      d.close();
+    }
+  } catch {
+    return [];
+  }
+}
+
 test(`${cases.length} broken inputs: each exits with its code and one line naming the file and line or field`, async () => {
-  assert.ok(cases.length >= 77);
+  assert.ok(cases.length >= 98);
   const failures: string[] = [];
   for (const c of cases) {
-    const r = await cli(...(await c.argv()));
-    const lines = r.err.trim().split('\n');
-    if (r.code !== c.code || !c.err.test(r.err) || lines.length !== 1 || /internal error/.test(r.err))
-      failures.push(`${c.name}: exit ${r.code}, stderr ${JSON.stringify(r.err.trim())}`);
+    const argv = await c.argv();
+    const db = argv[0] === 'run' ? dbOf(argv) : undefined;
+    const before = completeRuns(db);
+    const r = await (c.runner ?? ((a: string[]) => cli(...a)))(argv);
+    const lines = r.err
+      .trim()
+      .split('\n')
+      .filter((l) => !PROGRESS.test(l));
+    const wrong = [];
+    if (r.code !== c.code || !c.err.test(c.code === 0 ? r.err : r.err.trim()) || (c.out && !c.out.test(r.out))) wrong.push('exit code or output');
+    if (c.code !== 0 && (lines.length !== 1 || !lines[0].startsWith('error: ') || /internal error/.test(r.err))) wrong.push('not one error line');
+    const completed = completeRuns(db).filter((n) => !before.includes(n));
+    if (completed.length) wrong.push(`run ${completed.join(', ')} counted as complete`);
+    const left = await Promise.resolve()
+      .then(c.after)
+      .catch((e: Error) => `after: ${e.message}`);
+    if (left) wrong.push(left);
+    if (wrong.length) failures.push(`${c.name}: ${wrong.join('; ')}: exit ${r.code}, stderr ${JSON.stringify(r.err.trim())}`);
   }
   assert.deepEqual(failures, []);
 });
