@@ -219,6 +219,92 @@ test('fuzz the options: selections, gate thresholds, threads, names, formats (ru
   }
 });
 
+// Checkpoint values that parse as JSON but break the contract (issue 15, items 7 and 14): position table sizes,
+// added_tokens shapes, a <mask> id colliding with another token, entity-vocabulary keys and ids. Each kind is
+// tried with every value listed (its place in a file drawn at random), not a random sample of them.
+type Edit = (text: string, r: () => number) => string;
+const onJson =
+  (edit: (v: any, r: () => number) => void): Edit =>
+  (text, r) => {
+    const v = JSON.parse(text);
+    edit(v, r);
+    return JSON.stringify(v);
+  };
+const randomKey = (v: object, r: () => number) => Object.keys(v)[Math.floor(r() * Object.keys(v).length)];
+const CHECKPOINT_EDITS: [string, string, Edit][] = [
+  ...[8, -5, 0, 1, 3, 1.5, '130', null, 1e9, 129, 131, true].map((n): [string, string, Edit] => [
+    'config.json',
+    `max_position_embeddings ${JSON.stringify(n)}`,
+    onJson((c) => {
+      c.max_position_embeddings = n;
+    }),
+  ]),
+  ...(['object', 'null', 'empty', 'string', 'holding null', 'holding a number', 'id as a string'] as const).map((shape): [string, string, Edit] => [
+    'tokenizer.json',
+    `added_tokens ${shape}`,
+    onJson((t) => {
+      const [a, ...rest] = t.added_tokens;
+      t.added_tokens = {
+        object: { '<mask>': 8001 },
+        null: null,
+        empty: [],
+        string: 'added',
+        'holding null': [null, a, ...rest],
+        'holding a number': [1, a, ...rest],
+        'id as a string': [{ ...a, id: String(a.id) }, ...rest],
+      }[shape];
+    }),
+  ]),
+  ...(['content', 'id'] as const).map((field): [string, string, Edit] => [
+    'tokenizer.json',
+    `an added token without ${field}`,
+    onJson((t, r) => {
+      delete t.added_tokens[Math.floor(r() * t.added_tokens.length)][field];
+    }),
+  ]),
+  ...['ordinary', 0, 1, 3, -1, 8002, 1e9, 2.5].map((id): [string, string, Edit] => [
+    'tokenizer.json',
+    `<mask> id ${id}`,
+    onJson((t, r) => {
+      t.added_tokens.find((a: any) => a.content === '<mask>').id = id === 'ordinary' ? 4 + Math.floor(r() * 7990) : id;
+    }),
+  ]),
+  ['tokenizer.json', 'a second <mask> at an ordinary id', onJson((t) => t.added_tokens.push({ ...t.added_tokens.at(-1), id: 100 }))],
+  ...['\\q', '\\u12', '\\x41', '\\', '\\u{1F4A5}', '\\ud800'].map((esc): [string, string, Edit] => [
+    'entity_vocab.json',
+    `escape ${esc} in a key`,
+    (text, r) => {
+      const keys = [...text.matchAll(/"(?:[^"\\]|\\.)*"\s*:/g)];
+      const k = keys[Math.floor(r() * keys.length)];
+      const at = k.index! + 1 + Math.floor(r() * (k[0].length - 3));
+      return text.slice(0, at) + esc + text.slice(at);
+    },
+  ]),
+  ...[366, 367, 5000, -1, 1.5, 2 ** 31, 2 ** 53].map((id): [string, string, Edit] => [
+    'entity_vocab.json',
+    `entity id ${id}`,
+    onJson((v, r) => {
+      v[randomKey(v, r)] = id;
+    }),
+  ]),
+];
+
+test('fuzz checkpoint values through mlama run: position tables, added_tokens, <mask> ids, entity vocabulary keys and ids', async () => {
+  const r = xorshift32(1515);
+  const dir = join(tempDir(), 'ck');
+  cpSync(ck, dir, { recursive: true });
+  for (const [file, name, edit] of CHECKPOINT_EDITS) {
+    const original = readFileSync(join(ck, file), 'utf8');
+    writeFileSync(join(dir, file), edit(original, r));
+    const what = `${file} (${name})`;
+    const db = join(tempDir(), 'ck.sqlite');
+    const res = await cli('run', '--data', SAMPLE_DATA, '--model', dir, '--languages', 'en', '--relations', 'P19', '--limit', '2', '--db', db, '--name', 'f');
+    judge(what, res);
+    if (res.code === 0 && !/run "f" complete: (\d+)\/\1 answers/.test(res.out)) problems.push(`${what}: exit 0 without a complete run: ${res.out.slice(-200)}`);
+    writeFileSync(join(dir, file), original);
+  }
+});
+
 test('at least 1,000 mutations, and no problem', () => {
   console.log(
     `# ${mutations} mutations (exit codes ${[...exits]
