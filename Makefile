@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo demo-random known-answer test run-tests install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported
+.PHONY: demo demo-random known-answer test run-tests install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -83,6 +83,11 @@ test-fast: install
 	@set -o pipefail; $(TSX) --test --test-reporter=tap --test-concurrency=1 $(FAST_TESTS) | tee results/.test-fast.tap | grep -E '^(not ok|# (tests|pass|fail|skipped|duration_ms))'; \
 	n=$$(grep -E '^# tests' results/.test-fast.tap | awk '{print $$3}'); if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \
 	fails=$$(grep -E '^# fail' results/.test-fast.tap | awk '{print $$3}'); [ "$${fails:-1}" -eq 0 ]
+
+# `make test` RUNS times in a row (default 3) while `nproc` busy loops keep every core busy; stops at the first
+# failure and ends with one summary line (tools/test-under-load.sh; TEST_TARGET and HOG can be set).
+test-under-load:
+	@tools/test-under-load.sh
 
 # Formatter and linter (Biome, biome.json) and the type check; CI runs it before the tests.
 check: install
