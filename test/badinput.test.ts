@@ -697,6 +697,26 @@ const cases: Case[] = [
     code: 2,
     err: /"entity_vocab_size" is 5001 but the graph's entity embedding table .* has \d+ rows/,
   },
+  {
+    name: "[MASK] entity on [PAD]'s id",
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'entity_vocab.json', (v) => ({ ...v, '[MASK]': 0 }))),
+      ),
+    code: 2,
+    err: /entity_vocab\.json: \[MASK\] has id 0, which \[PAD\] also has; a special entity needs its own id/,
+  },
+  {
+    name: "[MASK] entity on an ordinary entity's id",
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'entity_vocab.json', (v) => ({ ...v, '[MASK]': 3 }))),
+      ),
+    code: 2,
+    err: /entity_vocab\.json: \[MASK\] has id 3, which an ordinary entity also has; a special entity needs its own id/,
+  },
   // issue 15: output paths (item 14)
   {
     name: 'report --out into a folder',
@@ -869,7 +889,7 @@ function completeRuns(file: string | undefined): string[] {
 }
 
 test(`${cases.length} broken inputs: each exits with its code and one line naming the file and line or field`, async () => {
-  assert.ok(cases.length >= 98);
+  assert.ok(cases.length >= 100);
   const failures: string[] = [];
   for (const c of cases) {
     const argv = await c.argv();

@@ -287,6 +287,15 @@ const CHECKPOINT_EDITS: [string, string, Edit][] = [
       v[randomKey(v, r)] = id;
     }),
   ]),
+  ...['[PAD]', '[UNK]', '[MASK]'].flatMap((k) =>
+    [0, 1, 2, 3].map((id): [string, string, Edit] => [
+      'entity_vocab.json',
+      `${k} on id ${id}`,
+      onJson((v) => {
+        v[k] = id;
+      }),
+    ]),
+  ),
 ];
 
 test('fuzz checkpoint values through mlama run: position tables, added_tokens, <mask> ids, entity vocabulary keys and ids', async () => {

@@ -31,11 +31,21 @@ export function loadEntityVocab(file: string, keep: KeyFilter = () => true): Ent
   const map = new Map<string, number>();
   let maxId = -1;
   let keys = 0;
+  // Which ids ordinary keys hold, a byte per id (1.2 MB for mLUKE), so that a special entity on one is found.
+  let ordinary = new Uint8Array(1024);
   const add = (key: string, id: number, where: string) => {
     if (!Number.isInteger(id) || id < 0) fail(`${where}: entity id for ${JSON.stringify(key)} must be a non-negative integer`);
     keys += 1;
     if (id > maxId) maxId = id;
     if (isSpecial(key) || keep(key)) map.set(key, id);
+    if (!isSpecial(key) && id < 2 ** 26) {
+      if (id >= ordinary.length) {
+        const grown = new Uint8Array(Math.max(id + 1, ordinary.length * 2));
+        grown.set(ordinary);
+        ordinary = grown;
+      }
+      ordinary[id] = 1;
+    }
   };
   if (file.endsWith('.jsonl')) {
     for (const { line, value } of readJsonl(file)) {
@@ -49,6 +59,15 @@ export function loadEntityVocab(file: string, keep: KeyFilter = () => true): Ent
     }
   } else {
     scanFlatObject(readFileSync(file), file, (k, v) => add(k, v, `${file}: key`));
+  }
+  // A special entity's id must be its own: [MASK] on [PAD]'s or an entity's id would score the wrong embedding.
+  const specialAt = new Map<number, string>();
+  for (const k of SPECIAL_ENTITIES) {
+    const id = map.get(k);
+    if (id === undefined) continue;
+    if (specialAt.has(id)) fail(`${file}: ${k} has id ${id}, which ${specialAt.get(id)} also has; a special entity needs its own id`);
+    if (ordinary[id]) fail(`${file}: ${k} has id ${id}, which an ordinary entity also has; a special entity needs its own id`);
+    specialAt.set(id, k);
   }
   return {
     file,
