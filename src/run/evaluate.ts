@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fail } from '../errors.js';
-import { distinct, openDataset, readLanguage, resolveLanguages, resolveRelations } from '../data/mlama.js';
+import { distinct, holding, openDataset, readLanguage, resolveLanguages, resolveRelations } from '../data/mlama.js';
 import { readLabelIndex } from '../data/labels.js';
 import { keysForLabels, linkCounts, type LinkCounts } from '../tokenize/entityLinker.js';
 import { loadStyle, PROMPTS_DIR, type PromptStyle } from '../prompts/styles.js';
@@ -95,8 +95,10 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     if (!o.model || !o.data) fail(`run: --model and --data are required (or --resume NAME)`);
     if (o.name !== undefined) refuseExisting(store, o.name);
   }
-  const ds = openDataset(o.data!);
-  const languages = resolveLanguages(ds, o.languages);
+  const opened = openDataset(o.data!);
+  const languages = resolveLanguages(opened, o.languages);
+  // Read once: the label index, the plan, the shard's costs and the scoring all take the run's files from memory.
+  const ds = holding(opened, languages);
   resolveRelations(ds, languages, o.relations);
   const styles: PromptStyle[] = distinct('--styles', o.styles).map(loadStyle);
   const labels = readLabelIndex(ds);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
+import { holding, openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
 import { keysForLabels } from '../../tokenize/entityLinker.js';
 import { loadCheckpoint } from '../../model/checkpoint.js';
@@ -49,8 +49,9 @@ export async function mergeCommand(out: string, inputs: string[], o: { run?: str
 
 /** `mlama shards`: how `run --shard I/N` would split the selected queries, by estimated cost. */
 export function shardsCommand(o: ShardsOptions, io: Io): void {
-  const ds = openDataset(o.data);
-  const languages = resolveLanguages(ds, o.languages);
+  const opened = openDataset(o.data);
+  const languages = resolveLanguages(opened, o.languages);
+  const ds = holding(opened, languages);
   resolveRelations(ds, languages, o.relations);
   const labels = readLabelIndex(ds);
   const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
