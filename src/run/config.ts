@@ -241,7 +241,7 @@ export function readStored(key: string, spec: OptionSpec, value: unknown): unkno
 }
 
 /** The stored options a resume did not restate, so `--resume NAME` alone continues a run as it was started. */
-export function withStoredOptions<O extends { given?: string[] }>(runName: string, stored: Record<string, unknown>, o: O, table: OptionTable = RUN_OPTIONS): O {
+export function withStoredOptions<O extends { given?: string[] }>(run: string, stored: Record<string, unknown>, o: O, table: OptionTable = RUN_OPTIONS): O {
   const out: Record<string, unknown> = { ...o };
   const given = new Set(o.given ?? Object.keys(out).filter((k) => out[k] !== undefined));
   for (const [k, s] of Object.entries(table)) {
@@ -250,7 +250,7 @@ export function withStoredOptions<O extends { given?: string[] }>(runName: strin
     try {
       out[k] = readStored(k, s, v);
     } catch (e) {
-      if (e instanceof HarnessError) fail(`cannot resume "${runName}": its stored options are invalid (${e.message})`);
+      if (e instanceof HarnessError) fail(`cannot resume "${run}": its stored options are invalid (${e.message})`);
       throw e;
     }
   }
