@@ -207,7 +207,7 @@ export const RUN_OPTIONS: { [K in keyof Declared]-?: OptionSpec<NonNullable<Decl
   },
 };
 
-/** The keys whose difference refuses `purpose`: compare and merge set apart what a shard split, resume keeps it too. */
+/** The keys whose difference refuses `purpose`: the comparable ones, and for a resume also those it must keep (the shard). */
 export function identityKeys(purpose: 'compare' | 'merge' | 'resume', table: OptionTable = RUN_OPTIONS): string[] {
   return Object.entries(table)
     .filter(([, s]) => s.identity === 'comparable' || (purpose === 'resume' && s.identity === 'resume'))
