@@ -88,7 +88,7 @@ test('make demo and make demo-random write to the default results file under new
   assert.equal(runs(random).length, 2);
   for (const l of runs(random)) assert.match(l, /--name demo-\d{8}-\d{6}-seed\d --db results\/mlama\.sqlite/);
   for (const text of [known, random]) assert.doesNotMatch(text, /rm -f[^\n]*sqlite/);
-  const src = readFileSync(join(ROOT, 'src/cli/commands/runs.ts'), 'utf8');
+  const src = readFileSync(join(ROOT, 'src/run/config.ts'), 'utf8');
   assert.match(src, /const DEFAULT_DB = 'results\/mlama\.sqlite'/);
 });
 

@@ -9,6 +9,24 @@ const CANDIDATE_DIRS = ['TREx_multilingual_objects', 'GoogleRE_objects'];
 export interface Dataset {
   root: string;
   languages: string[];
+  /** Parsed files of the languages a run works on, by path (see holding): a run reads each of them once. */
+  held?: { languages: Set<string>; files: Map<string, unknown> };
+}
+
+/**
+ * The dataset with the files of `languages` kept once parsed: a run plans, costs a shard split and scores from
+ * memory instead of parsing every relation file three or four times. Other languages (those only the label index
+ * reads) stream as before, so memory holds what the run itself asks.
+ */
+export function holding(ds: Dataset, languages: string[]): Dataset {
+  return { ...ds, held: { languages: new Set(languages), files: new Map() } };
+}
+
+function held<T>(ds: Dataset, lang: string, file: string, read: () => T): T {
+  if (!ds.held?.languages.has(lang)) return read();
+  let v = ds.held.files.get(file) as T | undefined;
+  if (v === undefined) ds.held.files.set(file, (v = read()));
+  return v;
 }
 
 export function openDataset(root: string): Dataset {
@@ -83,6 +101,10 @@ function templatesFrom(file: string): Template[] {
 /** The main template of each relation (mLAMA keeps one per relation in templates.jsonl). */
 export function readTemplates(ds: Dataset, lang: string): Map<string, Template> {
   const file = join(ds.root, lang, 'templates.jsonl');
+  return held(ds, lang, file, () => templateMap(file, lang));
+}
+
+function templateMap(file: string, lang: string): Map<string, Template> {
   const map = new Map<string, Template>();
   for (const t of templatesFrom(file)) {
     if (map.has(t.relation)) fail(`${t.source}: second template for relation ${t.relation}`);
@@ -95,7 +117,7 @@ export function readTemplates(ds: Dataset, lang: string): Map<string, Template> 
 /** Paraphrase templates of a relation, when the release has them. */
 export function readParaphrases(ds: Dataset, lang: string, relation: string): Template[] {
   const file = join(ds.root, lang, 'paraphrases', `${relation}.jsonl`);
-  return existsSync(file) ? templatesFrom(file) : [];
+  return held(ds, lang, file, () => (existsSync(file) ? templatesFrom(file) : []));
 }
 
 export function listRelations(ds: Dataset, lang: string): string[] {
@@ -113,6 +135,11 @@ const label = (s: string): string => s.normalize('NFC');
 
 export function* readTriples(ds: Dataset, lang: string, relation: string): Generator<Triple> {
   const file = join(ds.root, lang, `${relation}.jsonl`);
+  if (ds.held?.languages.has(lang)) yield* held(ds, lang, file, () => [...parseTriples(file)]);
+  else yield* parseTriples(file);
+}
+
+function* parseTriples(file: string): Generator<Triple> {
   for (const { line, value } of readJsonl(file)) {
     const lineid = value.lineid;
     if (lineid === undefined) fail(`${file}:${line}: missing field "lineid"`);
@@ -129,6 +156,10 @@ export function* readTriples(ds: Dataset, lang: string, relation: string): Gener
 
 /** Candidate object labels per relation, from the candidate files present for the language. */
 export function readCandidateFiles(ds: Dataset, lang: string): Map<string, { labels: string[]; source: string }> {
+  return held(ds, lang, `candidates:${lang}`, () => candidateFiles(ds, lang));
+}
+
+function candidateFiles(ds: Dataset, lang: string): Map<string, { labels: string[]; source: string }> {
   const out = new Map<string, { labels: string[]; source: string }>();
   for (const dir of CANDIDATE_DIRS) {
     const file = join(ds.root, dir, `${lang}.json`);
@@ -160,7 +191,8 @@ export interface ReadOptions {
 }
 
 /**
- * The relations of one language, one at a time: only one relation's triples are held in memory.
+ * The relations of one language, one at a time: only one relation's triples are held in memory (unless the
+ * dataset holds the language for a run: see holding).
  * Candidate policy: the candidate-file objects plus every gold object of the relation, so every answer can be
  * ranked; the number added is kept on the set.
  */

@@ -85,33 +85,3 @@ export function gateGaps(
   }
   return gaps;
 }
-
-/** Options that must agree for two runs to be compared (or resumed, or merged). */
-export const COMPARABLE_OPTIONS = ['languages', 'relations', 'styles', 'limit', 'templates', 'fallback'] as const;
-
-/** A run's inputs as stored: options, checkpoint fingerprint, dataset fingerprint. */
-export interface RunInputs {
-  options: Record<string, unknown>;
-  checkpoint: Record<string, string>;
-  dataset: Record<string, string>;
-}
-
-/**
- * What tells two runs' inputs apart, each difference named: the option keys given, then the checkpoint's
- * fingerprints (unless `checkpoint` is false: compare exists to set checkpoints side by side), then the data's.
- */
-export function inputDifferences(a: RunInputs, b: RunInputs, keys: readonly string[], checkpoint = true): string[] {
-  const fingerprint = (x: Record<string, string>, y: Record<string, string>, what: string) =>
-    differences(x, y, Object.keys({ ...x, ...y })).map((d) => `${what} ${d}`);
-  return [
-    ...differences(a.options, b.options, keys),
-    ...(checkpoint ? fingerprint(a.checkpoint, b.checkpoint, 'checkpoint') : []),
-    ...fingerprint(a.dataset, b.dataset, 'dataset'),
-  ];
-}
-
-export function differences(a: Record<string, unknown>, b: Record<string, unknown>, keys: readonly string[]): string[] {
-  return keys
-    .filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null))
-    .map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`);
-}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fail } from '../errors.js';
-import { distinct, openDataset, readLanguage, resolveLanguages, resolveRelations } from '../data/mlama.js';
+import { distinct, holding, openDataset, readLanguage, resolveLanguages, resolveRelations } from '../data/mlama.js';
 import { readLabelIndex } from '../data/labels.js';
 import { keysForLabels, linkCounts, type LinkCounts } from '../tokenize/entityLinker.js';
 import { loadStyle, PROMPTS_DIR, type PromptStyle } from '../prompts/styles.js';
@@ -34,35 +34,14 @@ import {
   type RunRecord,
   type Store,
 } from '../store/db.js';
-import { COMPARABLE_OPTIONS, inputDifferences } from '../report/compare.js';
+import { inputDifferences, runDifferences, storedOptions, withStoredOptions, type RunOptions } from './config.js';
 import { datasetFingerprint } from './fingerprint.js';
 import { planShard, queryCosts, type ShardPlan } from './costs.js';
-import { parseShardName, shardName, type ShardSpec } from './shard.js';
+import { shardName } from './shard.js';
 import { HEARTBEAT_MS, hold, liveHolder, ownLease } from './lease.js';
 import type { Dataset } from '../data/mlama.js';
 
-export interface RunOptions {
-  /** Optional with --resume: taken from the stored run. */
-  model?: string;
-  data?: string;
-  languages?: string[];
-  relations?: string[];
-  styles: string[];
-  limit?: number;
-  templates: 'main' | 'all';
-  fallback: boolean;
-  name?: string;
-  resume?: string;
-  batchSize?: number;
-  tokenBudget?: number;
-  threads?: number;
-  device?: 'cpu' | 'cuda';
-  shard?: ShardSpec;
-  /** Text shown with the run in `runs` and reports. */
-  label?: string;
-  /** The options the user gave; on --resume the others come from the stored run. Absent: every defined one. */
-  given?: string[];
-}
+export type { RunOptions } from './config.js';
 
 export interface Progress {
   start(language: string, total: number, done: number): void;
@@ -83,36 +62,11 @@ export interface RunOutcome {
 
 export const HARNESS_VERSION = (JSON.parse(readFileSync(join(PROMPTS_DIR, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
-/** The options that decide results; what is stored with the run and checked on resume, compare and merge. */
-export function resultOptions(o: RunOptions, languages: string[]): Record<string, unknown> {
-  return {
-    languages,
-    relations: o.relations ?? null,
-    styles: o.styles,
-    limit: o.limit ?? null,
-    templates: o.templates,
-    fallback: o.fallback,
-    shard: o.shard ? shardName(o.shard) : null,
-  };
-}
-
 /** The options a resume did not restate, taken from the stored run, so `--resume NAME` alone continues it. */
-export function withStoredOptions(prev: RunRecord, o: RunOptions): RunOptions {
-  const given = new Set(o.given ?? Object.keys(o).filter((k) => o[k as keyof RunOptions] !== undefined));
-  const stored = prev.options;
-  const out: RunOptions = { ...o };
-  const take = <K extends keyof RunOptions>(k: K, v: unknown) => {
-    if (!given.has(k) && v !== undefined && v !== null) out[k] = v as RunOptions[K];
-  };
-  take('languages', stored.languages);
-  take('relations', stored.relations);
-  take('styles', stored.styles);
-  take('limit', stored.limit);
-  take('templates', stored.templates);
-  take('fallback', stored.fallback);
-  if (!out.shard && typeof stored.shard === 'string') out.shard = parseShardName(stored.shard);
-  if (!given.has('model')) out.model = o.model ?? prev.model_path ?? undefined;
-  if (!given.has('data')) out.data = o.data ?? prev.data_path ?? undefined;
+export function withStoredRun(prev: RunRecord, o: RunOptions): RunOptions {
+  const out = withStoredOptions(prev.name, prev.options, o);
+  out.model ??= prev.model_path ?? undefined;
+  out.data ??= prev.data_path ?? undefined;
   for (const k of ['model', 'data'] as const)
     if (!out[k]) fail(`cannot resume "${prev.name}": it was stored without its --${k} path (an older harness); give --${k}`);
   return out;
@@ -134,26 +88,28 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   if (o.resume) {
     prev = findRun(store, o.resume);
     if (!prev) fail(`${store.file}: no run "${o.resume}" to resume`);
-    o = withStoredOptions(prev, o);
+    o = withStoredRun(prev, o);
     const holder = liveHolder(prev, store.file);
     if (holder) fail(`cannot resume "${prev.name}": it is still running (${holder}); wait for it or stop it first`);
   } else {
     if (!o.model || !o.data) fail(`run: --model and --data are required (or --resume NAME)`);
     if (o.name !== undefined) refuseExisting(store, o.name);
   }
-  const ds = openDataset(o.data!);
-  const languages = resolveLanguages(ds, o.languages);
+  const opened = openDataset(o.data!);
+  const languages = resolveLanguages(opened, o.languages);
+  // Read once: the label index, the plan, the shard's costs and the scoring all take the run's files from memory.
+  const ds = holding(opened, languages);
   resolveRelations(ds, languages, o.relations);
   const styles: PromptStyle[] = distinct('--styles', o.styles).map(loadStyle);
   const labels = readLabelIndex(ds);
   const ck = loadCheckpoint(o.model!, { entityKeys: keysForLabels(labels.labels) });
   refuseUnservedStyles(ck, styles);
-  const options = resultOptions(o, languages);
+  const options = storedOptions({ ...o, languages });
   // The label index behind the entity fallback reads every language it was given, not only the run's.
   const read = [...languages, ...labels.languages];
   const fingerprint = inputsOf(ck, ds, read);
   if (prev) {
-    const diffs = inputDifferences(prev, { options, ...fingerprint }, [...COMPARABLE_OPTIONS, 'shard']);
+    const diffs = runDifferences('resume', prev, { options, ...fingerprint });
     if (diffs.length) fail(`cannot resume "${prev.name}": it was run with different inputs (${diffs.join('; ')})`);
     if (prev.status === 'complete') return { run: prev, stored: 0, skipped: 0, interrupted: false, warnings: [] };
   }

@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import { COMPARABLE_OPTIONS, inputDifferences } from '../report/compare.js';
+import { runDifferences } from './config.js';
 import { parseShardName, type ShardSpec } from './shard.js';
 import { createRun, findRun, listRuns, readResults, resultKey, resultWriter, setStatus, withStoreSync, type RunRecord, type Store } from '../store/db.js';
 
@@ -52,10 +52,7 @@ export function mergeShards(out: Store, inputs: string[], o: { run?: string; nam
   }
   const first = sources[0];
   for (const s of sources.slice(1)) {
-    const diffs = [
-      ...(s.count !== first.count ? [`shard count: ${first.count} vs ${s.count}`] : []),
-      ...inputDifferences(first.run, s.run, COMPARABLE_OPTIONS),
-    ];
+    const diffs = [...(s.count !== first.count ? [`shard count: ${first.count} vs ${s.count}`] : []), ...runDifferences('merge', first.run, s.run)];
     if (diffs.length) fail(`${s.file}: shard ${s.index}/${s.count} does not match ${first.file} (${diffs.join('; ')})`);
   }
   const byIndex = new Map<number, MergeSource[]>();

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
+import { holding, openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
 import { keysForLabels } from '../../tokenize/entityLinker.js';
 import { loadCheckpoint } from '../../model/checkpoint.js';
@@ -7,51 +7,25 @@ import { loadStyle } from '../../prompts/styles.js';
 import { queryCosts } from '../../run/costs.js';
 import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
-import type { RunOptions } from '../../run/evaluate.js';
+import { RUN_OPTIONS, type RunOptions } from '../../run/config.js';
 import { withStore } from '../../store/db.js';
 import { renderTable } from '../../report/table.js';
-import { positiveInt, querySelectionOptions, runName, type Io } from '../io.js';
+import { declareOptions, positiveInt, runName, SELECTION_KEYS, type Io } from '../io.js';
+
+export type ShardsOptions = Required<Pick<RunOptions, 'model' | 'data'>> &
+  Pick<RunOptions, 'languages' | 'relations' | 'styles' | 'limit' | 'templates' | 'fallback'> & { count: number };
 
 export function registerCluster(program: Command, io: Io): void {
-  querySelectionOptions(
+  declareOptions(
     program
       .command('shards')
       .description('show how `run --shard I/N` would split the queries: estimated cost per shard and the balance')
       .requiredOption('--model <dir>', 'checkpoint directory (its tokenizer decides the costs)')
       .requiredOption('--data <dir>', 'mLAMA 1.1 directory')
       .requiredOption('--count <n>', 'number of shards', positiveInt),
-  ).action(
-    (
-      o: Required<Pick<RunOptions, 'model' | 'data'>> &
-        Pick<RunOptions, 'languages' | 'relations' | 'styles' | 'limit' | 'templates' | 'fallback'> & { count: number },
-    ) => {
-      const ds = openDataset(o.data);
-      const languages = resolveLanguages(ds, o.languages);
-      resolveRelations(ds, languages, o.relations);
-      const labels = readLabelIndex(ds);
-      const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
-      const items = queryCosts(ds, languages, ck, labels, o.styles.map(loadStyle), {
-        relations: o.relations,
-        limit: o.limit,
-        templates: o.templates,
-        fallback: o.fallback,
-      });
-      const b = shardBalance(items, assignShards(items, o.count), o.count);
-      const total = b.costs.reduce((a, c) => a + c, 0);
-      io.out(
-        renderTable(
-          ['shard', 'queries', 'estimated cost (tokens)', 'share %'],
-          b.costs.map((c, i) => [`${i}/${o.count}`, b.queries[i], c, Number(((100 * c) / total).toFixed(2))]),
-          { colour: io.tty },
-        ),
-      );
-      const byCount = items.length / o.count;
-      const countMax = Math.max(...b.queries) / byCount;
-      io.out(
-        `${items.length} queries over ${languages.length} languages, ${o.count} shards: balance (max/mean estimated cost) ${b.maxOverMean.toFixed(3)}; queries per shard vary ${(Math.min(...b.queries) / byCount).toFixed(2)}-${countMax.toFixed(2)}x the mean`,
-      );
-    },
-  );
+    RUN_OPTIONS,
+    SELECTION_KEYS,
+  ).action((o: ShardsOptions) => shardsCommand(o, io));
 
   program
     .command('merge')
@@ -60,12 +34,45 @@ export function registerCluster(program: Command, io: Io): void {
     .argument('<inputs...>', 'shard databases')
     .option('--run <name>', 'the run to take from each input (default: its only run)')
     .option('--name <name>', "name of the merged run (default: the shards' run name)", runName)
-    .action(async (out: string, inputs: string[], o: { run?: string; name?: string }) => {
-      await withStore(out, {}, (store) => {
-        const r = mergeShards(store, inputs, o);
-        io.out(
-          `merged ${r.sources.length} shards (${r.sources.map((s) => `${s.index}/${s.count}: ${s.answers}`).join(', ')}) into run "${r.run.name}" of ${out}: ${r.answers} answers, ${r.run.status}`,
-        );
-      });
-    });
+    .action((out: string, inputs: string[], o: { run?: string; name?: string }) => mergeCommand(out, inputs, o, io));
+}
+
+/** `mlama merge`: the shard databases of one run into one run of `out`. */
+export async function mergeCommand(out: string, inputs: string[], o: { run?: string; name?: string }, io: Io): Promise<void> {
+  await withStore(out, {}, (store) => {
+    const r = mergeShards(store, inputs, o);
+    io.out(
+      `merged ${r.sources.length} shards (${r.sources.map((s) => `${s.index}/${s.count}: ${s.answers}`).join(', ')}) into run "${r.run.name}" of ${out}: ${r.answers} answers, ${r.run.status}`,
+    );
+  });
+}
+
+/** `mlama shards`: how `run --shard I/N` would split the selected queries, by estimated cost. */
+export function shardsCommand(o: ShardsOptions, io: Io): void {
+  const opened = openDataset(o.data);
+  const languages = resolveLanguages(opened, o.languages);
+  const ds = holding(opened, languages);
+  resolveRelations(ds, languages, o.relations);
+  const labels = readLabelIndex(ds);
+  const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
+  const items = queryCosts(ds, languages, ck, labels, o.styles.map(loadStyle), {
+    relations: o.relations,
+    limit: o.limit,
+    templates: o.templates,
+    fallback: o.fallback,
+  });
+  const b = shardBalance(items, assignShards(items, o.count), o.count);
+  const total = b.costs.reduce((a, c) => a + c, 0);
+  io.out(
+    renderTable(
+      ['shard', 'queries', 'estimated cost (tokens)', 'share %'],
+      b.costs.map((c, i) => [`${i}/${o.count}`, b.queries[i], c, Number(((100 * c) / total).toFixed(2))]),
+      { colour: io.tty },
+    ),
+  );
+  const byCount = items.length / o.count;
+  const countMax = Math.max(...b.queries) / byCount;
+  io.out(
+    `${items.length} queries over ${languages.length} languages, ${o.count} shards: balance (max/mean estimated cost) ${b.maxOverMean.toFixed(3)}; queries per shard vary ${(Math.min(...b.queries) / byCount).toFixed(2)}-${countMax.toFixed(2)}x the mean`,
+  );
 }

@@ -40,26 +40,7 @@ export function registerModel(program: Command, io: Io): void {
     .option('--seed <n>', 'weight seed', (v) => Number.parseInt(v, 10), 1)
     .option('--data <dir>', 'mLAMA directory whose labels make up the entity vocabulary', BUNDLED_SAMPLE)
     .option('--entity-aware', 'use entity-aware attention (LukeConfig.use_entity_aware_attention)', false)
-    .action((o: { family: string; preset: string; out: string; seed: number; data: string; entityAware: boolean }) => {
-      if (!isFamilyName(o.family)) fail(`--family: unknown model family "${o.family}"; available: ${FAMILY_NAMES.join(', ')}`);
-      if (!(o.preset in PRESETS)) fail(`unknown preset "${o.preset}"; available: ${Object.keys(PRESETS).join(', ')}`);
-      if (o.entityAware && !FAMILIES[o.family].inputGroups.includes('entities')) fail(`--entity-aware: family ${o.family} has no entity inputs`);
-      if (!Number.isInteger(o.seed)) fail('--seed must be an integer');
-      if (existsSync(o.out) && !statSync(o.out).isDirectory()) fail(`${o.out}: --out exists and is not a directory (a checkpoint is a directory)`);
-      makeDirs(o.out);
-      const t0 = Date.now();
-      let r: ReturnType<typeof generateCheckpoint>;
-      try {
-        r = generateCheckpoint({ family: o.family, preset: o.preset as PresetName, out: o.out, seed: o.seed, data: o.data, entityAware: o.entityAware });
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (!code) throw e;
-        fail(`${o.out}: cannot write the checkpoint (${code}${(e as NodeJS.ErrnoException).path ? ` at ${(e as NodeJS.ErrnoException).path}` : ''})`);
-      }
-      io.out(
-        `wrote ${o.out}: family ${o.family}, preset ${o.preset}, seed ${o.seed}, word vocab ${r.vocab}, entities ${r.entities}, weights ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(1)} s (random weights)`,
-      );
-    });
+    .action((o: MakeCheckpointOptions) => makeCheckpointCommand(o, io));
 
   program
     .command('prompts')
@@ -72,49 +53,93 @@ export function registerModel(program: Command, io: Io): void {
     .option('--limit <n>', 'queries to show', (v) => Number.parseInt(v, 10), 5)
     .option('--fallback', "also look entities up through the same Wikidata id's labels in other languages (not the paper's protocol)", false)
     .option('--no-fallback', 'look entities up as <lang>:<title> in the query language only (the default)')
-    .action((o: { data: string; model: string; language: string; relation?: string; style: string; limit: number; fallback: boolean }) => {
-      const ds = openDataset(o.data);
-      resolveLanguages(ds, [o.language]);
-      if (o.relation !== undefined) resolveRelations(ds, [o.language], [o.relation], '--relation');
-      const labels = readLabelIndex(ds);
-      const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
-      const style = loadStyle(o.style);
-      if (style.deviation) io.out(`note: style "${style.name}" deviates from the paper: ${style.deviation}`);
-      const tok = ck.tokenizer;
-      let shown = 0;
-      const counted = new Set<unknown>();
-      const links = { direct: 0, fallback: 0, refused: 0, none: 0 };
-      for (const b of languageQueries(ds, o.language, tok, ck.entityVocab, labels, [style], {
-        relations: o.relation ? [o.relation] : undefined,
-        limit: o.limit,
-        fallback: o.fallback,
-      })) {
-        if (style.head === 'entity' && !counted.has(b.relation)) {
-          counted.add(b.relation);
-          for (const e of b.relation.candidates.entities) links[e.via]++;
-        }
-        if (shown++ >= o.limit) break;
-        const cands = b.relation.candidates;
-        io.out(
-          `\n${b.query.language} ${b.query.relation} template ${JSON.stringify(b.query.template)}  subject ${JSON.stringify(b.query.subject)} (${b.query.subjectUri})  gold ${b.query.golds.map((g) => g.label).join(' | ')}`,
-        );
-        if (b.subjectEntity)
-          io.out(`  subject entity: ${b.subjectEntity.id ?? 'none'} (${b.subjectEntity.via}${b.subjectEntity.key ? ` ${b.subjectEntity.key}` : ''})`);
-        if (style.head === 'entity')
-          io.out(`  gold entity: ${b.golds.map((g) => `${cands.entities[g].id ?? 'none'} (${cands.entities[g].via})`).join(', ')}; covered ${b.covered}`);
-        for (const p of b.passes.slice(0, 3)) {
-          io.out(
-            `  pass ${p.maskPositions.length} mask(s), ${p.candidates.length} candidates e.g. ${p.candidates
-              .slice(0, 3)
-              .map((c) => JSON.stringify(cands.labels[c]) + ' ' + JSON.stringify(cands.tokens[c].map(tok.tokenOf)))
-              .join(', ')}`,
-          );
-          io.out(`    tokens ${p.inputIds.map(tok.tokenOf).join(' ')}`);
-          io.out(`    ids    ${p.inputIds.join(' ')}  masks at ${p.maskPositions.join(',')}`);
-          if (p.entityIds.length) io.out(`    entities ${p.entityIds.map((id, i) => `${id}@[${p.entityPositions[i].join(',')}]`).join(' ')}`);
-        }
-        if (b.passes.length > 3) io.out(`  ... ${b.passes.length - 3} more length groups (${b.passes.map((p) => p.maskPositions.length).join(',')})`);
-      }
-      if (style.head === 'entity') io.out(`\n${lookupLine(o.fallback, links)} (relations shown)`);
-    });
+    .action((o: PromptsOptions) => promptsCommand(o, io));
+}
+
+export interface MakeCheckpointOptions {
+  family: string;
+  preset: string;
+  out: string;
+  seed: number;
+  data: string;
+  entityAware: boolean;
+}
+
+/** `mlama make-checkpoint`: a checkpoint of a family with deterministic random weights. */
+export function makeCheckpointCommand(o: MakeCheckpointOptions, io: Io): void {
+  if (!isFamilyName(o.family)) fail(`--family: unknown model family "${o.family}"; available: ${FAMILY_NAMES.join(', ')}`);
+  if (!(o.preset in PRESETS)) fail(`unknown preset "${o.preset}"; available: ${Object.keys(PRESETS).join(', ')}`);
+  if (o.entityAware && !FAMILIES[o.family].inputGroups.includes('entities')) fail(`--entity-aware: family ${o.family} has no entity inputs`);
+  if (!Number.isInteger(o.seed)) fail('--seed must be an integer');
+  if (existsSync(o.out) && !statSync(o.out).isDirectory()) fail(`${o.out}: --out exists and is not a directory (a checkpoint is a directory)`);
+  makeDirs(o.out);
+  const t0 = Date.now();
+  let r: ReturnType<typeof generateCheckpoint>;
+  try {
+    r = generateCheckpoint({ family: o.family, preset: o.preset as PresetName, out: o.out, seed: o.seed, data: o.data, entityAware: o.entityAware });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!code) throw e;
+    fail(`${o.out}: cannot write the checkpoint (${code}${(e as NodeJS.ErrnoException).path ? ` at ${(e as NodeJS.ErrnoException).path}` : ''})`);
+  }
+  io.out(
+    `wrote ${o.out}: family ${o.family}, preset ${o.preset}, seed ${o.seed}, word vocab ${r.vocab}, entities ${r.entities}, weights ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB, ${((Date.now() - t0) / 1000).toFixed(1)} s (random weights)`,
+  );
+}
+
+export interface PromptsOptions {
+  data: string;
+  model: string;
+  language: string;
+  relation?: string;
+  style: string;
+  limit: number;
+  fallback: boolean;
+}
+
+/** `mlama prompts`: built queries shown readably. */
+export function promptsCommand(o: PromptsOptions, io: Io): void {
+  const ds = openDataset(o.data);
+  resolveLanguages(ds, [o.language]);
+  if (o.relation !== undefined) resolveRelations(ds, [o.language], [o.relation], '--relation');
+  const labels = readLabelIndex(ds);
+  const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
+  const style = loadStyle(o.style);
+  if (style.deviation) io.out(`note: style "${style.name}" deviates from the paper: ${style.deviation}`);
+  const tok = ck.tokenizer;
+  let shown = 0;
+  const counted = new Set<unknown>();
+  const links = { direct: 0, fallback: 0, refused: 0, none: 0 };
+  for (const b of languageQueries(ds, o.language, tok, ck.entityVocab, labels, [style], {
+    relations: o.relation ? [o.relation] : undefined,
+    limit: o.limit,
+    fallback: o.fallback,
+  })) {
+    if (style.head === 'entity' && !counted.has(b.relation)) {
+      counted.add(b.relation);
+      for (const e of b.relation.candidates.entities) links[e.via]++;
+    }
+    if (shown++ >= o.limit) break;
+    const cands = b.relation.candidates;
+    io.out(
+      `\n${b.query.language} ${b.query.relation} template ${JSON.stringify(b.query.template)}  subject ${JSON.stringify(b.query.subject)} (${b.query.subjectUri})  gold ${b.query.golds.map((g) => g.label).join(' | ')}`,
+    );
+    if (b.subjectEntity)
+      io.out(`  subject entity: ${b.subjectEntity.id ?? 'none'} (${b.subjectEntity.via}${b.subjectEntity.key ? ` ${b.subjectEntity.key}` : ''})`);
+    if (style.head === 'entity')
+      io.out(`  gold entity: ${b.golds.map((g) => `${cands.entities[g].id ?? 'none'} (${cands.entities[g].via})`).join(', ')}; covered ${b.covered}`);
+    for (const p of b.passes.slice(0, 3)) {
+      io.out(
+        `  pass ${p.maskPositions.length} mask(s), ${p.candidates.length} candidates e.g. ${p.candidates
+          .slice(0, 3)
+          .map((c) => JSON.stringify(cands.labels[c]) + ' ' + JSON.stringify(cands.tokens[c].map(tok.tokenOf)))
+          .join(', ')}`,
+      );
+      io.out(`    tokens ${p.inputIds.map(tok.tokenOf).join(' ')}`);
+      io.out(`    ids    ${p.inputIds.join(' ')}  masks at ${p.maskPositions.join(',')}`);
+      if (p.entityIds.length) io.out(`    entities ${p.entityIds.map((id, i) => `${id}@[${p.entityPositions[i].join(',')}]`).join(' ')}`);
+    }
+    if (b.passes.length > 3) io.out(`  ... ${b.passes.length - 3} more length groups (${b.passes.map((p) => p.maskPositions.length).join(',')})`);
+  }
+  if (style.head === 'entity') io.out(`\n${lookupLine(o.fallback, links)} (relations shown)`);
 }

@@ -21,36 +21,7 @@ export function registerReport(program: Command, io: Io): void {
     .option('--relations', 'also print the per-relation breakdown (table format, one run)')
     .option('--data <dir>', "dataset whose relations.jsonl names the relations (default: Wikidata's labels)")
     .option('--out <file>', 'write to a file instead of stdout')
-    .action(async (o: { run?: string; runs?: string[]; db: string; format: ReportFormatName; out?: string; relations?: boolean; data?: string }) => {
-      if (o.run && o.runs) fail('give --run or --runs, not both');
-      if (o.runs && o.runs.length === 0) fail('--runs needs at least one run name');
-      const format = REPORT_FORMATS[o.format];
-      const names = o.data ? readRelationNames(o.data) : {};
-      await withStore(o.db, { readonly: true }, async (store) => {
-        const reports = (o.runs ?? [o.run ?? 'latest']).map((ref) => {
-          const run = requireRun(store, ref);
-          const rows = readResults(store, run.id);
-          if (rows.length === 0) fail(`run "${run.name}" has no stored answers`);
-          if (run.status !== 'complete')
-            io.err(`warning: run "${run.name}" is ${run.status}: ${rows.length}/${run.planned} answers; the numbers cover only what is stored`);
-          return runReport(run, rows, format.analyses);
-        });
-        const dup = reports.find((r, i) => reports.findIndex((x) => x.run.id === r.run.id) !== i);
-        if (dup) fail(`--runs names run "${dup.run.name}" twice`);
-        for (const r of reports)
-          if (r.cross_lingual?.unavailable) io.err(`note: run "${r.run.name}": cross-lingual analysis skipped: ${r.cross_lingual.unavailable}`);
-        const text = await format.render(bundleOf(reports, names), { colour: io.tty && !o.out, relations: !!o.relations });
-        for (const r of reports) for (const w of tieWarnings(r.languages)) io.err(`warning: ${reports.length > 1 ? `run "${r.run.name}": ` : ''}${w}`);
-        if (o.out) {
-          try {
-            writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
-          } catch (e) {
-            fail(`${o.out}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-          }
-          io.out(`wrote ${o.out}`);
-        } else io.out(text);
-      });
-    });
+    .action((o: ReportOptions) => reportCommand(o, io));
 
   program
     .command('answers')
@@ -61,38 +32,92 @@ export function registerReport(program: Command, io: Io): void {
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--stats', 'print the records written and the peak memory (RSS) to stderr')
-    .action(async (o: { run: string; languages?: string[]; format: string; db: string; out?: string; stats?: boolean }) => {
-      if (!(ANSWER_FORMATS as readonly string[]).includes(o.format)) fail(`--format must be ${ANSWER_FORMATS.join(' or ')}, got "${o.format}"`);
-      await withStore(o.db, { readonly: true }, (store) => {
-        const run = requireRun(store, o.run);
-        if (o.languages?.length) {
-          const have = new Set(
-            (store.db.prepare('SELECT DISTINCT language FROM results WHERE run_id = ?').all(run.id) as { language: string }[]).map((r) => r.language),
-          );
-          const missing = o.languages.filter((l) => !have.has(l));
-          if (missing.length) fail(`run "${run.name}" has no answers in ${missing.join(', ')}; it has ${[...have].sort().join(', ') || 'none'}`);
-        }
-        if (run.status !== 'complete') io.err(`warning: run "${run.name}" is ${run.status}: exporting what is stored`);
-        const fd = o.out ? openSync(o.out, 'w') : null;
-        // Lines go out in chunks of about 64 KiB: writes stay few and memory stays flat whatever the run's size.
-        const emit = (s: string) => (fd === null ? io.out(s) : writeSync(fd, s));
-        let chunk = '';
-        // CSV's first line is its header, not a record.
-        let records = o.format === 'csv' ? -1 : 0;
-        try {
-          for (const line of answerLines(iterateResults(store, run.id, o.languages), o.format as AnswerFormat)) {
-            chunk += line;
-            records++;
-            if (chunk.length >= 65536) {
-              emit(chunk);
-              chunk = '';
-            }
-          }
-          if (chunk) emit(chunk);
-        } finally {
-          if (fd !== null) closeSync(fd);
-        }
-        if (o.stats) io.err(`answers: ${records} records from run "${run.name}"; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
-      });
+    .action((o: AnswersOptions) => answersCommand(o, io));
+}
+
+export interface ReportOptions {
+  run?: string;
+  runs?: string[];
+  db: string;
+  format: ReportFormatName;
+  out?: string;
+  relations?: boolean;
+  data?: string;
+}
+
+/** `mlama report`: one run's report, or several runs side by side, in a registered format. */
+export async function reportCommand(o: ReportOptions, io: Io): Promise<void> {
+  if (o.run && o.runs) fail('give --run or --runs, not both');
+  if (o.runs && o.runs.length === 0) fail('--runs needs at least one run name');
+  const format = REPORT_FORMATS[o.format];
+  const names = o.data ? readRelationNames(o.data) : {};
+  await withStore(o.db, { readonly: true }, async (store) => {
+    const reports = (o.runs ?? [o.run ?? 'latest']).map((ref) => {
+      const run = requireRun(store, ref);
+      const rows = readResults(store, run.id);
+      if (rows.length === 0) fail(`run "${run.name}" has no stored answers`);
+      if (run.status !== 'complete')
+        io.err(`warning: run "${run.name}" is ${run.status}: ${rows.length}/${run.planned} answers; the numbers cover only what is stored`);
+      return runReport(run, rows, format.analyses);
     });
+    const dup = reports.find((r, i) => reports.findIndex((x) => x.run.id === r.run.id) !== i);
+    if (dup) fail(`--runs names run "${dup.run.name}" twice`);
+    for (const r of reports)
+      if (r.cross_lingual?.unavailable) io.err(`note: run "${r.run.name}": cross-lingual analysis skipped: ${r.cross_lingual.unavailable}`);
+    const text = await format.render(bundleOf(reports, names), { colour: io.tty && !o.out, relations: !!o.relations });
+    for (const r of reports) for (const w of tieWarnings(r.languages)) io.err(`warning: ${reports.length > 1 ? `run "${r.run.name}": ` : ''}${w}`);
+    if (o.out) {
+      try {
+        writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
+      } catch (e) {
+        fail(`${o.out}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+      io.out(`wrote ${o.out}`);
+    } else io.out(text);
+  });
+}
+
+export interface AnswersOptions {
+  run: string;
+  languages?: string[];
+  format: string;
+  db: string;
+  out?: string;
+  stats?: boolean;
+}
+
+/** `mlama answers`: every stored answer of a run, streamed. */
+export async function answersCommand(o: AnswersOptions, io: Io): Promise<void> {
+  if (!(ANSWER_FORMATS as readonly string[]).includes(o.format)) fail(`--format must be ${ANSWER_FORMATS.join(' or ')}, got "${o.format}"`);
+  await withStore(o.db, { readonly: true }, (store) => {
+    const run = requireRun(store, o.run);
+    if (o.languages?.length) {
+      const have = new Set(
+        (store.db.prepare('SELECT DISTINCT language FROM results WHERE run_id = ?').all(run.id) as { language: string }[]).map((r) => r.language),
+      );
+      const missing = o.languages.filter((l) => !have.has(l));
+      if (missing.length) fail(`run "${run.name}" has no answers in ${missing.join(', ')}; it has ${[...have].sort().join(', ') || 'none'}`);
+    }
+    if (run.status !== 'complete') io.err(`warning: run "${run.name}" is ${run.status}: exporting what is stored`);
+    const fd = o.out ? openSync(o.out, 'w') : null;
+    // Lines go out in chunks of about 64 KiB: writes stay few and memory stays flat whatever the run's size.
+    const emit = (s: string) => (fd === null ? io.out(s) : writeSync(fd, s));
+    let chunk = '';
+    // CSV's first line is its header, not a record.
+    let records = o.format === 'csv' ? -1 : 0;
+    try {
+      for (const line of answerLines(iterateResults(store, run.id, o.languages), o.format as AnswerFormat)) {
+        chunk += line;
+        records++;
+        if (chunk.length >= 65536) {
+          emit(chunk);
+          chunk = '';
+        }
+      }
+      if (chunk) emit(chunk);
+    } finally {
+      if (fd !== null) closeSync(fd);
+    }
+    if (o.stats) io.err(`answers: ${records} records from run "${run.name}"; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  });
 }

@@ -1,0 +1,290 @@
+import { availableParallelism } from 'node:os';
+import { fail, HarnessError } from '../errors.js';
+import { distinct } from '../data/mlama.js';
+import { parseShardName, shardName, type ShardSpec } from './shard.js';
+
+/**
+ * The run configuration, declared once: every option of `mlama run` with its flag, help, parser and default, and
+ * what it means for a run's identity. The commander options, the options stored with a run, what `--resume NAME`
+ * takes back from them, and which differences refuse a resume, a merge or a compare are all derived from this
+ * table; adding an option is one entry here.
+ */
+export interface RunOptions {
+  /** Optional with --resume: taken from the stored run. */
+  model?: string;
+  data?: string;
+  languages?: string[];
+  relations?: string[];
+  styles: string[];
+  limit?: number;
+  templates: 'main' | 'all';
+  fallback: boolean;
+  name?: string;
+  label?: string;
+  resume?: string;
+  batchSize?: number;
+  tokenBudget?: number;
+  threads?: number;
+  device?: 'cpu' | 'cuda';
+  shard?: ShardSpec;
+  /** The options the user gave (flags, or Slurm's variables for the shard); on --resume the others come from the stored run. Absent: every defined one. */
+  given?: string[];
+}
+
+/** What `mlama run` takes beyond what evaluate() reads: where results go and how long to wait for the database. */
+export interface RunCommandOptions extends RunOptions {
+  db: string;
+  busyTimeout: number;
+}
+
+export const DEFAULT_DB = 'results/mlama.sqlite';
+
+/**
+ * - comparable: runs that differ in it answer different questions; resume, merge and compare refuse the pair.
+ * - resume: a resumed run must keep it, but runs that differ in it still merge and compare (the shard).
+ * - null: changes how a run goes (speed, where it is stored, what it is called), never its answers.
+ */
+export type Identity = 'comparable' | 'resume' | null;
+
+/** How a stored value is kept in the run's options JSON. */
+export type StoredAs = 'list' | 'number' | 'text' | 'boolean';
+
+export interface OptionSpec<T = unknown> {
+  /** Commander flags; the long flag in camelCase is the option's key. */
+  flags: string;
+  help: string;
+  /** Text as typed to value; a bad value throws a one-line HarnessError naming the flag. Absent: a boolean switch or plain text. */
+  parse?: (text: string) => T;
+  /** The value as it would be typed, for values stored as text that are not strings (the shard). */
+  format?: (value: T) => string;
+  default?: T;
+  /** For a boolean switch: the help of its `--no-` form. */
+  negation?: string;
+  identity: Identity;
+  /** Kept in the run's options JSON (and read back by --resume through `parse`); absent: not stored. */
+  stored?: StoredAs;
+  /** Chooses the queries: `shards` takes it too, as it must split the same set `run` asks. */
+  selects?: boolean;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: each option has its own value type; the table holds them side by side.
+export type OptionTable = Record<string, OptionSpec<any>>;
+
+/** A positive integer for `flag`. */
+export function count(flag: string): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n <= 0) fail(`${flag}: expected a positive integer, got "${text}"`);
+    return n;
+  };
+}
+
+export function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** A selection list for `flag`: empty (`--languages ''`) and duplicated items are errors, not "everything" or double work. */
+export function selection(flag: string): (value: string) => string[] {
+  return (value) => distinct(flag, list(value));
+}
+
+/** Intra-op threads: more than 4x the cores only thrashes (5 answers took 54 s with --threads 999). */
+export function threadCount(value: string): number {
+  const n = count('--threads')(value);
+  const cores = availableParallelism();
+  if (n > 4 * cores) fail(`--threads ${n} is more than 4x this machine's ${cores} cores; use at most ${4 * cores} (default: ${cores})`);
+  return n;
+}
+
+/** Run names are looked up beside ids and the "latest" alias: a name that reads as one of those would be ambiguous. */
+export function runName(value: string): string {
+  if (value.trim() === '') fail('--name must not be empty');
+  if (/^\d+$/.test(value)) fail(`--name "${value}" reads as a run id (runs are found by name or id); use a name with a letter in it`);
+  if (value === 'latest') fail('--name "latest" is the alias of the newest run; choose another name');
+  return value;
+}
+
+/** --shard I/N; `from` says where the text came from when it was not the flag. */
+export function shardSpec(text: string, from = ''): ShardSpec {
+  const parsed = parseShardName(text);
+  if (!parsed) fail(`--shard must be I/N with 0 <= I < N, got "${text}"${from}`);
+  return parsed;
+}
+
+function choice<T extends string>(flag: string, values: readonly T[]): (text: string) => T {
+  return (text) => {
+    if (!(values as readonly string[]).includes(text)) fail(`${flag} must be ${values.slice(0, -1).join(', ')} or ${values.at(-1)}, got "${text}"`);
+    return text as T;
+  };
+}
+
+type Declared = Omit<RunCommandOptions, 'given'>;
+
+/** Every option of `mlama run`, in the order of its help. */
+export const RUN_OPTIONS: { [K in keyof Declared]-?: OptionSpec<NonNullable<Declared[K]>> } = {
+  model: { flags: '--model <dir>', help: 'checkpoint directory (required unless --resume)', identity: null },
+  data: { flags: '--data <dir>', help: 'mLAMA 1.1 directory (required unless --resume)', identity: null },
+  languages: {
+    flags: '--languages <list>',
+    help: 'comma-separated languages (default: all)',
+    parse: selection('--languages'),
+    identity: 'comparable',
+    stored: 'list',
+    selects: true,
+  },
+  relations: {
+    flags: '--relations <list>',
+    help: 'comma-separated relations (default: all)',
+    parse: selection('--relations'),
+    identity: 'comparable',
+    stored: 'list',
+    selects: true,
+  },
+  styles: {
+    flags: '--styles <list>',
+    help: 'prompt styles (prompts/*.json)',
+    parse: selection('--styles'),
+    default: ['word', 'entity'],
+    identity: 'comparable',
+    stored: 'list',
+    selects: true,
+  },
+  limit: {
+    flags: '--limit <n>',
+    help: 'at most N queries per relation and language',
+    parse: count('--limit'),
+    identity: 'comparable',
+    stored: 'number',
+    selects: true,
+  },
+  templates: {
+    flags: '--templates <which>',
+    help: 'main | all (paraphrases too)',
+    parse: choice('--templates', ['main', 'all'] as const),
+    default: 'main',
+    identity: 'comparable',
+    stored: 'text',
+    selects: true,
+  },
+  fallback: {
+    flags: '--fallback',
+    help: "entity lookup falls back to the same Wikidata id's labels in other languages (query language, then en, then A-Z; homographs refused); not the paper's protocol, and reports name it",
+    default: false,
+    negation: "entity lookup as `<lang>:<title>` in the query language only (the paper's protocol; the default)",
+    identity: 'comparable',
+    stored: 'boolean',
+    selects: true,
+  },
+  name: { flags: '--name <name>', help: 'run name (default: run-<timestamp>)', parse: runName, identity: null },
+  label: { flags: '--label <text>', help: 'a note stored with the run, shown by runs and reports', identity: null },
+  resume: {
+    flags: '--resume <name>',
+    help: 'continue an interrupted run with its stored model, data and options; refused if inputs changed',
+    identity: null,
+  },
+  db: { flags: '--db <file>', help: 'results database', default: DEFAULT_DB, identity: null },
+  batchSize: { flags: '--batch-size <n>', help: 'rows per batch at most', parse: count('--batch-size'), default: 64, identity: null },
+  tokenBudget: { flags: '--token-budget <n>', help: 'padded tokens per batch at most', parse: count('--token-budget'), default: 4096, identity: null },
+  threads: { flags: '--threads <n>', help: 'onnxruntime intra-op threads (default: all cores; at most 4x the cores)', parse: threadCount, identity: null },
+  device: { flags: '--device <d>', help: 'cpu | cuda', parse: choice('--device', ['cpu', 'cuda'] as const), default: 'cpu', identity: null },
+  shard: {
+    flags: '--shard <i/n>',
+    help: 'run shard i of n (default from SLURM_ARRAY_TASK_ID/COUNT)',
+    parse: (t) => shardSpec(t),
+    format: shardName,
+    identity: 'resume',
+    stored: 'text',
+  },
+  busyTimeout: {
+    flags: '--busy-timeout <ms>',
+    help: 'wait this long for another writer of the database before giving up',
+    parse: count('--busy-timeout'),
+    default: 10000,
+    identity: null,
+  },
+};
+
+/** The keys whose difference refuses `purpose`: the comparable ones, and for a resume also those it must keep (the shard). */
+export function identityKeys(purpose: 'compare' | 'merge' | 'resume', table: OptionTable = RUN_OPTIONS): string[] {
+  return Object.entries(table)
+    .filter(([, s]) => s.identity === 'comparable' || (purpose === 'resume' && s.identity === 'resume'))
+    .map(([k]) => k);
+}
+
+/** The options stored with a run: every stored option, absent ones as null (so a stored run names each). */
+export function storedOptions(o: Record<string, unknown>, table: OptionTable = RUN_OPTIONS): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, s] of Object.entries(table)) {
+    if (!s.stored) continue;
+    const v = o[k];
+    out[k] = v === undefined || v === null ? null : s.format ? s.format(v) : v;
+  }
+  return out;
+}
+
+/** A stored value read back through the option's own parser, so a stored value is checked like a typed one. */
+export function readStored(key: string, spec: OptionSpec, value: unknown): unknown {
+  const ok =
+    spec.stored === 'list'
+      ? Array.isArray(value) && value.every((x) => typeof x === 'string')
+      : spec.stored === 'number'
+        ? typeof value === 'number'
+        : spec.stored === 'text'
+          ? typeof value === 'string'
+          : typeof value === 'boolean';
+  if (!ok) fail(`stored option ${key} must be ${spec.stored === 'list' ? 'a list of strings' : `a ${spec.stored}`}, got ${JSON.stringify(value)}`);
+  if (!spec.parse) return value;
+  return spec.parse(Array.isArray(value) ? value.join(',') : String(value));
+}
+
+/** The stored options a resume did not restate, so `--resume NAME` alone continues a run as it was started. */
+export function withStoredOptions<O extends { given?: string[] }>(run: string, stored: Record<string, unknown>, o: O, table: OptionTable = RUN_OPTIONS): O {
+  const out: Record<string, unknown> = { ...o };
+  const given = new Set(o.given ?? Object.keys(out).filter((k) => out[k] !== undefined));
+  for (const [k, s] of Object.entries(table)) {
+    const v = stored[k];
+    if (!s.stored || given.has(k) || v === undefined || v === null) continue;
+    try {
+      out[k] = readStored(k, s, v);
+    } catch (e) {
+      if (e instanceof HarnessError) fail(`cannot resume "${run}": its stored options are invalid (${e.message})`);
+      throw e;
+    }
+  }
+  return out as O;
+}
+
+/** A run's inputs as stored: options, checkpoint fingerprint, dataset fingerprint. */
+export interface RunInputs {
+  options: Record<string, unknown>;
+  checkpoint: Record<string, string>;
+  dataset: Record<string, string>;
+}
+
+/**
+ * What tells two runs' inputs apart for `purpose`, each difference named: the identity options, then the
+ * checkpoint's fingerprints (not for compare, which exists to set checkpoints side by side), then the data's.
+ */
+export function runDifferences(purpose: 'compare' | 'merge' | 'resume', a: RunInputs, b: RunInputs, table: OptionTable = RUN_OPTIONS): string[] {
+  return inputDifferences(a, b, identityKeys(purpose, table), purpose !== 'compare');
+}
+
+/** Differences in the option `keys`, then in the checkpoint's fingerprints (unless `checkpoint` is false), then the data's. */
+export function inputDifferences(a: RunInputs, b: RunInputs, keys: readonly string[], checkpoint = true): string[] {
+  const fingerprint = (x: Record<string, string>, y: Record<string, string>, what: string) =>
+    differences(x, y, Object.keys({ ...x, ...y })).map((d) => `${what} ${d}`);
+  return [
+    ...differences(a.options, b.options, keys),
+    ...(checkpoint ? fingerprint(a.checkpoint, b.checkpoint, 'checkpoint') : []),
+    ...fingerprint(a.dataset, b.dataset, 'dataset'),
+  ];
+}
+
+export function differences(a: Record<string, unknown>, b: Record<string, unknown>, keys: readonly string[]): string[] {
+  return keys
+    .filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null))
+    .map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`);
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Command } from 'commander';
+import { HarnessError } from '../src/errors.js';
+import { count, identityKeys, readStored, RUN_OPTIONS, runDifferences, storedOptions, withStoredOptions, type OptionTable } from '../src/run/config.js';
+import { declareOptions } from '../src/cli/io.js';
+
+// The run configuration is one table: commander options, stored options, resume and the comparable identity all
+// follow from it. These tests build tables and call the pure functions, with no dataset or model.
+
+const fingerprints = { checkpoint: { weights: 'w' }, dataset: { en: 'd' } };
+const base = { languages: ['en'], styles: ['word'], templates: 'main', fallback: false };
+
+test('a comparable option added to the table alone makes runs differing in it refuse resume, merge and compare', () => {
+  const table: OptionTable = {
+    ...RUN_OPTIONS,
+    seed: { flags: '--seed <n>', help: 'prompt sampling seed', parse: count('--seed'), default: 1, identity: 'comparable', stored: 'number' },
+  };
+  const a = { options: storedOptions({ ...base, seed: 1 }, table), ...fingerprints };
+  const b = { options: storedOptions({ ...base, seed: 2 }, table), ...fingerprints };
+  for (const purpose of ['resume', 'merge', 'compare'] as const) {
+    assert.deepEqual(runDifferences(purpose, a, b, table), ['seed: 1 vs 2'], purpose);
+    // The shipped table does not know the option: the same pair is the same run.
+    assert.deepEqual(runDifferences(purpose, a, b), [], purpose);
+  }
+  // --resume NAME takes it back from the stored run, through its parser; given again, the given value stays.
+  assert.equal(withStoredOptions('r', a.options, { ...base, seed: undefined as number | undefined, given: [] }, table).seed, 1);
+  assert.equal(withStoredOptions('r', a.options, { ...base, seed: 5, given: ['seed'] }, table).seed, 5);
+  // And the command gets its flag, parser and default from the same entry.
+  const cmd = declareOptions(new Command('run').exitOverride(), table);
+  assert.equal(cmd.parse(['--seed', '7'], { from: 'user' }).opts().seed, 7);
+  assert.equal(declareOptions(new Command('run').exitOverride(), table).parse([], { from: 'user' }).opts().seed, 1);
+  assert.throws(
+    () => declareOptions(new Command('run').exitOverride(), table).parse(['--seed', 'x'], { from: 'user' }),
+    /--seed: expected a positive integer, got "x"/,
+  );
+});
+
+test('an option that only a resume must keep (the shard) sets shards of one run apart for resume, not for merge or compare', () => {
+  const a = { options: storedOptions({ ...base, shard: { index: 0, count: 2 } }), ...fingerprints };
+  const b = { options: storedOptions({ ...base, shard: { index: 1, count: 2 } }), ...fingerprints };
+  assert.equal(a.options.shard, '0/2');
+  assert.deepEqual(runDifferences('resume', a, b), ['shard: "0/2" vs "1/2"']);
+  assert.deepEqual(runDifferences('merge', a, b), []);
+  assert.deepEqual(runDifferences('compare', a, b), []);
+  assert.deepEqual(identityKeys('compare'), ['languages', 'relations', 'styles', 'limit', 'templates', 'fallback']);
+  assert.deepEqual(identityKeys('resume'), ['languages', 'relations', 'styles', 'limit', 'templates', 'fallback', 'shard']);
+});
+
+test('every identity option is stored, has a parser or is a switch, and its default reads back through its own parser', () => {
+  for (const [key, s] of Object.entries(RUN_OPTIONS as OptionTable)) {
+    if (s.identity === null) continue;
+    assert.ok(s.stored, `${key} is part of a run's identity, so it must be stored`);
+    assert.ok(s.parse || s.stored === 'boolean', `${key} has a parser`);
+    assert.ok('default' in s || s.parse, `${key} has a default (undefined: everything)`);
+    if (s.default !== undefined) assert.deepEqual(readStored(key, s, storedOptions({ [key]: s.default }, { [key]: s })[key]), s.default, key);
+  }
+});
+
+test("every option's key is the name commander gives its flag, so a parsed command is the typed options", () => {
+  const cmd = declareOptions(new Command('run'), RUN_OPTIONS);
+  const names = cmd.options.filter((o) => !o.negate).map((o) => o.attributeName());
+  assert.deepEqual(names, Object.keys(RUN_OPTIONS));
+});
+
+test('a stored value is checked like a typed one: a bad one is refused in one line naming the run and the option', () => {
+  const stored = { ...storedOptions(base), limit: 0 };
+  assert.throws(
+    () => withStoredOptions('r', stored, { given: [] }),
+    (e: Error) =>
+      e instanceof HarnessError && /^cannot resume "r": its stored options are invalid \(--limit: expected a positive integer, got "0"\)$/.test(e.message),
+  );
+  for (const [field, value, why] of [
+    ['languages', ['en', 'en'], /--languages lists "en" twice/],
+    ['languages', 'en', /stored option languages must be a list of strings, got "en"/],
+    ['templates', 'some', /--templates must be main or all, got "some"/],
+    ['fallback', 'yes', /stored option fallback must be a boolean/],
+    ['shard', '2/2', /--shard must be I\/N with 0 <= I < N, got "2\/2"/],
+  ] as const)
+    assert.throws(() => withStoredOptions('r', { ...storedOptions(base), [field]: value }, { given: [] }), why, field);
+  // Given again, the stored value is not read: the given one stands (and a difference is refused later, by name).
+  assert.equal(withStoredOptions('r', stored, { limit: 3, given: ['limit'] }).limit, 3);
+});
+
+test('commands are plain functions: they throw typed errors and never set the exit code themselves', async () => {
+  const { runsCommand } = await import('../src/cli/commands/runs.js');
+  const io = { out: () => {}, err: () => {}, tty: false };
+  await assert.rejects(
+    runsCommand({ db: 'unused.sqlite', format: 'yaml' }, io),
+    (e: Error) => e instanceof HarnessError && e.exitCode === 2 && /--format must be table or json, got "yaml"/.test(e.message),
+  );
+  // Only main() turns outcomes into exit codes; the one exception is the second Ctrl-C, which must abort at once.
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = new URL('../src/cli/commands/', import.meta.url);
+  const exits = readdirSync(dir).flatMap((f) =>
+    readFileSync(new URL(f, dir), 'utf8')
+      .split('\n')
+      .filter((l) => /process\.exit/.test(l))
+      .map((l) => `${f}: ${l.trim()}`),
+  );
+  assert.deepEqual(exits, ["runs.ts: if (sig === 'SIGINT') process.exit(130);"]);
+});
