@@ -10,6 +10,7 @@ import type { LabelIndex } from '../src/data/labels.js';
 import type { RelationSet } from '../src/data/types.js';
 import { storedRun } from './support/rows.js';
 import { openStore, requireRun } from '../src/store/db.js';
+import Database from 'better-sqlite3';
 
 function vocabOf(entries: Record<string, number>): EntityVocab {
   const m = new Map(Object.entries(entries));
@@ -84,4 +85,19 @@ test('run: the fallback is off by default, stored as an option, named by the rep
   const rep = await cli('report', '--run', 'fb', '--db', db);
   assert.match(rep.out, /Wikidata-id fallback .* not the paper's protocol/);
   assert.match((await cli('report', '--run', 'plain', '--db', db)).out, /the paper's protocol/);
+});
+
+test('run --resume NAME of a --fallback run names the fallback it resumes with, as the stored options say', async () => {
+  const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
+  const db = join(tempDir(), 'resume-lookup.sqlite');
+  const first = await cli('run', '--data', SAMPLE_DATA, '--model', ck, '--languages', 'ja', '--limit', '2', '--db', db, '--name', 'fb', '--fallback');
+  assert.equal(first.code, 0, first.err);
+  const raw = new Database(db);
+  raw.exec(`UPDATE runs SET status = 'interrupted'; DELETE FROM results WHERE rowid IN (SELECT rowid FROM results LIMIT 2)`);
+  raw.close();
+  const resumed = await cli('run', '--resume', 'fb', '--db', db);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.out, /run "fb" complete/);
+  assert.match(resumed.out, /then the Wikidata-id fallback .* not the paper's protocol; candidate labels: \d+\/\d+ direct, \d+ resolved by the fallback/);
+  assert.doesNotMatch(resumed.out, /--fallback not used/);
 });

@@ -82,7 +82,8 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
     for (const w of tieWarnings(langs)) io.err(`warning: ${w}`);
     io.out(`run "${run.name}" ${run.status}: ${rows.length}/${run.planned} answers stored in ${o.db}`);
     if (outcome.shard) io.out(shardLine(outcome.shard));
-    if (outcome.links) io.out(lookupLine(o.fallback, outcome.links));
+    // The run's own options: on --resume NAME the fallback comes from the stored run, not from this command line.
+    if (outcome.links) io.out(lookupLine(run.options.fallback === true, outcome.links));
     if (outcome.interrupted) {
       io.err(`interrupted: resume with --resume ${run.name}`);
       throw new ExitStatus(130);
