@@ -863,6 +863,36 @@ const cases: Case[] = [
     err: /adir\.sqlite: cannot write the results database \(unable to open database file\)/,
   },
   { name: 'compare --fail-on-drop -3', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '-3'], code: 2, err: /got "-3"/ },
+  {
+    name: 'stored options of a run are null (run --resume)',
+    argv: () => [
+      'run',
+      '--resume',
+      'good',
+      '--db',
+      dbCopy(
+        'optnull.sqlite',
+        sql((d) => d.exec(`UPDATE runs SET status = 'interrupted', options = 'null'`)),
+      ),
+    ],
+    code: 2,
+    err: /optnull\.sqlite: run "good" \(#1\) has invalid stored options \(not a JSON object\)/,
+  },
+  {
+    name: 'stored options of a run are not JSON (report)',
+    argv: () => [
+      'report',
+      '--run',
+      'good',
+      '--db',
+      dbCopy(
+        'optbad.sqlite',
+        sql((d) => d.exec(`UPDATE runs SET options = '{not json'`)),
+      ),
+    ],
+    code: 2,
+    err: /optbad\.sqlite: run "good" \(#1\) has invalid stored options \(not a JSON object\)/,
+  },
 ];
 
 test('a good run exists to break', async () => {

@@ -299,12 +299,21 @@ export function storeError(file: string, e: unknown): Error {
   return new HarnessError(`${file}: ${err?.message ?? String(e)}`);
 }
 
-function parseRun(r: Record<string, unknown>): RunRecord {
+function parseRun(r: Record<string, unknown>, file: string): RunRecord {
+  // A row edited by hand or by another tool gets one line naming the run and the field, not a parser's trace.
+  const object = <T>(field: string): Record<string, T> => {
+    let v: unknown;
+    try {
+      v = JSON.parse(r[field] as string);
+    } catch {}
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${file}: run "${r.name}" (#${r.id}) has invalid stored ${field} (not a JSON object)`);
+    return v as Record<string, T>;
+  };
   return {
     ...(r as unknown as RunRecord),
-    options: JSON.parse(r.options as string),
-    checkpoint: JSON.parse(r.checkpoint as string),
-    dataset: JSON.parse(r.dataset as string),
+    options: object('options'),
+    checkpoint: object('checkpoint'),
+    dataset: object('dataset'),
     random_weights: !!r.random_weights,
   };
 }
@@ -317,7 +326,7 @@ export function findRun(s: Store, ref: string): RunRecord | undefined {
       : /^\d+$/.test(ref)
         ? db.prepare('SELECT * FROM runs WHERE id = ? OR name = ? ORDER BY name = ? DESC LIMIT 1').get(Number(ref), ref, ref)
         : db.prepare('SELECT * FROM runs WHERE name = ?').get(ref);
-  return row ? parseRun(row as Record<string, unknown>) : undefined;
+  return row ? parseRun(row as Record<string, unknown>, s.file) : undefined;
 }
 
 export function requireRun(s: Store, ref: string): RunRecord {
@@ -332,7 +341,7 @@ export function requireRun(s: Store, ref: string): RunRecord {
 export function listRuns(s: Store): (RunRecord & { stored: number })[] {
   return (
     s.db.prepare('SELECT runs.*, (SELECT COUNT(*) FROM results WHERE run_id = runs.id) AS stored FROM runs ORDER BY id').all() as Record<string, unknown>[]
-  ).map((r) => ({ ...parseRun(r), stored: r.stored as number }));
+  ).map((r) => ({ ...parseRun(r, s.file), stored: r.stored as number }));
 }
 
 export type NewRun = Omit<RunRecord, 'id' | 'finished_at' | 'status' | 'lease_pid' | 'lease_host' | 'heartbeat_at'> & { lease?: { pid: number; host: string } };
