@@ -141,3 +141,35 @@ test('the HTML report renders its chart in headless Chromium', {
     await browser.close();
   }
 });
+
+test('runCommand called without `given` under Slurm: options it passes still count as given, so a resume that changes them is refused', async () => {
+  const { runCommand } = await import('../src/cli/commands/runs.js');
+  const own = join(tempDir(), 'slurm-resume.sqlite');
+  const first = await cli(
+    'run',
+    '--data',
+    SAMPLE_DATA,
+    '--db',
+    own,
+    '--model',
+    ck1,
+    '--languages',
+    'en,ja',
+    '--limit',
+    '1',
+    '--styles',
+    'word',
+    '--shard',
+    '0/2',
+    '--name',
+    's',
+  );
+  assert.equal(first.code, 0, first.err);
+  const raw = new Database(own);
+  raw.exec(`UPDATE runs SET status = 'interrupted'`);
+  raw.close();
+  const io = { out: () => {}, err: () => {}, tty: false };
+  const env = { SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_COUNT: '2' };
+  const o = { db: own, busyTimeout: 10000, resume: 's', languages: ['en'], styles: ['word'], templates: 'main' as const, fallback: false, limit: 1 };
+  await assert.rejects(runCommand(o, io, env), /cannot resume "s": it was run with different inputs \(languages: \["en","ja"\] vs \["en"\]\)/);
+});

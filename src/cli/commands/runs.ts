@@ -48,7 +48,9 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
   if (!o.resume)
     for (const k of ['model', 'data'] as const) if (!o[k]) fail(`required option '--${k} <dir>' not specified (or continue a run with --resume NAME)`);
   const fromEnv = o.shard ? undefined : shardFromEnv(env);
-  if (fromEnv) o = { ...o, shard: fromEnv, given: [...(o.given ?? []), 'shard'] };
+  // Absent `given` means every option passed (RunOptions): keep that meaning when the shard is added to it.
+  const passed = o.given ?? Object.keys(o).filter((k) => o[k as keyof RunCommandOptions] !== undefined);
+  if (fromEnv) o = { ...o, shard: fromEnv, given: [...passed, 'shard'] };
   // SIGTERM (kill, Slurm preemption and requeue) and SIGHUP (a closed terminal) stop the run as Ctrl-C does.
   // Only a second Ctrl-C aborts: a scheduler may signal every process of a job, so a repeated SIGTERM is not a
   // user's second request, and it follows up with SIGKILL itself when the grace time is over.
