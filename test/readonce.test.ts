@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
-import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
+import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 
 // A run parses each file of its languages once: the label index, the plan, a shard's cost split and the scoring
@@ -65,4 +65,30 @@ test('a sharded run parses each file once, though it costs every query to split 
 
 test('shards parses each file once', async () => {
   onceEach(await parsesDuring(['shards', '--model', ck, '--data', SAMPLE_DATA, '--count', '3']));
+});
+
+test('data rewritten after it was read into memory, while the graph loads, fails the run: the fingerprint is of the data read', async () => {
+  const data = sampleCopy();
+  const relation = join(data, 'en', 'P19.jsonl');
+  let rewritten = false;
+  const { readFileSync } = fs;
+  // The checkpoint is loaded after the label index has read (and held) the data: rewrite a relation file then.
+  fs.readFileSync = ((path: fs.PathOrFileDescriptor, options?: never) => {
+    if (!rewritten && String(path).startsWith(ck)) {
+      rewritten = true;
+      fs.appendFileSync(relation, '{"sub_uri": "Q1", "obj_uri": "Q90", "sub_label": "Someone", "obj_label": "Paris", "lineid": 999999}\n');
+    }
+    return readFileSync(path, options);
+  }) as typeof fs.readFileSync;
+  syncBuiltinESMExports();
+  let r: Awaited<ReturnType<typeof cli>>;
+  try {
+    r = await cli('run', '--model', ck, '--data', data, '--languages', 'en', '--limit', '1', '--threads', '1', '--db', join(tempDir(), 'r.sqlite'));
+  } finally {
+    fs.readFileSync = readFileSync;
+    syncBuiltinESMExports();
+  }
+  assert.ok(rewritten, 'the checkpoint was read');
+  assert.notEqual(r.code, 0, r.out);
+  assert.match(r.err, /its inputs changed while it ran \(dataset en: /);
 });

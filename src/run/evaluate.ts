@@ -99,15 +99,17 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   const languages = resolveLanguages(opened, o.languages);
   // Read once: the label index, the plan, the shard's costs and the scoring all take the run's files from memory.
   const ds = holding(opened, languages);
+  // The label index behind the entity fallback reads every language folder, not only the run's. Fingerprinted
+  // before the first parse: the files held are those fingerprinted, and a rewrite after it is seen at the end.
+  const read = [...languages, ...ds.languages];
+  const dataset = datasetFingerprint(ds, read);
   resolveRelations(ds, languages, o.relations);
   const styles: PromptStyle[] = distinct('--styles', o.styles).map(loadStyle);
   const labels = readLabelIndex(ds);
   const ck = loadCheckpoint(o.model!, { entityKeys: keysForLabels(labels.labels) });
   refuseUnservedStyles(ck, styles);
   const options = storedOptions({ ...o, languages });
-  // The label index behind the entity fallback reads every language it was given, not only the run's.
-  const read = [...languages, ...labels.languages];
-  const fingerprint = inputsOf(ck, ds, read);
+  const fingerprint = { checkpoint: checkpointFingerprint(ck), dataset };
   if (prev) {
     const diffs = runDifferences('resume', prev, { options, ...fingerprint });
     if (diffs.length) fail(`cannot resume "${prev.name}": it was run with different inputs (${diffs.join('; ')})`);
