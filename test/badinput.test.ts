@@ -566,6 +566,12 @@ const cases: Case[] = [
     code: 2,
     err: /--relation: "P9999" matches no relation in en/,
   },
+  ...['abc', '0', '-1'].map((n) => ({
+    name: `prompts --limit ${n}`,
+    argv: () => ['prompts', '--data', SAMPLE_DATA, '--model', ck, '--language', 'en', '--relation', 'P19', '--limit', n],
+    code: 2,
+    err: new RegExp(`--limit: expected a positive integer, got "${n}"`),
+  })),
   // issue 15: compare and options (items 2, 17)
   {
     name: 'compare --fail-on-drop abc',

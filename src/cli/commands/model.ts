@@ -13,6 +13,7 @@ import { loadStyle } from '../../prompts/styles.js';
 import { languageQueries } from '../../prompts/source.js';
 import type { Io } from '../io.js';
 import { lookupLine } from '../../report/render.js';
+import { count } from '../../run/config.js';
 
 /**
  * mkdir -p one level at a time: Node's recursive mkdirSync retries forever where mkdir answers ENOENT under an
@@ -50,7 +51,7 @@ export function registerModel(program: Command, io: Io): void {
     .requiredOption('--language <lang>', 'language')
     .option('--relation <rel>', 'relation')
     .option('--style <name>', 'prompt style (prompts/*.json or a path)', 'entity')
-    .option('--limit <n>', 'queries to show', (v) => Number.parseInt(v, 10), 5)
+    .option('--limit <n>', 'queries to show', count('--limit'), 5)
     .option('--fallback', "also look entities up through the same Wikidata id's labels in other languages (not the paper's protocol)", false)
     .option('--no-fallback', 'look entities up as <lang>:<title> in the query language only (the default)')
     .action((o: PromptsOptions) => promptsCommand(o, io));
