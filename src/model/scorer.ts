@@ -78,8 +78,10 @@ class Buffers {
 
 /**
  * Ranks built queries' candidates with the gathered graph. Passes are bucketed by (head, sequence length, entity
- * count) and packed by a token budget; a query is yielded as soon as its last pass is scored, so memory does not
- * grow with the number of queries; results come out one array per batch. The next batch is assembled while onnxruntime runs the current one.
+ * count, and for the word head mask count) and packed by a token budget; a query is yielded as soon as its last
+ * pass is scored, so memory does not grow with the number of queries; results come out one array per batch. The
+ * next batch is assembled while onnxruntime runs the current one. What is left in part-filled buckets at the end
+ * is merged (see tailBatches).
  */
 export async function* scoreQueries(
   session: ModelSession,
@@ -118,7 +120,10 @@ export async function* scoreQueries(
     }
     const pending: Pending = { built, scores: new Float64Array(built.relation.candidates.labels.length).fill(-Infinity), remaining: built.passes.length };
     for (const pass of built.passes) {
-      const key = `${built.style.head}|${pass.inputIds.length}|${pass.entityIds.length}`;
+      // The word head runs at every mask slot of the batch (B x the most masks): passes with fewer masks would
+      // pad it with full-vocabulary rows that are thrown away, so the mask count is part of the key.
+      const masks = built.style.head === 'word' ? pass.maskPositions.length : 0;
+      const key = `${built.style.head}|${pass.inputIds.length}|${pass.entityIds.length}|${masks}`;
       let rows = buckets.get(key);
       if (!rows) buckets.set(key, (rows = []));
       rows.push({ q: pending, pass });
@@ -130,12 +135,64 @@ export async function* scoreQueries(
       }
     }
   }
-  for (const [key, rows] of [...buckets.entries()]) {
-    buckets.delete(key);
-    yield* flush(rows);
-  }
+  const left = [...buckets.values()].flat();
+  buckets.clear();
+  for (const rows of tailBatches(left, batchSize, tokenBudget, headBudget, o.headWidths)) yield* flush(rows);
   if (state.inFlight) yield await state.inFlight;
   if (tooLong.length) yield tooLong;
+}
+
+/**
+ * What a run costs beyond its padded tokens, in tokens: every run reads all the weights (the output tables
+ * included) and dispatches every node. On an mLUKE-base-sized export, 2 threads: about 50 ms a run and 1.7 ms a
+ * token, so splitting a batch pays off only when it saves more padding than this.
+ */
+const RUN_COST_TOKENS = 32;
+
+/**
+ * The part-filled buckets left at the end, merged: rows of the same head, entity count and (word head) mask
+ * count, sorted by length, are cut into batches padded to their longest row (padding is masked out of attention,
+ * so the scores are those of unpadded runs) where the cut minimises padded tokens plus RUN_COST_TOKENS per run.
+ * A small run (a sample, a shard's last relations) is mostly such leftovers: one batch per exact length would
+ * make many runs of a few rows, each paying for all the weights.
+ */
+function tailBatches(rows: Row[], batchSize: number, tokenBudget: number, headBudget: number, widths?: { word: number; entity: number }): Row[][] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const head = r.q.built.style.head;
+    const key = `${head}|${r.pass.entityIds.length}|${head === 'word' ? r.pass.maskPositions.length : 0}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(r);
+  }
+  const out: Row[][] = [];
+  for (const g of groups.values()) {
+    g.sort((a, b) => a.pass.inputIds.length - b.pass.inputIds.length);
+    const head = g[0].q.built.style.head;
+    const headRows = head === 'word' ? g[0].pass.maskPositions.length : 1;
+    const perRow = headRows * (widths ? widths[head] : 0);
+    // cost[i]: the cheapest cut of the first i rows; from[i]: where its last batch starts.
+    const cost = [0];
+    const from = [0];
+    for (let i = 1; i <= g.length; i++) {
+      const L = g[i - 1].pass.inputIds.length;
+      cost.push(Infinity);
+      from.push(i - 1);
+      for (let j = i - 1; j >= 0; j--) {
+        const n = i - j;
+        if (n > 1 && (n > batchSize || n * L > tokenBudget || n * perRow > headBudget)) break;
+        const c = cost[j] + RUN_COST_TOKENS + n * L;
+        if (c < cost[i]) {
+          cost[i] = c;
+          from[i] = j;
+        }
+      }
+    }
+    const batches: Row[][] = [];
+    for (let i = g.length; i > 0; i = from[i]) batches.unshift(g.slice(from[i], i));
+    out.push(...batches);
+  }
+  return out;
 }
 
 function unranked(built: BuiltQuery): ScoredQuery {
@@ -155,7 +212,7 @@ function unranked(built: BuiltQuery): ScoredQuery {
 
 function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string, ort.Tensor> {
   const B = rows.length;
-  const L = rows[0].pass.inputIds.length;
+  const L = Math.max(...rows.map((r) => r.pass.inputIds.length));
   const head = rows[0].q.built.style.head;
   const tensor = (name: string, dims: number[], fill: bigint) => {
     const data = buf.get(
@@ -165,12 +222,20 @@ function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string
     );
     return { data, tensor: new ort.Tensor('int64', data, dims) };
   };
+  // Shorter rows are padded at the end with id 1 (the XLM-R/LUKE <pad>, whose positions then stay at the padding
+  // index) and masked out; a row's own positions and attention are those of an unpadded run.
   const ids = tensor('input_ids', [B, L], 1n);
-  rows.forEach((r, b) => r.pass.inputIds.forEach((id, i) => (ids.data[b * L + i] = BigInt(id))));
+  const mask = tensor('attention_mask', [B, L], 0n);
+  rows.forEach((r, b) =>
+    r.pass.inputIds.forEach((id, i) => {
+      ids.data[b * L + i] = BigInt(id);
+      mask.data[b * L + i] = 1n;
+    }),
+  );
   // Every name of the contract is fed; the caller keeps those the family's graph declares (token_type_ids: BERT).
   const feeds: Record<string, ort.Tensor> = {
     input_ids: ids.tensor,
-    attention_mask: tensor('attention_mask', [B, L], 1n).tensor,
+    attention_mask: mask.tensor,
     token_type_ids: tensor('token_type_ids', [B, L], 0n).tensor,
   };
   const E = rows[0].pass.entityIds.length;
