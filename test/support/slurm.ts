@@ -116,7 +116,7 @@ export async function startCluster(): Promise<Cluster> {
       '',
     ].join('\n'),
   );
-  const run = (cmd: string, args: string[]) => execFileSync('nice', ['-n', '10', cmd, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const scontrol = (...args: string[]) => execFileSync('scontrol', args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const cluster: Cluster = {
     dir,
