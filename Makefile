@@ -195,7 +195,7 @@ peer-env: $(VENV_PEER)/.installed
 $(PEER_HF)/config.json: | python-env
 	$(PYTHON) tools/make_peer_model.py $(DATA) $(PEER_HF)
 
-$(PEER)/mlama-checkpoint.json: $(PEER_HF)/config.json
+$(PEER)/mlama-checkpoint.json: $(PEER_HF)/config.json tools/export_mluke.py
 	$(PYTHON) tools/export_mluke.py $(PEER_HF) $(PEER)
 	$(PYTHON) -c 'import json, sys; p = sys.argv[1]; m = json.load(open(p)); m["random_weights"] = True; json.dump(m, open(p, "w"), indent=2)' $@
 

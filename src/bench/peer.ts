@@ -5,7 +5,7 @@ import type { Dataset } from '../data/mlama.js';
 import type { LabelIndex } from '../data/labels.js';
 import { headWidths, type Checkpoint } from '../model/checkpoint.js';
 import { scoreQueries } from '../model/scorer.js';
-import { openSession } from '../model/session.js';
+import { openSession, openWordsSession } from '../model/session.js';
 import type { BuiltQuery } from '../prompts/build.js';
 import { languageQueries } from '../prompts/source.js';
 import type { PromptStyle } from '../prompts/styles.js';
@@ -157,6 +157,7 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
       } else {
         const g = graphs.find((x) => x.name === side)!;
         const opened = await openSession(g.ck, 'gathered', { threads: o.threads });
+        const words = await openWordsSession(g.ck, o.styles, { threads: o.threads });
         try {
           // One untimed query per style first: a fresh session's first runs size its arena and pick kernels, a
           // cost a real run pays once, and the peer's model is already warm after its first round.
@@ -166,6 +167,7 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
             tokenBudget: o.tokenBudget,
             headWidths: headWidths(g.ck),
             padEntityId: g.ck.entityVocab?.special.pad ?? 0,
+            words,
           }));
           for (const style of o.styles) {
             const { session } = timedSession(opened);
@@ -182,6 +184,7 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
               tokenBudget: o.tokenBudget,
               headWidths: headWidths(g.ck),
               padEntityId: g.ck.entityVocab?.special.pad ?? 0,
+              words,
             })) {
               for (const s of batch) {
                 n++;
@@ -192,6 +195,7 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
           }
         } finally {
           await opened.release();
+          await words?.release();
         }
       }
       if (first) top1.set(side, first);

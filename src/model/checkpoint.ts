@@ -187,6 +187,7 @@ export function refuseUnservedStyles(ck: Checkpoint, styles: PromptStyle[]): voi
 export function checkpointFingerprint(ck: Checkpoint): Record<string, string> {
   const files: Record<string, string> = {
     graph: ck.manifest.graphs.gathered!.file,
+    ...(ck.manifest.graphs.words ? { graph_words: ck.manifest.graphs.words.file } : {}),
     tokenizer: ck.manifest.files.tokenizer,
     config: ck.manifest.files.config,
   };

@@ -5,7 +5,8 @@ import { PACKAGE_ROOT } from '../paths.js';
 /** A head a prompt style reads and a family may serve: the request type of a pass. */
 export type Head = 'word' | 'entity';
 export type InputGroup = 'words' | 'token_types' | 'entities';
-export type Variant = 'gathered' | 'naive';
+/** gathered: log-probabilities of the candidates only; naive: full logits; words: LUKE without entity inputs, word head. */
+export type Variant = 'gathered' | 'naive' | 'words';
 
 interface Contract {
   format: string;
@@ -27,6 +28,7 @@ export interface GraphSignature {
 
 /** What a graph takes and returns, given the input groups a family feeds and the heads it serves. */
 export function graphSignature(variant: Variant, groups: readonly InputGroup[], heads: readonly Head[]): GraphSignature {
+  if (variant === 'words') return { ...graphSignature('gathered', ['words'], ['word']), file: CONTRACT.files.words };
   const inputs = groups.flatMap((g) => CONTRACT.input_groups[g]);
   if (variant === 'gathered') inputs.push(...heads.flatMap((h) => CONTRACT.heads[h].gather_inputs));
   const outputs = heads.map((h) => (variant === 'gathered' ? CONTRACT.heads[h].gathered_output : CONTRACT.heads[h].naive_output));

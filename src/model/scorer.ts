@@ -39,6 +39,11 @@ export interface ScorerOptions {
   headWidths?: { word: number; entity: number };
   /** Entity id fed at the dummy slot of word-only passes (masked out); the vocabulary's [PAD]. */
   padEntityId: number;
+  /**
+   * The words graph (a LUKE export's encoder without entity inputs): word-head passes that feed no entity run
+   * there, without the dummy entity and the entity-aware attention it costs.
+   */
+  words?: ModelSession;
   topK?: number;
   /**
    * The longest sequence the model can position (maxSequenceLength of the config). A query with a longer pass
@@ -100,12 +105,13 @@ export async function* scoreQueries(
   // Feeds for batch k are built while batch k-1 runs; only one run is in flight, so the threads are not shared.
   async function* flush(rows: Row[]): AsyncGenerator<ScoredQuery[]> {
     const feeds = buildFeeds(rows, buffers, o.padEntityId);
-    // Each family's graph gets only the inputs it declares (XLM-R: no entity inputs; BERT: token_type_ids).
-    for (const name of Object.keys(feeds)) if (!session.inputNames.includes(name)) delete feeds[name];
+    const graph = o.words && rows[0].q.built.style.head === 'word' && rows[0].pass.entityIds.length === 0 ? o.words : session;
+    // Each graph gets only the inputs it declares (XLM-R and words graphs: no entity inputs; BERT: token_type_ids).
+    for (const name of Object.keys(feeds)) if (!graph.inputNames.includes(name)) delete feeds[name];
     buffers.next();
     const n = ++batchNo;
     if (state.inFlight) yield await state.inFlight;
-    state.inFlight = session.run(feeds).then((out) => collect(rows, out, n, topK));
+    state.inFlight = graph.run(feeds).then((out) => collect(rows, out, n, topK));
   }
 
   let tooLong: ScoredQuery[] = [];

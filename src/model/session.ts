@@ -60,4 +60,17 @@ export async function openSession(ck: Checkpoint, variant: Variant, o: SessionOp
   };
 }
 
+/**
+ * The words graph, when the checkpoint has one (LUKE exports) and some style reads the word head without feeding
+ * entities: the scorer runs those passes there (ScorerOptions.words). Otherwise undefined.
+ */
+export async function openWordsSession(
+  ck: Checkpoint,
+  styles: readonly { head: string; entityInputs: boolean }[],
+  o: SessionOptions = {},
+): Promise<ModelSession | undefined> {
+  if (!ck.manifest.graphs.words || !styles.some((s) => s.head === 'word' && !s.entityInputs)) return undefined;
+  return openSession(ck, 'words', o);
+}
+
 export { ort };

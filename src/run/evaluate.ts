@@ -16,7 +16,7 @@ import {
   refuseUnservedStyles,
   type Checkpoint,
 } from '../model/checkpoint.js';
-import { openSession } from '../model/session.js';
+import { openSession, openWordsSession, type ModelSession } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import {
   acquireRun,
@@ -149,6 +149,13 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   }
 
   const session = await openSession(ck, 'gathered', { threads: o.threads, device: o.device });
+  let words: ModelSession | undefined;
+  try {
+    words = await openWordsSession(ck, styles, { threads: o.threads, device: o.device });
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
   // Only now is the run stored or taken over: a failure above leaves no `running` run behind.
   const lease = ownLease();
   let run: RunRecord;
@@ -185,6 +192,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     }
   } catch (e) {
     await session.release();
+    await words?.release();
     throw e;
   }
   setPlannedLanguages(store, run.id, Object.fromEntries([...totals].map(([l, t]) => [l, t.total])));
@@ -226,6 +234,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
         headWidths: headWidths(ck),
         padEntityId: ck.entityVocab?.special.pad ?? 0,
         maxLength: maxSequenceLength(ck.config, ck.family),
+        words,
       })) {
         write(batch.map((s) => toRow(s, shardTag)));
         stored += batch.length;
@@ -258,6 +267,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     hold(store.file, run.id, false);
     progress.stop();
     await session.release();
+    await words?.release();
   }
   const total = (store.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(run.id) as { n: number }).n;
   setStatus(store, run.id, interrupted ? 'interrupted' : total === planned ? 'complete' : 'failed');

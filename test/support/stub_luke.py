@@ -42,17 +42,21 @@ class Encoder(nn.Module):
         # Like LUKE's hidden dropout: an export that leaves the model in training mode shows as a parity failure.
         self.dropout = nn.Dropout(0.1)
 
-    def forward(self, input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids, return_dict=True):
+    def forward(self, input_ids, attention_mask, entity_ids=None, entity_attention_mask=None, entity_token_type_ids=None, entity_position_ids=None,
+                return_dict=True):
         pad = self.c["pad_token_id"]
         not_pad = (input_ids != pad).long()
         positions = torch.cumsum(not_pad, 1) * not_pad + pad
         words = self.word_embeddings(input_ids) + self.position_embeddings(positions)
-        valid = (entity_position_ids != -1).float().unsqueeze(-1)
-        pos = self.position_embeddings(entity_position_ids.clamp(min=0)) * valid
-        mean = pos.sum(2) / valid.sum(2).clamp(min=1e-7)
-        ents = self.entity_dense(self.entity_embeddings(entity_ids)) + mean + self.entity_type * (entity_token_type_ids.unsqueeze(-1) + 1).float()
-        both = self.dropout(self.norm(torch.cat([words, ents], 1)))
-        keep = torch.cat([attention_mask, entity_attention_mask], 1)
+        if entity_ids is None:  # word-only, as LukeModel runs without entity inputs
+            both, keep = self.dropout(self.norm(words)), attention_mask
+        else:
+            valid = (entity_position_ids != -1).float().unsqueeze(-1)
+            pos = self.position_embeddings(entity_position_ids.clamp(min=0)) * valid
+            mean = pos.sum(2) / valid.sum(2).clamp(min=1e-7)
+            ents = self.entity_dense(self.entity_embeddings(entity_ids)) + mean + self.entity_type * (entity_token_type_ids.unsqueeze(-1) + 1).float()
+            both = self.dropout(self.norm(torch.cat([words, ents], 1)))
+            keep = torch.cat([attention_mask, entity_attention_mask], 1)
         # One post-norm attention block with an additive key mask, as transformers builds it.
         B, T, H = both.shape
         h = self.c["num_attention_heads"]
@@ -62,7 +66,7 @@ class Encoder(nn.Module):
         x = self.norm1(both + self.out(ctx))
         out = self.norm2(x + self.ffn(x))
         L = input_ids.size(1)
-        return SimpleNamespace(last_hidden_state=out[:, :L], entity_last_hidden_state=out[:, L:])
+        return SimpleNamespace(last_hidden_state=out[:, :L], entity_last_hidden_state=None if entity_ids is None else out[:, L:])
 
 
 class StubLukeForMaskedLM(nn.Module):
@@ -78,6 +82,12 @@ class StubLukeForMaskedLM(nn.Module):
         self.lm_head = Heads(c["hidden_size"], c["hidden_size"], self.luke.word_embeddings)
         self.entity_predictions = Heads(c["hidden_size"], c["entity_emb_size"], self.luke.entity_embeddings)
 
-    def forward(self, input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids, return_dict=True):
+    @property
+    def base_model(self):
+        return self.luke
+
+    def forward(self, input_ids, attention_mask, entity_ids=None, entity_attention_mask=None, entity_token_type_ids=None, entity_position_ids=None,
+                return_dict=True):
         out = self.luke(input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids)
-        return SimpleNamespace(logits=self.lm_head(out.last_hidden_state), entity_logits=self.entity_predictions(out.entity_last_hidden_state))
+        entity_logits = None if entity_ids is None else self.entity_predictions(out.entity_last_hidden_state)
+        return SimpleNamespace(logits=self.lm_head(out.last_hidden_state), entity_logits=entity_logits)
