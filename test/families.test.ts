@@ -259,4 +259,9 @@ test('FLOP counts per family, by hand for tiny sizes (H 64, 2 layers, I 128)', (
   // LUKE, 10 words + 2 entities: 2 x (2*12*64*64*4 + 4*12*64*128 + 4*144*64) + 2*2*32*64 (entity dense) + 2*64*32 + 2*32*366 (entity head).
   const luke = { ...word, entity_emb_size: 32, entity_vocab_size: 366, use_entity_aware_attention: false };
   assert.equal(FAMILIES.luke.passFlops(luke, 'entity', pass(10, 2, 1)), 1_646_592 + 8_192 + 4_096 + 23_424);
+  // Entity-aware attention: a second query projection per token (2 x 2*12*64*64 more), but only where entities
+  // are fed; a word-only pass runs plain self-attention, as the words graph and transformers without entities do.
+  const aware = { ...luke, use_entity_aware_attention: true };
+  assert.equal(FAMILIES.luke.passFlops(aware, 'entity', pass(10, 2, 1)), 1_646_592 + 196_608 + 8_192 + 4_096 + 23_424);
+  assert.equal(FAMILIES.luke.passFlops(aware, 'word', pass(10, 0, 1)), 1_361_920 + 1_032_448);
 });

@@ -16,7 +16,9 @@ export const luke: ModelFamily = {
   passFlops(c, head, p) {
     const E = p.entityIds.length;
     const entityEmb = c.entity_emb_size ?? c.hidden_size;
-    let f = encoderFlops(c, p.inputIds.length + E, c.use_entity_aware_attention ? 2 : 1);
+    // Entity-aware attention projects each token's query twice (to words, to entities); without entity inputs
+    // LUKE runs plain self-attention (the words graph), one query.
+    let f = encoderFlops(c, p.inputIds.length + E, c.use_entity_aware_attention && E > 0 ? 2 : 1);
     if (entityEmb !== c.hidden_size) f += 2 * E * entityEmb * c.hidden_size;
     if (head === 'word') return f + wordHeadFlops(c, p.maskPositions.length);
     return f + 2 * c.hidden_size * entityEmb + 2 * entityEmb * (c.entity_vocab_size ?? 0);
