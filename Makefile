@@ -200,7 +200,8 @@ $(PEER)/mlama-checkpoint.json: $(PEER_HF)/config.json
 	$(PYTHON) -c 'import json, sys; p = sys.argv[1]; m = json.load(open(p)); m["random_weights"] = True; json.dump(m, open(p, "w"), indent=2)' $@
 
 # The quantiser rewrites the manifest last: the graph is touched after it, so that it stays newer than its prerequisite.
-$(PEER)/model.int8.onnx: $(PEER)/mlama-checkpoint.json | python-env
+# An int8 graph made before the manifest recorded it is remade: the script is a prerequisite.
+$(PEER)/model.int8.onnx: $(PEER)/mlama-checkpoint.json tools/quantize_int8.py | python-env
 	$(PYTHON) tools/quantize_int8.py $(PEER)
 	touch $@
 
