@@ -69,7 +69,7 @@ def read_manifest(path):
     if not os.path.exists(path):
         fail(f"{path}: missing (not a checkpoint directory: tools/export_mluke.py writes one)")
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             text = f.read()
         m = json.loads(text)
     except (OSError, ValueError) as e:
@@ -81,8 +81,8 @@ def read_manifest(path):
 
 def write_manifest(path, m, newline):
     tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(m, f, indent=2)
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(m, f, indent=2, ensure_ascii=False)
         if newline:
             f.write("\n")
     os.replace(tmp, path)
