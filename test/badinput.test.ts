@@ -550,6 +550,38 @@ const cases: Case[] = [
   // options
   { name: '--limit 0', argv: () => run(SAMPLE_DATA, ck, '--limit', '0'), code: 2, err: /expected a positive integer, got "0"/ },
   { name: '--device tpu', argv: () => run(SAMPLE_DATA, ck, '--device', 'tpu'), code: 2, err: /--device must be cpu or cuda, got "tpu"/ },
+  // issue 20: --precision
+  { name: '--precision fp16', argv: () => run(SAMPLE_DATA, ck, '--precision', 'fp16'), code: 2, err: /--precision must be float32 or int8, got "fp16"/ },
+  {
+    name: '--precision int8 without int8 graphs',
+    argv: () => run(SAMPLE_DATA, ck, '--precision', 'int8'),
+    code: 2,
+    err: /--precision int8: \S+ has no int8 graphs \(no "precisions\.int8" in its mlama-checkpoint\.json\); make them with: make quantize CHECKPOINT=/,
+  },
+  {
+    name: '--precision int8, the int8 graph file missing',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'mlama-checkpoint.json', (m) => ({ ...m, precisions: { int8: { graphs: { gathered: 'model.int8.onnx' }, weights: [] } } }))),
+        '--precision',
+        'int8',
+      ),
+    code: 2,
+    err: /ck\/model\.int8\.onnx: missing \(precisions\.int8 of \S+mlama-checkpoint\.json\); make them with: make quantize/,
+  },
+  {
+    name: '--precision int8, a scoring graph not quantised',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) => json(d, 'mlama-checkpoint.json', (m) => ({ ...m, precisions: { int8: { graphs: {}, weights: [] } } }))),
+        '--precision',
+        'int8',
+      ),
+    code: 2,
+    err: /has no int8 copy of its "gathered" graph; make them with: make quantize/,
+  },
   { name: '--shard 4/4', argv: () => run(SAMPLE_DATA, ck, '--shard', '4/4'), code: 2, err: /--shard must be I\/N with 0 <= I < N, got "4\/4"/ },
   { name: 'unknown prompt style', argv: () => run(SAMPLE_DATA, ck, '--styles', 'word,nope'), code: 2, err: /unknown prompt style "nope"/ },
   // issue 15: selections (item 8)

@@ -44,7 +44,21 @@ test('an option that only a resume must keep (the shard) sets shards of one run 
   assert.deepEqual(runDifferences('merge', a, b), []);
   assert.deepEqual(runDifferences('compare', a, b), []);
   assert.deepEqual(identityKeys('compare'), ['languages', 'relations', 'styles', 'limit', 'templates', 'fallback']);
-  assert.deepEqual(identityKeys('resume'), ['languages', 'relations', 'styles', 'limit', 'templates', 'fallback', 'shard']);
+  assert.deepEqual(identityKeys('resume'), ['languages', 'relations', 'styles', 'limit', 'templates', 'fallback', 'precision', 'shard']);
+});
+
+test('a run stored before an option existed ran as its default: it resumes as float32 and refuses int8', () => {
+  const now = { options: storedOptions({ ...base, precision: 'float32' }), ...fingerprints };
+  const { precision, ...older } = now.options;
+  assert.equal(precision, 'float32');
+  const before = { ...now, options: older };
+  const int8 = { ...now, options: storedOptions({ ...base, precision: 'int8' }) };
+  assert.deepEqual(runDifferences('resume', before, now), []);
+  assert.deepEqual(runDifferences('resume', before, int8), ['precision: "float32" vs "int8"']);
+  // Precision is for a resume to keep; a compare of float32 and int8 is what users want, and a merge is refused by the
+  // checkpoint fingerprint, which hashes the int8 graph (test/int8.test.ts).
+  assert.deepEqual(runDifferences('compare', now, int8), []);
+  assert.deepEqual(runDifferences('merge', now, int8), []);
 });
 
 test('every identity option is stored, has a parser or is a switch, and its default reads back through its own parser', () => {

@@ -28,6 +28,18 @@ export interface Manifest {
   origin: Record<string, unknown>;
   graphs: Partial<Record<Variant, GraphEntry>>;
   files: { tokenizer: string; config: string; entity_vocab?: string; weights?: string[] };
+  /** Quantised copies of the graphs (tools/quantize_int8.py), by precision. */
+  precisions?: Partial<Record<Exclude<Precision, 'float32'>, PrecisionEntry>>;
+}
+
+export const PRECISIONS = ['float32', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+/** A precision's graph files by variant, and every side file those graphs read (their weights). */
+export interface PrecisionEntry {
+  graphs: Partial<Record<Variant, string>>;
+  weights: string[];
+  quantiser?: string;
 }
 
 export interface Checkpoint {
@@ -181,6 +193,31 @@ export function refuseUnservedStyles(ck: Checkpoint, styles: PromptStyle[]): voi
     const why = styleRefusal(ck, s);
     if (why) fail(`style "${s.name}" cannot run: ${why}`);
   }
+}
+
+/**
+ * The checkpoint as it runs at `precision`: its graphs and weights swapped for the quantised ones the manifest's
+ * `precisions` names, so that the fingerprint hashes what runs. The naive graph has no quantised copy and is left
+ * out. A checkpoint without them (or with one of its scoring graphs not quantised) is refused in one line.
+ */
+export function atPrecision(ck: Checkpoint, precision: Precision): Checkpoint {
+  if (precision === 'float32') return ck;
+  const entry = ck.manifest.precisions?.[precision];
+  const make = `make them with: make quantize CHECKPOINT=${ck.dir}`;
+  if (!entry) fail(`--precision ${precision}: ${ck.dir} has no ${precision} graphs (no "precisions.${precision}" in its ${MANIFEST}); ${make}`);
+  const graphs: Partial<Record<Variant, GraphEntry>> = {};
+  for (const [variant, g] of Object.entries(ck.manifest.graphs) as [Variant, GraphEntry][]) {
+    if (variant === 'naive') continue;
+    const file = entry.graphs?.[variant];
+    if (typeof file !== 'string' || file === '') fail(`--precision ${precision}: ${ck.dir} has no ${precision} copy of its "${variant}" graph; ${make}`);
+    graphs[variant] = { ...g, file };
+  }
+  const weights: unknown = entry.weights ?? [];
+  if (!Array.isArray(weights) || weights.some((w) => typeof w !== 'string' || w === ''))
+    fail(`${join(ck.dir, MANIFEST)}: field "precisions.${precision}.weights" must be a list of file names`);
+  for (const f of [...Object.values(graphs).map((g) => g.file), ...(weights as string[])])
+    if (!existsSync(join(ck.dir, f))) fail(`${join(ck.dir, f)}: missing (precisions.${precision} of ${join(ck.dir, MANIFEST)}); ${make}`);
+  return { ...ck, manifest: { ...ck.manifest, graphs, files: { ...ck.manifest.files, weights: weights as string[] } } };
 }
 
 /** Hashes of the files that decide results: graph, weights, tokenizer, entity vocabulary, config. */

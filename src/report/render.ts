@@ -126,7 +126,7 @@ export function renderReportTable(r: Report, colour: boolean): string {
   const lines: string[] = [];
   lines.push(
     c.bold(`run ${r.run.name} (#${r.run.id}, ${r.run.status})`) +
-      `${r.run.label ? `  "${r.run.label}"` : ''}  styles ${JSON.stringify(r.run.options.styles)}  numbers in %`,
+      `${r.run.label ? `  "${r.run.label}"` : ''}  styles ${JSON.stringify(r.run.options.styles)}${precisionNote(r.run.options, '  ')}  numbers in %`,
   );
   if (r.run.model) lines.push(`model ${shortPath(r.run.model)}  data ${shortPath(r.run.data ?? '')}`);
   if (Object.values(r.heads).includes('entity') || ((r.run.options.styles as string[] | undefined) ?? []).some((s) => s.startsWith('entity')))
@@ -154,6 +154,12 @@ export function renderReportTable(r: Report, colour: boolean): string {
     'queries: unique (relation, template, subject) questions; a run stores one answer per query and style. P@k over queries; "average (languages)" weighs each language equally (its queries are their sum). Macro (per-relation) P@1, P@5, P@100, MRR and ties are in --format json/csv.',
   );
   return lines.join('\n');
+}
+
+/** The precision a run scored at, only when it is not float32 (runs stored before the option existed ran float32). */
+export function precisionNote(options: Record<string, unknown>, sep = ' '): string {
+  const p = options.precision;
+  return typeof p === 'string' && p !== 'float32' ? `${sep}precision ${p}` : '';
 }
 
 /** How entity styles found their entities: the paper's `<lang>:<title>` lookup, or with the Wikidata-id fallback. */

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { fail, HarnessError } from '../errors.js';
 import { distinct } from '../data/mlama.js';
 import { parseShardName, shardName, type ShardSpec } from './shard.js';
+import { PRECISIONS, type Precision } from '../model/checkpoint.js';
 
 /**
  * The run configuration, declared once: every option of `mlama run` with its flag, help, parser and default, and
@@ -26,6 +27,7 @@ export interface RunOptions {
   tokenBudget?: number;
   threads?: number;
   device?: 'cpu' | 'cuda';
+  precision?: Precision;
   shard?: ShardSpec;
   /** The options the user gave (flags, or Slurm's variables for the shard); on --resume the others come from the stored run. Absent: every defined one. */
   given?: string[];
@@ -190,6 +192,14 @@ export const RUN_OPTIONS: { [K in keyof Declared]-?: OptionSpec<NonNullable<Decl
   tokenBudget: { flags: '--token-budget <n>', help: 'padded tokens per batch at most', parse: count('--token-budget'), default: 4096, identity: null },
   threads: { flags: '--threads <n>', help: 'onnxruntime intra-op threads (default: all cores; at most 4x the cores)', parse: threadCount, identity: null },
   device: { flags: '--device <d>', help: 'cpu | cuda', parse: choice('--device', ['cpu', 'cuda'] as const), default: 'cpu', identity: null },
+  precision: {
+    flags: '--precision <p>',
+    help: 'float32 | int8 (the quantised graphs `make quantize` adds to the checkpoint)',
+    parse: choice('--precision', PRECISIONS),
+    default: 'float32',
+    identity: 'resume',
+    stored: 'text',
+  },
   shard: {
     flags: '--shard <i/n>',
     help: 'run shard i of n (default from SLURM_ARRAY_TASK_ID/COUNT)',
@@ -269,7 +279,15 @@ export interface RunInputs {
  * checkpoint's fingerprints (not for compare, which exists to set checkpoints side by side), then the data's.
  */
 export function runDifferences(purpose: 'compare' | 'merge' | 'resume', a: RunInputs, b: RunInputs, table: OptionTable = RUN_OPTIONS): string[] {
-  return inputDifferences(a, b, identityKeys(purpose, table), purpose !== 'compare');
+  const at = (x: RunInputs) => ({ ...x, options: withDefaults(x.options, table) });
+  return inputDifferences(at(a), at(b), identityKeys(purpose, table), purpose !== 'compare');
+}
+
+/** A run stored before an option existed has no key for it (not even null): it ran as the option's default does. */
+function withDefaults(options: Record<string, unknown>, table: OptionTable): Record<string, unknown> {
+  const out = { ...options };
+  for (const [k, s] of Object.entries(table)) if (s.stored && s.default !== undefined && !(k in out)) out[k] = s.format ? s.format(s.default) : s.default;
+  return out;
 }
 
 /** Differences in the option `keys`, then in the checkpoint's fingerprints (unless `checkpoint` is false), then the data's. */

@@ -8,6 +8,7 @@ import { loadStyle, PROMPTS_DIR, type PromptStyle } from '../prompts/styles.js';
 import { languageQueries } from '../prompts/source.js';
 import type { BuiltQuery } from '../prompts/build.js';
 import {
+  atPrecision,
   checkpointFingerprint,
   clearHashCache,
   headWidths,
@@ -106,9 +107,10 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   resolveRelations(ds, languages, o.relations);
   const styles: PromptStyle[] = distinct('--styles', o.styles).map(loadStyle);
   const labels = readLabelIndex(ds);
-  const ck = loadCheckpoint(o.model!, { entityKeys: keysForLabels(labels.labels) });
+  const precision = o.precision ?? 'float32';
+  const ck = atPrecision(loadCheckpoint(o.model!, { entityKeys: keysForLabels(labels.labels) }), precision);
   refuseUnservedStyles(ck, styles);
-  const options = storedOptions({ ...o, languages });
+  const options = storedOptions({ ...o, languages, precision });
   const fingerprint = { checkpoint: checkpointFingerprint(ck), dataset };
   if (prev) {
     const diffs = runDifferences('resume', prev, { options, ...fingerprint });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -6,7 +6,7 @@ import { fail } from '../../errors.js';
 import { openDataset, resolveLanguages } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
 import { keysForLabels } from '../../tokenize/entityLinker.js';
-import { loadCheckpoint, refuseUnservedStyles, type Checkpoint } from '../../model/checkpoint.js';
+import { atPrecision, loadCheckpoint, refuseUnservedStyles, type Precision } from '../../model/checkpoint.js';
 import { defaultThreads } from '../../model/session.js';
 import { loadStyle } from '../../prompts/styles.js';
 import { benchPromptBuild } from '../../bench/prompts.js';
@@ -123,7 +123,7 @@ export function registerBench(program: Command, io: Io): void {
     .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
     .option('--per-language <n>', 'queries per language, spread over its relations', positiveInt, 20)
     .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
-    .option('--precisions <list>', 'harness graphs: float32 (model.onnx) and int8 (model.int8.onnx, tools/quantize_int8.py)', list, ['float32'])
+    .option('--precisions <list>', 'harness graphs: float32 and int8 (the quantised graphs `make quantize` adds to the checkpoint)', list, ['float32'])
     .option('--rounds <n>', 'alternating rounds (medians are reported)', positiveInt, 3)
     .option('--threads <n>', 'threads of both sides', positiveInt, defaultThreads())
     .option('--batch-size <n>', 'harness: rows per batch at most', positiveInt, 64)
@@ -155,7 +155,7 @@ export function registerBench(program: Command, io: Io): void {
         refuseUnservedStyles(ck, styles);
         const graphs: HarnessGraph[] = o.precisions.map((p) => ({
           name: p === 'float32' ? 'harness' : 'harness-int8',
-          ck: p === 'float32' ? ck : withGatheredFile(ck, 'model.int8.onnx'),
+          ck: atPrecision(ck, p as Precision),
         }));
         const c = ck.config;
         io.out(`machine: ${machine(o.threads)}`);
@@ -197,10 +197,4 @@ export function registerBench(program: Command, io: Io): void {
         }
       },
     );
-}
-
-/** The checkpoint with another gathered graph file (a quantised copy beside model.onnx, same inputs and outputs). */
-function withGatheredFile(ck: Checkpoint, file: string): Checkpoint {
-  if (!existsSync(join(ck.dir, file))) fail(`${join(ck.dir, file)}: missing (make it with tools/quantize_int8.py ${ck.dir})`);
-  return { ...ck, manifest: { ...ck.manifest, graphs: { ...ck.manifest.graphs, gathered: { ...ck.manifest.graphs.gathered!, file } } } };
 }

@@ -11,7 +11,7 @@ import { renderTable } from '../../report/table.js';
 import { declareOptions, points, type Io } from '../io.js';
 import { shardFromEnv } from './shard.js';
 import { liveHolder } from '../../run/lease.js';
-import { lookupLine, shardLine } from '../../report/render.js';
+import { lookupLine, precisionNote, shardLine } from '../../report/render.js';
 
 export { DEFAULT_DB };
 
@@ -176,7 +176,7 @@ export async function runsCommand(o: { db: string; format: string }, io: Io): Pr
           r.gone ? 'running (holder gone)' : r.status,
           r.stored,
           r.planned,
-          JSON.stringify(r.options.styles),
+          JSON.stringify(r.options.styles) + precisionNote(r.options),
           r.started_at,
           r.label ?? '',
           r.model_path ?? '',
