@@ -377,6 +377,22 @@ const cases: Case[] = [
     err: /model\.onnx: graph has no input "extra_input" that the manifest names/,
   },
   {
+    name: 'a words graph in a family without entity inputs',
+    argv: () =>
+      run(
+        SAMPLE_DATA,
+        model((d) =>
+          json(d, 'mlama-checkpoint.json', (m) => {
+            m.family = 'xlmr';
+            m.graphs.words = { file: 'model.onnx', inputs: ['input_ids', 'attention_mask', 'word_positions', 'word_candidates'], outputs: ['word_logprobs'] };
+            return m;
+          }),
+        ),
+      ),
+    code: 2,
+    err: /mlama-checkpoint\.json: field "graphs\.words": family xlmr has no entity inputs/,
+  },
+  {
     name: 'weights file missing',
     argv: () =>
       run(

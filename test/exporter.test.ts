@@ -12,7 +12,8 @@ import { scoreQueries } from '../src/model/scorer.js';
 import { languageQueries } from '../src/prompts/source.js';
 import { loadStyle } from '../src/prompts/styles.js';
 import { keysForLabels } from '../src/tokenize/entityLinker.js';
-import { SAMPLE_DATA, tempDir } from './support/cli.js';
+import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
+import { readResults, requireRun, withStoreSync } from '../src/store/db.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 
 // tools/export_mluke.py needs transformers to load mLUKE; its export path (graphs, shared weights file, tied tables
@@ -88,6 +89,25 @@ test('an exported checkpoint loads in the harness and scores what torch computes
   assert.ok(clock.runs > 0, 'the word passes ran on the words graph');
   await session.release();
   await words.release();
+
+  // `mlama run` with word-only styles opens the words graph alone (the gathered graph is never run); its stored
+  // answers equal those of a run that scores both styles with both graphs.
+  const db = join(dir, 'runs.sqlite');
+  const ask = ['--model', out, '--data', SAMPLE_DATA, '--languages', 'en,ja', '--relations', 'P19,P103', '--limit', '2', '--db', db];
+  for (const [name, styles] of [
+    ['word-only', 'word'],
+    ['both', 'word,entity'],
+  ])
+    assert.equal((await cli('run', ...ask, '--styles', styles, '--name', name)).code, 0);
+  withStoreSync(db, { readonly: true }, (store) => {
+    const rows = (name: string) => readResults(store, requireRun(store, name).id).filter((r) => r.style === 'word');
+    const [a, b] = [rows('word-only'), rows('both')];
+    assert.ok(a.length >= 4, `${a.length} word answers`);
+    assert.deepEqual(
+      a.map((r) => [r.subject, r.gold_rank, r.gold_score, r.top]),
+      b.map((r) => [r.subject, r.gold_rank, r.gold_score, r.top]),
+    );
+  });
 });
 
 test('the exporter refuses a checkpoint whose heads transformers had to initialise', { skip }, () => {

@@ -23,6 +23,9 @@ function main(): void {
       if ((r.options.precision ?? 'float32') !== want) fail(`run "${r.name}" ran at precision ${r.options.precision ?? 'float32'}, not ${want}`);
       if (r.status !== 'complete') fail(`run "${r.name}" is ${r.status}, not complete`);
     }
+    // compare leaves checkpoints out on purpose (it sets checkpoints side by side); here both runs must be the
+    // same checkpoint at two precisions.
+    if (a.model_path !== b.model_path) fail(`runs "${a.name}" and "${b.name}" scored different checkpoints (${a.model_path} vs ${b.model_path})`);
     const diffs = runDifferences('compare', a, b);
     if (diffs.length) fail(`runs "${a.name}" and "${b.name}" differ in ${diffs.join('; ')}`);
     const [ra, rb] = [readResults(store, a.id), readResults(store, b.id)];

@@ -1,6 +1,6 @@
 // Profiles the gathered graph on the peer benchmark's sample: onnxruntime's own profiler (time per op type),
 // the batch shapes the scorer runs, and each run's seconds. Usage:
-//   node --import tsx tools/profile-graph.ts --model DIR --data DIR [--style word] [--per-language 4] [--file model.onnx]
+//   node --import tsx tools/profile-graph.ts --model DIR --data DIR [--style word] [--per-language 4] [--file FILE (default: the graph a run uses)]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ const { values: a } = parseArgs({
     style: { type: 'string', default: 'word' },
     'per-language': { type: 'string', default: '4' },
     languages: { type: 'string', default: 'en,ja,ar' },
-    file: { type: 'string', default: 'model.onnx' },
+    file: { type: 'string' },
     threads: { type: 'string', default: '2' },
     'batch-size': { type: 'string', default: '64' },
     'token-budget': { type: 'string', default: '4096' },
@@ -33,7 +33,10 @@ const labels = readLabelIndex(ds);
 const ck = loadCheckpoint(a.model!, { entityKeys: keysForLabels(labels.labels) });
 const style = loadStyle(a.style!);
 const sample = buildSample(ds, ck, labels, style, { languages: resolveLanguages(ds, a.languages!.split(',')), perLanguage: Number(a['per-language']) });
-const session = await ort.InferenceSession.create(join(ck.dir, a.file!), {
+// By default the graph a run scores this style on: the words graph for word-only prompts when the export has one.
+const file =
+  a.file ?? (style.head === 'word' && !style.entityInputs && ck.manifest.graphs.words ? ck.manifest.graphs.words : ck.manifest.graphs.gathered!).file;
+const session = await ort.InferenceSession.create(join(ck.dir, file), {
   intraOpNumThreads: Number(a.threads),
   interOpNumThreads: 1,
   graphOptimizationLevel: 'all',

@@ -106,6 +106,8 @@ def main():
         graphs[variant] = file
     if not graphs:
         fail(f'{mpath}: field "graphs" has no graph to quantise (only {", ".join(m["graphs"]) or "none"})')
+    if not isinstance(m.get("precisions", {}), dict):
+        fail(f'{mpath}: field "precisions" must be an object (precision -> its graphs)')
 
     import logging
 

@@ -5,7 +5,7 @@ import type { Dataset } from '../data/mlama.js';
 import type { LabelIndex } from '../data/labels.js';
 import { headWidths, type Checkpoint } from '../model/checkpoint.js';
 import { scoreQueries } from '../model/scorer.js';
-import { openSession, openWordsSession } from '../model/session.js';
+import { openSession, openWordsSession, type ModelSession } from '../model/session.js';
 import type { BuiltQuery } from '../prompts/build.js';
 import { languageQueries } from '../prompts/source.js';
 import type { PromptStyle } from '../prompts/styles.js';
@@ -157,8 +157,9 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
       } else {
         const g = graphs.find((x) => x.name === side)!;
         const opened = await openSession(g.ck, 'gathered', { threads: o.threads });
-        const words = await openWordsSession(g.ck, o.styles, { threads: o.threads });
+        let words: ModelSession | undefined;
         try {
+          words = await openWordsSession(g.ck, o.styles, { threads: o.threads });
           // One untimed query per style first: a fresh session's first runs size its arena and pick kernels, a
           // cost a real run pays once, and the peer's model is already warm after its first round.
           const warm = o.styles.map((s) => samples.get(s.name)![0]).filter((b) => b !== undefined);

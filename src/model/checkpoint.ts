@@ -86,6 +86,9 @@ export function loadCheckpoint(dir: string, opts: { entityKeys?: KeyFilter } = {
   const family = manifestFamily(manifest, mPath);
   if (!manifest.graphs?.gathered) fail(`${mPath}: field "graphs.gathered" missing`);
   for (const [variant, entry] of Object.entries(manifest.graphs) as [Variant, GraphEntry][]) {
+    // The words graph is a LUKE encoder run without its entity inputs; a family without them has nothing to drop.
+    if (variant === 'words' && !family.inputGroups.includes('entities'))
+      fail(`${mPath}: field "graphs.words": family ${family.name} has no entity inputs, so it has no words graph (its gathered graph is word-only already)`);
     const want = expectedGraph(variant, family);
     if (typeof entry?.file !== 'string') fail(`${mPath}: field "graphs.${variant}.file" missing or not a string`);
     for (const name of want.inputs) if (!entry.inputs?.includes(name)) fail(`${mPath}: field "graphs.${variant}.inputs" lacks "${name}"`);

@@ -150,14 +150,21 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     );
   }
 
-  const session = await openSession(ck, 'gathered', { threads: o.threads, device: o.device });
-  let words: ModelSession | undefined;
+  const sessionOptions = { threads: o.threads, device: o.device };
+  const words = await openWordsSession(ck, styles, sessionOptions);
+  // With a words graph and only word-only styles the gathered graph would never run: it is not opened (its
+  // session would pre-pack the encoder's weights a second time).
+  let session: ModelSession;
   try {
-    words = await openWordsSession(ck, styles, { threads: o.threads, device: o.device });
+    session = words && styles.every((s) => s.head === 'word' && !s.entityInputs) ? words : await openSession(ck, 'gathered', sessionOptions);
   } catch (e) {
-    await session.release();
+    await words?.release();
     throw e;
   }
+  const release = async () => {
+    await session.release();
+    if (words && words !== session) await words.release();
+  };
   // Only now is the run stored or taken over: a failure above leaves no `running` run behind.
   const lease = ownLease();
   let run: RunRecord;
@@ -193,8 +200,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
       });
     }
   } catch (e) {
-    await session.release();
-    await words?.release();
+    await release();
     throw e;
   }
   setPlannedLanguages(store, run.id, Object.fromEntries([...totals].map(([l, t]) => [l, t.total])));
@@ -268,8 +274,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     clearInterval(beat);
     hold(store.file, run.id, false);
     progress.stop();
-    await session.release();
-    await words?.release();
+    await release();
   }
   const total = (store.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(run.id) as { n: number }).n;
   setStatus(store, run.id, interrupted ? 'interrupted' : total === planned ? 'complete' : 'failed');
