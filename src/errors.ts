@@ -29,3 +29,14 @@ export class ExitStatus extends Error {
     this.name = 'ExitStatus';
   }
 }
+
+/** Runs a tool script's main: a HarnessError becomes its one `error:` line and exit code, anything else is a bug. */
+export function runTool(main: () => void): void {
+  try {
+    main();
+  } catch (e) {
+    if (!(e instanceof HarnessError)) throw e;
+    console.error(`error: ${e.message}`);
+    process.exit(e.exitCode);
+  }
+}

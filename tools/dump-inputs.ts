@@ -9,7 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { HarnessError } from '../src/errors.js';
+import { HarnessError, runTool } from '../src/errors.js';
 import { openDataset, resolveLanguages } from '../src/data/mlama.js';
 import { readLabelIndex } from '../src/data/labels.js';
 import { keysForLabels } from '../src/tokenize/entityLinker.js';
@@ -79,10 +79,4 @@ function main(): void {
   writeFileSync(o.out, JSON.stringify({ model: o.model, tokenization: sel.tokenization, fallback: sel.fallback, prompts, relations }));
 }
 
-try {
-  main();
-} catch (e) {
-  if (!(e instanceof HarnessError)) throw e;
-  console.error(`error: ${e.message}`);
-  process.exit(e.exitCode);
-}
+runTool(main);

@@ -6,7 +6,7 @@
  *   tsx tools/int8-check.ts --db FILE --float32 RUN --int8 RUN
  */
 import { parseArgs } from 'node:util';
-import { fail, HarnessError } from '../src/errors.js';
+import { fail, runTool } from '../src/errors.js';
 import { runDifferences } from '../src/run/config.js';
 import { readResults, requireRun, withStoreSync } from '../src/store/db.js';
 import { int8Line, p1ByStyle, top1Agreement } from '../src/report/precision.js';
@@ -38,10 +38,4 @@ function main(): void {
   });
 }
 
-try {
-  main();
-} catch (e) {
-  if (!(e instanceof HarnessError)) throw e;
-  console.error(`error: ${e.message}`);
-  process.exit(e.exitCode);
-}
+runTool(main);
