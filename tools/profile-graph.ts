@@ -8,7 +8,7 @@ import { openDataset, resolveLanguages } from '../src/data/mlama.js';
 import { readLabelIndex } from '../src/data/labels.js';
 import { keysForLabels } from '../src/tokenize/entityLinker.js';
 import { headWidths, loadCheckpoint } from '../src/model/checkpoint.js';
-import { ort, type ModelSession } from '../src/model/session.js';
+import { isWordOnly, ort, type ModelSession } from '../src/model/session.js';
 import { scoreQueries } from '../src/model/scorer.js';
 import { loadStyle } from '../src/prompts/styles.js';
 import { buildSample } from '../src/bench/peer.js';
@@ -34,8 +34,7 @@ const ck = loadCheckpoint(a.model!, { entityKeys: keysForLabels(labels.labels) }
 const style = loadStyle(a.style!);
 const sample = buildSample(ds, ck, labels, style, { languages: resolveLanguages(ds, a.languages!.split(',')), perLanguage: Number(a['per-language']) });
 // By default the graph a run scores this style on: the words graph for word-only prompts when the export has one.
-const file =
-  a.file ?? (style.head === 'word' && !style.entityInputs && ck.manifest.graphs.words ? ck.manifest.graphs.words : ck.manifest.graphs.gathered!).file;
+const file = a.file ?? (isWordOnly(style) && ck.manifest.graphs.words ? ck.manifest.graphs.words : ck.manifest.graphs.gathered!).file;
 const session = await ort.InferenceSession.create(join(ck.dir, file), {
   intraOpNumThreads: Number(a.threads),
   interOpNumThreads: 1,

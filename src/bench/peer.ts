@@ -5,13 +5,13 @@ import type { Dataset } from '../data/mlama.js';
 import type { LabelIndex } from '../data/labels.js';
 import { headWidths, type Checkpoint } from '../model/checkpoint.js';
 import { scoreQueries } from '../model/scorer.js';
-import { openSession, openWordsSession, type ModelSession } from '../model/session.js';
+import { openScoringSessions } from '../model/session.js';
 import type { BuiltQuery } from '../prompts/build.js';
 import { languageQueries } from '../prompts/source.js';
 import type { PromptStyle } from '../prompts/styles.js';
 import { fail } from '../errors.js';
 import { queryFlops } from './flops.js';
-import { median, peakRssMb, timedSession } from './measure.js';
+import { median, peakRssMb } from './measure.js';
 import { sampleOf } from './scoring.js';
 
 /** A harness graph the benchmark runs: float32 (model.onnx) or a quantised copy beside it. */
@@ -156,22 +156,20 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
         if (first) for (const [k, [index, score]] of Object.entries(r.top1)) first.set(k, { index, score });
       } else {
         const g = graphs.find((x) => x.name === side)!;
-        const opened = await openSession(g.ck, 'gathered', { threads: o.threads });
-        let words: ModelSession | undefined;
+        const opened = await openScoringSessions(g.ck, o.styles, { threads: o.threads });
+        const scoring = {
+          batchSize: o.batchSize,
+          tokenBudget: o.tokenBudget,
+          headWidths: headWidths(g.ck),
+          padEntityId: g.ck.entityVocab?.special.pad ?? 0,
+          words: opened.words,
+        };
         try {
-          words = await openWordsSession(g.ck, o.styles, { threads: o.threads });
           // One untimed query per style first: a fresh session's first runs size its arena and pick kernels, a
           // cost a real run pays once, and the peer's model is already warm after its first round.
           const warm = o.styles.map((s) => samples.get(s.name)![0]).filter((b) => b !== undefined);
-          for await (const _ of scoreQueries(opened, warm, {
-            batchSize: o.batchSize,
-            tokenBudget: o.tokenBudget,
-            headWidths: headWidths(g.ck),
-            padEntityId: g.ck.entityVocab?.special.pad ?? 0,
-            words,
-          }));
+          for await (const _ of scoreQueries(opened.gathered, warm, scoring));
           for (const style of o.styles) {
-            const { session } = timedSession(opened);
             const t0 = performance.now();
             const qs = sampleOf(
               (lang, limit) => languageQueries(ds, lang, g.ck.tokenizer, g.ck.entityVocab, labels, [style], { fallback: true, limit }),
@@ -180,13 +178,7 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
               o.perLanguage,
             );
             let n = 0;
-            for await (const batch of scoreQueries(session, qs, {
-              batchSize: o.batchSize,
-              tokenBudget: o.tokenBudget,
-              headWidths: headWidths(g.ck),
-              padEntityId: g.ck.entityVocab?.special.pad ?? 0,
-              words,
-            })) {
+            for await (const batch of scoreQueries(opened.gathered, qs, scoring)) {
               for (const s of batch) {
                 n++;
                 first?.set(`${style.name}|${s.built.query.key}`, { index: s.top[0].index, score: s.top[0].score });
@@ -196,7 +188,6 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
           }
         } finally {
           await opened.release();
-          await words?.release();
         }
       }
       if (first) top1.set(side, first);

@@ -3,7 +3,7 @@ import { listRelations } from '../data/mlama.js';
 import type { LabelIndex } from '../data/labels.js';
 import { headWidths, type Checkpoint } from '../model/checkpoint.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
-import { openSession, openWordsSession, type ModelSession } from '../model/session.js';
+import { openScoringSessions, openSession, type ScoringSessions } from '../model/session.js';
 import type { Variant } from '../model/contract.js';
 import type { BuiltQuery } from '../prompts/build.js';
 import { languageQueries } from '../prompts/source.js';
@@ -78,22 +78,19 @@ export async function benchScoring(ds: Dataset, ck: Checkpoint, labels: LabelInd
     for (const pattern of order) {
       const variant: Variant = pattern === 'shipped' ? 'gathered' : 'naive';
       const t0 = performance.now();
-      const opened = await openSession(ck, variant, { threads: o.threads });
-      let words: ModelSession | undefined;
-      try {
-        // The shipped pattern is what a run does: word-only passes on the words graph when the export has one.
-        if (pattern === 'shipped') words = await openWordsSession(ck, o.styles, { threads: o.threads });
-      } catch (e) {
-        await opened.release();
-        throw e;
-      }
+      // The shipped pattern opens what a run opens: word-only passes on the words graph when the export has one.
+      const opened: ScoringSessions =
+        pattern === 'shipped'
+          ? await openScoringSessions(ck, o.styles, { threads: o.threads })
+          : await openSession(ck, variant, { threads: o.threads }).then((s) => ({ gathered: s, release: () => s.release() }));
       const openSeconds = (performance.now() - t0) / 1000;
       try {
         for (const style of o.styles) {
           const key = `${pattern}|${style.name}`;
-          const { session, clock } = timedSession(opened);
-          // One run is in flight at a time, so the two graphs' busy times add up without overlap.
-          const timedWords = words ? timedSession(words) : undefined;
+          const { session, clock } = timedSession(opened.gathered);
+          // One run is in flight at a time, so the two graphs' busy times add up without overlap. When every style
+          // is word-only the words session is the only one, and timed once.
+          const timedWords = opened.words && opened.words !== opened.gathered ? timedSession(opened.words) : undefined;
           const sel = { fallback: true };
           const start = performance.now();
           let flops = 0;
@@ -121,7 +118,7 @@ export async function benchScoring(ds: Dataset, ck: Checkpoint, labels: LabelInd
                   tokenBudget: o.tokenBudget,
                   headWidths: headWidths(ck),
                   padEntityId,
-                  words: timedWords?.session,
+                  words: opened.words === opened.gathered ? session : timedWords?.session,
                 })
               : naiveScore(session, ck, qs);
           let n = 0;
@@ -141,7 +138,6 @@ export async function benchScoring(ds: Dataset, ck: Checkpoint, labels: LabelInd
         }
       } finally {
         await opened.release();
-        await words?.release();
       }
     }
   }

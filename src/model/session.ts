@@ -60,17 +60,57 @@ export async function openSession(ck: Checkpoint, variant: Variant, o: SessionOp
   };
 }
 
+/** A style that reads the word head and feeds no entities: the words graph's passes. */
+export function isWordOnly(style: { head: string; entityInputs: boolean }): boolean {
+  return style.head === 'word' && !style.entityInputs;
+}
+
 /**
- * The words graph, when the checkpoint has one (LUKE exports) and some style reads the word head without feeding
- * entities: the scorer runs those passes there (ScorerOptions.words). Otherwise undefined.
+ * The words graph, when the checkpoint has one (LUKE exports) and some style is word-only: the scorer runs those
+ * passes there (ScorerOptions.words). Otherwise undefined.
  */
 export async function openWordsSession(
   ck: Checkpoint,
   styles: readonly { head: string; entityInputs: boolean }[],
   o: SessionOptions = {},
 ): Promise<ModelSession | undefined> {
-  if (!ck.manifest.graphs.words || !styles.some((s) => s.head === 'word' && !s.entityInputs)) return undefined;
+  if (!ck.manifest.graphs.words || !styles.some(isWordOnly)) return undefined;
   return openSession(ck, 'words', o);
+}
+
+/** The sessions `styles` are scored with: `gathered` for `scoreQueries`, `words` for its ScorerOptions.words. */
+export interface ScoringSessions {
+  gathered: ModelSession;
+  words?: ModelSession;
+  release(): Promise<void>;
+}
+
+/**
+ * Opens what scoring `styles` needs: the words graph for word-only styles when the export has one, and the gathered
+ * graph for the others. When every style is word-only the gathered graph would never run, so it is not opened (its
+ * session would pre-pack the encoder's weights a second time) and `gathered` is the words session.
+ */
+export async function openScoringSessions(
+  ck: Checkpoint,
+  styles: readonly { head: string; entityInputs: boolean }[],
+  o: SessionOptions = {},
+): Promise<ScoringSessions> {
+  const words = await openWordsSession(ck, styles, o);
+  let gathered: ModelSession;
+  try {
+    gathered = words && styles.every(isWordOnly) ? words : await openSession(ck, 'gathered', o);
+  } catch (e) {
+    await words?.release();
+    throw e;
+  }
+  return {
+    gathered,
+    words,
+    release: async () => {
+      await gathered.release();
+      if (words && words !== gathered) await words.release();
+    },
+  };
 }
 
 export { ort };

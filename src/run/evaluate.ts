@@ -17,7 +17,7 @@ import {
   refuseUnservedStyles,
   type Checkpoint,
 } from '../model/checkpoint.js';
-import { openSession, openWordsSession, type ModelSession } from '../model/session.js';
+import { openScoringSessions } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import {
   acquireRun,
@@ -150,21 +150,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
     );
   }
 
-  const sessionOptions = { threads: o.threads, device: o.device };
-  const words = await openWordsSession(ck, styles, sessionOptions);
-  // With a words graph and only word-only styles the gathered graph would never run: it is not opened (its
-  // session would pre-pack the encoder's weights a second time).
-  let session: ModelSession;
-  try {
-    session = words && styles.every((s) => s.head === 'word' && !s.entityInputs) ? words : await openSession(ck, 'gathered', sessionOptions);
-  } catch (e) {
-    await words?.release();
-    throw e;
-  }
-  const release = async () => {
-    await session.release();
-    if (words && words !== session) await words.release();
-  };
+  const { gathered: session, words, release } = await openScoringSessions(ck, styles, { threads: o.threads, device: o.device });
   // Only now is the run stored or taken over: a failure above leaves no `running` run behind.
   const lease = ownLease();
   let run: RunRecord;
