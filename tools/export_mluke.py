@@ -7,8 +7,10 @@ XLM-R-style masked LM into an mlama-harness checkpoint directory (see README, "T
 
 Needs torch, transformers, onnx, onnxruntime, sentencepiece and protobuf. Writes:
   model.onnx          the gathered graph: log-probabilities at the mask positions / the object entity slot only
+                      (LUKE: dense layers on the real words and entities only, the last layer at the read rows)
   model.naive.onnx    full logits at every position and over the whole entity vocabulary (for checks and benchmarks)
   model.words.onnx    LUKE only: the encoder without entity inputs and the word head, for word-only prompts
+                      (packed as the gathered graph)
   weights.bin         one external-data file the graphs point into (each tensor stored once, 4 KiB aligned)
   tokenizer.json      the fast XLM-R tokenizer of the model's own SentencePiece model (plus <ent>, <ent2> for mLUKE)
   entity_vocab.json   "<lang>:<title>" -> id, special entities unprefixed (LUKE only)
@@ -101,6 +103,155 @@ def _build_modules(torch, word_only):
     return (WordGathered, WordNaive) if word_only else (LukeGathered, LukeNaive)
 
 
+def _packed_luke_modules(torch):
+    """LUKE's gathered and words graphs, written out layer by layer from transformers' own submodules (embeddings,
+    query/key/value and entity-aware queries, output and feed-forward layers, LayerNorms, both heads), so that what
+    a batch never reads costs nothing:
+    - padding: every dense layer runs on the batch's real words and entities only, gathered into one [T, H]
+      matrix; only the attention product goes back to the padded [B, L + E] layout, padded keys masked as
+      transformers masks them. A batch of mixed lengths then costs its real tokens, not rows x longest row.
+    - the last layer past its keys and values: only the rows a head reads (word masks, the object entity slot)
+      go through its queries, output and feed-forward layers (about 5-8% of the encoder at mLAMA's lengths).
+    Row for row this is LukeModel's arithmetic; the export's parity check (a padded batch) and `make parity`
+    (entity-aware attention included) hold it to transformers. Encoder weights enter as x @ W^T, folded to the
+    same transposed constants as the naive graph's, so weights.bin stores them once; the heads stay Gemm over
+    the tied tables (see leave_tied_tables_unpacked)."""
+    import math
+    nn = torch.nn
+
+    def lin(m, x):
+        return torch.matmul(x, m.weight.t()) + m.bias
+
+    def flat_rows(mask, width, offset):
+        # mask [B, N] -> the slots of its real entries in a [B, width] layout starting at column `offset`, and,
+        # for every slot, the packed row holding it (padding: the nearest, masked out as a key)
+        keep = (mask != 0).reshape(-1).long()
+        real = torch.nonzero(keep).squeeze(1)
+        n = mask.size(1)
+        slots = (real // n) * width + offset + real % n
+        return real, slots, (torch.cumsum(keep, 0) - 1).clamp(min=0)
+
+    class Encoder(nn.Module):
+        def __init__(self, mlm):
+            super().__init__()
+            self.luke = mlm.luke
+            self.heads = mlm.config.num_attention_heads
+            self.aware = bool(getattr(mlm.config, "use_entity_aware_attention", False))
+
+        def forward(self, input_ids, attention_mask, entities, word_reads, entity_reads):
+            """entities: (ids, mask, token types, positions) or None; word_reads [B, M] token positions, entity_reads
+            [B, S] entity slots or None. Returns the last layer's rows at the reads, [B, M + S, H]."""
+            B, L = input_ids.shape
+            word = self.luke.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
+            H = word.size(-1)
+            masks = [attention_mask]
+            if entities is not None:
+                ent = self.luke.entity_embeddings(entities[0], entities[3], entities[2])
+                masks.append(entities[1])
+            E = entities[0].size(1) if entities is not None else 0
+            W = L + E
+            w_real, w_slots, w_row = flat_rows(attention_mask, W, 0)
+            x = word.reshape(-1, H).index_select(0, w_real)
+            Tw = x.size(0)
+            slots, row_of = w_slots, w_row.view(B, L)
+            reads = word_reads + torch.arange(B).unsqueeze(1) * L
+            reads = w_row.index_select(0, reads.reshape(-1)).view(B, -1)
+            if entities is not None:
+                e_real, e_slots, e_row = flat_rows(entities[1], W, L)
+                x = torch.cat([x, ent.reshape(-1, H).index_select(0, e_real)], 0)
+                slots = torch.cat([slots, e_slots])
+                # Padded entity slots point at row 0 (a word; masked out as a key): a batch without a real entity,
+                # the masked dummy of word-only passes, has no row past the words.
+                e_row = torch.where(entities[1].reshape(-1) != 0, e_row + Tw, torch.zeros_like(e_row))
+                row_of = torch.cat([row_of, e_row.view(B, E)], 1)
+                e_reads = e_row.index_select(0, (entity_reads + torch.arange(B).unsqueeze(1) * E).reshape(-1)).view(B, -1)
+                reads = torch.cat([reads, e_reads], 1)
+            row_of = row_of.reshape(-1)
+            bias = (1.0 - torch.cat(masks, 1)[:, None, None, :].to(word.dtype)) * torch.finfo(word.dtype).min
+            layers = self.luke.encoder.layer
+            for i, layer in enumerate(layers):
+                sa = layer.attention.self
+                padded = lambda t: t.index_select(0, row_of).view(B, W, H)
+                k, v = padded(lin(sa.key, x)), padded(lin(sa.value, x))
+                last = i == len(layers) - 1
+                rows = x.index_select(0, reads.reshape(-1)) if last else x
+                n_word = word_reads.size(1) if last else Tw
+                q_words, q_ents = self.queries(sa, rows, n_word, last, B, entities is not None)
+                if not last:
+                    q_words, q_ents = padded(q_words), (padded(q_ents) if q_ents is not None else None)
+                ctx = self.attend(q_words, q_ents, k, v, L, B, bias)
+                if not last:
+                    ctx = ctx.index_select(0, slots)
+                a = layer.attention.output.LayerNorm(lin(layer.attention.output.dense, ctx) + rows)
+                inter = layer.intermediate.intermediate_act_fn(lin(layer.intermediate.dense, a))
+                x = layer.output.LayerNorm(lin(layer.output.dense, inter) + a)
+            return x.view(B, -1, H)
+
+        def queries(self, sa, rows, n_word, last, B, with_entities):
+            """Queries against the word keys and (entity-aware attention, when entities are fed) against the entity
+            keys. Word rows come first: the first n_word packed rows, or in the last layer the first n_word reads of
+            each batch row."""
+            if not (self.aware and with_entities):
+                q = lin(sa.query, rows)
+                return q, None
+            H = rows.size(-1)
+            if last:
+                r = rows.view(B, -1, H)
+                w, e = r[:, :n_word].reshape(-1, H), r[:, n_word:].reshape(-1, H)
+                join = lambda a, b: torch.cat([a.view(B, -1, H), b.view(B, -1, H)], 1).reshape(-1, H)
+            else:
+                w, e = rows[:n_word], rows[n_word:]
+                join = lambda a, b: torch.cat([a, b], 0)
+            return join(lin(sa.query, w), lin(sa.e2w_query, e)), join(lin(sa.w2e_query, w), lin(sa.e2e_query, e))
+
+        def attend(self, q_words, q_ents, k, v, L, B, bias):
+            # q [B, Q, H] (or packed rows [B * Q, H]); k, v [B, L + E, H] -> [B * Q, H]
+            H = k.size(-1)
+            d = H // self.heads
+            split = lambda t: t.reshape(B, -1, self.heads, d).transpose(1, 2)
+            kt = split(k).transpose(-1, -2)
+            if q_ents is None:
+                scores = torch.matmul(split(q_words), kt)
+            else:
+                scores = torch.cat([torch.matmul(split(q_words), kt[..., :L]), torch.matmul(split(q_ents), kt[..., L:])], -1)
+            probs = torch.softmax(scores / math.sqrt(d) + bias, dim=-1)
+            return torch.matmul(probs, split(v)).transpose(1, 2).reshape(-1, H)
+
+    def pick(logits_2d, B, candidates):
+        return torch.gather(torch.log_softmax(logits_2d, dim=-1).reshape(B, candidates.size(1), -1), 2, candidates)
+
+    class PackedGathered(nn.Module):
+        def __init__(self, mlm):
+            super().__init__()
+            self.encoder, self.lm_head, self.entity_predictions = Encoder(mlm), mlm.lm_head, mlm.entity_predictions
+
+        def forward(self, input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids,
+                    word_positions, word_candidates, entity_slots, entity_candidates):
+            B, M = word_positions.shape
+            ents = (entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids)
+            rows = self.encoder(input_ids, attention_mask, ents, word_positions, entity_slots)
+            H = rows.size(-1)
+            words = self.lm_head(rows[:, :M].reshape(-1, H))
+            found = self.entity_predictions(rows[:, M:].reshape(-1, H))
+            return pick(words, B, word_candidates), pick(found, B, entity_candidates)
+
+    class PackedWords(nn.Module):
+        def __init__(self, mlm):
+            super().__init__()
+            self.encoder, self.lm_head = Encoder(mlm), mlm.lm_head
+
+        def forward(self, input_ids, attention_mask, word_positions, word_candidates):
+            rows = self.encoder(input_ids, attention_mask, None, word_positions, None)
+            return pick(self.lm_head(rows.reshape(-1, rows.size(-1))), word_positions.size(0), word_candidates)
+
+    return PackedGathered, PackedWords
+
+
+def is_transformers_luke(mlm):
+    """transformers' LukeForMaskedLM layout (the packed graphs reach into it); the exporter test's stub has another."""
+    return hasattr(getattr(mlm, "luke", None), "encoder") and hasattr(mlm.luke, "embeddings")
+
+
 def graph_spec(word_only):
     """The graphs of an export. A LUKE export adds `words`: the encoder without entity inputs and the word head, for
     word-only prompts. Fed a masked dummy entity instead, the gathered graph runs entity-aware attention's extra
@@ -130,10 +281,13 @@ DYNAMIC = {
 
 
 def example_inputs(torch, word_only, pad_entity):
-    """Trace inputs with every dynamic axis above 1, so no size is frozen into the graph."""
+    """Trace inputs with every dynamic axis above 1, so no size is frozen into the graph, and one padded row."""
     B, L, E, P, M, K, S, K2 = 2, 7, 2, 3, 2, 3, 1, 4
     i64 = lambda *shape, hi=5: torch.randint(4, hi + 4, shape, dtype=torch.long)
     words = {"input_ids": i64(B, L, hi=100), "attention_mask": torch.ones(B, L, dtype=torch.long)}
+    # The second row is one token shorter, padded as the harness pads (id 1, masked out): the words graph packs
+    # real tokens, and the parity check below must see it do so on a padded batch.
+    words["input_ids"][1, -1], words["attention_mask"][1, -1] = 1, 0
     gather = {"word_positions": torch.tensor([[1, 2]] * B), "word_candidates": i64(B, M, K, hi=100)}
     if word_only:
         return words, gather
@@ -359,6 +513,9 @@ def export_checkpoint(torch, onnx, mlm, config, out_dir, word_only, origin, writ
     pad_entity = 0
     spec = graph_spec(word_only)
     Gathered, Naive = _build_modules(torch, word_only)
+    Words = _build_modules(torch, True)[0]
+    if not word_only and is_transformers_luke(mlm):
+        Gathered, Words = _packed_luke_modules(torch)
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         inputs, gather = example_inputs(torch, word_only, pad_entity)
         with torch.no_grad():
@@ -369,7 +526,6 @@ def export_checkpoint(torch, onnx, mlm, config, out_dir, word_only, origin, writ
             export_graph(torch, Gathered(mlm).eval(), {**inputs, **gather}, spec["gathered"], os.path.join(tmp, "gathered", "model.onnx"))
             export_graph(torch, Naive(mlm).eval(), inputs, spec["naive"], os.path.join(tmp, "naive", "model.naive.onnx"))
             if "words" in spec:
-                Words, _ = _build_modules(torch, True)
                 words = {n: inputs[n] for n in WORD_INPUTS}
                 export_graph(torch, Words(mlm).eval(), {**words, **gather}, spec["words"], os.path.join(tmp, "words", "model.words.onnx"))
         graphs = {v: onnx.load(os.path.join(tmp, v, s["file"]), load_external_data=True) for v, s in spec.items()}
