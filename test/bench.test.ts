@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { medianCalibration } from '../src/bench/calibrate.js';
 import { cli, SHARED_DATA } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 
@@ -65,4 +66,12 @@ test('bench scoring: shipped and naive patterns agree, and the summary line is p
   const bad = await cli('bench', 'scoring', '--data', SHARED_DATA, '--model', tinyCheckpoint(), '--patterns', 'fast');
   assert.equal(bad.code, 2);
   assert.match(bad.err, /unknown pattern "fast"/);
+});
+
+test('bench peer: the MFU ceiling is the median calibration, the upper middle of an even count', () => {
+  const cal = (gflops: number) => ({ shapes: [], gflops });
+  assert.equal(medianCalibration([cal(90.9), cal(145.4), cal(120)]).gflops, 120);
+  assert.equal(medianCalibration([cal(130), cal(90.9), cal(145.4), cal(120)]).gflops, 130);
+  assert.equal(medianCalibration([cal(7)]).gflops, 7);
+  assert.throws(() => medianCalibration([]), /no calibration/);
 });

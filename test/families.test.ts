@@ -254,14 +254,20 @@ test('FLOP counts per family, by hand for tiny sizes (H 64, 2 layers, I 128)', (
     candidates: [],
   });
   const word = { hidden_size: 64, num_hidden_layers: 2, intermediate_size: 128, vocab_size: 8002 } as LukeConfig;
-  // Encoder over 10 tokens: 2 x (2*10*64*64*4 + 4*10*64*128 + 4*10*10*64) = 1,361,920; word head at one mask: 2*64*64 + 2*64*8002.
-  for (const f of ['xlmr', 'bert'] as const) assert.equal(FAMILIES[f].passFlops(word, 'word', pass(10, 0, 1)), 1_361_920 + 1_032_448);
-  // LUKE, 10 words + 2 entities: 2 x (2*12*64*64*4 + 4*12*64*128 + 4*144*64) + 2*2*32*64 (entity dense) + 2*64*32 + 2*32*366 (entity head).
+  // Encoder over 10 tokens: the first layer 2*10*64*64*4 + 4*10*64*128 + 4*10*10*64 = 680,960; the last one only
+  // where the head reads (one mask row) past its keys and values: 2*10*64*64*2 + 2*1*64*64*2 + 4*1*64*128 + 4*1*10*64
+  // = 215,552. Word head at one mask: 2*64*64 + 2*64*8002.
+  for (const f of ['xlmr', 'bert'] as const) assert.equal(FAMILIES[f].passFlops(word, 'word', pass(10, 0, 1)), 680_960 + 215_552 + 1_032_448);
+  // Three masks: the last layer reads three rows (2*10*64*64*2 + 3*(2*64*64*2 + 4*64*128 + 4*10*64) = 318,976).
+  assert.equal(FAMILIES.xlmr.passFlops(word, 'word', pass(10, 0, 3)), 680_960 + 318_976 + 3 * 1_032_448);
+  // LUKE, 10 words + 2 entities: (2*12*64*64*4 + 4*12*64*128 + 4*144*64) + the last layer at the object slot only
+  // (2*12*64*64*2 + 2*64*64*2 + 4*64*128 + 4*12*64) + 2*2*32*64 (entity dense) + 2*64*32 + 2*32*366 (entity head).
   const luke = { ...word, entity_emb_size: 32, entity_vocab_size: 366, use_entity_aware_attention: false };
-  assert.equal(FAMILIES.luke.passFlops(luke, 'entity', pass(10, 2, 1)), 1_646_592 + 8_192 + 4_096 + 23_424);
+  assert.equal(FAMILIES.luke.passFlops(luke, 'entity', pass(10, 2, 1)), 823_296 + 248_832 + 8_192 + 4_096 + 23_424);
   // Entity-aware attention: a second query projection per token (2 x 2*12*64*64 more), but only where entities
   // are fed; a word-only pass runs plain self-attention, as the words graph and transformers without entities do.
   const aware = { ...luke, use_entity_aware_attention: true };
-  assert.equal(FAMILIES.luke.passFlops(aware, 'entity', pass(10, 2, 1)), 1_646_592 + 196_608 + 8_192 + 4_096 + 23_424);
-  assert.equal(FAMILIES.luke.passFlops(aware, 'word', pass(10, 0, 1)), 1_361_920 + 1_032_448);
+  // (2*12*64*64 more in the first layer, 2*1*64*64 in the last).
+  assert.equal(FAMILIES.luke.passFlops(aware, 'entity', pass(10, 2, 1)), 823_296 + 98_304 + 248_832 + 8_192 + 8_192 + 4_096 + 23_424);
+  assert.equal(FAMILIES.luke.passFlops(aware, 'word', pass(10, 0, 1)), 680_960 + 215_552 + 1_032_448);
 });

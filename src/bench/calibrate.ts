@@ -60,3 +60,9 @@ export async function calibrateMatMul(shapes: MatMulShape[], threads: number, re
   }
   return { shapes: out, gflops: flops / seconds / 1e9 };
 }
+
+/** The calibration with the median weighted rate; of an even count the upper middle one (the higher ceiling). */
+export function medianCalibration(cs: Calibration[]): Calibration {
+  if (cs.length === 0) throw new Error('medianCalibration: no calibration');
+  return [...cs].sort((a, b) => a.gflops - b.gflops)[Math.floor(cs.length / 2)];
+}

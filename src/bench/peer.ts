@@ -30,6 +30,8 @@ export interface PeerBenchOptions {
   tokenBudget: number;
   queriesFile: string;
   onProgress?: (line: string) => void;
+  /** Run before each round (the CLI measures onnxruntime's MatMul ceiling there, beside the rounds it judges). */
+  beforeRound?: () => Promise<void>;
 }
 
 export interface SideMeasure {
@@ -147,6 +149,7 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
   };
   const sides = ['peer', ...graphs.map((g) => g.name)];
   for (let round = 0; round < o.rounds; round++) {
+    await o.beforeRound?.();
     o.onProgress?.(`round ${round + 1}/${o.rounds}`);
     for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
       const first = round === 0 ? new Map<string, Top1>() : null;

@@ -11,7 +11,7 @@ import { defaultThreads } from '../../model/session.js';
 import { loadStyle } from '../../prompts/styles.js';
 import { benchPromptBuild } from '../../bench/prompts.js';
 import { benchScoring, type Pattern } from '../../bench/scoring.js';
-import { calibrateMatMul } from '../../bench/calibrate.js';
+import { type Calibration, calibrateMatMul, medianCalibration } from '../../bench/calibrate.js';
 import { promptBenchText, scoringBenchText } from '../../report/bench.js';
 import { benchPeer, type HarnessGraph } from '../../bench/peer.js';
 import { languageCosts, peerLibraries } from '../../bench/peerSetup.js';
@@ -176,7 +176,11 @@ export function registerBench(program: Command, io: Io): void {
         ];
         const { libs, chosen, peer } = await peerLibraries(o.python, o.peerModel, o.threads, shapes, (l) => io.err(l));
         try {
-          const before = await calibrateMatMul(shapes, o.threads);
+          // onnxruntime's MatMul ceiling is measured before every round and after the last, and the median kept:
+          // on a shared machine one calibration can be caught in a busy or an idle moment, and the rounds it is set
+          // against are medians of the same period.
+          const calibrations: Calibration[] = [];
+          const calibrate = async () => void calibrations.push(await calibrateMatMul(shapes, o.threads));
           const dir = mkdtempSync(join(tmpdir(), 'mlama-peer-'));
           try {
             const r = await benchPeer(ds, labels, graphs, peer, {
@@ -189,12 +193,13 @@ export function registerBench(program: Command, io: Io): void {
               tokenBudget: o.tokenBudget,
               queriesFile: join(dir, 'queries.jsonl'),
               onProgress: (l) => io.err(l),
+              beforeRound: calibrate,
             });
-            // The ceiling is measured before and after the rounds and the faster kept: a calibration caught in a
-            // busy moment would flatter the MFU.
-            const after = await calibrateMatMul(shapes, o.threads);
-            const ortCal = after.gflops > before.gflops ? after : before;
-            io.err(`onnxruntime MatMul ceiling: ${before.gflops.toFixed(1)} GFLOP/s before the rounds, ${after.gflops.toFixed(1)} after; the faster is used`);
+            await calibrate();
+            const ortCal = medianCalibration(calibrations);
+            io.err(
+              `onnxruntime MatMul ceiling: ${calibrations.map((c) => c.gflops.toFixed(1)).join(', ')} GFLOP/s before each round and after the last; the median (${ortCal.gflops.toFixed(1)}) is used`,
+            );
             const costs = languageCosts(ds, costLanguages, ck, labels, styles, r);
             io.out(peerBenchText(r, ortCal, libs, chosen, costs, io.tty));
           } finally {

@@ -16,5 +16,5 @@ export const bert: ModelFamily = {
   layout: { positions: 'from-zero', tokenTypes: true },
   configDefaults: { model_type: 'bert', architectures: ['BertForMaskedLM'], layer_norm_eps: 1e-12, type_vocab_size: 2, hidden_act: 'gelu' },
   generatedTokenizer: 'wordpiece',
-  passFlops: (c, _head, p) => encoderFlops(c, p.inputIds.length) + wordHeadFlops(c, p.maskPositions.length),
+  passFlops: (c, _head, p) => encoderFlops(c, p.inputIds.length, 1, p.maskPositions.length) + wordHeadFlops(c, p.maskPositions.length),
 };

@@ -18,7 +18,9 @@ export const luke: ModelFamily = {
     const entityEmb = c.entity_emb_size ?? c.hidden_size;
     // Entity-aware attention projects each token's query twice (to words, to entities); without entity inputs
     // LUKE runs plain self-attention (the words graph), one query.
-    let f = encoderFlops(c, p.inputIds.length + E, c.use_entity_aware_attention && E > 0 ? 2 : 1);
+    // The word head reads the mask rows; the entity head one slot, the object [MASK] entity.
+    const read = head === 'word' ? p.maskPositions.length : 1;
+    let f = encoderFlops(c, p.inputIds.length + E, c.use_entity_aware_attention && E > 0 ? 2 : 1, read);
     if (entityEmb !== c.hidden_size) f += 2 * E * entityEmb * c.hidden_size;
     if (head === 'word') return f + wordHeadFlops(c, p.maskPositions.length);
     return f + 2 * c.hidden_size * entityEmb + 2 * entityEmb * (c.entity_vocab_size ?? 0);

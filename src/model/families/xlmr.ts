@@ -13,5 +13,5 @@ export const xlmr: ModelFamily = {
   layout: { positions: 'after-padding-idx', tokenTypes: false },
   configDefaults: { model_type: 'xlm-roberta', architectures: ['XLMRobertaForMaskedLM'], layer_norm_eps: 1e-5, type_vocab_size: 1, hidden_act: 'gelu' },
   generatedTokenizer: 'unigram',
-  passFlops: (c, _head, p) => encoderFlops(c, p.inputIds.length) + wordHeadFlops(c, p.maskPositions.length),
+  passFlops: (c, _head, p) => encoderFlops(c, p.inputIds.length, 1, p.maskPositions.length) + wordHeadFlops(c, p.maskPositions.length),
 };
