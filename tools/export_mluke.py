@@ -112,6 +112,8 @@ def _packed_luke_modules(torch):
       transformers masks them. A batch of mixed lengths then costs its real tokens, not rows x longest row.
     - the last layer past its keys and values: only the rows a head reads (word masks, the object entity slot)
       go through its queries, output and feed-forward layers (about 5-8% of the encoder at mLAMA's lengths).
+    A head reads real rows only (the harness's mask positions and object slot); a read of a padded slot would get
+    a neighbouring row, not transformers' value for the pad.
     Row for row this is LukeModel's arithmetic; the export's parity check (a padded batch) and `make parity`
     (entity-aware attention included) hold it to transformers. Encoder weights enter as x @ W^T, folded to the
     same transposed constants as the naive graph's, so weights.bin stores them once; the heads stay Gemm over
@@ -136,6 +138,7 @@ def _packed_luke_modules(torch):
             super().__init__()
             self.luke = mlm.luke
             self.heads = mlm.config.num_attention_heads
+            self.head_size = mlm.config.hidden_size // self.heads  # a constant, not a traced size
             self.aware = bool(getattr(mlm.config, "use_entity_aware_attention", False))
 
         def forward(self, input_ids, attention_mask, entities, word_reads, entity_reads):
@@ -206,8 +209,7 @@ def _packed_luke_modules(torch):
 
         def attend(self, q_words, q_ents, k, v, L, B, bias):
             # q [B, Q, H] (or packed rows [B * Q, H]); k, v [B, L + E, H] -> [B * Q, H]
-            H = k.size(-1)
-            d = H // self.heads
+            H, d = k.size(-1), self.head_size
             split = lambda t: t.reshape(B, -1, self.heads, d).transpose(1, 2)
             kt = split(k).transpose(-1, -2)
             if q_ents is None:
