@@ -45,6 +45,12 @@ def die(msg):
 # tied output projection as Gemm(transB=1) over the embedding table itself, not over a folded transposed copy.
 
 
+def _pick(torch, logits_2d, like, candidates):
+    """Log-softmax over the full vocabulary of [B*M] head rows, then only the candidate ids: [B, M, K]."""
+    lp = torch.log_softmax(logits_2d, dim=-1).reshape(like.size(0), like.size(1), -1)
+    return torch.gather(lp, 2, candidates)
+
+
 def _build_modules(torch, word_only):
     nn = torch.nn
 
@@ -54,9 +60,7 @@ def _build_modules(torch, word_only):
         return torch.gather(hidden, 1, idx).reshape(-1, hidden.size(-1))
 
     def pick(logits_2d, like, candidates):
-        # log-softmax over the full vocabulary, then only the candidate ids: [B, M, K]
-        lp = torch.log_softmax(logits_2d, dim=-1).reshape(like.size(0), like.size(1), -1)
-        return torch.gather(lp, 2, candidates)
+        return _pick(torch, logits_2d, like, candidates)
 
     class LukeGathered(nn.Module):
         def __init__(self, mlm):
@@ -171,10 +175,10 @@ def _packed_luke_modules(torch):
                 reads = torch.cat([reads, e_reads], 1)
             row_of = row_of.reshape(-1)
             bias = (1.0 - torch.cat(masks, 1)[:, None, None, :].to(word.dtype)) * torch.finfo(word.dtype).min
+            padded = lambda t: t.index_select(0, row_of).view(B, W, H)
             layers = self.luke.encoder.layer
             for i, layer in enumerate(layers):
                 sa = layer.attention.self
-                padded = lambda t: t.index_select(0, row_of).view(B, W, H)
                 k, v = padded(lin(sa.key, x)), padded(lin(sa.value, x))
                 last = i == len(layers) - 1
                 rows = x.index_select(0, reads.reshape(-1)) if last else x
@@ -219,9 +223,6 @@ def _packed_luke_modules(torch):
             probs = torch.softmax(scores / math.sqrt(d) + bias, dim=-1)
             return torch.matmul(probs, split(v)).transpose(1, 2).reshape(-1, H)
 
-    def pick(logits_2d, B, candidates):
-        return torch.gather(torch.log_softmax(logits_2d, dim=-1).reshape(B, candidates.size(1), -1), 2, candidates)
-
     class PackedGathered(nn.Module):
         def __init__(self, mlm):
             super().__init__()
@@ -229,13 +230,13 @@ def _packed_luke_modules(torch):
 
         def forward(self, input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids,
                     word_positions, word_candidates, entity_slots, entity_candidates):
-            B, M = word_positions.shape
+            M = word_positions.size(1)
             ents = (entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids)
             rows = self.encoder(input_ids, attention_mask, ents, word_positions, entity_slots)
             H = rows.size(-1)
             words = self.lm_head(rows[:, :M].reshape(-1, H))
             found = self.entity_predictions(rows[:, M:].reshape(-1, H))
-            return pick(words, B, word_candidates), pick(found, B, entity_candidates)
+            return _pick(torch, words, word_positions, word_candidates), _pick(torch, found, entity_slots, entity_candidates)
 
     class PackedWords(nn.Module):
         def __init__(self, mlm):
@@ -244,7 +245,7 @@ def _packed_luke_modules(torch):
 
         def forward(self, input_ids, attention_mask, word_positions, word_candidates):
             rows = self.encoder(input_ids, attention_mask, None, word_positions, None)
-            return pick(self.lm_head(rows.reshape(-1, rows.size(-1))), word_positions.size(0), word_candidates)
+            return _pick(torch, self.lm_head(rows.reshape(-1, rows.size(-1))), word_positions, word_candidates)
 
     return PackedGathered, PackedWords
 
