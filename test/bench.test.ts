@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { medianCalibration } from '../src/bench/calibrate.js';
+import { calibrateMatMul, medianCalibration, pairedMfu } from '../src/bench/calibrate.js';
+import type { PeerBench } from '../src/bench/peer.js';
+import { peerSummary } from '../src/report/peer.js';
 import { cli, SHARED_DATA } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 
 // These check what the benchmark commands compute and print, never how fast: timings are for the commands.
+
+const cal = (gflops: number) => ({ shapes: [], gflops });
 
 test('bench prompts: candidates are tokenized once per relation, not once per fact', async () => {
   const r = await cli(
@@ -68,10 +72,68 @@ test('bench scoring: shipped and naive patterns agree, and the summary line is p
   assert.match(bad.err, /unknown pattern "fast"/);
 });
 
-test('bench peer: the MFU ceiling is the median calibration, the upper middle of an even count', () => {
-  const cal = (gflops: number) => ({ shapes: [], gflops });
+test('bench peer: the displayed ceiling is the median calibration, the upper middle of an even count', () => {
   assert.equal(medianCalibration([cal(90.9), cal(145.4), cal(120)]).gflops, 120);
   assert.equal(medianCalibration([cal(130), cal(90.9), cal(145.4), cal(120)]).gflops, 130);
   assert.equal(medianCalibration([cal(7)]).gflops, 7);
   assert.throws(() => medianCalibration([]), /no calibration/);
+});
+
+test('bench peer: MFU divides each round by the ceiling measured beside it, then takes the median', () => {
+  const round = (gflopsRate: number, before: number, after: number) => ({ flops: 1200e9, seconds: 1200 / gflopsRate, before: cal(before), after: cal(after) });
+  // The second round ran in a busy moment: slower, and so was the ceiling beside it.
+  const rounds = [round(100, 120, 130), round(80, 95, 105), round(120, 118, 122)];
+  const { perRound, mfu } = pairedMfu(rounds);
+  assert.deepEqual(
+    perRound.map((x) => Number(x.toFixed(6))),
+    [0.8, 0.8, 1],
+  );
+  assert.equal(Number(mfu.toFixed(6)), 0.8);
+  assert.throws(() => pairedMfu([]), /no round/);
+
+  const measure = (side: string, style: string, seconds: number) => ({
+    side,
+    style,
+    queries: 60,
+    seconds: [seconds],
+    queriesPerSecond: 60 / seconds,
+    gflops: 600 / seconds,
+  });
+  const bench: PeerBench = {
+    measures: [measure('peer', 'word', 40), measure('harness', 'word', 10), measure('peer', 'entity', 50), measure('harness', 'entity', 10)],
+    top1: new Map(),
+    flops: new Map([
+      ['word', 600e9],
+      ['entity', 600e9],
+    ]),
+    peakRssMb: 1,
+    paired: rounds,
+  };
+  // With rounds paired, the one ceiling passed (the median calibration, for display) does not enter MFU...
+  assert.equal(Number(peerSummary(bench, cal(1000)).mfuExported.toFixed(6)), 0.8);
+  assert.equal(peerSummary(bench, cal(1000)).wordSpeedup, 4);
+  // ...without pairs, the useful rate over all styles (1200 GFLOP in 20 s) over that ceiling.
+  assert.equal(Number(peerSummary({ ...bench, paired: [] }, cal(75)).mfuExported.toFixed(6)), 0.8);
+});
+
+test('bench peer: the MatMul calibration reports each shape and their total FLOPs over total time', async () => {
+  const c = await calibrateMatMul(
+    [
+      { m: 16, k: 32, n: 32 },
+      { m: 16, k: 32, n: 64 },
+    ],
+    1,
+    3,
+  );
+  assert.deepEqual(
+    c.shapes.map((s) => [s.m, s.k, s.n]),
+    [
+      [16, 32, 32],
+      [16, 32, 64],
+    ],
+  );
+  for (const s of c.shapes) assert.ok(Number.isFinite(s.gflops) && s.gflops > 0, String(s.gflops));
+  // Total over total lies between the shapes' own rates.
+  const rates = c.shapes.map((s) => s.gflops);
+  assert.ok(c.gflops >= Math.min(...rates) * 0.999999 && c.gflops <= Math.max(...rates) * 1.000001, `${c.gflops} vs ${rates}`);
 });

@@ -27,9 +27,11 @@ function matmulGraph(s: MatMulShape, seed: number): Uint8Array {
 
 /**
  * onnxruntime's own float32 MatMul throughput on this machine, with the model's shapes and the same threads:
- * the median of `reps` timed runs per shape after a warm-up.
+ * per shape, the FLOPs of `reps` timed runs after a warm-up over their total time. Total over total, not a
+ * median of runs, because that is how the rounds it is held against are timed: a median would drop the runs a
+ * busy moment slowed and so measure a quieter machine than the one the rounds ran on.
  */
-export async function calibrateMatMul(shapes: MatMulShape[], threads: number, reps = 15): Promise<Calibration> {
+export async function calibrateMatMul(shapes: MatMulShape[], threads: number, reps = 20): Promise<Calibration> {
   const out: Calibration['shapes'] = [];
   let flops = 0;
   let seconds = 0;
@@ -45,15 +47,11 @@ export async function calibrateMatMul(shapes: MatMulShape[], threads: number, re
       [s.m, s.k],
     );
     for (let w = 0; w < 3; w++) await session.run({ a });
-    const times: number[] = [];
-    for (let r = 0; r < reps; r++) {
-      const t0 = performance.now();
-      await session.run({ a });
-      times.push((performance.now() - t0) / 1000);
-    }
+    const t0 = performance.now();
+    for (let r = 0; r < reps; r++) await session.run({ a });
+    const t = (performance.now() - t0) / 1000;
     await session.release();
-    const f = 2 * s.m * s.k * s.n;
-    const t = median(times);
+    const f = 2 * s.m * s.k * s.n * reps;
     out.push({ ...s, gflops: f / t / 1e9 });
     flops += f;
     seconds += t;
@@ -65,4 +63,24 @@ export async function calibrateMatMul(shapes: MatMulShape[], threads: number, re
 export function medianCalibration(cs: Calibration[]): Calibration {
   if (cs.length === 0) throw new Error('medianCalibration: no calibration');
   return [...cs].sort((a, b) => a.gflops - b.gflops)[Math.floor(cs.length / 2)];
+}
+
+/** A harness round and the ceiling measured just before and just after it, on the same machine state. */
+export interface PairedRound {
+  /** Useful FLOPs the round scored and the seconds it took. */
+  flops: number;
+  seconds: number;
+  before: Calibration;
+  after: Calibration;
+}
+
+/**
+ * MFU as the median over rounds of each round's useful rate over its own ceiling (the mean of the calibrations
+ * beside it): the ceiling of a shared machine drifts by 20% within minutes, and a ceiling taken at another
+ * moment than the round it divides moves MFU by as much.
+ */
+export function pairedMfu(rounds: PairedRound[]): { perRound: number[]; mfu: number } {
+  if (rounds.length === 0) throw new Error('pairedMfu: no round');
+  const perRound = rounds.map((r) => r.flops / r.seconds / 1e9 / ((r.before.gflops + r.after.gflops) / 2));
+  return { perRound, mfu: median(perRound) };
 }

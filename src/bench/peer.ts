@@ -10,6 +10,7 @@ import type { BuiltQuery } from '../prompts/build.js';
 import { languageQueries } from '../prompts/source.js';
 import type { PromptStyle } from '../prompts/styles.js';
 import { fail } from '../errors.js';
+import type { Calibration, PairedRound } from './calibrate.js';
 import { queryFlops } from './flops.js';
 import { median, peakRssMb } from './measure.js';
 import { sampleOf } from './scoring.js';
@@ -30,8 +31,11 @@ export interface PeerBenchOptions {
   tokenBudget: number;
   queriesFile: string;
   onProgress?: (line: string) => void;
-  /** Run before each round (the CLI measures onnxruntime's MatMul ceiling there, beside the rounds it judges). */
-  beforeRound?: () => Promise<void>;
+  /**
+   * onnxruntime's MatMul ceiling, measured just before and just after each timed round of the first (float32)
+   * graph, so that each round's MFU divides by the machine it ran on.
+   */
+  ceiling?: () => Promise<Calibration>;
 }
 
 export interface SideMeasure {
@@ -56,6 +60,8 @@ export interface PeerBench {
   /** Useful FLOPs of the sample per style, for the cost model. */
   flops: Map<string, number>;
   peakRssMb: number;
+  /** The first graph's rounds, each with the ceiling beside it (when `ceiling` was given). */
+  paired: PairedRound[];
 }
 
 /** The peer process (tools/peer_bench.py): one JSON request a line on stdin, one JSON reply a line on stdout. */
@@ -148,8 +154,8 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
     o.onProgress?.(`${side} ${style}: ${n} queries in ${s.toFixed(2)} s (${(n / s).toFixed(2)} q/s)`);
   };
   const sides = ['peer', ...graphs.map((g) => g.name)];
+  const paired: PairedRound[] = [];
   for (let round = 0; round < o.rounds; round++) {
-    await o.beforeRound?.();
     o.onProgress?.(`round ${round + 1}/${o.rounds}`);
     for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
       const first = round === 0 ? new Map<string, Top1>() : null;
@@ -172,6 +178,9 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
           // cost a real run pays once, and the peer's model is already warm after its first round.
           const warm = o.styles.map((s) => samples.get(s.name)![0]).filter((b) => b !== undefined);
           for await (const _ of scoreQueries(opened.gathered, warm, scoring));
+          const probe = g === graphs[0] ? o.ceiling : undefined;
+          const before = await probe?.();
+          let roundSeconds = 0;
           for (const style of o.styles) {
             const t0 = performance.now();
             const qs = sampleOf(
@@ -187,7 +196,13 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
                 first?.set(`${style.name}|${s.built.query.key}`, { index: s.top[0].index, score: s.top[0].score });
               }
             }
-            record(side, style.name, n, (performance.now() - t0) / 1000);
+            const s = (performance.now() - t0) / 1000;
+            roundSeconds += s;
+            record(side, style.name, n, s);
+          }
+          if (probe && before) {
+            const after = await probe();
+            paired.push({ flops: [...flops.values()].reduce((a, b) => a + b, 0), seconds: roundSeconds, before, after });
           }
         } finally {
           await opened.release();
@@ -201,7 +216,7 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
     const mid = median(s);
     return { side, style, queries: counts.get(k)!, seconds: s, queriesPerSecond: counts.get(k)! / mid, gflops: flops.get(style)! / mid / 1e9 };
   });
-  return { measures, top1, flops, peakRssMb: peakRssMb() };
+  return { measures, top1, flops, peakRssMb: peakRssMb(), paired };
 }
 
 /** Share of keys of `a` whose top-1 candidate is the same in `b`, and the largest top-1 score difference then. */

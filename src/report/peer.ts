@@ -1,6 +1,6 @@
 import type { PeerBench, SideMeasure } from '../bench/peer.js';
 import { top1Agreement } from '../bench/peer.js';
-import type { Calibration } from '../bench/calibrate.js';
+import { type Calibration, pairedMfu } from '../bench/calibrate.js';
 import { renderTable } from './table.js';
 
 const f = (x: number, d = 2) => Number(x.toFixed(d));
@@ -58,7 +58,8 @@ export function peerSummary(r: PeerBench, ort: Calibration): PeerSummary {
     wordSpeedup: ratio(r, 'harness', 'peer', 'word'),
     entitySpeedup: ratio(r, 'harness', 'peer', styles.find((s) => s.startsWith('entity')) ?? 'entity'),
     top1Agreement: t.same / t.compared,
-    mfuExported: sideRate(r, 'harness') / ort.gflops,
+    // Each round against the ceiling measured beside it where the run paired them; else one ceiling for all.
+    mfuExported: r.paired.length ? pairedMfu(r.paired).mfu : sideRate(r, 'harness') / ort.gflops,
     int8Speedup: r.measures.some((m) => m.side === 'harness-int8') ? total('harness') / total('harness-int8') : NaN,
     int8Top1Agreement: q.compared ? q.same / q.compared : NaN,
   };
@@ -83,12 +84,22 @@ export function peerBenchText(r: PeerBench, ort: Calibration, libs: PeerLibrary[
       (l) =>
         `float32 MatMul, torch ${l.torch} (${l.python}, ${l.threads} threads): ${rates(l.calibration)} GFLOP/s; weighted ${f(l.calibration.gflops, 1)}${l === chosen ? '  <- the peer runs on this one' : ''}`,
     ),
-    `float32 MatMul, onnxruntime (same shapes and threads): ${rates(ort)} GFLOP/s; weighted ${f(ort.gflops, 1)} (the MFU ceiling)`,
+    `float32 MatMul, onnxruntime (same shapes and threads): ${rates(ort)} GFLOP/s; weighted ${f(ort.gflops, 1)}${r.paired.length ? ' (the median ceiling; MFU pairs each round with its own, below)' : ' (the MFU ceiling)'}`,
     `peer model load: ${f(chosen.loadSeconds, 1)} s (once, not timed in the rounds)`,
     renderTable(['style', 'side', 'queries', 'seconds per round', 'queries/s (median)', 'speedup over peer', 'useful GFLOP/s', 'of ORT MatMul'], rows, {
       colour,
     }),
   ];
+  if (r.paired.length) {
+    const { perRound, mfu } = pairedMfu(r.paired);
+    const each = r.paired.map(
+      (p, i) =>
+        `${f(p.flops / p.seconds / 1e9, 1)} / ${f((p.before.gflops + p.after.gflops) / 2, 1)} (${f(p.before.gflops, 1)}, ${f(p.after.gflops, 1)}) = ${f(perRound[i], 3)}`,
+    );
+    lines.push(
+      `MFU, harness float32 per round: useful GFLOP/s over the mean of onnxruntime's MatMul rate just before and just after it: ${each.join('; ')}; median ${f(mfu, 3)}`,
+    );
+  }
   const t = agreementOf(r, 'harness', 'peer');
   lines.push(
     `top-1 agreement, harness (onnxruntime, exported graph) vs peer (PyTorch): ${t.same}/${t.compared}; max top-1 score difference where they agree ${t.maxScoreDiff.toExponential(1)}`,

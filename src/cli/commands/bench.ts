@@ -176,11 +176,14 @@ export function registerBench(program: Command, io: Io): void {
         ];
         const { libs, chosen, peer } = await peerLibraries(o.python, o.peerModel, o.threads, shapes, (l) => io.err(l));
         try {
-          // onnxruntime's MatMul ceiling is measured before every round and after the last, and the median kept:
-          // on a shared machine one calibration can be caught in a busy or an idle moment, and the rounds it is set
-          // against are medians of the same period.
+          // onnxruntime's MatMul ceiling is measured just before and just after every float32 harness round: on a
+          // shared machine it moves by 20% within minutes, so each round is divided by the ceiling of its moment.
           const calibrations: Calibration[] = [];
-          const calibrate = async () => void calibrations.push(await calibrateMatMul(shapes, o.threads));
+          const ceiling = async () => {
+            const c = await calibrateMatMul(shapes, o.threads);
+            calibrations.push(c);
+            return c;
+          };
           const dir = mkdtempSync(join(tmpdir(), 'mlama-peer-'));
           try {
             const r = await benchPeer(ds, labels, graphs, peer, {
@@ -193,12 +196,11 @@ export function registerBench(program: Command, io: Io): void {
               tokenBudget: o.tokenBudget,
               queriesFile: join(dir, 'queries.jsonl'),
               onProgress: (l) => io.err(l),
-              beforeRound: calibrate,
+              ceiling,
             });
-            await calibrate();
             const ortCal = medianCalibration(calibrations);
             io.err(
-              `onnxruntime MatMul ceiling: ${calibrations.map((c) => c.gflops.toFixed(1)).join(', ')} GFLOP/s before each round and after the last; the median (${ortCal.gflops.toFixed(1)}) is used`,
+              `onnxruntime MatMul ceiling: ${calibrations.map((c) => c.gflops.toFixed(1)).join(', ')} GFLOP/s, before and after each float32 harness round`,
             );
             const costs = languageCosts(ds, costLanguages, ck, labels, styles, r);
             io.out(peerBenchText(r, ortCal, libs, chosen, costs, io.tty));
