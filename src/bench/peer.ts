@@ -32,8 +32,8 @@ export interface PeerBenchOptions {
   queriesFile: string;
   onProgress?: (line: string) => void;
   /**
-   * onnxruntime's MatMul ceiling, measured just before and just after each timed round of the first (float32)
-   * graph, so that each round's MFU divides by the machine it ran on.
+   * onnxruntime's MatMul ceiling, measured just before and just after each round of the first (float32) graph,
+   * so that each round's MFU divides by the machine it ran on.
    */
   ceiling?: () => Promise<Calibration>;
 }
@@ -165,6 +165,10 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
         if (first) for (const [k, [index, score]] of Object.entries(r.top1)) first.set(k, { index, score });
       } else {
         const g = graphs.find((x) => x.name === side)!;
+        // The ceiling is measured with no scoring session open, just before it opens and just after it closes.
+        const probe = g === graphs[0] ? o.ceiling : undefined;
+        const before = await probe?.();
+        let roundSeconds = 0;
         const opened = await openScoringSessions(g.ck, o.styles, { threads: o.threads });
         const scoring = {
           batchSize: o.batchSize,
@@ -178,9 +182,6 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
           // cost a real run pays once, and the peer's model is already warm after its first round.
           const warm = o.styles.map((s) => samples.get(s.name)![0]).filter((b) => b !== undefined);
           for await (const _ of scoreQueries(opened.gathered, warm, scoring));
-          const probe = g === graphs[0] ? o.ceiling : undefined;
-          const before = await probe?.();
-          let roundSeconds = 0;
           for (const style of o.styles) {
             const t0 = performance.now();
             const qs = sampleOf(
@@ -200,12 +201,12 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
             roundSeconds += s;
             record(side, style.name, n, s);
           }
-          if (probe && before) {
-            const after = await probe();
-            paired.push({ flops: [...flops.values()].reduce((a, b) => a + b, 0), seconds: roundSeconds, before, after });
-          }
         } finally {
           await opened.release();
+        }
+        if (probe && before) {
+          const after = await probe();
+          paired.push({ flops: [...flops.values()].reduce((a, b) => a + b, 0), seconds: roundSeconds, before, after });
         }
       }
       if (first) top1.set(side, first);
