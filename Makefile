@@ -206,7 +206,7 @@ $(PEER)/model.int8.onnx: $(PEER)/mlama-checkpoint.json tools/quantize_int8.py | 
 	touch $@
 
 bench-peer: build peer-env $(PEER)/model.int8.onnx
-	$(MLAMA) bench peer --model $(PEER) --peer-model $(PEER_HF) --python $(PYTHON),$(VENV_PEER)/bin/python --data $(DATA) --precisions float32,int8 --languages en,ja,ar --per-language 30 --rounds 3 --cost-languages en,ja,ar
+	$(MLAMA) bench peer --model $(PEER) --peer-model $(PEER_HF) --python $(PYTHON),$(VENV_PEER)/bin/python --data $(DATA) --precisions float32,int8 --languages en,ja,ar --per-language 30 --rounds 5 --cost-languages en,ja,ar
 
 # int8 copies of a checkpoint's scoring graphs (onnxruntime's dynamic quantisation), recorded in its manifest for
 # `mlama run --precision int8`: make quantize CHECKPOINT=dir. Re-running replaces them.
