@@ -18,12 +18,15 @@ export interface Calibration {
 /** Products per calibration graph: one run is then as long as a model's layers, not one product. */
 const PRODUCTS = 8;
 
+/** Encoded calibration graphs by shape: a benchmark calibrates beside every round, and building one takes seconds. */
+const graphs = new Map<string, Uint8Array>();
+
 /**
  * PRODUCTS constant-weight MatMuls of one shape on the same input, summed: constant weights as the model's linear
  * layers are (so onnxruntime pre-packs them the same way), distinct so that no optimizer merges them, and many
  * per run because a run of one product pays the call and the thread pool's wake-up on every 10 ms product, which
- * a model's graph pays once per run (on this machine that alone put the 768x768 rate 5-40% below the same product
- * inside a graph).
+ * a model's graph pays once per run (on this machine that alone read the 768x768 rate as low as half of the same
+ * products' rate inside a graph).
  */
 function matmulGraph(s: MatMulShape, seed: number): Uint8Array {
   const key = `${s.m}x${s.k}x${s.n}|${seed}`;
@@ -42,9 +45,6 @@ function matmulGraph(s: MatMulShape, seed: number): Uint8Array {
   graphs.set(key, bytes);
   return bytes;
 }
-
-/** Encoded calibration graphs by shape: a benchmark calibrates beside every round, and building one takes seconds. */
-const graphs = new Map<string, Uint8Array>();
 
 /**
  * onnxruntime's own float32 MatMul throughput on this machine, with the model's shapes and the same threads:
