@@ -85,8 +85,12 @@ test('bench peer: MFU divides each round by the ceiling measured beside it, then
   const rounds = [round(100, 120, 130), round(80, 95, 105), round(120, 118, 122)];
   const { perRound, mfu } = pairedMfu(rounds);
   assert.deepEqual(
-    perRound.map((x) => Number(x.toFixed(6))),
-    [0.8, 0.8, 1],
+    perRound.map((x) => [x.rate, x.ceiling, x.mfu].map((v) => Number(v.toFixed(6)))),
+    [
+      [100, 125, 0.8],
+      [80, 100, 0.8],
+      [120, 120, 1],
+    ],
   );
   assert.equal(Number(mfu.toFixed(6)), 0.8);
   assert.throws(() => pairedMfu([]), /no round/);

@@ -100,8 +100,12 @@ export interface PairedRound {
  * beside it): the ceiling of a shared machine drifts by 20% within minutes, and a ceiling taken at another
  * moment than the round it divides moves MFU by as much.
  */
-export function pairedMfu(rounds: PairedRound[]): { perRound: number[]; mfu: number } {
+export function pairedMfu(rounds: PairedRound[]): { perRound: { rate: number; ceiling: number; mfu: number }[]; mfu: number } {
   if (rounds.length === 0) throw new Error('pairedMfu: no round');
-  const perRound = rounds.map((r) => r.flops / r.seconds / 1e9 / ((r.before.gflops + r.after.gflops) / 2));
-  return { perRound, mfu: median(perRound) };
+  const perRound = rounds.map((r) => {
+    const rate = r.flops / r.seconds / 1e9;
+    const ceiling = (r.before.gflops + r.after.gflops) / 2;
+    return { rate, ceiling, mfu: rate / ceiling };
+  });
+  return { perRound, mfu: median(perRound.map((x) => x.mfu)) };
 }

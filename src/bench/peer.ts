@@ -155,6 +155,7 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
   };
   const sides = ['peer', ...graphs.map((g) => g.name)];
   const paired: PairedRound[] = [];
+  const roundFlops = [...flops.values()].reduce((a, b) => a + b, 0);
   for (let round = 0; round < o.rounds; round++) {
     o.onProgress?.(`round ${round + 1}/${o.rounds}`);
     for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
@@ -206,7 +207,7 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
         }
         if (probe && before) {
           const after = await probe();
-          paired.push({ flops: [...flops.values()].reduce((a, b) => a + b, 0), seconds: roundSeconds, before, after });
+          paired.push({ flops: roundFlops, seconds: roundSeconds, before, after });
         }
       }
       if (first) top1.set(side, first);

@@ -93,8 +93,7 @@ export function peerBenchText(r: PeerBench, ort: Calibration, libs: PeerLibrary[
   if (r.paired.length) {
     const { perRound, mfu } = pairedMfu(r.paired);
     const each = r.paired.map(
-      (p, i) =>
-        `${f(p.flops / p.seconds / 1e9, 1)} / ${f((p.before.gflops + p.after.gflops) / 2, 1)} (${f(p.before.gflops, 1)}, ${f(p.after.gflops, 1)}) = ${f(perRound[i], 3)}`,
+      (p, i) => `${f(perRound[i].rate, 1)} / ${f(perRound[i].ceiling, 1)} (${f(p.before.gflops, 1)}, ${f(p.after.gflops, 1)}) = ${f(perRound[i].mfu, 3)}`,
     );
     lines.push(
       `MFU, harness float32 per round: useful GFLOP/s over the mean of onnxruntime's MatMul rate just before and just after it: ${each.join('; ')}; median ${f(mfu, 3)}`,
