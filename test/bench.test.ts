@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { calibrateMatMul, medianCalibration, pairedMfu } from '../src/bench/calibrate.js';
 import type { PeerBench } from '../src/bench/peer.js';
-import { peerSummary } from '../src/report/peer.js';
+import { peerBenchText, peerSummary } from '../src/report/peer.js';
 import { cli, SHARED_DATA } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 
@@ -118,6 +118,34 @@ test('bench peer: MFU divides each round by the ceiling measured beside it, then
   assert.equal(peerSummary(bench, cal(1000)).wordSpeedup, 4);
   // ...without pairs, the useful rate over all styles (1200 GFLOP in 20 s) over that ceiling.
   assert.equal(Number(peerSummary({ ...bench, paired: [] }, cal(75)).mfuExported.toFixed(6)), 0.8);
+});
+
+test('bench peer: the harness builds its prompts off the clock, as the peer is handed them, and the building is printed apart', () => {
+  const measure = (side: string, style: string, seconds: number, buildSeconds?: number[]) => ({
+    side,
+    style,
+    queries: 60,
+    seconds: [seconds],
+    queriesPerSecond: 60 / seconds,
+    gflops: 600 / seconds,
+    buildSeconds,
+  });
+  const bench: PeerBench = {
+    measures: [
+      measure('peer', 'word', 40),
+      measure('harness', 'word', 10, [0.7, 0.5, 0.6]),
+      measure('peer', 'entity', 50),
+      measure('harness', 'entity', 10, [0.4]),
+    ],
+    top1: new Map(),
+    flops: new Map(),
+    peakRssMb: 1,
+    paired: [],
+  };
+  const lib = { python: 'python', torch: '2', threads: 2, loadSeconds: 1, calibration: cal(100) };
+  const text = peerBenchText(bench, cal(100), [lib], lib, [], false);
+  assert.match(text, /harness query building per round .*: word 0\.6 s, entity 0\.4 s \(median\)/);
+  assert.match(text, /peer: word_speedup=4 entity_speedup=5 /);
 });
 
 test('bench peer: the MatMul calibration reports each shape and their total FLOPs over total time', async () => {

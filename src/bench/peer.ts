@@ -46,6 +46,8 @@ export interface SideMeasure {
   queriesPerSecond: number;
   /** Useful FLOPs (flops.ts) over the median round's seconds. */
   gflops: number;
+  /** Harness sides: seconds per round building the sample's queries (tokenizing, entity lookup), not in `seconds`. */
+  buildSeconds?: number[];
 }
 
 export interface Top1 {
@@ -136,8 +138,9 @@ interface PeerScore {
 
 /**
  * Alternating rounds of the harness graphs (each opened, run over the sample style by style, released) and the
- * peer (its model loaded once, before the rounds). The harness is timed from its own query building to the last
- * ranked query; the peer from its first batch to its last, with the prompts given to it ready-made.
+ * peer (its model loaded once, before the rounds). Both sides are timed from their first batch to their last
+ * ranked query on prompts built before the clock starts: the peer is handed the harness's built prompts, and the
+ * harness builds its own each round, timed apart (SideMeasure.buildSeconds).
  */
 export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: HarnessGraph[], peer: Peer, o: PeerBenchOptions): Promise<PeerBench> {
   const ck = graphs[0].ck;
@@ -147,6 +150,7 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
   const seconds = new Map<string, number[]>();
   const counts = new Map<string, number>();
   const top1 = new Map<string, Map<string, Top1>>();
+  const builds = new Map<string, number[]>();
   const record = (side: string, style: string, n: number, s: number) => {
     const k = `${side}|${style}`;
     seconds.set(k, [...(seconds.get(k) ?? []), s]);
@@ -184,13 +188,12 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
           const warm = o.styles.map((s) => samples.get(s.name)![0]).filter((b) => b !== undefined);
           for await (const _ of scoreQueries(opened.gathered, warm, scoring));
           for (const style of o.styles) {
+            // Built before the clock starts, as the peer's prompts are: both sides are timed scoring the same
+            // ready-made prompts. The building is timed apart and printed beside.
+            const tb = performance.now();
+            const qs = buildSample(ds, g.ck, labels, style, o);
+            builds.set(`${side}|${style.name}`, [...(builds.get(`${side}|${style.name}`) ?? []), (performance.now() - tb) / 1000]);
             const t0 = performance.now();
-            const qs = sampleOf(
-              (lang, limit) => languageQueries(ds, lang, g.ck.tokenizer, g.ck.entityVocab, labels, [style], { fallback: true, limit }),
-              ds,
-              o.languages,
-              o.perLanguage,
-            );
             let n = 0;
             for await (const batch of scoreQueries(opened.gathered, qs, scoring)) {
               for (const s of batch) {
@@ -216,7 +219,15 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
   const measures: SideMeasure[] = [...seconds].map(([k, s]) => {
     const [side, style] = k.split('|');
     const mid = median(s);
-    return { side, style, queries: counts.get(k)!, seconds: s, queriesPerSecond: counts.get(k)! / mid, gflops: flops.get(style)! / mid / 1e9 };
+    return {
+      side,
+      style,
+      queries: counts.get(k)!,
+      seconds: s,
+      queriesPerSecond: counts.get(k)! / mid,
+      gflops: flops.get(style)! / mid / 1e9,
+      buildSeconds: builds.get(k),
+    };
   });
   return { measures, top1, flops, peakRssMb: peakRssMb(), paired };
 }

@@ -50,6 +50,8 @@ export interface PreparedRelation {
   template: PreparedTemplate;
   candidates: CandidateTable;
   tokenization: Tokenization;
+  /** Candidate index by label, for the golds: built once per relation, not once per query. */
+  labelIndex: Map<string, number>;
 }
 
 /** One forward pass: a word sequence, optional entities (slot 0 is the object [MASK]), the candidates it ranks. */
@@ -98,6 +100,23 @@ export function prepareTemplate(text: string, tok: PieceEncoder, where = text): 
   };
 }
 
+/**
+ * `tok` with its pieces remembered: a language's relations share many objects (countries, cities, languages) and
+ * a subject recurs across relations, each tokenized in the same context. Returned arrays are shared: callers copy.
+ */
+export function rememberingPieces<T extends PieceEncoder>(tok: T): T {
+  const known = new Map<string, number[]>();
+  return {
+    ...tok,
+    encodePiece: (text: string, initial: boolean, after = '') => {
+      const key = `${initial ? 1 : 0}\u0000${after}\u0000${text}`;
+      let ids = known.get(key);
+      if (!ids) known.set(key, (ids = tok.encodePiece(text, initial, after)));
+      return ids;
+    },
+  };
+}
+
 export function encodeSlot(ctx: SlotContext, value: string, tok: PieceEncoder): number[] {
   return tok.encodePiece(ctx.leading + value, ctx.initial, ctx.after);
 }
@@ -120,7 +139,8 @@ export function prepareRelation(set: RelationSet, tok: PieceEncoder, link: Entit
     set.candidates.map((c) => (link ? link(set.language, c.label, c.uri) : { id: null, via: 'none' as const })),
     set.candidates.map((c) => c.uri),
   );
-  return { set, template, candidates: { labels: set.candidates.map((c) => c.label), tokens, entities, groups }, tokenization };
+  const labels = set.candidates.map((c) => c.label);
+  return { set, template, candidates: { labels, tokens, entities, groups }, tokenization, labelIndex: new Map(labels.map((l, i) => [l, i])) };
 }
 
 /** The word sequence <s> piece slot piece slot piece </s>, with the positions of each slot. */
@@ -176,8 +196,7 @@ export function buildQuery(rel: PreparedRelation, query: Query, style: PromptSty
     }
     return { inputIds: ids, maskPositions, entityIds, entityPositions, candidates: g.members };
   });
-  const labelIndex = new Map(rel.candidates.labels.map((l, i) => [l, i]));
-  const golds = query.golds.map((g) => labelIndex.get(g.label)).filter((i): i is number => i !== undefined);
+  const golds = query.golds.map((g) => rel.labelIndex.get(g.label)).filter((i): i is number => i !== undefined);
   if (golds.length !== query.golds.length) fail(`${query.language}/${query.relation}: a gold object of ${JSON.stringify(query.subject)} is not a candidate`);
   const covered = style.head === 'entity' ? golds.some((i) => rel.candidates.entities[i].id !== null) : true;
   return { query, relation: rel, style, subjectPositions, subjectEntity, passes, golds, covered };

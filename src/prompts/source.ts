@@ -5,7 +5,7 @@ import type { WarningSink } from '../errors.js';
 import type { EntityVocab } from '../tokenize/entityVocab.js';
 import { entityLinker } from '../tokenize/entityLinker.js';
 import type { WordTokenizer } from '../tokenize/tokenizer.js';
-import { buildQuery, prepareRelation, type BuiltQuery, type EntityInputs } from './build.js';
+import { buildQuery, prepareRelation, rememberingPieces, type BuiltQuery, type EntityInputs } from './build.js';
 import type { PromptStyle } from './styles.js';
 import type { Tokenization } from './spans.js';
 
@@ -32,10 +32,12 @@ export function* languageQueries(
   onWarning?: WarningSink,
 ): Generator<BuiltQuery> {
   const link = vocab ? entityLinker(vocab, labels, sel.fallback) : null;
+  // One memory per language: a run or a benchmark round pays for each distinct piece once, not once per relation.
+  const pieces = rememberingPieces(tok);
   const ent: EntityInputs | null = vocab && link ? { link, maskId: vocab.special.mask! } : null;
   for (const set of readLanguage(ds, lang, { relations: sel.relations, templates: sel.templates, onWarning })) {
-    const rel = prepareRelation(set, tok, link, sel.tokenization);
+    const rel = prepareRelation(set, pieces, link, sel.tokenization);
     const queries = sel.limit !== undefined ? set.queries.slice(0, sel.limit) : set.queries;
-    for (const q of queries) for (const style of styles) yield buildQuery(rel, q, style, tok, ent);
+    for (const q of queries) for (const style of styles) yield buildQuery(rel, q, style, pieces, ent);
   }
 }

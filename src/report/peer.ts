@@ -1,6 +1,7 @@
 import type { PeerBench, SideMeasure } from '../bench/peer.js';
 import { top1Agreement } from '../bench/peer.js';
 import { type Calibration, pairedMfu } from '../bench/calibrate.js';
+import { median } from '../bench/measure.js';
 import { renderTable } from './table.js';
 
 const f = (x: number, d = 2) => Number(x.toFixed(d));
@@ -90,6 +91,11 @@ export function peerBenchText(r: PeerBench, ort: Calibration, libs: PeerLibrary[
       colour,
     }),
   ];
+  const built = r.measures.filter((m) => m.buildSeconds?.length && m.side === 'harness');
+  if (built.length)
+    lines.push(
+      `harness query building per round (tokenizing, entity lookup), not in the seconds above since the peer is handed the prompts built: ${built.map((m) => `${m.style} ${f(median(m.buildSeconds!), 2)} s`).join(', ')} (median)`,
+    );
   if (r.paired.length) {
     const { perRound, mfu } = pairedMfu(r.paired);
     const each = r.paired.map(
