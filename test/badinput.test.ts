@@ -565,6 +565,12 @@ const cases: Case[] = [
   { name: 'report of a run that does not exist', argv: () => ['report', '--db', goodDb, '--run', 'nope'], code: 2, err: /no run "nope"; recent runs: good/ },
   // options
   { name: '--limit 0', argv: () => run(SAMPLE_DATA, ck, '--limit', '0'), code: 2, err: /expected a positive integer, got "0"/ },
+  {
+    name: 'bench --rounds 0',
+    argv: () => ['bench', 'scoring', '--data', SAMPLE_DATA, '--model', ck, '--rounds', '0'],
+    code: 2,
+    err: /error: --rounds: expected a positive integer, got "0"$/,
+  },
   { name: '--device tpu', argv: () => run(SAMPLE_DATA, ck, '--device', 'tpu'), code: 2, err: /--device must be cpu or cuda, got "tpu"/ },
   // issue 20: --precision
   { name: '--precision fp16', argv: () => run(SAMPLE_DATA, ck, '--precision', 'fp16'), code: 2, err: /--precision must be float32 or int8, got "fp16"/ },

@@ -16,13 +16,6 @@ export const processIo: Io = {
   tty: Boolean(process.stdout.isTTY),
 };
 
-/** Option parser for counts and sizes: a positive integer, else one line and exit 2. */
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) fail(`expected a positive integer, got "${value}"`);
-  return n;
-}
-
 /** Points for a gate: a plain non-negative decimal ("2", "0.5"); "abc", "1pt", "1,5", "-1" would be NaN or a gate that never fires. */
 export function points(value: string): number {
   if (!/^\d+(\.\d+)?$/.test(value.trim())) fail(`--fail-on-drop must be a non-negative number of points such as 2 or 0.5, got "${value}"`);

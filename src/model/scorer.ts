@@ -1,6 +1,6 @@
 import { HarnessError } from '../errors.js';
 import type { BuiltQuery, Pass } from '../prompts/build.js';
-import { ort, type ModelSession } from './session.js';
+import { isWordOnly, ort, type ModelSession } from './session.js';
 
 export interface RankedCandidate {
   index: number;
@@ -105,7 +105,8 @@ export async function* scoreQueries(
   // Feeds for batch k are built while batch k-1 runs; only one run is in flight, so the threads are not shared.
   async function* flush(rows: Row[]): AsyncGenerator<ScoredQuery[]> {
     const feeds = buildFeeds(rows, buffers, o.padEntityId);
-    const graph = o.words && rows[0].q.built.style.head === 'word' && rows[0].pass.entityIds.length === 0 ? o.words : session;
+    // A bucket holds one entity count, and word-only styles feed none, so its first row speaks for all of them.
+    const graph = o.words && isWordOnly(rows[0].q.built.style) ? o.words : session;
     // Each graph gets only the inputs it declares (XLM-R and words graphs: no entity inputs; BERT: token_type_ids).
     for (const name of Object.keys(feeds)) if (!graph.inputNames.includes(name)) delete feeds[name];
     buffers.next();

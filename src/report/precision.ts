@@ -34,3 +34,9 @@ export function int8Line(float32: ResultRow[], int8: ResultRow[]): string {
   const f = (x: number) => x.toFixed(4);
   return `int8: p1_float32=${f(a)} p1_int8=${f(b)} p1_diff=${f(b - a)} top1_agreement=${f(t.compared ? t.same / t.compared : 0)}`;
 }
+
+/** The precision a run scored at, only when it is not float32 (runs stored before the option existed ran float32). */
+export function precisionNote(options: Record<string, unknown>, sep = ' '): string {
+  const p = options.precision;
+  return typeof p === 'string' && p !== 'float32' ? `${sep}precision ${p}` : '';
+}

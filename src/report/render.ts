@@ -6,6 +6,7 @@ import { shardName } from '../run/shard.js';
 import type { PairedDelta } from './compare.js';
 import type { Head } from '../model/contract.js';
 import { loadStyle } from '../prompts/styles.js';
+import { precisionNote } from './precision.js';
 import { METRICS, metricsFor, type RelationMetrics, type StyleMetrics } from './metrics.js';
 import { renderTable, toCsv, type Cell } from './table.js';
 import type { LinkCounts } from '../tokenize/entityLinker.js';
@@ -154,12 +155,6 @@ export function renderReportTable(r: Report, colour: boolean): string {
     'queries: unique (relation, template, subject) questions; a run stores one answer per query and style. P@k over queries; "average (languages)" weighs each language equally (its queries are their sum). Macro (per-relation) P@1, P@5, P@100, MRR and ties are in --format json/csv.',
   );
   return lines.join('\n');
-}
-
-/** The precision a run scored at, only when it is not float32 (runs stored before the option existed ran float32). */
-export function precisionNote(options: Record<string, unknown>, sep = ' '): string {
-  const p = options.precision;
-  return typeof p === 'string' && p !== 'float32' ? `${sep}precision ${p}` : '';
 }
 
 /** How entity styles found their entities: the paper's `<lang>:<title>` lookup, or with the Wikidata-id fallback. */

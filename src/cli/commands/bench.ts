@@ -16,7 +16,8 @@ import { promptBenchText, scoringBenchText } from '../../report/bench.js';
 import { benchPeer, type HarnessGraph } from '../../bench/peer.js';
 import { languageCosts, peerLibraries } from '../../bench/peerSetup.js';
 import { peerBenchText } from '../../report/peer.js';
-import { list, positiveInt, threadCount, type Io } from '../io.js';
+import { count } from '../../run/config.js';
+import { list, threadCount, type Io } from '../io.js';
 
 function machine(threads?: number): string {
   const c = cpus();
@@ -33,8 +34,8 @@ export function registerBench(program: Command, io: Io): void {
     .requiredOption('--model <dir>', 'checkpoint directory (tokenizer and entity vocabulary)')
     .option('--language <lang>', 'language', 'en')
     .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
-    .option('--rounds <n>', 'timed rounds (the median is reported)', positiveInt, 3)
-    .option('--per-fact-limit <n>', 'queries per relation for the per-fact re-tokenizing comparison', positiveInt, 5)
+    .option('--rounds <n>', 'timed rounds (the median is reported)', count('--rounds'), 3)
+    .option('--per-fact-limit <n>', 'queries per relation for the per-fact re-tokenizing comparison', count('--per-fact-limit'), 5)
     .action((o: { data: string; model: string; language: string; styles: string[]; rounds: number; perFactLimit: number }) => {
       const ds = openDataset(o.data);
       resolveLanguages(ds, [o.language]);
@@ -51,13 +52,13 @@ export function registerBench(program: Command, io: Io): void {
     .requiredOption('--data <dir>', 'mLAMA directory')
     .requiredOption('--model <dir>', 'checkpoint directory')
     .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
-    .option('--per-language <n>', 'queries per language, spread over its relations', positiveInt, 100)
+    .option('--per-language <n>', 'queries per language, spread over its relations', count('--per-language'), 100)
     .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
     .option('--patterns <list>', 'shipped, naive', list, ['shipped', 'naive'])
-    .option('--rounds <n>', 'alternating rounds (medians are reported)', positiveInt, 3)
+    .option('--rounds <n>', 'alternating rounds (medians are reported)', count('--rounds'), 3)
     .option('--threads <n>', 'onnxruntime intra-op threads', threadCount, defaultThreads())
-    .option('--batch-size <n>', 'shipped scorer: rows per batch at most', positiveInt, 64)
-    .option('--token-budget <n>', 'shipped scorer: padded tokens per batch at most', positiveInt, 4096)
+    .option('--batch-size <n>', 'shipped scorer: rows per batch at most', count('--batch-size'), 64)
+    .option('--token-budget <n>', 'shipped scorer: padded tokens per batch at most', count('--token-budget'), 4096)
     .action(
       async (o: {
         data: string;
@@ -121,13 +122,13 @@ export function registerBench(program: Command, io: Io): void {
       '.venv/bin/python',
     ])
     .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
-    .option('--per-language <n>', 'queries per language, spread over its relations', positiveInt, 20)
+    .option('--per-language <n>', 'queries per language, spread over its relations', count('--per-language'), 20)
     .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
     .option('--precisions <list>', 'harness graphs: float32 and int8 (the quantised graphs `make quantize` adds to the checkpoint)', list, ['float32'])
-    .option('--rounds <n>', 'alternating rounds (medians are reported)', positiveInt, 3)
-    .option('--threads <n>', 'threads of both sides', positiveInt, defaultThreads())
-    .option('--batch-size <n>', 'harness: rows per batch at most', positiveInt, 64)
-    .option('--token-budget <n>', 'harness: padded tokens per batch at most', positiveInt, 4096)
+    .option('--rounds <n>', 'alternating rounds (medians are reported)', count('--rounds'), 3)
+    .option('--threads <n>', 'threads of both sides', count('--threads'), defaultThreads())
+    .option('--batch-size <n>', 'harness: rows per batch at most', count('--batch-size'), 64)
+    .option('--token-budget <n>', 'harness: padded tokens per batch at most', count('--token-budget'), 4096)
     .option('--cost-languages <list>', 'languages the cost model is computed for (default: all of the data)', list)
     .action(
       async (o: {

@@ -7,10 +7,10 @@ import { loadStyle } from '../../prompts/styles.js';
 import { queryCosts } from '../../run/costs.js';
 import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
-import { RUN_OPTIONS, type RunOptions } from '../../run/config.js';
+import { count, RUN_OPTIONS, type RunOptions } from '../../run/config.js';
 import { withStore } from '../../store/db.js';
 import { renderTable } from '../../report/table.js';
-import { declareOptions, positiveInt, runName, SELECTION_KEYS, type Io } from '../io.js';
+import { declareOptions, runName, SELECTION_KEYS, type Io } from '../io.js';
 
 export type ShardsOptions = Required<Pick<RunOptions, 'model' | 'data'>> &
   Pick<RunOptions, 'languages' | 'relations' | 'styles' | 'limit' | 'templates' | 'fallback'> & { count: number };
@@ -22,7 +22,7 @@ export function registerCluster(program: Command, io: Io): void {
       .description('show how `run --shard I/N` would split the queries: estimated cost per shard and the balance')
       .requiredOption('--model <dir>', 'checkpoint directory (its tokenizer decides the costs)')
       .requiredOption('--data <dir>', 'mLAMA 1.1 directory')
-      .requiredOption('--count <n>', 'number of shards', positiveInt),
+      .requiredOption('--count <n>', 'number of shards', count('--count')),
     RUN_OPTIONS,
     SELECTION_KEYS,
   ).action((o: ShardsOptions) => shardsCommand(o, io));

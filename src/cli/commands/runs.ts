@@ -11,7 +11,8 @@ import { renderTable } from '../../report/table.js';
 import { declareOptions, points, type Io } from '../io.js';
 import { shardFromEnv } from './shard.js';
 import { liveHolder } from '../../run/lease.js';
-import { lookupLine, precisionNote, shardLine } from '../../report/render.js';
+import { precisionNote } from '../../report/precision.js';
+import { lookupLine, shardLine } from '../../report/render.js';
 
 export { DEFAULT_DB };
 
