@@ -202,3 +202,38 @@ test('mlama prompts shows a query readably', async () => {
   assert.equal(bad.code, 2);
   assert.match(bad.err, /unknown prompt style "nope"; available: entity, entity-nosubj, entity-single-mask, entity-word, entity-word-nosubj, word/);
 });
+
+test('a language built with its pieces remembered equals one built relation by relation, each distinct piece tokenized once', () => {
+  const seen = new Map<string, number>();
+  const counting = {
+    ...tok,
+    encodePiece: (text: string, initial: boolean, after = '') => {
+      const key = `${initial}|${after}|${text}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+      return tok.encodePiece(text, initial, after);
+    },
+  };
+  const remembered = [...languageQueries(ds, 'ja', counting, vocab, labels, [word, entity], { fallback: true })];
+  assert.ok(remembered.length > 1000);
+  assert.ok(
+    [...seen.values()].every((n) => n === 1),
+    'a piece was tokenized twice',
+  );
+  let freshCalls = 0;
+  const plain = { ...tok, encodePiece: (text: string, initial: boolean, after?: string) => (freshCalls++, tok.encodePiece(text, initial, after)) };
+  const fresh = [...readLanguage(ds, 'ja')].flatMap((set) => {
+    const rel = prepareRelation(set, plain, ent.link);
+    return set.queries.flatMap((q) => [word, entity].map((s) => buildQuery(rel, q, s, plain, ent)));
+  });
+  assert.equal(remembered.length, fresh.length);
+  remembered.forEach((b, i) => {
+    assert.deepEqual(
+      b.passes.map((p) => [p.inputIds, p.entityIds, p.candidates]),
+      fresh[i].passes.map((p) => [p.inputIds, p.entityIds, p.candidates]),
+      b.query.key,
+    );
+    assert.deepEqual(b.golds, fresh[i].golds);
+  });
+  // Subjects and objects recur across a language's relations (and a subject across styles): fewer calls than without memory.
+  assert.ok(seen.size < freshCalls * 0.6, `${seen.size} distinct pieces of ${freshCalls} calls`);
+});
