@@ -10,6 +10,17 @@ import { tinyCheckpoint } from './support/fixtures.js';
 
 const cal = (gflops: number) => ({ shapes: [], gflops });
 
+/** One side's figures for one style: 60 queries and 600 GFLOP of useful work in `seconds` (one round). */
+const measure = (side: string, style: string, seconds: number, buildSeconds?: number[]) => ({
+  side,
+  style,
+  queries: 60,
+  seconds: [seconds],
+  queriesPerSecond: 60 / seconds,
+  gflops: 600 / seconds,
+  buildSeconds,
+});
+
 test('bench prompts: candidates are tokenized once per relation, not once per fact', async () => {
   const r = await cli(
     'bench',
@@ -95,14 +106,6 @@ test('bench peer: MFU divides each round by the ceiling measured beside it, then
   assert.equal(Number(mfu.toFixed(6)), 0.8);
   assert.throws(() => pairedMfu([]), /no round/);
 
-  const measure = (side: string, style: string, seconds: number) => ({
-    side,
-    style,
-    queries: 60,
-    seconds: [seconds],
-    queriesPerSecond: 60 / seconds,
-    gflops: 600 / seconds,
-  });
   const bench: PeerBench = {
     measures: [measure('peer', 'word', 40), measure('harness', 'word', 10), measure('peer', 'entity', 50), measure('harness', 'entity', 10)],
     top1: new Map(),
@@ -121,15 +124,6 @@ test('bench peer: MFU divides each round by the ceiling measured beside it, then
 });
 
 test('bench peer: the harness builds its prompts off the clock, as the peer is handed them, and the building is printed apart', () => {
-  const measure = (side: string, style: string, seconds: number, buildSeconds?: number[]) => ({
-    side,
-    style,
-    queries: 60,
-    seconds: [seconds],
-    queriesPerSecond: 60 / seconds,
-    gflops: 600 / seconds,
-    buildSeconds,
-  });
   const bench: PeerBench = {
     measures: [
       measure('peer', 'word', 40),
