@@ -151,9 +151,10 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
   const counts = new Map<string, number>();
   const top1 = new Map<string, Map<string, Top1>>();
   const builds = new Map<string, number[]>();
+  const append = (m: Map<string, number[]>, k: string, x: number) => m.set(k, [...(m.get(k) ?? []), x]);
   const record = (side: string, style: string, n: number, s: number) => {
     const k = `${side}|${style}`;
-    seconds.set(k, [...(seconds.get(k) ?? []), s]);
+    append(seconds, k, s);
     counts.set(k, n);
     o.onProgress?.(`${side} ${style}: ${n} queries in ${s.toFixed(2)} s (${(n / s).toFixed(2)} q/s)`);
   };
@@ -192,7 +193,7 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
             // ready-made prompts. The building is timed apart and printed beside.
             const tb = performance.now();
             const qs = buildSample(ds, g.ck, labels, style, o);
-            builds.set(`${side}|${style.name}`, [...(builds.get(`${side}|${style.name}`) ?? []), (performance.now() - tb) / 1000]);
+            append(builds, `${side}|${style.name}`, (performance.now() - tb) / 1000);
             const t0 = performance.now();
             let n = 0;
             for await (const batch of scoreQueries(opened.gathered, qs, scoring)) {

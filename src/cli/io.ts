@@ -22,7 +22,7 @@ export function points(value: string): number {
   return Number(value);
 }
 
-export { list, runName, selection, threadCount } from '../run/config.js';
+export { count, list, runName, selection, threadCount } from '../run/config.js';
 
 /** Declares options of a table (src/run/config.ts) on a command: `keys` picks some, in the table's order. */
 export function declareOptions(c: Command, table: OptionTable, keys?: readonly string[]): Command {

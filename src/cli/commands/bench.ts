@@ -16,8 +16,7 @@ import { promptBenchText, scoringBenchText } from '../../report/bench.js';
 import { benchPeer, type HarnessGraph } from '../../bench/peer.js';
 import { languageCosts, peerLibraries } from '../../bench/peerSetup.js';
 import { peerBenchText } from '../../report/peer.js';
-import { count } from '../../run/config.js';
-import { list, threadCount, type Io } from '../io.js';
+import { count, list, threadCount, type Io } from '../io.js';
 
 function machine(threads?: number): string {
   const c = cpus();
@@ -126,7 +125,7 @@ export function registerBench(program: Command, io: Io): void {
     .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
     .option('--precisions <list>', 'harness graphs: float32 and int8 (the quantised graphs `make quantize` adds to the checkpoint)', list, ['float32'])
     .option('--rounds <n>', 'alternating rounds (medians are reported)', count('--rounds'), 3)
-    .option('--threads <n>', 'threads of both sides', count('--threads'), defaultThreads())
+    .option('--threads <n>', 'threads of both sides', threadCount, defaultThreads())
     .option('--batch-size <n>', 'harness: rows per batch at most', count('--batch-size'), 64)
     .option('--token-budget <n>', 'harness: padded tokens per batch at most', count('--token-budget'), 4096)
     .option('--cost-languages <list>', 'languages the cost model is computed for (default: all of the data)', list)
