@@ -59,9 +59,6 @@ def _build_modules(torch, word_only):
         idx = positions.unsqueeze(-1).expand(-1, -1, hidden.size(-1))
         return torch.gather(hidden, 1, idx).reshape(-1, hidden.size(-1))
 
-    def pick(logits_2d, like, candidates):
-        return _pick(torch, logits_2d, like, candidates)
-
     class LukeGathered(nn.Module):
         def __init__(self, mlm):
             super().__init__()
@@ -74,7 +71,7 @@ def _build_modules(torch, word_only):
                                 entity_position_ids=entity_position_ids, return_dict=True)
             words = self.mlm.lm_head(gather_rows(out.last_hidden_state, word_positions))
             ents = self.mlm.entity_predictions(gather_rows(out.entity_last_hidden_state, entity_slots))
-            return pick(words, word_positions, word_candidates), pick(ents, entity_slots, entity_candidates)
+            return _pick(torch, words, word_positions, word_candidates), _pick(torch, ents, entity_slots, entity_candidates)
 
     class LukeNaive(nn.Module):
         def __init__(self, mlm):
@@ -94,7 +91,7 @@ def _build_modules(torch, word_only):
 
         def forward(self, input_ids, attention_mask, word_positions, word_candidates):
             hidden = self.mlm.base_model(input_ids=input_ids, attention_mask=attention_mask, return_dict=True).last_hidden_state
-            return pick(self.mlm.lm_head(gather_rows(hidden, word_positions)), word_positions, word_candidates)
+            return _pick(torch, self.mlm.lm_head(gather_rows(hidden, word_positions)), word_positions, word_candidates)
 
     class WordNaive(nn.Module):
         def __init__(self, mlm):
