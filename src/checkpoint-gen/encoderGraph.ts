@@ -9,9 +9,10 @@ import { FLOAT, INT64, graphBuilder, type GraphBuilder, type WeightFile } from '
  * hidden states are kept apart through the encoder (keys and values are concatenated per layer), which is how
  * entity-aware attention picks its query matrix without slicing.
  *
- * 'gathered': the word head runs only at `word_positions` and returns the full-vocabulary log-softmax at the
- * `word_candidates` ids; the entity head runs only at `entity_slots` and returns log-probabilities at
- * `entity_candidates`. Empty position or slot lists cost nothing, so one graph serves every prompt style.
+ * 'gathered': the last layer past its keys and values and the word head run only at `word_positions`, which
+ * return the full-vocabulary log-softmax at the `word_candidates` ids; likewise the entity rows at `entity_slots`,
+ * log-probabilities at `entity_candidates`. Empty position or slot lists cost nothing, so one graph serves every
+ * prompt style.
  * 'naive': logits for every word position over the whole vocabulary and for every entity over the whole entity
  * vocabulary, the pattern the benchmark compares against.
  */
@@ -77,27 +78,37 @@ export function buildEncoderGraph(c: ModelConfig, family: ModelFamily, wf: Weigh
   const mergeHeads = (x: string) => g.op('Reshape', [g.op('Transpose', [x], { perm: [0, 2, 1, 3] }), g.constInt([0, -1, H])]);
   const scale = g.constFloat([1 / Math.sqrt(d)], []);
 
+  // The gathered variant's reads: word positions and entity slots, the only rows its heads see.
+  const { word, entity } = CONTRACT.heads;
+  const gather = (x: string, idx: string) => g.op('GatherND', [x, g.op('Unsqueeze', [idx, g.constInt([-1])])], { batch_dims: 1 });
+  const reads = variant === 'gathered' ? { word: word.gather_inputs.map(input), entity: entityStream ? entity.gather_inputs.map(input) : null } : null;
+
   for (let i = 0; i < c.num_hidden_layers; i++) {
     const p = `encoder.layer.${i}`;
     const a = `${p}.attention.self`;
-    const entities = entityStream?.hidden;
-    const both = entities ? g.op('Concat', [words, entities], { axis: 1 }) : words;
+    const keyEntities = entityStream?.hidden;
+    const both = keyEntities ? g.op('Concat', [words, keyEntities], { axis: 1 }) : words;
     const kT = g.op('Transpose', [splitHeads(linear(both, `${a}.key`))], { perm: [0, 1, 3, 2] });
     const v = splitHeads(linear(both, `${a}.value`));
+    // Past the last layer's keys and values only the rows a head reads matter: the gathered variant runs its
+    // queries, residuals and feed-forward layers at those rows alone (the naive one needs every row's logits).
+    const lastReads = reads && i === c.num_hidden_layers - 1;
+    const qWords = lastReads ? gather(words, reads.word[0]) : words;
+    const entities = keyEntities && lastReads && reads.entity ? gather(keyEntities, reads.entity[0]) : keyEntities;
     const attend = (scores: string) => g.op('MatMul', [g.op('Softmax', [g.op('Add', [g.op('Mul', [scores, scale]), maskB11T])], { axis: -1 }), v]);
     let wordCtx: string;
     let entityCtx: string | null = null;
     if (entities && lc?.use_entity_aware_attention) {
       const [kWords, kEntities] = splitKeys(g, kT, inputIds);
       const qs = (x: string, name: string) => splitHeads(linear(x, `${a}.${name}`));
-      const wordScores = g.op('Concat', [g.op('MatMul', [qs(words, 'query'), kWords]), g.op('MatMul', [qs(words, 'w2e_query'), kEntities])], { axis: -1 });
+      const wordScores = g.op('Concat', [g.op('MatMul', [qs(qWords, 'query'), kWords]), g.op('MatMul', [qs(qWords, 'w2e_query'), kEntities])], { axis: -1 });
       const entityScores = g.op('Concat', [g.op('MatMul', [qs(entities, 'e2w_query'), kWords]), g.op('MatMul', [qs(entities, 'e2e_query'), kEntities])], {
         axis: -1,
       });
       wordCtx = attend(wordScores);
       entityCtx = attend(entityScores);
     } else {
-      wordCtx = attend(g.op('MatMul', [splitHeads(linear(words, `${a}.query`)), kT]));
+      wordCtx = attend(g.op('MatMul', [splitHeads(linear(qWords, `${a}.query`)), kT]));
       if (entities) entityCtx = attend(g.op('MatMul', [splitHeads(linear(entities, `${a}.query`)), kT]));
     }
     const block = (ctx: string, residual: string) => {
@@ -105,7 +116,7 @@ export function buildEncoderGraph(c: ModelConfig, family: ModelFamily, wf: Weigh
       const inter = gelu(linear(attnOut, `${p}.intermediate.dense`));
       return layerNorm(g.op('Add', [linear(inter, `${p}.output.dense`), attnOut]), `${p}.output.LayerNorm`);
     };
-    words = block(wordCtx, words);
+    words = block(wordCtx, qWords);
     if (entityStream && entities && entityCtx) entityStream.hidden = block(entityCtx, entities);
   }
 
@@ -121,7 +132,6 @@ export function buildEncoderGraph(c: ModelConfig, family: ModelFamily, wf: Weigh
     });
   const out = (name: string, from: string, width: number) =>
     g.output(name, from, FLOAT, [...CONTRACT.dynamic_axes[name].slice(0, 2), width === -1 ? CONTRACT.dynamic_axes[name][2] : width]);
-  const { word, entity } = CONTRACT.heads;
 
   if (variant === 'naive') {
     const wl = project(wordHead(words), H, 'embeddings.word_embeddings.weight', 'lm_head.bias');
@@ -130,20 +140,15 @@ export function buildEncoderGraph(c: ModelConfig, family: ModelFamily, wf: Weigh
       const el = project(entityHead(entityStream.hidden), lc.entity_emb_size, 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias');
       out(entity.naive_output, backTo3d(el, entityStream.ids, lc.entity_vocab_size), lc.entity_vocab_size);
     }
-  } else {
-    const gather = (x: string, idx: string) => g.op('GatherND', [x, g.op('Unsqueeze', [idx, g.constInt([-1])])], { batch_dims: 1 });
-    const [wordPositions, wordCandidates] = word.gather_inputs.map(input);
-    const wl = project(wordHead(gather(words, wordPositions)), H, 'embeddings.word_embeddings.weight', 'lm_head.bias');
+  } else if (reads) {
+    // The last layer left only the read rows: words is [B, M, H] at word_positions, entities [B, S, H] at slots.
+    const [wordPositions, wordCandidates] = reads.word;
+    const wl = project(wordHead(words), H, 'embeddings.word_embeddings.weight', 'lm_head.bias');
     const wordLogProbs = backTo3d(g.op('LogSoftmax', [wl], { axis: -1 }), wordPositions, c.vocab_size);
     out(word.gathered_output, g.op('GatherElements', [wordLogProbs, wordCandidates], { axis: 2 }), -1);
-    if (lc && entityStream) {
-      const [entitySlots, entityCandidates] = entity.gather_inputs.map(input);
-      const el = project(
-        entityHead(gather(entityStream.hidden, entitySlots)),
-        lc.entity_emb_size,
-        'entity_embeddings.entity_embeddings.weight',
-        'entity_predictions.bias',
-      );
+    if (lc && entityStream && reads.entity) {
+      const [entitySlots, entityCandidates] = reads.entity;
+      const el = project(entityHead(entityStream.hidden), lc.entity_emb_size, 'entity_embeddings.entity_embeddings.weight', 'entity_predictions.bias');
       const entityLogProbs = backTo3d(g.op('LogSoftmax', [el], { axis: -1 }), entitySlots, lc.entity_vocab_size);
       out(entity.gathered_output, g.op('GatherElements', [entityLogProbs, entityCandidates], { axis: 2 }), -1);
     }
