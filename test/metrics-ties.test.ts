@@ -51,6 +51,20 @@ test('answers decided by ties are counted: gold tied with the top score, first o
     ],
   });
   assert.deepEqual([tiedFirst, tiedLater, clear, wrong, uncovered].map(tieDecided), [true, true, false, false, false]);
+  // With the scorer's flag stored: two golds sharing the top score are no tie with a wrong answer, which the top
+  // list alone cannot tell; a flagged gold below the top score is not decided at the top.
+  const goldsTied = { ...tiedFirst, golds: ['g', 'h'] };
+  assert.deepEqual(
+    [
+      { ...goldsTied, tie: false },
+      { ...tiedFirst, tie: true },
+      { ...tiedLater, tie: true },
+      { ...wrong, tie: true },
+      { ...clear, tie: false },
+    ].map(tieDecided),
+    [false, true, true, false, false],
+  );
+  assert.equal(tieDecided(goldsTied), true, 'without the flag (answers stored before it), the top list decides');
   const [m] = languageMetrics([tiedFirst, tiedLater, clear, wrong, uncovered]);
   assert.equal(m.ties, 2);
   assert.equal(tieWarnings([m]).length, 1);
@@ -89,7 +103,7 @@ test('report: ties are stored per language in JSON/CSV and warned about when the
   // What a tokenizer mapping ja to <unk> gives: every ja candidate scores the same.
   const raw = new Database(db);
   raw.exec(
-    `UPDATE results SET top = json_set(top, '$[1].score', json_extract(top, '$[0].score')), gold_score = json_extract(top, '$[0].score') WHERE language = 'ja'`,
+    `UPDATE results SET top = json_set(top, '$[1].score', json_extract(top, '$[0].score')), gold_score = json_extract(top, '$[0].score'), tie = 1 WHERE language = 'ja'`,
   );
   raw.close();
   const r = await cli('report', '--run', 'r', '--db', db, '--format', 'json');

@@ -36,13 +36,16 @@ export function correctAt(r: ResultRow, k: number): boolean {
 }
 
 /**
- * Whether candidate order, not the model, decided this answer: the gold's score equals the top score and another
- * candidate has it too (the gold ranked below a tied candidate, or first with a tied one right behind it).
+ * Whether candidate order, not the model, decided this answer: the gold's score is the top score and a candidate
+ * that is not a gold has it too. The scorer's stored flag (`tie`: a non-gold candidate has the best gold's exact
+ * score) says the second part; answers stored before that flag fall back on the top list, which cannot tell a
+ * second gold tied with the first from a wrong answer.
  */
 export function tieDecided(r: ResultRow): boolean {
   if (!r.covered || unranked(r)) return false;
   const best = r.top[0].score;
-  return r.gold_score === best && (r.gold_rank > 1 || (r.top.length > 1 && r.top[1].score === best));
+  if (r.gold_score !== best) return false;
+  return r.tie ?? (r.gold_rank > 1 || (r.top.length > 1 && r.top[1].score === best));
 }
 
 /** Share of a language/style's answers decided by ties above which a report warns. */
@@ -113,7 +116,7 @@ export const METRICS: readonly MetricDef[] = [
   {
     key: 'ties',
     label: 'ties',
-    description: 'answers decided by a tie: the gold shares the top score with another candidate, so candidate order picked',
+    description: 'answers decided by a tie: the gold shares the top score with a candidate that is not a gold, so candidate order picked',
     heads: null,
     higherIsBetter: false,
     aggregate: 'count',
