@@ -790,6 +790,76 @@ const cases: Case[] = [
     code: 2,
     err: /r\.txt: cannot write the report \(ENOENT/,
   },
+  // The results database named as --out: refused before anything is opened, the file byte for byte the same.
+  unchanged(
+    {
+      name: 'report --out the results database',
+      code: 2,
+      err: /--out .*out-db\.sqlite is the results database .*; writing there would destroy the stored runs/,
+    },
+    () => dbCopy('out-db.sqlite'),
+    (f) => ['report', '--db', f, '--run', 'good', '--out', f],
+  ),
+  unchanged(
+    { name: 'answers --out the results database by another path', code: 2, err: /is the results database .*out-db2\.sqlite; writing there/ },
+    () => dbCopy('out-db2.sqlite'),
+    (f) => ['answers', '--db', f, '--run', 'good', '--out', join(f, '..', '.', 'out-db2.sqlite')],
+  ),
+  {
+    name: 'answers --out into a missing folder',
+    argv: () => ['answers', '--db', goodDb, '--run', 'good', '--out', join(tempDir(), 'no', 'a.jsonl')],
+    code: 2,
+    err: /a\.jsonl: cannot write the answers \(ENOENT: no directory /,
+  },
+  // A stored answer edited by hand: one line naming the run, the answer and the field; an export it breaks
+  // halfway leaves no file behind (the rows before it were already written to a hidden part file).
+  (() => {
+    let out = '';
+    return {
+      name: 'answers over a stored answer whose top list is not a list',
+      argv: () => {
+        out = join(tempDir(), 'half.jsonl');
+        const f = dbCopy(
+          'bad-top.sqlite',
+          sql((d) => d.exec(`UPDATE results SET top = 'null' WHERE rowid = (SELECT MAX(rowid) FROM results)`)),
+        );
+        return ['answers', '--db', f, '--run', 'good', '--out', out];
+      },
+      code: 2,
+      err: /bad-top\.sqlite: run #1, answer en\/[a-z-]+\/P\d+\/".*": invalid stored top \(not a JSON list of \{label, score\}\)/,
+      after: () => (existsSync(out) ? `${out} was left behind` : undefined),
+    };
+  })(),
+  {
+    name: 'report over a stored gold rank of 0',
+    argv: () => [
+      'report',
+      '--db',
+      dbCopy(
+        'rank0.sqlite',
+        sql((d) => d.exec('UPDATE results SET gold_rank = 0 WHERE rowid = 1')),
+      ),
+      '--run',
+      'good',
+    ],
+    code: 2,
+    err: /rank0\.sqlite: run #1, answer en\/.*: invalid stored gold_rank \(not a whole number from 1\)/,
+  },
+  {
+    name: 'report over stored golds that are not JSON',
+    argv: () => [
+      'report',
+      '--db',
+      dbCopy(
+        'golds.sqlite',
+        sql((d) => d.exec(`UPDATE results SET golds = 'not json' WHERE rowid = 1`)),
+      ),
+      '--run',
+      'good',
+    ],
+    code: 2,
+    err: /golds\.sqlite: run #1, answer en\/.*: invalid stored golds \(not a non-empty JSON list of labels\)/,
+  },
   {
     name: 'make-checkpoint --out an existing file',
     argv: () => {

@@ -457,7 +457,7 @@ export function resultWriter(s: Store, runId: number): (rows: ResultRow[]) => vo
 export function readResults(s: Store, runId: number): ResultRow[] {
   return (
     s.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY style, language, relation, template, subject').all(runId) as Record<string, unknown>[]
-  ).map(parseResult);
+  ).map((r) => parseResult(r, s.file));
 }
 
 /**
@@ -467,27 +467,62 @@ export function readResults(s: Store, runId: number): ResultRow[] {
 export function* iterateResults(s: Store, runId: number, languages?: string[]): Generator<ResultRow> {
   const only = languages?.length ? ` AND language IN (${languages.map(() => '?').join(', ')})` : '';
   const stmt = s.db.prepare(`SELECT * FROM results WHERE run_id = ?${only} ORDER BY style, language, relation, template, subject`);
-  for (const r of stmt.iterate(runId, ...(languages ?? []))) yield parseResult(r as Record<string, unknown>);
+  for (const r of stmt.iterate(runId, ...(languages ?? []))) yield parseResult(r as Record<string, unknown>, s.file);
 }
 
-function parseResult(r: Record<string, unknown>): ResultRow {
+const isScored = (t: unknown) =>
+  typeof t === 'object' && t !== null && typeof (t as ResultRow['top'][number]).label === 'string' && typeof (t as ResultRow['top'][number]).score === 'number';
+
+/** What each stored answer field must hold; a row edited by hand or by another tool is refused by field. */
+const RESULT_FIELDS: Record<string, [test: (v: unknown) => boolean, what: string]> = {
+  golds: [(v) => Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === 'string'), 'a non-empty JSON list of labels'],
+  lineids: [Array.isArray, 'a JSON list'],
+  top: [(v) => Array.isArray(v) && v.every(isScored), 'a JSON list of {label, score}'],
+  gold_rank: [(v) => Number.isInteger(v) && (v as number) >= 1, 'a whole number from 1'],
+  gold_score: [(v) => typeof v === 'number', 'a number'],
+  candidates: [(v) => Number.isInteger(v) && (v as number) >= 0, 'a whole number'],
+  gold_uris: [(v) => v === null || Array.isArray(v), 'a JSON list or null'],
+};
+
+function parseResult(r: Record<string, unknown>, file: string): ResultRow {
   const flag = (v: unknown) => (v === null || v === undefined ? null : !!v);
+  const json = (v: unknown) => {
+    try {
+      return typeof v === 'string' ? JSON.parse(v) : v;
+    } catch {
+      return undefined;
+    }
+  };
+  const v: Record<string, unknown> = {
+    golds: json(r.golds),
+    lineids: json(r.lineids),
+    top: json(r.top),
+    gold_rank: r.gold_rank,
+    gold_score: r.gold_score,
+    candidates: r.candidates,
+    gold_uris: r.gold_uris === null || r.gold_uris === undefined ? null : json(r.gold_uris),
+  };
+  for (const [field, [ok, what]] of Object.entries(RESULT_FIELDS))
+    if (!ok(v[field]))
+      fail(
+        `${file}: run #${r.run_id}, answer ${restored(r.language)}/${restored(r.style)}/${restored(r.relation)}/${JSON.stringify(restored(r.subject))}: invalid stored ${field} (not ${what})`,
+      );
   return {
     language: restored(r.language),
     relation: restored(r.relation),
     template: restored(r.template),
     subject: restored(r.subject),
     style: restored(r.style),
-    golds: JSON.parse(r.golds as string),
-    lineids: JSON.parse(r.lineids as string),
-    top: JSON.parse(r.top as string),
-    gold_rank: r.gold_rank as number,
-    gold_score: r.gold_score as number,
-    candidates: r.candidates as number,
+    golds: v.golds as string[],
+    lineids: v.lineids as number[],
+    top: v.top as ResultRow['top'],
+    gold_rank: v.gold_rank as number,
+    gold_score: v.gold_score as number,
+    candidates: v.candidates as number,
     covered: !!r.covered,
     shard: (r.shard as string | null) ?? null,
     sub_uri: (r.sub_uri as string | null | undefined) ?? null,
-    gold_uris: typeof r.gold_uris === 'string' ? JSON.parse(r.gold_uris) : null,
+    gold_uris: v.gold_uris as (string | null)[] | null,
     tie: flag(r.tie),
     template_main: flag(r.template_main),
   };

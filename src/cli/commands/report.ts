@@ -1,4 +1,3 @@
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { fail } from '../../errors.js';
 import { iterateResults, readResults, requireRun, withStore } from '../../store/db.js';
@@ -8,6 +7,7 @@ import { ANSWER_FORMATS, answerLines, type AnswerFormat } from '../../report/ans
 import { readRelationNames } from '../../data/relations.js';
 import { tieWarnings } from '../../report/metrics.js';
 import { list, type Io } from '../io.js';
+import { openOutFile, refuseOutOverDb } from '../outFile.js';
 import { DEFAULT_DB } from './runs.js';
 
 export function registerReport(program: Command, io: Io): void {
@@ -49,6 +49,7 @@ export interface ReportOptions {
 export async function reportCommand(o: ReportOptions, io: Io): Promise<void> {
   if (o.run && o.runs) fail('give --run or --runs, not both');
   if (o.runs && o.runs.length === 0) fail('--runs needs at least one run name');
+  if (o.out) refuseOutOverDb(o.out, o.db);
   const format = REPORT_FORMATS[o.format];
   const names = o.data ? readRelationNames(o.data) : {};
   await withStore(o.db, { readonly: true }, async (store) => {
@@ -67,11 +68,9 @@ export async function reportCommand(o: ReportOptions, io: Io): Promise<void> {
     const text = await format.render(bundleOf(reports, names), { colour: io.tty && !o.out, relations: !!o.relations });
     for (const r of reports) for (const w of tieWarnings(r.languages)) io.err(`warning: ${reports.length > 1 ? `run "${r.run.name}": ` : ''}${w}`);
     if (o.out) {
-      try {
-        writeFileSync(o.out, text.endsWith('\n') ? text : text + '\n');
-      } catch (e) {
-        fail(`${o.out}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-      }
+      const file = openOutFile(o.out, 'the report');
+      file.write(text.endsWith('\n') ? text : text + '\n');
+      file.commit();
       io.out(`wrote ${o.out}`);
     } else io.out(text);
   });
@@ -89,6 +88,7 @@ export interface AnswersOptions {
 /** `mlama answers`: every stored answer of a run, streamed. */
 export async function answersCommand(o: AnswersOptions, io: Io): Promise<void> {
   if (!(ANSWER_FORMATS as readonly string[]).includes(o.format)) fail(`--format must be ${ANSWER_FORMATS.join(' or ')}, got "${o.format}"`);
+  if (o.out) refuseOutOverDb(o.out, o.db);
   await withStore(o.db, { readonly: true }, (store) => {
     const run = requireRun(store, o.run);
     if (o.languages?.length) {
@@ -99,9 +99,9 @@ export async function answersCommand(o: AnswersOptions, io: Io): Promise<void> {
       if (missing.length) fail(`run "${run.name}" has no answers in ${missing.join(', ')}; it has ${[...have].sort().join(', ') || 'none'}`);
     }
     if (run.status !== 'complete') io.err(`warning: run "${run.name}" is ${run.status}: exporting what is stored`);
-    const fd = o.out ? openSync(o.out, 'w') : null;
+    const file = o.out ? openOutFile(o.out, 'the answers') : null;
     // Lines go out in chunks of about 64 KiB: writes stay few and memory stays flat whatever the run's size.
-    const emit = (s: string) => (fd === null ? io.out(s) : writeSync(fd, s));
+    const emit = (s: string) => (file === null ? io.out(s) : file.write(s));
     let chunk = '';
     // CSV's first line is its header, not a record.
     let records = o.format === 'csv' ? -1 : 0;
@@ -115,8 +115,10 @@ export async function answersCommand(o: AnswersOptions, io: Io): Promise<void> {
         }
       }
       if (chunk) emit(chunk);
-    } finally {
-      if (fd !== null) closeSync(fd);
+      file?.commit();
+    } catch (e) {
+      file?.abort();
+      throw e;
     }
     if (o.stats) io.err(`answers: ${records} records from run "${run.name}"; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   });
