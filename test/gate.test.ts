@@ -59,6 +59,17 @@ test('a gate against an incomplete run B fails closed, naming why', async () => 
   assert.equal((await cli('compare', 'a', 'half', '--db', db)).code, 0);
 });
 
+test('a gate from an incomplete baseline A fails closed: a regression where A stopped would go unchecked', async () => {
+  const r = await cli('compare', 'half', 'a', '--db', db, '--fail-on-drop', '100', '--format', 'json');
+  assert.equal(r.code, 1, r.out + r.err);
+  const raw = new Database(db, { readonly: true });
+  const stored = raw.prepare(`SELECT COUNT(*) FROM results WHERE run_id = (SELECT id FROM runs WHERE name = 'half')`).pluck().get();
+  const planned = raw.prepare(`SELECT planned FROM runs WHERE name = 'half'`).pluck().get();
+  raw.close();
+  assert.deepEqual(JSON.parse(r.out).gate_gaps, [`baseline run "half" is interrupted (${stored}/${planned} answers)`]);
+  assert.equal((await cli('compare', 'half', 'a', '--db', db)).code, 0, 'without a gate, compare only reports');
+});
+
 test('a gate against a run lacking a language/style or some queries of A fails closed', async () => {
   const r1 = await cli('compare', 'a', 'no-ja-entity', '--db', db, '--fail-on-drop', '100', '--format', 'json');
   assert.equal(r1.code, 1);

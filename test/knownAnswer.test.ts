@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { openDataset } from '../src/data/mlama.js';
 import { readLabelIndex } from '../src/data/labels.js';
 import { lineSubjects, readTrainingFacts } from '../src/data/trainingFacts.js';
@@ -45,6 +46,15 @@ test('the harness finds what the known-answer checkpoint was trained on, and not
     last,
     `known-answer: trained_p1_word=${s.trained_p1_word.toFixed(3)} trained_p1_entity=${s.trained_p1_entity.toFixed(3)} heldout_p1_word=${s.heldout_p1_word.toFixed(3)} heldout_p1_entity=${s.heldout_p1_entity.toFixed(3)} baseline_p1=${s.baseline_p1.toFixed(3)}`,
   );
+
+  // The same answers in a run that stopped early: the check fails, naming why, whatever the P@1 of what was asked.
+  const raw = new Database(db);
+  raw.prepare(`UPDATE runs SET status = 'interrupted' WHERE name = 'known'`).run();
+  raw.close();
+  const stopped = await cli('known-answer', '--run', 'known', '--facts', FACTS, '--data', SAMPLE_DATA, '--db', db, '--check');
+  assert.equal(stopped.code, 1, stopped.out + stopped.err);
+  assert.match(stopped.out, /check FAILED: run "known" is interrupted \(2392\/2392 answers\)/);
+  assert.match(stopped.err, /warning: run "known" is interrupted/);
 
   // Evaluated again into a fresh database (as from a fresh clone), every stored answer is identical, scores included.
   const db2 = join(tempDir(), 'r.sqlite');

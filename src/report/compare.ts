@@ -64,15 +64,17 @@ export function pairedDeltas(a: ResultRow[], b: ResultRow[]): PairedDelta[] {
 }
 
 /**
- * Why a gate cannot pass on these runs, whatever the deltas say: a gate fails closed. B must be complete and must
+ * Why a gate cannot pass on these runs, whatever the deltas say: a gate fails closed. Both runs must be complete
+ * (a baseline that stopped early never asked what it lacks, so a regression there would go unchecked) and B must
  * hold every (language, style) query that A holds; otherwise a regression could hide in what B lacks.
  */
 export function gateGaps(
-  a: { name: string; rows: ResultRow[] },
+  a: { name: string; rows: ResultRow[]; status: string; planned: number },
   b: { name: string; status: string; stored: number; planned: number },
   deltas: PairedDelta[],
 ): string[] {
   const gaps: string[] = [];
+  if (a.status !== 'complete') gaps.push(`baseline run "${a.name}" is ${a.status} (${a.rows.length}/${a.planned} answers)`);
   if (b.status !== 'complete') gaps.push(`run "${b.name}" is ${b.status} (${b.stored}/${b.planned} answers)`);
   const inA = new Map<string, number>();
   for (const r of a.rows) inA.set(`${r.language}/${r.style}`, (inA.get(`${r.language}/${r.style}`) ?? 0) + 1);

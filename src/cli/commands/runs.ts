@@ -29,7 +29,7 @@ export function registerRuns(program: Command, io: Io): void {
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option(
       '--fail-on-drop <points>',
-      'exit 1 when a language drops by more than this many points, significantly (p < 0.05), or when B is incomplete or lacks what A has',
+      'exit 1 when a language drops by more than this many points, significantly (p < 0.05), or when either run is incomplete or B lacks what A has',
       points,
     )
     .option('--force', 'compare runs over different data or options anyway')
@@ -120,7 +120,11 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
     const gaps =
       o.failOnDrop === undefined
         ? []
-        : gateGaps({ name: ra.name, rows: rowsA }, { name: rb.name, status: rb.status, stored: rowsB.length, planned: rb.planned }, deltas);
+        : gateGaps(
+            { name: ra.name, rows: rowsA, status: ra.status, planned: ra.planned },
+            { name: rb.name, status: rb.status, stored: rowsB.length, planned: rb.planned },
+            deltas,
+          );
     if (o.format === 'json') io.out(JSON.stringify({ a: ra.name, b: rb.name, fail_on_drop: o.failOnDrop ?? null, deltas, failing, gate_gaps: gaps }, null, 2));
     else {
       io.out(`A = ${ra.name} (#${ra.id})  B = ${rb.name} (#${rb.id})`);
@@ -130,7 +134,7 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
           io.out(
             `FAIL: ${failing.map((d) => `${d.language}/${d.style} ${d.delta_points.toFixed(1)} pts (p=${d.p_value.toPrecision(2)})`).join(', ')} dropped more than ${o.failOnDrop} points`,
           );
-        for (const g of gaps) io.out(`FAIL: ${g}; the gate cannot pass on what B did not answer`);
+        for (const g of gaps) io.out(`FAIL: ${g}; the gate cannot pass on what a run did not answer`);
         if (!failing.length && !gaps.length) io.out(`ok: no language dropped more than ${o.failOnDrop} points with significance`);
       }
     }
