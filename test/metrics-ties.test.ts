@@ -115,3 +115,12 @@ test('report: ties are stored per language in JSON/CSV and warned about when the
   assert.match(r.err, /warning: ties with the top score decide \d+ of \d+ ja\/word answers \(100\.0%\)/);
   assert.doesNotMatch(r.err, /en\/word answers/);
 });
+
+test('an answer too long to score counts 0 in MRR, as it is wrong at every k', () => {
+  const scored = row('P19', 'a', 2);
+  const unscored = row('P19', 'b', 21, { top: [], gold_score: -1e30 });
+  const [m] = languageMetrics([scored, unscored]);
+  assert.equal(m.too_long, 1);
+  assert.equal(m.p_at_10, 0.5);
+  assert.equal(m.mrr, (1 / 2 + 0) / 2);
+});

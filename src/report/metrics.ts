@@ -86,11 +86,12 @@ export const METRICS: readonly MetricDef[] = [
   {
     key: 'mrr',
     label: 'MRR',
-    description: 'mean reciprocal rank of the best-ranked gold object (0 for an uncovered query)',
+    description: 'mean reciprocal rank of the best-ranked gold object (0 for an uncovered or unscored query)',
     heads: null,
     higherIsBetter: true,
     aggregate: 'mean',
-    perQuery: (r) => (r.covered ? 1 / r.gold_rank : 0),
+    // An unscored (too long) answer stores the rank past the last candidate; it is wrong, as at every k.
+    perQuery: (r) => (r.covered && !unranked(r) ? 1 / r.gold_rank : 0),
     inTable: false,
   },
   {
