@@ -38,14 +38,14 @@ export function correctAt(r: ResultRow, k: number): boolean {
 /**
  * Whether candidate order, not the model, decided this answer: the gold's score is the top score and a candidate
  * that is not a gold has it too. The scorer's stored flag (`tie`: a non-gold candidate has the best gold's exact
- * score) says the second part; answers stored before that flag fall back on the top list, which cannot tell a
- * second gold tied with the first from a wrong answer.
+ * score) says the second part; answers stored before that flag fall back on the stored top list (a tie that
+ * reaches past it is not seen).
  */
 export function tieDecided(r: ResultRow): boolean {
   if (!r.covered || unranked(r)) return false;
   const best = r.top[0].score;
   if (r.gold_score !== best) return false;
-  return r.tie ?? (r.gold_rank > 1 || (r.top.length > 1 && r.top[1].score === best));
+  return r.tie ?? r.top.some((t) => t.score === best && !r.golds.includes(t.label));
 }
 
 /** Share of a language/style's answers decided by ties above which a report warns. */
