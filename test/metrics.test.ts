@@ -48,7 +48,7 @@ const runWith = (styles: string[]) =>
     checkpoint: {},
   }) as unknown as RunRecord;
 const def = (key: string) => METRICS.find((m) => m.key === key)!;
-const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
+const close = (a: number | null, b: number) => assert.ok(a !== null && Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
 
 test("the metric table holds the authors' P@k list, MRR, the relation macro, coverage and ties, each once", () => {
   assert.deepEqual([...P_AT_K], [1, 5, 10, 100]);
@@ -131,6 +131,21 @@ test("report columns follow each style's head, not its name", () => {
     'entity P@1 covered',
   ]);
   assert.deepEqual(t.rows[0], ['en', 4, 50, 100, 33.3, 33.3, -16.7, 66.7, 50]);
+});
+
+test('P@1 covered where no query is covered is undefined: null, "-" in the table, left out of the average', () => {
+  const de = [row({ language: 'de', style: 'entity', gold_rank: 3, covered: false }), row({ language: 'de', style: 'entity', gold_rank: 9, covered: false })];
+  const langs = languageMetrics([...entity, ...de]);
+  const [deM, enM] = langs;
+  assert.equal(deM.entity_coverage, 0);
+  assert.equal(deM.p_at_1_covered, null);
+  close(enM.p_at_1_covered, 1 / 2);
+  const [avg] = averageOverLanguages(langs);
+  close(avg.p_at_1_covered, 1 / 2);
+  close(avg.entity_coverage, (0 + 2 / 3) / 2);
+  const t = languageTable(reportOf(runWith(['entity']), langs, [avg], []));
+  assert.deepEqual(t.rows[0].slice(-2), [0, '-']);
+  assert.deepEqual(t.rows.at(-1)!.slice(-2), [33.3, 50]);
 });
 
 test('markdown: the per-language P@1 table, numbers right-aligned', async () => {

@@ -150,12 +150,13 @@ export interface StyleMetrics {
   macro_p_at_1: number;
   /** Share of queries whose gold object the style can predict (entity styles; 1 for words). */
   entity_coverage: number;
-  p_at_1_covered: number;
+  /** Null where no query is covered: undefined, not 0. */
+  p_at_1_covered: number | null;
   /** Queries longer than the model's positions: not scored, counted wrong (in `queries`). */
   too_long: number;
   /** Answers decided by a tie (see tieDecided). */
   ties: number;
-  [metric: string]: string | number;
+  [metric: string]: string | number | null;
 }
 
 export interface RelationMetrics {
@@ -179,8 +180,11 @@ function group<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
   return m;
 }
 
-/** The mean of a metric over the answers that count for it (0 when none does). */
-function mean(def: MetricDef, rows: ResultRow[]): number {
+/**
+ * The mean of a metric over the answers that count for it; null when none does (P@1 over covered queries of a
+ * language with none covered is undefined, not 0, and an average must not count it as 0).
+ */
+function mean(def: MetricDef, rows: ResultRow[]): number | null {
   let sum = 0;
   let n = 0;
   for (const r of rows) {
@@ -189,11 +193,11 @@ function mean(def: MetricDef, rows: ResultRow[]): number {
     sum += v;
     n++;
   }
-  return n ? sum / n : 0;
+  return n ? sum / n : null;
 }
 
 /** A metric's value over one group of answers (one language and style), by its aggregation. */
-export function aggregate(def: MetricDef, rows: ResultRow[]): number {
+export function aggregate(def: MetricDef, rows: ResultRow[]): number | null {
   if (def.aggregate === 'mean') return mean(def, rows);
   if (def.aggregate === 'count') return rows.reduce((a, r) => a + (def.perQuery(r) ?? 0), 0);
   const rels = [
@@ -202,7 +206,8 @@ export function aggregate(def: MetricDef, rows: ResultRow[]): number {
       (r) => r.relation,
     ).values(),
   ];
-  return rels.length ? rels.reduce((a, g) => a + mean(def, g), 0) / rels.length : 0;
+  const means = rels.map((g) => mean(def, g)).filter((x) => x !== null);
+  return means.length ? means.reduce((a, x) => a + x, 0) / means.length : null;
 }
 
 const byPlace = <T extends { language: string; style: string }>(a: T, b: T) => a.language.localeCompare(b.language) || a.style.localeCompare(b.style);
@@ -238,11 +243,18 @@ export function languageMetrics(rows: ResultRow[]): StyleMetrics[] {
     .sort(byPlace);
 }
 
-/** The average over languages of each style's metrics (each language weighs the same). */
+/**
+ * The average over languages of each style's metrics (each language weighs the same); a mean over the languages
+ * where the metric is defined (null: none), so a language without covered queries does not count as 0.
+ */
 export function averageOverLanguages(ms: StyleMetrics[]): StyleMetrics[] {
   return [...group(ms, (m) => m.style).values()].map((g) => {
     const sum = (key: string) => g.reduce((a, m) => a + Number(m[key]), 0);
-    const avg = (d: MetricDef) => (d.aggregate === 'count' ? sum(d.key) : sum(d.key) / g.length);
+    const avg = (d: MetricDef) => {
+      if (d.aggregate === 'count') return sum(d.key);
+      const defined = g.map((m) => m[d.key]).filter((x) => x !== null);
+      return defined.length ? defined.reduce((a: number, x) => a + Number(x), 0) / defined.length : null;
+    };
     return { language: 'average', style: g[0].style, queries: sum('queries'), ...Object.fromEntries(METRICS.map((d) => [d.key, avg(d)])) } as StyleMetrics;
   });
 }

@@ -77,6 +77,8 @@ export function reportOf(run: RunRecord, languages: StyleMetrics[], averages: St
 const shortPath = (p: string) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p) || '.');
 
 const pct = (x: number) => Number((100 * x).toFixed(1));
+/** A metric's cell: undefined values (P@1 covered with nothing covered) show as '-', never as 0. */
+const metricCell = (v: string | number | null | undefined): Cell => (v === null || v === undefined ? '-' : pct(Number(v)));
 
 /**
  * One row per language: each style's table metrics for its head (P@1 and P@10; coverage and P@1 covered for an
@@ -107,7 +109,7 @@ export function languageTable(r: Report): { head: string[]; rows: Cell[][] } {
     const queries = Math.max(...[...byStyle.values()].map((m) => m.queries));
     const label = lang === 'average' ? `average (languages${r.partial.length ? '; partial' : ''})` : partial.has(lang) ? `${lang} (partial)` : lang;
     const row: Cell[] = [label, queries];
-    for (const s of styles) for (const d of columns(s)) row.push(byStyle.has(s) ? pct(Number(byStyle.get(s)![d.key])) : '-');
+    for (const s of styles) for (const d of columns(s)) row.push(byStyle.has(s) ? metricCell(byStyle.get(s)![d.key]) : '-');
     if (wordStyle && entityStyle) {
       const w = byStyle.get(wordStyle);
       const e = byStyle.get(entityStyle);
@@ -115,7 +117,7 @@ export function languageTable(r: Report): { head: string[]; rows: Cell[][] } {
     }
     if (entityStyle) {
       const e = byStyle.get(entityStyle);
-      for (const d of extra(entityStyle)) row.push(e ? pct(Number(e[d.key])) : '-');
+      for (const d of extra(entityStyle)) row.push(e ? metricCell(e[d.key]) : '-');
     }
     out.push(row);
   }
@@ -172,7 +174,7 @@ export function relationColumns(): { head: string[]; row: (m: RelationMetrics) =
   const defs = METRICS.filter((d) => d.inTable && d.heads === null);
   return {
     head: ['language', 'style', 'relation', 'queries', ...defs.map((d) => d.label)],
-    row: (m) => [m.language, m.style, m.relation, m.queries, ...defs.map((d) => pct(Number(m[d.key])))],
+    row: (m) => [m.language, m.style, m.relation, m.queries, ...defs.map((d) => metricCell(m[d.key]))],
   };
 }
 
@@ -193,7 +195,7 @@ export function reportCsv(r: Report): string {
       m.style,
       String(m.language === 'average' ? r.partial.length > 0 : partial.has(m.language)),
       m.queries,
-      ...METRICS.map((d) => m[d.key]),
+      ...METRICS.map((d) => m[d.key] ?? ''),
     ]),
   );
 }
