@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ResultRow } from '../src/store/db.js';
 import { multiRunTable } from '../src/report/multirun.js';
+import { multiRunCells } from '../src/report/formats.js';
 import { paraphraseRobustness } from '../src/report/paraphrase.js';
 import { crossLingual, rankc } from '../src/report/crosslingual.js';
 import { languageBias } from '../src/report/bias.js';
@@ -140,6 +141,16 @@ test('multi-run table: languages as rows, run x style columns, the average over 
   ]);
   assert.deepEqual(t.average, [0.75, 1, 0]);
   assert.deepEqual(t.average_languages, [2, 1, 1]);
+  // Text formats mark averages over fewer languages than the table's, and a partial run's columns.
+  const cells = multiRunCells({ ...t, columns: t.columns.map((c) => ({ ...c, partial: c.run === 'B' })) });
+  assert.deepEqual(cells.head, ['language', 'mluke word', 'xlmr word (partial)', 'xlmr entity (partial)']);
+  assert.deepEqual(cells.rows.at(-1), ['average', '75.0', '100.0 (1/2)', '0.0 (1/2)']);
+  assert.equal(cells.notes.length, 2);
+  assert.match(cells.notes[0], /An average marked \(n\/2\) covers only the n of the 2 languages its column has/);
+  assert.deepEqual(
+    multiRunCells({ ...t, columns: t.columns.slice(0, 1), p_at_1: t.p_at_1.map((r) => r.slice(0, 1)), average: [0.75], average_languages: [2] }).notes,
+    [],
+  );
 });
 
 test('the tie flag: another candidate with exactly the best gold score, so candidate order decided the rank', async () => {

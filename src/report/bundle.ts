@@ -34,7 +34,13 @@ export function runReport(run: RunRecord, rows: ResultRow[], analyses: boolean):
 
 export function bundleOf(runs: RunReport[], relationNames: Record<string, string> = {}): ReportBundle {
   const table = multiRunTable(
-    runs.map((r) => ({ run: r.run.name, label: r.label, styles: (r.run.options.styles as string[] | undefined) ?? [], languages: r.languages })),
+    runs.map((r) => ({
+      run: r.run.name,
+      label: r.label,
+      styles: (r.run.options.styles as string[] | undefined) ?? [],
+      languages: r.languages,
+      partial: r.run.status !== 'complete',
+    })),
   );
   return { runs, table, relation_names: relationNames };
 }

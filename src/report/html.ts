@@ -317,7 +317,7 @@ ${htmlTable(
   t.rows,
 )}
 ${single ? `<h3>Details</h3>${htmlTable(single.head, single.rows)}` : ''}
-<p class="note">Numbers in %. P@1 over unique (relation, subject) queries; the average weighs each language equally.</p>
+<p class="note">Numbers in %. P@1 over unique (relation, subject) queries; the average weighs each language equally.${t.notes.map((n) => ` ${esc(n)}`).join('')}</p>
 <h2 id="relations">Language × relation</h2>
 ${figure('heatmap', heat, 'P@1 per language and relation, one panel per run and style')}
 <h2 id="difference">Entity-based minus word-only</h2>

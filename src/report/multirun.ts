@@ -5,6 +5,8 @@ export interface RunColumn {
   run: string;
   label: string;
   style: string;
+  /** The run stopped before every query was answered: its cells cover only what it stored. */
+  partial: boolean;
 }
 
 /** Languages as rows, run x style as columns, P@1 in each cell (null: the run has no answers there). */
@@ -23,6 +25,8 @@ export interface RunMetrics {
   label: string;
   styles: string[];
   languages: StyleMetrics[];
+  /** The run is not complete. */
+  partial?: boolean;
 }
 
 /** The mLAMA table of the mLUKE paper, over several runs: one pure pass over each run's per-language metrics. */
@@ -31,7 +35,7 @@ export function multiRunTable(runs: RunMetrics[]): MultiRunTable {
   for (const r of runs) {
     const present = new Set(r.languages.map((m) => m.style));
     const styles = [...r.styles.filter((s) => present.has(s)), ...[...present].filter((s) => !r.styles.includes(s)).sort()];
-    for (const style of styles) columns.push({ run: r.run, label: r.label, style });
+    for (const style of styles) columns.push({ run: r.run, label: r.label, style, partial: !!r.partial });
   }
   const languages = [...new Set(runs.flatMap((r) => r.languages.map((m) => m.language)))].sort();
   const cell = (c: RunColumn, lang: string) =>
