@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cli, SAMPLE_DATA, SHARED_DATA, tempDir } from './support/cli.js';
@@ -59,8 +59,13 @@ test('merge refuses a missing shard and a doubled shard, naming them, and writes
   const notShard = await cli('merge', out, join(dir, 'whole.sqlite'));
   assert.equal(notShard.code, 2);
   assert.match(notShard.err, /whole\.sqlite: run "whole" is not a shard/);
-  const runs = await cli('runs', '--db', out);
-  assert.doesNotMatch(runs.out, /sharded/);
+  assert.equal(existsSync(out), false, 'a refused merge leaves no database behind, not even an empty one');
+  // The output named again among the inputs by another path: refused before either is opened for writing.
+  const before = readFileSync(shardDb(0));
+  const self = await cli('merge', shardDb(0), join(dir, '.', 'shard-0.sqlite'), shardDb(1), shardDb(2), shardDb(3));
+  assert.equal(self.code, 2);
+  assert.match(self.err, /shard-0\.sqlite: the output database cannot also be an input/);
+  assert.deepEqual(readFileSync(shardDb(0)), before);
 });
 
 test('merge refuses shards of different options', async () => {

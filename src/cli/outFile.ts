@@ -1,22 +1,12 @@
-import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fail } from '../errors.js';
+import { sameFile } from '../paths.js';
 
 /** A results database and the files SQLite keeps beside it: writing over any of them destroys stored runs. */
 const DB_FILES = ['', '-wal', '-shm', '-journal'];
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-
-function sameFile(a: string, b: string): boolean {
-  if (resolve(a) === resolve(b)) return true;
-  try {
-    const x = statSync(a);
-    const y = statSync(b);
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
-}
 
 /** Refuses an --out that names the results database a command reads (by path, link or the same inode). */
 export function refuseOutOverDb(out: string, db: string): void {

@@ -1,4 +1,5 @@
 import { fail } from '../errors.js';
+import { sameFile } from '../paths.js';
 import { runDifferences } from './config.js';
 import { parseShardName, type ShardSpec } from './shard.js';
 import { createRun, findRun, listRuns, readResults, resultKey, resultWriter, setStatus, withStoreSync, type RunRecord, type Store } from '../store/db.js';
@@ -43,7 +44,7 @@ export function mergeShards(out: Store, inputs: string[], o: { run?: string; nam
   if (inputs.length === 0) fail('merge: name at least one shard database');
   const sources: MergeSource[] = [];
   for (const file of inputs) {
-    if (file === out.file) fail(`${file}: the output database cannot also be an input`);
+    if (sameFile(file, out.file)) fail(`${file}: the output database cannot also be an input`);
     withStoreSync(file, { readonly: true }, (store) => {
       const run = pickRun(store, o.run);
       const answers = (store.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(run.id) as { n: number }).n;

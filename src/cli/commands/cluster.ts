@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { holding, openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
 import { readLabelIndex } from '../../data/labels.js';
@@ -9,6 +10,8 @@ import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
 import { count, RUN_OPTIONS, type RunOptions } from '../../run/config.js';
 import { withStore } from '../../store/db.js';
+import { fail } from '../../errors.js';
+import { sameFile } from '../../paths.js';
 import { renderTable } from '../../report/table.js';
 import { declareOptions, runName, SELECTION_KEYS, type Io } from '../io.js';
 
@@ -39,12 +42,20 @@ export function registerCluster(program: Command, io: Io): void {
 
 /** `mlama merge`: the shard databases of one run into one run of `out`. */
 export async function mergeCommand(out: string, inputs: string[], o: { run?: string; name?: string }, io: Io): Promise<void> {
-  await withStore(out, {}, (store) => {
-    const r = mergeShards(store, inputs, o);
-    io.out(
-      `merged ${r.sources.length} shards (${r.sources.map((s) => `${s.index}/${s.count}: ${s.answers}`).join(', ')}) into run "${r.run.name}" of ${out}: ${r.answers} answers, ${r.run.status}`,
-    );
-  });
+  for (const f of inputs) if (sameFile(f, out)) fail(`${f}: the output database cannot also be an input`);
+  // A merge that is refused writes nothing: not even the empty database opening `out` created.
+  const created = !existsSync(out);
+  try {
+    await withStore(out, {}, (store) => {
+      const r = mergeShards(store, inputs, o);
+      io.out(
+        `merged ${r.sources.length} shards (${r.sources.map((s) => `${s.index}/${s.count}: ${s.answers}`).join(', ')}) into run "${r.run.name}" of ${out}: ${r.answers} answers, ${r.run.status}`,
+      );
+    });
+  } catch (e) {
+    if (created) for (const side of ['', '-wal', '-shm', '-journal']) rmSync(out + side, { force: true });
+    throw e;
+  }
 }
 
 /** `mlama shards`: how `run --shard I/N` would split the selected queries, by estimated cost. */
