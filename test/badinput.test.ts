@@ -831,6 +831,21 @@ const cases: Case[] = [
     };
   })(),
   {
+    name: 'report over stored options whose styles are not a list',
+    argv: () => [
+      'report',
+      '--db',
+      dbCopy(
+        'styles.sqlite',
+        sql((d) => d.exec(`UPDATE runs SET options = json_set(options, '$.styles', 'word')`)),
+      ),
+      '--run',
+      'good',
+    ],
+    code: 2,
+    err: /styles\.sqlite: run "good" \(#1\) has invalid stored options\.styles \(not a list of style names\)/,
+  },
+  {
     name: 'report over a stored gold rank of 0',
     argv: () => [
       'report',

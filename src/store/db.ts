@@ -309,9 +309,17 @@ function parseRun(r: Record<string, unknown>, file: string): RunRecord {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${file}: run "${r.name}" (#${r.id}) has invalid stored ${field} (not a JSON object)`);
     return v as Record<string, T>;
   };
+  const options = object<unknown>('options');
+  // The stored options that reports read directly (the rest go through the option parsers on --resume).
+  const badOption = (field: string, what: string) => fail(`${file}: run "${r.name}" (#${r.id}) has invalid stored options.${field} (not ${what})`);
+  const styles = options.styles;
+  if (styles !== undefined && !(Array.isArray(styles) && styles.every((x) => typeof x === 'string'))) badOption('styles', 'a list of style names');
+  const plan = options.planned_languages;
+  if (plan !== undefined && !(typeof plan === 'object' && plan !== null && !Array.isArray(plan) && Object.values(plan).every(Number.isInteger)))
+    badOption('planned_languages', 'an object of query counts');
   return {
     ...(r as unknown as RunRecord),
-    options: object('options'),
+    options,
     checkpoint: object('checkpoint'),
     dataset: object('dataset'),
     random_weights: !!r.random_weights,
