@@ -1,7 +1,21 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { type CliResult, cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
@@ -801,9 +815,22 @@ const cases: Case[] = [
     (f) => ['report', '--db', f, '--run', 'good', '--out', f],
   ),
   unchanged(
-    { name: 'answers --out the results database by another path', code: 2, err: /is the results database .*out-db2\.sqlite; writing there/ },
+    {
+      name: 'answers --out the results database through a link',
+      code: 2,
+      err: /--out .*db-link\.sqlite is the results database .*out-db2\.sqlite; writing there/,
+    },
     () => dbCopy('out-db2.sqlite'),
-    (f) => ['answers', '--db', f, '--run', 'good', '--out', join(f, '..', '.', 'out-db2.sqlite')],
+    (f) => {
+      const link = join(tempDir(), 'db-link.sqlite');
+      symlinkSync(f, link);
+      return ['answers', '--db', f, '--run', 'good', '--out', link];
+    },
+  ),
+  unchanged(
+    { name: 'report --out the results database by a relative path', code: 2, err: /is the results database .*out-db3\.sqlite; writing there/ },
+    () => dbCopy('out-db3.sqlite'),
+    (f) => ['report', '--db', f, '--run', 'good', '--out', relative(process.cwd(), f)],
   ),
   {
     name: 'answers --out into a missing folder',
@@ -827,7 +854,7 @@ const cases: Case[] = [
       },
       code: 2,
       err: /bad-top\.sqlite: run #1, answer en\/[a-z-]+\/P\d+\/".*": invalid stored top \(not a JSON list of \{label, score\}\)/,
-      after: () => (existsSync(out) ? `${out} was left behind` : undefined),
+      after: () => (existsSync(out) || readdirSync(dirname(out)).some((f) => f.endsWith('.part')) ? `${out} or its part file was left behind` : undefined),
     };
   })(),
   {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -241,4 +241,24 @@ test('the HTML report shows its charts and folded tables in headless Chromium', 
   } finally {
     await browser.close();
   }
+});
+
+test('answers --out: a plain file is replaced whole; through a link the target is written and the link kept', async () => {
+  const dir = tempDir();
+  const plain = join(dir, 'a.jsonl');
+  writeFileSync(plain, 'old\n');
+  assert.equal((await cli('answers', '--run', 'a', '--db', db, '--out', plain)).code, 0);
+  const lines = readFileSync(plain, 'utf8').trim().split('\n');
+  assert.ok(lines.length > 1 && lines.every((l) => JSON.parse(l).run === undefined && JSON.parse(l).subject));
+  const target = join(dir, 'target.jsonl');
+  writeFileSync(target, '');
+  const link = join(dir, 'link.jsonl');
+  symlinkSync(target, link);
+  assert.equal((await cli('answers', '--run', 'a', '--db', db, '--out', link)).code, 0);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still a link');
+  assert.equal(readFileSync(target, 'utf8'), readFileSync(plain, 'utf8'));
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.part')),
+    [],
+  );
 });

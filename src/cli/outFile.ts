@@ -1,4 +1,4 @@
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fail } from '../errors.js';
 import { sameFile } from '../paths.js';
@@ -23,16 +23,36 @@ export interface OutFile {
 }
 
 /**
+ * Whether `out` may be replaced by rename: missing, or a plain file with one name. A pipe, a device
+ * (`/dev/stdout`, `>(gzip > a.gz)`), a symlink or a hard-linked file is written in place as before, since a
+ * rename would replace the link or the pipe instead of writing through it.
+ */
+function replaceable(out: string): boolean {
+  try {
+    const st = lstatSync(out);
+    return st.isFile() && st.nlink === 1;
+  } catch {
+    return true;
+  }
+}
+
+function cannotWrite(out: string, what: string, e: unknown): never {
+  const missingDir = code(e) === 'ENOENT' && !existsSync(dirname(out));
+  fail(`${out}: cannot write ${what} (${code(e)}${missingDir ? `: no directory ${dirname(out)}` : ''})`);
+}
+
+/**
  * An output file written whole or not at all: text goes to a hidden file beside `out` that replaces it only on
- * commit, so an export that fails halfway leaves no partial file and an older file at `out` stays intact.
+ * commit, so an export that fails halfway leaves no partial file and an older file at `out` stays intact. Where
+ * `out` cannot be replaced (see replaceable) it is written in place.
  */
 export function openOutFile(out: string, what: string): OutFile {
-  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.part`);
+  const tmp = replaceable(out) ? join(dirname(out), `.${basename(out)}.${process.pid}.part`) : null;
   let fd: number;
   try {
-    fd = openSync(tmp, 'w');
+    fd = openSync(tmp ?? out, 'w');
   } catch (e) {
-    fail(`${out}: cannot write ${what} (${code(e)}${code(e) === 'ENOENT' ? `: no directory ${dirname(out)}` : ''})`);
+    cannotWrite(out, what, e);
   }
   let open = true;
   const close = () => {
@@ -45,21 +65,22 @@ export function openOutFile(out: string, what: string): OutFile {
         writeSync(fd, text);
       } catch (e) {
         this.abort();
-        fail(`${out}: cannot write ${what} (${code(e)})`);
+        cannotWrite(out, what, e);
       }
     },
     commit() {
       close();
+      if (tmp === null) return;
       try {
         renameSync(tmp, out);
       } catch (e) {
         rmSync(tmp, { force: true });
-        fail(`${out}: cannot write ${what} (${code(e)})`);
+        cannotWrite(out, what, e);
       }
     },
     abort() {
       close();
-      rmSync(tmp, { force: true });
+      if (tmp !== null) rmSync(tmp, { force: true });
     },
   };
 }

@@ -77,18 +77,20 @@ function latex(b: ReportBundle): string {
     col += s.n;
     return r;
   });
-  const { rows } = multiRunCells(t);
+  const { rows, notes } = multiRunCells(t);
   const body = rows.map((r, i) => `${i === rows.length - 1 ? '\\midrule\n' : ''}${r.map((c) => texEscape(String(c))).join(' & ')} \\\\`);
   return [
     `\\begin{tabular}{l${'r'.repeat(t.columns.length)}}`,
     '\\toprule',
     ` & ${spans.map((s) => `\\multicolumn{${s.n}}{c}{${texEscape(s.label)}}`).join(' & ')} \\\\`,
     rules.join(' '),
-    `language & ${t.columns.map((c) => texEscape(c.style)).join(' & ')} \\\\`,
+    `language & ${t.columns.map((c) => texEscape(c.style + (c.partial ? ' (partial)' : ''))).join(' & ')} \\\\`,
     '\\midrule',
     ...body,
     '\\bottomrule',
     '\\end{tabular}',
+    // What the marks in the table mean, as comments beside it (a caption is the paper's to write).
+    ...notes.map((n) => `% ${n}`),
   ].join('\n');
 }
 

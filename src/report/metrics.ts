@@ -147,7 +147,8 @@ export interface StyleMetrics {
   queries: number;
   p_at_1: number;
   p_at_10: number;
-  macro_p_at_1: number;
+  /** Null where every relation is a date relation (skipped): undefined, not 0. */
+  macro_p_at_1: number | null;
   /** Share of queries whose gold object the style can predict (entity styles; 1 for words). */
   entity_coverage: number;
   /** Null where no query is covered: undefined, not 0. */
@@ -166,7 +167,7 @@ export interface RelationMetrics {
   queries: number;
   p_at_1: number;
   p_at_10: number;
-  [metric: string]: string | number;
+  [metric: string]: string | number | null;
 }
 
 function group<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {

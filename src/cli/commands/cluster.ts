@@ -9,7 +9,7 @@ import { queryCosts } from '../../run/costs.js';
 import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
 import { count, RUN_OPTIONS, type RunOptions } from '../../run/config.js';
-import { withStore } from '../../store/db.js';
+import { listRuns, withStore, withStoreSync } from '../../store/db.js';
 import { fail } from '../../errors.js';
 import { sameFile } from '../../paths.js';
 import { renderTable } from '../../report/table.js';
@@ -53,8 +53,17 @@ export async function mergeCommand(out: string, inputs: string[], o: { run?: str
       );
     });
   } catch (e) {
-    if (created) for (const side of ['', '-wal', '-shm', '-journal']) rmSync(out + side, { force: true });
+    if (created && holdsNoRun(out)) for (const side of ['', '-wal', '-shm', '-journal']) rmSync(out + side, { force: true });
     throw e;
+  }
+}
+
+/** Only an empty database is removed: another merge may have created the same file and committed into it. */
+function holdsNoRun(file: string): boolean {
+  try {
+    return withStoreSync(file, { readonly: true }, (s) => listRuns(s).length === 0);
+  } catch {
+    return false;
   }
 }
 
