@@ -24,6 +24,11 @@ export function points(value: string): number {
 
 export { count, list, runName, selection, threadCount } from '../run/config.js';
 
+/** The warning every reading command gives for a run that stopped before its plan: what its numbers cover. */
+export function warnIfIncomplete(io: Io, run: { name: string; status: string; planned: number }, stored: number): void {
+  if (run.status !== 'complete') io.err(`warning: run "${run.name}" is ${run.status}: ${stored}/${run.planned} answers; the numbers cover only what is stored`);
+}
+
 /** Declares options of a table (src/run/config.ts) on a command: `keys` picks some, in the table's order. */
 export function declareOptions(c: Command, table: OptionTable, keys?: readonly string[]): Command {
   for (const [key, s] of Object.entries(table)) {

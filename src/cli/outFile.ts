@@ -2,16 +2,17 @@ import { closeSync, existsSync, lstatSync, openSync, renameSync, rmSync, writeSy
 import { basename, dirname, join } from 'node:path';
 import { fail } from '../errors.js';
 import { sameFile } from '../paths.js';
-
-/** A results database and the files SQLite keeps beside it: writing over any of them destroys stored runs. */
-const DB_FILES = ['', '-wal', '-shm', '-journal'];
+import { storeFiles } from '../store/db.js';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
-/** Refuses an --out that names the results database a command reads (by path, link or the same inode). */
+/**
+ * Refuses an --out that names the results database a command reads, or a file SQLite keeps beside it (by path,
+ * link or the same inode): writing over any of them destroys stored runs.
+ */
 export function refuseOutOverDb(out: string, db: string): void {
-  const hit = DB_FILES.find((side) => sameFile(out, db + side));
-  if (hit !== undefined) fail(`--out ${out} is the results database ${db + hit}; writing there would destroy the stored runs`);
+  const hit = storeFiles(db).find((f) => sameFile(out, f));
+  if (hit !== undefined) fail(`--out ${out} is the results database ${hit}; writing there would destroy the stored runs`);
 }
 
 export interface OutFile {

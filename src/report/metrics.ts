@@ -197,6 +197,12 @@ function mean(def: MetricDef, rows: ResultRow[]): number | null {
   return n ? sum / n : null;
 }
 
+/** The mean of the defined values; null when none is (an undefined value is not a 0). */
+export function meanOfDefined(xs: readonly (number | string | null)[]): number | null {
+  const defined = xs.filter((x) => x !== null);
+  return defined.length ? defined.reduce((a: number, x) => a + Number(x), 0) / defined.length : null;
+}
+
 /** A metric's value over one group of answers (one language and style), by its aggregation. */
 export function aggregate(def: MetricDef, rows: ResultRow[]): number | null {
   if (def.aggregate === 'mean') return mean(def, rows);
@@ -207,8 +213,7 @@ export function aggregate(def: MetricDef, rows: ResultRow[]): number | null {
       (r) => r.relation,
     ).values(),
   ];
-  const means = rels.map((g) => mean(def, g)).filter((x) => x !== null);
-  return means.length ? means.reduce((a, x) => a + x, 0) / means.length : null;
+  return meanOfDefined(rels.map((g) => mean(def, g)));
 }
 
 const byPlace = <T extends { language: string; style: string }>(a: T, b: T) => a.language.localeCompare(b.language) || a.style.localeCompare(b.style);
@@ -251,11 +256,7 @@ export function languageMetrics(rows: ResultRow[]): StyleMetrics[] {
 export function averageOverLanguages(ms: StyleMetrics[]): StyleMetrics[] {
   return [...group(ms, (m) => m.style).values()].map((g) => {
     const sum = (key: string) => g.reduce((a, m) => a + Number(m[key]), 0);
-    const avg = (d: MetricDef) => {
-      if (d.aggregate === 'count') return sum(d.key);
-      const defined = g.map((m) => m[d.key]).filter((x) => x !== null);
-      return defined.length ? defined.reduce((a: number, x) => a + Number(x), 0) / defined.length : null;
-    };
+    const avg = (d: MetricDef) => (d.aggregate === 'count' ? sum(d.key) : meanOfDefined(g.map((m) => m[d.key])));
     return { language: 'average', style: g[0].style, queries: sum('queries'), ...Object.fromEntries(METRICS.map((d) => [d.key, avg(d)])) } as StyleMetrics;
   });
 }

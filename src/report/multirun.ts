@@ -1,4 +1,4 @@
-import type { StyleMetrics } from './metrics.js';
+import { meanOfDefined, type StyleMetrics } from './metrics.js';
 
 /** One column of the paper's table: a run (by its label) under one prompt style. */
 export interface RunColumn {
@@ -44,9 +44,9 @@ export function multiRunTable(runs: RunMetrics[]): MultiRunTable {
   const average: (number | null)[] = [];
   const average_languages: number[] = [];
   columns.forEach((_, j) => {
-    const xs = p_at_1.map((row) => row[j]).filter((x): x is number => x !== null);
-    average.push(xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
-    average_languages.push(xs.length);
+    const xs = p_at_1.map((row) => row[j]);
+    average.push(meanOfDefined(xs));
+    average_languages.push(xs.filter((x) => x !== null).length);
   });
   return { columns, languages, p_at_1, average, average_languages };
 }

@@ -1,5 +1,4 @@
 import { fail } from '../errors.js';
-import { sameFile } from '../paths.js';
 import { runDifferences } from './config.js';
 import { parseShardName, type ShardSpec } from './shard.js';
 import { createRun, findRun, listRuns, readResults, resultKey, resultWriter, setStatus, withStoreSync, type RunRecord, type Store } from '../store/db.js';
@@ -38,13 +37,13 @@ function pickRun(store: Store, ref: string | undefined): RunRecord {
 /**
  * Checks that the shard runs share checkpoint, dataset and options, that shards 0..N-1 are each present once and
  * complete, and that no answer appears twice; then writes one complete run into `out` in a single transaction,
- * so a failed merge leaves nothing behind.
+ * so a failed merge leaves nothing behind. The caller refuses an input that is `out` before opening it (mlama
+ * merge), since opening it for writing would already touch the input.
  */
 export function mergeShards(out: Store, inputs: string[], o: { run?: string; name?: string }): MergeOutcome {
   if (inputs.length === 0) fail('merge: name at least one shard database');
   const sources: MergeSource[] = [];
   for (const file of inputs) {
-    if (sameFile(file, out.file)) fail(`${file}: the output database cannot also be an input`);
     withStoreSync(file, { readonly: true }, (store) => {
       const run = pickRun(store, o.run);
       const answers = (store.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(run.id) as { n: number }).n;

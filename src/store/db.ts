@@ -104,6 +104,9 @@ export const APPLICATION_ID = 0x6d4c4d41;
 /** The tables a results file held before files were marked (schema version 1): such a file is ours, unmarked. */
 const OWN_TABLES = ['results', 'runs'];
 
+/** A results database's files: the database and what SQLite keeps beside it. */
+export const storeFiles = (file: string): string[] => ['', '-wal', '-shm', '-journal'].map((side) => file + side);
+
 export interface Store {
   db: Database.Database;
   file: string;
@@ -299,13 +302,19 @@ export function storeError(file: string, e: unknown): Error {
   return new HarnessError(`${file}: ${err?.message ?? String(e)}`);
 }
 
+/** A stored JSON column's value; undefined when it does not parse (a row edited by hand or by another tool). */
+function storedJson(v: unknown): unknown {
+  try {
+    return typeof v === 'string' ? JSON.parse(v) : v;
+  } catch {
+    return undefined;
+  }
+}
+
 function parseRun(r: Record<string, unknown>, file: string): RunRecord {
   // A row edited by hand or by another tool gets one line naming the run and the field, not a parser's trace.
   const object = <T>(field: string): Record<string, T> => {
-    let v: unknown;
-    try {
-      v = JSON.parse(r[field] as string);
-    } catch {}
+    const v = storedJson(r[field]);
     if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${file}: run "${r.name}" (#${r.id}) has invalid stored ${field} (not a JSON object)`);
     return v as Record<string, T>;
   };
@@ -494,21 +503,14 @@ const RESULT_FIELDS: Record<string, [test: (v: unknown) => boolean, what: string
 
 function parseResult(r: Record<string, unknown>, file: string): ResultRow {
   const flag = (v: unknown) => (v === null || v === undefined ? null : !!v);
-  const json = (v: unknown) => {
-    try {
-      return typeof v === 'string' ? JSON.parse(v) : v;
-    } catch {
-      return undefined;
-    }
-  };
   const v: Record<string, unknown> = {
-    golds: json(r.golds),
-    lineids: json(r.lineids),
-    top: json(r.top),
+    golds: storedJson(r.golds),
+    lineids: storedJson(r.lineids),
+    top: storedJson(r.top),
     gold_rank: r.gold_rank,
     gold_score: r.gold_score,
     candidates: r.candidates,
-    gold_uris: r.gold_uris === null || r.gold_uris === undefined ? null : json(r.gold_uris),
+    gold_uris: r.gold_uris === null || r.gold_uris === undefined ? null : storedJson(r.gold_uris),
   };
   for (const [field, [ok, what]] of Object.entries(RESULT_FIELDS))
     if (!ok(v[field]))

@@ -9,7 +9,7 @@ import { queryCosts } from '../../run/costs.js';
 import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
 import { count, RUN_OPTIONS, type RunOptions } from '../../run/config.js';
-import { listRuns, withStore, withStoreSync } from '../../store/db.js';
+import { listRuns, storeFiles, withStore, withStoreSync } from '../../store/db.js';
 import { fail } from '../../errors.js';
 import { sameFile } from '../../paths.js';
 import { renderTable } from '../../report/table.js';
@@ -53,7 +53,7 @@ export async function mergeCommand(out: string, inputs: string[], o: { run?: str
       );
     });
   } catch (e) {
-    if (created && holdsNoRun(out)) for (const side of ['', '-wal', '-shm', '-journal']) rmSync(out + side, { force: true });
+    if (created && holdsNoRun(out)) for (const f of storeFiles(out)) rmSync(f, { force: true });
     throw e;
   }
 }

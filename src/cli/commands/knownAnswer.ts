@@ -5,7 +5,7 @@ import { lineSubjects, readTrainingFacts } from '../../data/trainingFacts.js';
 import { readResults, requireRun, withStore } from '../../store/db.js';
 import { fmt, knownAnswerFailures, knownAnswerReport, knownAnswerSummary, summaryLine } from '../../report/knownAnswer.js';
 import { renderTable } from '../../report/table.js';
-import type { Io } from '../io.js';
+import { warnIfIncomplete, type Io } from '../io.js';
 
 export function registerKnownAnswer(program: Command, io: Io): void {
   program
@@ -43,10 +43,8 @@ export async function knownAnswerCommand(o: KnownAnswerOptions, io: Io): Promise
     const summary = knownAnswerSummary(report);
     const failures = knownAnswerFailures(summary);
     // A run that stopped early never asked some facts: its P@1 may look fine on what it did ask, so the check fails.
-    if (run.status !== 'complete') {
-      io.err(`warning: run "${run.name}" is ${run.status}: ${rows.length}/${run.planned} answers; the numbers cover only what is stored`);
-      failures.unshift(`run "${run.name}" is ${run.status} (${rows.length}/${run.planned} answers)`);
-    }
+    warnIfIncomplete(io, run, rows.length);
+    if (run.status !== 'complete') failures.unshift(`run "${run.name}" is ${run.status} (${rows.length}/${run.planned} answers)`);
     if (o.format === 'json') io.out(JSON.stringify({ run: run.name, ...report, summary, failures }, null, 2));
     else {
       io.out(

@@ -6,7 +6,7 @@ import { parseReportFormat, REPORT_FORMATS, reportFormatHelp, type ReportFormatN
 import { ANSWER_FORMATS, answerLines, type AnswerFormat } from '../../report/answers.js';
 import { readRelationNames } from '../../data/relations.js';
 import { tieWarnings } from '../../report/metrics.js';
-import { list, type Io } from '../io.js';
+import { list, warnIfIncomplete, type Io } from '../io.js';
 import { openOutFile, refuseOutOverDb } from '../outFile.js';
 import { DEFAULT_DB } from './runs.js';
 
@@ -57,8 +57,7 @@ export async function reportCommand(o: ReportOptions, io: Io): Promise<void> {
       const run = requireRun(store, ref);
       const rows = readResults(store, run.id);
       if (rows.length === 0) fail(`run "${run.name}" has no stored answers`);
-      if (run.status !== 'complete')
-        io.err(`warning: run "${run.name}" is ${run.status}: ${rows.length}/${run.planned} answers; the numbers cover only what is stored`);
+      warnIfIncomplete(io, run, rows.length);
       return runReport(run, rows, format.analyses);
     });
     const dup = reports.find((r, i) => reports.findIndex((x) => x.run.id === r.run.id) !== i);
