@@ -46,6 +46,9 @@ export function openDataset(given: string): Dataset {
   const inner = join(given, RELEASE_DIR);
   const nested = isDir(inner) ? languageDirs(inner) : [];
   if (nested.length) return { root: inner, candidateRoot: given, languages: nested };
+  const below = join(given, 'data', RELEASE_DIR);
+  if (isDir(below))
+    fail(`${given}: no language directories with templates.jsonl here; the mlama repository's data is in ${join(given, 'data')}: pass that folder`);
   fail(
     `${given}: no language directories with templates.jsonl, here or in ${inner} (expected <lang>/templates.jsonl and <lang>/<relation>.jsonl: mLAMA 1.1's layout, or the mlama repository's data/ folder with mlama1.1.zip unzipped in it)`,
   );
