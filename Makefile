@@ -78,7 +78,7 @@ run-tests:
 
 # The fast tier: tests that need no ../shared, no Python and no model files (they generate tiny checkpoints from
 # the bundled sample in temporary folders). Listed here; every other test file is the full tier of `make test`.
-FAST_TESTS := test/metrics.test.ts test/families.test.ts test/badinput.test.ts test/config.test.ts test/readonce.test.ts
+FAST_TESTS := test/metrics.test.ts test/families.test.ts test/badinput.test.ts test/config.test.ts test/readonce.test.ts test/official-layout.test.ts
 test-fast: install
 	@set -o pipefail; $(TSX) --test --test-reporter=tap --test-concurrency=1 $(FAST_TESTS) | tee results/.test-fast.tap | grep -E '^(not ok|# (tests|pass|fail|skipped|duration_ms))'; \
 	n=$$(grep -E '^# tests' results/.test-fast.tap | awk '{print $$3}'); if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \
