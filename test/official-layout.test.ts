@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { openDataset, readLanguage } from '../src/data/mlama.js';
 import type { RelationSet } from '../src/data/types.js';
+import { aggregate, METRICS } from '../src/report/metrics.js';
 import { datasetFingerprint } from '../src/run/fingerprint.js';
 import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
 import { makeOfficialLayout } from './support/officialLayout.js';
@@ -169,5 +171,30 @@ test('mlama run over the official layout stores the same answers as over the fla
     const google = rows.filter((r) => !TREX.includes(r.relation));
     assert.equal(google.length, 2 * 2 * 4, `${name}: GoogleRE answers`);
     assert.ok(google.every((r) => r.sub_uri === null));
+    // mLAMA's macro average skips date_of_birth: the answers to it change nothing.
+    const macro = METRICS.find((m) => m.aggregate === 'relation-macro')!;
+    const en = rows.filter((r) => r.language === 'en');
+    assert.ok(en.some((r) => r.relation === 'date_of_birth'));
+    assert.equal(
+      aggregate(macro, en),
+      aggregate(
+        macro,
+        en.filter((r) => r.relation !== 'date_of_birth'),
+      ),
+    );
   }
+});
+
+test('tools/make-official-layout.ts DIR writes DIR/data, which data check finds usable', async () => {
+  const dir = tempDir();
+  const root = join(import.meta.dirname, '..');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'tools/make-official-layout.ts', dir], { cwd: root, encoding: 'utf8' });
+  assert.equal(out.trim(), join(dir, 'data'));
+  const r = await cli('data', 'check', join(dir, 'data'), '--format', 'json');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(JSON.parse(r.out).date_relations, ['date_of_birth']);
+  assert.throws(
+    () => execFileSync(process.execPath, ['--import', 'tsx', 'tools/make-official-layout.ts', dir], { cwd: root, stdio: 'pipe' }),
+    /already exists/,
+  );
 });
