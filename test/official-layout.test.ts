@@ -104,6 +104,11 @@ test('errors name the folder searched and what was expected there', async () => 
     o.release,
     new RegExp(`ja/date_of_birth: no candidate set in ${o.data}/TREx_multilingual_objects/ja.json or ${o.data}/GoogleRE_objects/ja.json`),
   );
+  for (const d of ['TREx_multilingual_objects', 'GoogleRE_objects']) renameSync(join(o.data, d), join(o.data, `${d}.old`));
+  await expectError(
+    o.release,
+    new RegExp(`ar/date_of_birth: no candidate set in .* \\(no TREx_multilingual_objects/ or GoogleRE_objects/ folder in ${o.release} or ${o.data}\\)`),
+  );
   renameSync(o.release, join(o.data, 'elsewhere'));
   await expectError(o.data, new RegExp(`${o.data}: no language directories with templates.jsonl, here or in ${o.data}/mlama1.1`));
 });

@@ -69,6 +69,12 @@ function candidateRootFor(root: string): string {
   return !has(root) && has(up) ? up : root;
 }
 
+/** Said when no candidate folder was found at all: where they were looked for. */
+function noCandidateFolders(ds: Dataset): string {
+  if (CANDIDATE_DIRS.some((d) => isDir(join(ds.candidateRoot, d)))) return '';
+  return ` (no ${CANDIDATE_DIRS.join('/ or ')}/ folder in ${ds.candidateRoot}${ds.candidateRoot === ds.root ? ` or ${join(ds.root, '..')}` : ''})`;
+}
+
 /** A candidate file of a language, in the dataset's candidate folder. */
 export function candidateFile(ds: Dataset, dir: string, lang: string): string {
   return join(ds.candidateRoot, dir, `${lang}.json`);
@@ -259,7 +265,7 @@ export function* readLanguage(ds: Dataset, lang: string, opts: ReadOptions = {})
       continue;
     }
     const cands = candidateFiles.get(relation);
-    if (!cands) fail(`${lang}/${relation}: no candidate set in ${CANDIDATE_DIRS.map((d) => candidateFile(ds, d, lang)).join(' or ')}`);
+    if (!cands) fail(`${lang}/${relation}: no candidate set in ${CANDIDATE_DIRS.map((d) => candidateFile(ds, d, lang)).join(' or ')}${noCandidateFolders(ds)}`);
     const triples = [...readTriples(ds, lang, relation)];
     const { candidates, goldAdded } = candidateSet(cands.labels, triples);
     const withoutIds = triples.filter((t) => t.subUri === undefined || t.objUri === undefined).length;
