@@ -278,7 +278,7 @@ const cases: Case[] = [
       return stats(d);
     },
     code: 2,
-    err: /en\/P19: no candidate set in TREx_multilingual_objects\/en\.json/,
+    err: /en\/P19: no candidate set in \S+\/data\/TREx_multilingual_objects\/en\.json or \S+\/data\/GoogleRE_objects\/en\.json/,
   },
   {
     name: 'unknown language',
