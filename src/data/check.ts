@@ -21,6 +21,8 @@ export interface LanguageCheck {
   /** Relation files with no template (skipped), and templates with no relation file (nothing to ask). */
   relations_without_template: string[];
   templates_without_triples: string[];
+  /** Candidate sets naming a relation the language has no triples for. */
+  candidate_sets_unused: string[];
 }
 
 /** Lines and fields present in the files that the harness does not read. */
@@ -50,6 +52,7 @@ export function checkLanguage(ds: Dataset, lang: string): LanguageCheck {
     triples_without_ids: 0,
     relations_without_template: [],
     templates_without_triples: [],
+    candidate_sets_unused: [],
   };
   const templates = readTemplates(ds, lang);
   const files = new Set(listRelations(ds, lang));
@@ -58,6 +61,7 @@ export function checkLanguage(ds: Dataset, lang: string): LanguageCheck {
     else if (t.yBeforeX) c.y_before_x_templates.push(rel);
   }
   for (const rel of files) if (!templates.has(rel)) c.relations_without_template.push(rel);
+  for (const rel of readCandidateFiles(ds, lang).keys()) if (!files.has(rel)) c.candidate_sets_unused.push(rel);
   for (const set of readLanguage(ds, lang)) {
     (set.source === 'GoogleRE' ? c.googlere : c.trex).push(set.relation);
     c.triples += set.triples;

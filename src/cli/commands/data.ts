@@ -122,6 +122,10 @@ function checkNotes(languages: LanguageCheck[], dates: string[], ignored: Ignore
     'ignored, template without a relation file',
     per((l) => l.templates_without_triples),
   );
+  list(
+    'ignored, candidate set without a relation file',
+    per((l) => l.candidate_sets_unused),
+  );
   const fields = Object.entries(ignored.fields).map(([f, n]) => `${f} (${n})`);
   if (ignored.blank_lines) fields.push(`blank lines (${ignored.blank_lines})`);
   list('ignored', fields.join(', '));
