@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { openDataset, readLanguage } from '../src/data/mlama.js';
 import type { RelationSet } from '../src/data/types.js';
+import { crossLingual } from '../src/report/crosslingual.js';
 import { aggregate, METRICS } from '../src/report/metrics.js';
 import { datasetFingerprint } from '../src/run/fingerprint.js';
 import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
@@ -180,6 +181,7 @@ test('mlama run over the official layout stores the same answers as over the fla
     const google = rows.filter((r) => !TREX.includes(r.relation));
     assert.equal(google.length, 2 * 2 * 4, `${name}: GoogleRE answers`);
     assert.ok(google.every((r) => r.sub_uri === null));
+    assert.equal(crossLingual(rows).without_ids, google.length, 'cross-lingual agreement says how many answers it left out');
     // mLAMA's macro average skips date_of_birth: the answers to it change nothing.
     const macro = METRICS.find((m) => m.aggregate === 'relation-macro')!;
     const en = rows.filter((r) => r.language === 'en');
