@@ -19,7 +19,7 @@ test('the README quickstart holds the agreed commands, in the order a user runs 
   assert.equal(commandStarting(blocks, 'mlama report --runs'), 'mlama report --runs mbert:word,xlmr:word,mluke:word,mluke:entity');
   assert.equal(commandStarting(blocks, 'mlama compare '), 'mlama compare mluke:entity xlmr:word');
   // Every marked block has an output block for make quickstart --fill.
-  for (const b of blocks) assert.ok(README.includes(`<!-- output: ${b.name} -->`), b.name);
+  for (const b of blocks) assert.match(README, new RegExp(`<!-- output: ${b.name}( trim)? -->`), b.name);
 });
 
 test('quickstart blocks: continuations joined, comments dropped; a marker without a sh block is one line naming it', () => {
@@ -32,11 +32,31 @@ test('quickstart blocks: continuations joined, comments dropped; a marker withou
   assert.throws(() => quickstartBlocks('no blocks', 'R.md'), /R\.md: no quickstart blocks/);
 });
 
-test('fillOutputs replaces only the named output blocks', () => {
-  const md = ['<!-- output: a -->', '```text', 'old', 'older', '```', '<!-- output: b -->', '```text', 'keep', '```'].join('\n');
+test('fillOutputs replaces only the named output blocks, and a trim block keeps the first 2 lines and the last of each long output', () => {
+  const md = [
+    '<!-- output: a -->',
+    '```text',
+    'old',
+    'older',
+    '```',
+    '<!-- output: b trim -->',
+    '```text',
+    'x',
+    '```',
+    '<!-- output: c -->',
+    '```text',
+    'keep',
+    '```',
+  ];
+  const long = Array.from({ length: 9 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
+  const got = fillOutputs(md.join('\n'), { a: [{ command: 'mlama runs', output: 'new\n' }], b: [{ command: 'mlama run', output: long }] });
   assert.equal(
-    fillOutputs(md, { a: '$ mlama runs\nnew\n' }),
-    ['<!-- output: a -->', '```text', '$ mlama runs', 'new', '```', '<!-- output: b -->', '```text', 'keep', '```'].join('\n'),
+    got,
+    [
+      ...['<!-- output: a -->', '```text', '$ mlama runs', 'new', '```'],
+      ...['<!-- output: b trim -->', '```text', '$ mlama run', 'line 1', 'line 2', '[... 6 lines]', 'line 9', '```'],
+      ...['<!-- output: c -->', '```text', 'keep', '```'],
+    ].join('\n'),
   );
 });
 

@@ -14,7 +14,8 @@ export interface QuickstartBlock {
 }
 
 const MARK = /^<!-- quickstart: ([\w-]+) -->$/;
-const OUTPUT = /^<!-- output: ([\w-]+) -->$/;
+/** `<!-- output: NAME -->`, or `<!-- output: NAME trim -->` for a block whose commands' long outputs are cut. */
+const OUTPUT = /^<!-- output: ([\w-]+)( trim)? -->$/;
 
 /** The fenced block that starts right after a marker line (blank lines between are allowed): [first, closing) line indices. */
 function fenceAfter(lines: string[], marker: number, lang: string, file: string): [number, number] {
@@ -60,14 +61,26 @@ export function quickstartBlocks(readme: string, file = 'README.md'): Quickstart
   return blocks;
 }
 
-/** The README with each `<!-- output: NAME -->` block's text replaced by outputs[NAME] (blocks without one are kept). */
-export function fillOutputs(readme: string, outputs: Record<string, string>, file = 'README.md'): string {
+/** One command's output cut to its first 2 lines (a run says there what it runs) and its last, the rest counted. */
+export function trimOutput(out: string): string {
+  const lines = out.replace(/\n+$/, '').split('\n');
+  if (lines.length <= 4) return lines.join('\n');
+  return [...lines.slice(0, 2), `[... ${lines.length - 3} lines]`, ...lines.slice(-1)].join('\n');
+}
+
+/** What a block's commands printed, each after its `$ command` line; cut per command in a `trim` output block. */
+export function blockOutput(runs: { command: string; output: string }[], trim: boolean): string {
+  return runs.map((r) => `$ ${r.command}\n${trim ? trimOutput(r.output) : r.output.replace(/\n+$/, '')}`).join('\n');
+}
+
+/** The README with each `<!-- output: NAME -->` block's text replaced by what block NAME's commands printed. */
+export function fillOutputs(readme: string, outputs: Record<string, { command: string; output: string }[]>, file = 'README.md'): string {
   const lines = readme.split('\n');
   for (let i = lines.length - 1; i >= 0; i--) {
     const m = OUTPUT.exec(lines[i].trim());
     if (!m || outputs[m[1]] === undefined) continue;
     const [from, to] = fenceAfter(lines, i, 'text', file);
-    lines.splice(from, to - from, ...outputs[m[1]].replace(/\n+$/, '').split('\n'));
+    lines.splice(from, to - from, ...blockOutput(outputs[m[1]], !!m[2]).split('\n'));
   }
   return lines.join('\n');
 }

@@ -49,19 +49,19 @@ function prepare(work: string): string {
 }
 
 /** One README command under bash in the work folder, stdout and stderr interleaved as a terminal shows them. */
-function runCommand(cmd: string, work: string, bin: string): string {
+function runCommand(cmd: string, work: string, bin: string, echo = true): string {
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
   // What the README promises must hold without the variables a developer may have set.
   delete env.MLAMA_PYTHON;
   const r = spawnSync('bash', ['-c', `exec 2>&1; ${cmd}`], { cwd: work, env, encoding: 'utf8', maxBuffer: 1 << 28 });
   const out = r.stdout ?? '';
-  process.stdout.write(`$ ${cmd}\n${out}`);
+  process.stdout.write(`$ ${cmd}\n${echo || r.status !== 0 ? out : `(${out.length} bytes of JSON)\n`}`);
   if (r.status !== 0) fail(`quickstart: README command failed (exit ${r.status ?? r.signal}): ${cmd}`, 1);
   return out;
 }
 
 function json(cmd: string, work: string, bin: string): unknown {
-  const out = runCommand(`${cmd} --format json 2> /dev/null`, work, bin);
+  const out = runCommand(`${cmd} --format json 2> /dev/null`, work, bin, false);
   try {
     return JSON.parse(out);
   } catch {
@@ -77,10 +77,10 @@ function main(): void {
   let ok = false;
   try {
     const bin = prepare(work);
-    const outputs: Record<string, string> = {};
+    const outputs: Record<string, { command: string; output: string }[]> = {};
     let n = 0;
     for (const b of blocks) {
-      outputs[b.name] = b.commands.map((c) => `$ ${c}\n${runCommand(c, work, bin)}`).join('');
+      outputs[b.name] = b.commands.map((command) => ({ command, output: runCommand(command, work, bin) }));
       n += b.commands.length;
     }
     const exports = blocks.flatMap((b) => b.commands).filter((c) => c.startsWith('mlama export '));
