@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo demo-random known-answer test run-tests install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
+.PHONY: demo demo-random known-answer test run-tests quickstart install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -62,6 +62,7 @@ test-slurm: build slurm-deps
 
 test: build browser python-env slurm-deps
 	@$(MAKE) --no-print-directory run-tests
+	@$(MAKE) --no-print-directory quickstart
 	@$(MAKE) --no-print-directory parity
 
 # The runner alone (what `test` runs once its prerequisites are there): the spec reporter prints each test as it
@@ -94,6 +95,12 @@ check: install
 	npx biome check .
 	npx tsc -p tsconfig.json --noEmit
 
+
+# The README's quickstart run verbatim (tools/quickstart.ts) on tiny RANDOM hub-style models written by transformers'
+# save_pretrained and the official mLAMA 1.1 layout rebuilt from the sample, in a temporary folder, with `mlama` on
+# PATH; the last line sums it up. QUICKSTART_ARGS=--fill writes the real outputs into the README's output blocks.
+quickstart: build python-env
+	$(TSX) tools/quickstart.ts $(QUICKSTART_ARGS)
 
 # The harness against transformers' own classes on the CPU (tools/parity/parity.py): fixtures built once into
 # checkpoints/parity (random weights), inputs and scores compared; the last line sums up, a failed threshold exits 1.
