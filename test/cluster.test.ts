@@ -1,3 +1,4 @@
+// tier: full (needs ../shared)
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

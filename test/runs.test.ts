@@ -1,3 +1,4 @@
+// tier: full (needs Chromium)
 import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
