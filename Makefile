@@ -45,7 +45,12 @@ $(VENV)/.installed: tools/requirements.txt | python-deps
 	$(PYTHON) -c 'import torch, transformers, onnx, onnxruntime, sentencepiece'
 	touch $@
 
-python-env: $(VENV)/.installed
+# The Python checks' tools (ruff, pytest) on their own stamp: a change to them does not rebuild the environment.
+$(VENV)/.dev-installed: tools/requirements-dev.txt | $(VENV)/.installed
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r tools/requirements-dev.txt
+	touch $@
+
+python-env: $(VENV)/.installed $(VENV)/.dev-installed
 
 # Debian's slurm-wlm and munge let the Slurm example run on a real single-node cluster (test/slurm.test.ts starts
 # and stops its own daemons in a temporary folder); installed when missing and possible, like chromium.
@@ -100,10 +105,13 @@ test-python: python-env
 test-under-load:
 	@tools/test-under-load.sh
 
-# Formatter and linter (Biome, biome.json) and the type check; CI runs it before the tests.
-check: install
+# Formatter and linter (Biome, biome.json), the type check, and the Python's formatter and linter (ruff, ruff.toml);
+# CI runs it before the tests.
+check: install python-env
 	npx biome check .
 	npx tsc -p tsconfig.json --noEmit
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 
 
 # The harness against transformers' own classes on the CPU (tools/parity/parity.py): fixtures built once into
