@@ -113,7 +113,7 @@ export function languageTable(r: Report): { head: string[]; rows: Cell[][] } {
     if (wordStyle && entityStyle) {
       const w = byStyle.get(wordStyle);
       const e = byStyle.get(entityStyle);
-      row.push(w && e ? Number((100 * (e.p_at_1 - w.p_at_1)).toFixed(1)) : '-');
+      row.push(w && e ? pct(e.p_at_1 - w.p_at_1) : '-');
     }
     if (entityStyle) {
       const e = byStyle.get(entityStyle);
