@@ -1,3 +1,4 @@
+// tier: full (needs ../shared)
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync, copyFileSync, unlinkSync } from 'node:fs';

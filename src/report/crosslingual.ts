@@ -1,5 +1,5 @@
 import type { ResultRow } from '../store/db.js';
-import { groupBy, mean } from './groups.js';
+import { groupBy, mean } from '../stats.js';
 
 /** Agreement of one language pair on the facts both were asked (same style, relation and subject `sub_uri`). */
 export interface LanguagePair {
@@ -98,8 +98,8 @@ export function crossLingual(rows: ResultRow[]): CrossLingualReport {
       style: g[0].style,
       languages,
       pairs,
-      mean_top1: shared.length ? mean(shared.map((p) => p.top1)) : null,
-      mean_rankc: shared.length ? mean(shared.map((p) => p.rankc)) : null,
+      mean_top1: mean(shared.map((p) => p.top1)),
+      mean_rankc: mean(shared.map((p) => p.rankc)),
     });
   }
   return { styles: styles.sort((x, y) => x.style.localeCompare(y.style)), without_ids };
