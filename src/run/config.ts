@@ -278,9 +278,28 @@ export interface RunInputs {
  * What tells two runs' inputs apart for `purpose`, each difference named: the identity options, then the
  * checkpoint's fingerprints (not for compare, which exists to set checkpoints side by side), then the data's.
  */
-export function runDifferences(purpose: 'compare' | 'merge' | 'resume', a: RunInputs, b: RunInputs, table: OptionTable = RUN_OPTIONS): string[] {
-  const at = (x: RunInputs) => ({ ...x, options: withDefaults(x.options, table) });
-  return inputDifferences(at(a), at(b), identityKeys(purpose, table), purpose !== 'compare');
+export function runDifferences(
+  purpose: 'compare' | 'merge' | 'resume',
+  a: RunInputs,
+  b: RunInputs,
+  table: OptionTable = RUN_OPTIONS,
+  except: readonly string[] = [],
+): string[] {
+  const at = (x: RunInputs) => ({ ...x, options: asSets(withDefaults(x.options, table), table) });
+  const keys = identityKeys(purpose, table).filter((k) => !except.includes(k));
+  return inputDifferences(at(a), at(b), keys, purpose !== 'compare');
+}
+
+/** What refuses a compare: the identity options but the styles, which compare pairs itself (and lists what it leaves out). */
+export function compareDifferences(a: RunInputs, b: RunInputs): string[] {
+  return runDifferences('compare', a, b, RUN_OPTIONS, ['styles']);
+}
+
+/** A list option is a set: `--languages en,ja` asks what `ja,en` asks, so the order of a stored list is not identity. */
+function asSets(options: Record<string, unknown>, table: OptionTable): Record<string, unknown> {
+  const out = { ...options };
+  for (const [k, s] of Object.entries(table)) if (s.stored === 'list' && Array.isArray(out[k])) out[k] = [...(out[k] as string[])].sort();
+  return out;
 }
 
 /** A run stored before an option existed has no key for it (not even null): it ran as the option's default does. */
