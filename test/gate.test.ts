@@ -56,7 +56,8 @@ test('at 15 queries per cell the same answers are inconclusive, not ok: no cell 
 });
 
 test('issue 30 item 6: 5 queries in a cell, all lost (exact McNemar p = 0.0625) is inconclusive, never ok', async () => {
-  const five = "rowid IN (SELECT rowid FROM results WHERE run_id = (SELECT id FROM runs WHERE name = 'a') AND language = 'en' AND style = 'word' ORDER BY rowid LIMIT 5)";
+  const five =
+    "rowid IN (SELECT rowid FROM results WHERE run_id = (SELECT id FROM runs WHERE name = 'a') AND language = 'en' AND style = 'word' ORDER BY rowid LIMIT 5)";
   verdictCopy('a', 'five-right', true, five);
   verdictCopy('a', 'five-wrong', false, five);
   const r = await cli('compare', 'five-right', 'five-wrong', '--db', db, '--fail-on-drop', '5', '--format', 'json');
@@ -69,7 +70,8 @@ test('issue 30 item 6: 5 queries in a cell, all lost (exact McNemar p = 0.0625) 
 });
 
 test('issue 30 item 6: every language down 100 points at 5 queries per cell: cells inconclusive, the pooled test fails the gate', async () => {
-  const five = "rowid IN (SELECT rowid FROM results r WHERE run_id = (SELECT id FROM runs WHERE name = 'a') AND (SELECT COUNT(*) FROM results s WHERE s.run_id = r.run_id AND s.language = r.language AND s.style = r.style AND s.rowid < r.rowid) < 5)";
+  const five =
+    "rowid IN (SELECT rowid FROM results r WHERE run_id = (SELECT id FROM runs WHERE name = 'a') AND (SELECT COUNT(*) FROM results s WHERE s.run_id = r.run_id AND s.language = r.language AND s.style = r.style AND s.rowid < r.rowid) < 5)";
   verdictCopy('a', 'all-right', true, five);
   verdictCopy('a', 'all-wrong', false, five);
   const r = await cli('compare', 'all-right', 'all-wrong', '--db', db, '--fail-on-drop', '5');

@@ -82,7 +82,7 @@ function verdict(c: Omit<CellCounts, 'language' | 'style' | 'style_a' | 'style_b
     mdd_points: Number.isFinite(mdd) ? pts(mdd) : null,
   };
   const dropped = base.delta_points < -maxDrop - EPS;
-  if (pHolm <= policy.alpha + EPS && dropped)
+  if (regressed(base.delta_points, pHolm, maxDrop, policy.alpha))
     return {
       ...base,
       outcome: 'regressed',
@@ -108,6 +108,20 @@ function verdict(c: Omit<CellCounts, 'language' | 'style' | 'style_a' | 'style_b
   };
 }
 
+/** The regression rule: a significant drop (Holm-adjusted) larger than the allowed one; within EPS is a tie. */
+export function regressed(deltaPoints: number, pHolm: number, maxDrop: number, alpha: number): boolean {
+  return pHolm <= alpha + EPS && deltaPoints < -maxDrop - EPS;
+}
+
+/** Holm-adjusted one-sided p values of the cells, then of the pooled test (the last). */
+export function familyP(cells: { losses: number; gains: number }[]): number[] {
+  const losses = cells.reduce((s, c) => s + c.losses, 0);
+  const gains = cells.reduce((s, c) => s + c.gains, 0);
+  // The pooled test is the Mantel-Haenszel test for matched pairs: each pair its own stratum, which reduces to
+  // McNemar on the summed discordant pairs; it sees a drop spread thinly over many cells.
+  return holm([...cells.map((c) => mcnemarDrop(c.losses, c.gains)), mcnemarDrop(losses, gains)]);
+}
+
 export function fmtP(p: number): string {
   return p < 0.001 ? p.toExponential(1) : p.toPrecision(2);
 }
@@ -124,10 +138,7 @@ export function judge(cells: CellCounts[], policy: GatePolicy): GateResult {
     near_ties: sum((c) => c.near_ties),
   };
   const m = cells.length + 1;
-  // The pooled test is the Mantel-Haenszel test for matched pairs: each pair its own stratum, which reduces to
-  // McNemar on the summed discordant pairs; it sees a drop spread thinly over many cells.
-  const raw = [...cells.map((c) => mcnemarDrop(c.losses, c.gains)), mcnemarDrop(pooledCounts.losses, pooledCounts.gains)];
-  const adjusted = holm(raw);
+  const adjusted = familyP(cells);
   const judged = cells.map((c, i) => ({ ...c, ...verdict(c, adjusted[i], maxDropFor(policy, c.language), policy, m) }));
   const pooled = { ...pooledCounts, ...verdict(pooledCounts, adjusted[cells.length], maxDropFor(policy, null), policy, m), cells: cells.length };
   const counts: Record<Outcome, number> = { pass: 0, regressed: 0, inconclusive: 0 };

@@ -6,6 +6,7 @@ import { listRuns, readResults, withStore } from '../../store/db.js';
 import { averageOverLanguages, languageMetrics, tieWarnings } from '../../report/metrics.js';
 import { renderReportTable, reportOf } from '../../report/render.js';
 import { registerCompare } from './compare.js';
+import { withBudget } from './budget.js';
 import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
 import { declareOptions, type Io } from '../io.js';
@@ -40,6 +41,7 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
   // Absent `given` means every option passed (RunOptions): keep that meaning when the shard is added to it.
   const passed = o.given ?? Object.keys(o).filter((k) => o[k as keyof RunCommandOptions] !== undefined);
   if (fromEnv) o = { ...o, shard: fromEnv, given: [...passed, 'shard'] };
+  if (o.budget !== undefined) o = await withBudget(o, io);
   // SIGTERM (kill, Slurm preemption and requeue) and SIGHUP (a closed terminal) stop the run as Ctrl-C does.
   // Only a second Ctrl-C aborts: a scheduler may signal every process of a job, so a repeated SIGTERM is not a
   // user's second request, and it follows up with SIGKILL itself when the grace time is over.
