@@ -6,7 +6,7 @@ import { fail } from '../errors.js';
  * relation gets its share of N in proportion to its queries (largest remainders, ties by relation name), and
  * within a relation the subjects whose hash of (seed, language, relation, subject) is smallest are taken. The
  * choice depends on nothing but those names, so two runs with the same sample answer the same queries on any
- * machine, whatever the file order, and a larger sample holds a smaller one of the same seed.
+ * machine, whatever the file order.
  */
 export interface SampleSpec {
   size: number;
