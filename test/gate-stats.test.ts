@@ -7,6 +7,8 @@ import { DEFAULT_POLICY, policyOf } from '../src/gate/policy.js';
 import { simulateNull } from '../src/gate/simulate.js';
 import { allocate, sampleSubjects } from '../src/prompts/sample.js';
 import { runDifferences } from '../src/run/config.js';
+import { margin, pairedDeltas } from '../src/report/compare.js';
+import type { ResultRow } from '../src/store/db.js';
 
 // The gate's statistics checked against definitions computed another way (direct sums, simulation), and the
 // sample's allocation and choice.
@@ -197,4 +199,42 @@ test('the order of a list is not identity: languages and styles in another order
     assert.deepEqual(runDifferences(purpose, at(['en', 'ja'], ['word', 'entity']), at(['ja', 'en'], ['entity', 'word'])), []);
     assert.equal(runDifferences(purpose, at(['en', 'ja'], ['word']), at(['en'], ['word'])).length, 1);
   }
+});
+
+/** One stored answer: gold "Paris" at `goldScore` against "Rome" at `otherScore`. */
+function answer(subject: string, goldScore: number, otherScore: number): ResultRow {
+  const top = [
+    { label: 'Paris', score: goldScore },
+    { label: 'Rome', score: otherScore },
+  ].sort((x, y) => y.score - x.score);
+  return {
+    language: 'en',
+    relation: 'P19',
+    template: '[X] was born in [Y] .',
+    subject,
+    style: 'word',
+    golds: ['Paris'],
+    lineids: [0],
+    top,
+    gold_rank: goldScore >= otherScore ? 1 : 2,
+    gold_score: goldScore,
+    candidates: 2,
+    covered: true,
+    shard: null,
+    sub_uri: null,
+    gold_uris: null,
+    tie: false,
+    template_main: true,
+  };
+}
+
+test('floats across machines: a discordant pair within the score tolerance of flipping is a near tie, for neither side', () => {
+  const a = [answer('s1', -1.0, -1.0000001), answer('s2', -1, -3), answer('s3', -1, -3)];
+  const b = [answer('s1', -1.0000001, -1.0), answer('s2', -3, -1), answer('s3', -1, -3)];
+  const [d] = pairedDeltas(a, b, [{ a: 'word', b: 'word' }], 1e-5);
+  assert.deepEqual([d.paired, d.losses, d.gains, d.near_ties], [3, 1, 0, 1]);
+  const [strict] = pairedDeltas(a, b, [{ a: 'word', b: 'word' }], 0);
+  assert.deepEqual([strict.losses, strict.near_ties], [2, 0]);
+  assert.equal(margin(answer('x', -1, -1.5)), 0.5);
+  assert.equal(margin(answer('x', -2, -1.5)), -0.5);
 });
