@@ -34,7 +34,22 @@ function rowOf(c: CellVerdict | (GateResult['pooled'] & { language: string; styl
   ];
 }
 
-const HEAD = ['language', 'style', 'paired', 'A P@1', 'B P@1', 'B-A pts', 'CI pts', 'losses', 'gains', 'McNemar p drop', 'Holm p', 'MDD pts', 'allowed', 'outcome'];
+const HEAD = [
+  'language',
+  'style',
+  'paired',
+  'A P@1',
+  'B P@1',
+  'B-A pts',
+  'CI pts',
+  'losses',
+  'gains',
+  'McNemar p drop',
+  'Holm p',
+  'MDD pts',
+  'allowed',
+  'outcome',
+];
 
 /** The lines under the table: how the gate decided, then one line per cell that did not pass, then the outcome. */
 export function gateLines(g: GateResult, c: Compared): string[] {
