@@ -27,6 +27,11 @@ function logBinom(n: number, k: number, p: number): number {
   return logChoose(n, k) + k * Math.log(p) + (n - k) * Math.log1p(-p);
 }
 
+/** P(X = k) for X ~ Binomial(n, p). */
+export function binomialPmf(n: number, k: number, p: number): number {
+  return Math.exp(logBinom(n, k, p));
+}
+
 /** P(X >= k) for X ~ Binomial(n, p), summed from the smaller side. */
 export function binomialUpperTail(n: number, k: number, p: number): number {
   if (k <= 0) return 1;
