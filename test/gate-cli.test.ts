@@ -41,7 +41,7 @@ test('setup: word+entity and word-only runs, languages in two orders', async () 
 test('runs with different style sets compare on the styles both have, listing the rest, without --force', async () => {
   const r = await cli('compare', 'both', 'word-only', '--db', db);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /^compared both \(A\) with word-only \(B\) on word; left out: both:entity \("word-only" has no entity\)$/m);
+  assert.match(r.out, /^compared both \(A\) with word-only \(B\) on word: 598 paired queries; left out: both:entity \("word-only" has no entity\)$/m);
   assert.doesNotMatch(r.out, /│ \w+ +│ entity/);
   const json = JSON.parse((await cli('compare', 'both', 'word-only', '--db', db, '--format', 'json')).out);
   assert.deepEqual(json.compared.pairs, [{ a: 'word', b: 'word' }]);
@@ -63,7 +63,12 @@ test('compare A:STYLE B:STYLE pairs one style of each run over the queries both 
     assert.ok(d.p_value > 0 && d.p_value <= 1);
   }
   const t = await cli('compare', 'both:entity', 'word-only:word', '--db', db);
-  assert.match(t.out, /^compared both \(A\) with word-only \(B\) on both:entity vs word-only:word; left out: both:word$/m);
+  assert.match(t.out, /^compared both \(A\) with word-only \(B\) on both:entity vs word-only:word: 598 paired queries; left out: both:word$/m);
+  // Queries only one run answered are counted as left out: the limited run answered 25 per language.
+  const lim = await cli('compare', 'both-limited:word', 'word-only:word', '--db', db, '--force', '--format', 'json');
+  assert.deepEqual(JSON.parse(lim.out).compared.unpaired, { a: 0, b: 548 });
+  const limText = await cli('compare', 'both-limited:word', 'word-only:word', '--db', db, '--force');
+  assert.match(limText.out, /: 50 paired queries; left out: both-limited:entity, 548 only word-only answered$/m);
   const missing = await cli('compare', 'both:nope', 'word-only', '--db', db);
   assert.equal(missing.code, 2);
   assert.match(missing.err, /^error: run "both" has no style "nope" \(it has word, entity\)\n$/);

@@ -7,6 +7,10 @@ export interface Compared {
   b: string;
   pairs: { a: string; b: string }[];
   left_out: string[];
+  /** Queries of the compared styles that only one run answered (left out of every pair). */
+  unpaired: { a: number; b: number };
+  /** Pairs compared. */
+  paired: number;
   overridden: string[];
   gaps: string[];
 }
@@ -85,7 +89,12 @@ export function gateTable(g: GateResult, colour: boolean): string {
 
 function comparedLine(c: Compared): string {
   const styles = c.pairs.map((p) => (p.a === p.b ? p.a : `${c.a}:${p.a} vs ${c.b}:${p.b}`)).join(', ');
-  return `compared ${c.a} (A) with ${c.b} (B) on ${styles}${c.left_out.length ? `; left out: ${c.left_out.join(', ')}` : ''}`;
+  const unpaired = [
+    ...(c.unpaired.a ? [`${c.unpaired.a} queries only ${c.a} answered`] : []),
+    ...(c.unpaired.b ? [`${c.unpaired.b} only ${c.b} answered`] : []),
+  ];
+  const left = [...c.left_out, ...unpaired];
+  return `compared ${c.a} (A) with ${c.b} (B) on ${styles}: ${c.paired} paired queries${left.length ? `; left out: ${left.join(', ')}` : ''}`;
 }
 
 export function compareHeader(c: Compared): string[] {

@@ -38,7 +38,11 @@ export function registerCompare(program: Command, io: Io): void {
     .argument('<runA>', 'baseline run (name or id), optionally :STYLE')
     .argument('<runB>', 'candidate run (name or id), optionally :STYLE')
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .option('--fail-on-drop <points>', "gate: the allowed drop in P@1 points (overrides the gate file's default); see docs/GATE.md", points)
+    .option(
+      '--fail-on-drop <points>',
+      "gate: the allowed drop in P@1 points (overrides the gate file's default); exit 0 pass, 1 regressed, 4 inconclusive (docs/GATE.md)",
+      points,
+    )
     .option('--gate <file>', 'gate policy file (JSON: alpha, power, max_drop per language, styles, sample); see docs/GATE.md')
     .option('--alpha <a>', 'gate: family-wise error rate (default 0.05)', fraction('--alpha'))
     .option('--power <p>', 'gate: power at the allowed drop (default 0.8)', fraction('--power'))
@@ -127,7 +131,10 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
           ...policyGaps(policy, [ra, rb]),
         ]
       : [];
-    const compared: Compared = { a: ra.name, b: rb.name, pairs: styling.pairs, left_out: styling.leftOut, overridden: diffs, gaps };
+    const paired = deltas.reduce((s, d) => s + d.paired, 0);
+    const inPairs = (rows: typeof rowsA, side: 'a' | 'b') => styling.pairs.reduce((s, p) => s + rows.filter((r) => r.style === p[side]).length, 0);
+    const unpaired = { a: inPairs(rowsA, 'a') - paired, b: inPairs(rowsB, 'b') - paired };
+    const compared: Compared = { a: ra.name, b: rb.name, pairs: styling.pairs, left_out: styling.leftOut, unpaired, paired, overridden: diffs, gaps };
     const gate = policy ? judge(deltas, policy) : undefined;
     print(io, o.format, { ra, rb, compared, deltas, gate, policy });
     if (gate && GATE_EXIT[overall(gate, compared)]) throw new ExitStatus(GATE_EXIT[overall(gate, compared)]);
@@ -145,7 +152,7 @@ function print(
     const body = {
       a: x.ra.name,
       b: x.rb.name,
-      compared: { pairs: compared.pairs, left_out: compared.left_out, overridden: compared.overridden },
+      compared: { pairs: compared.pairs, paired: compared.paired, left_out: compared.left_out, unpaired: compared.unpaired, overridden: compared.overridden },
       fail_on_drop: x.policy?.max_drop.default ?? null,
       policy: x.policy ?? null,
       deltas: x.deltas,
