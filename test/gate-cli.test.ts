@@ -164,6 +164,30 @@ test('run --sample N --seed S: N queries per language stratified over relations;
   assert.match(refused.err, /differ in seed: 7 vs 8/);
   const listed = JSON.parse((await cli('runs', '--db', db, '--format', 'json')).out).find((r: { name: string }) => r.name === 's1');
   assert.equal(listed.options.sample, 20);
+  assert.equal(listed.options.seed, 7);
+  // The stored sample reads back: a resume finds nothing changed, and shards splits the same 40 queries.
+  const resumed = await run('--resume', 's1');
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.out, /run "s1" is already complete/);
+  const shards = await cli(
+    'shards',
+    '--model',
+    ck1,
+    '--data',
+    SAMPLE_DATA,
+    '--styles',
+    'word',
+    '--languages',
+    'en,ja',
+    '--sample',
+    '20',
+    '--seed',
+    '7',
+    '--count',
+    '2',
+  );
+  assert.equal(shards.code, 0, shards.err);
+  assert.match(shards.out, /^40 queries over 2 languages, 2 shards/m);
   const seedAlone = await run('--model', ck1, '--name', 'seed-alone', '--styles', 'word', '--languages', 'en', '--seed', '3');
   assert.equal(seedAlone.code, 2);
   assert.match(seedAlone.err, /^error: --seed chooses the queries of --sample: give --sample N too\n$/);

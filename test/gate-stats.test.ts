@@ -6,6 +6,7 @@ import { judge, type CellCounts } from '../src/gate/gate.js';
 import { DEFAULT_POLICY, policyOf } from '../src/gate/policy.js';
 import { simulateNull } from '../src/gate/simulate.js';
 import { allocate, sampleSubjects } from '../src/prompts/sample.js';
+import { sizeForBudget } from '../src/run/budget.js';
 import { runDifferences } from '../src/run/config.js';
 import { margin, pairedDeltas } from '../src/report/compare.js';
 import type { ResultRow } from '../src/store/db.js';
@@ -237,4 +238,9 @@ test('floats across machines: a discordant pair within the score tolerance of fl
   assert.deepEqual([strict.losses, strict.near_ties], [2, 0]);
   assert.equal(margin(answer('x', -1, -1.5)), 0.5);
   assert.equal(margin(answer('x', -2, -1.5)), -0.5);
+});
+
+test('budget: the sample size is the budget over the summed per-query seconds of the languages, rounded down', () => {
+  assert.equal(sizeForBudget(10, { en: 0.5, ja: 1.0 }), 400);
+  assert.equal(sizeForBudget(0.01, { en: 1 }), 0);
 });
