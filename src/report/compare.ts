@@ -61,9 +61,9 @@ export function margin(r: ResultRow): number {
 /**
  * Paired cells of A and B: each query (language, relation, template, subject) A answered in style `a` against
  * B's answer in style `b`. A discordant pair where either answer is within `tolerance` of flipping is a near
- * tie, counted for neither side: another machine's float noise could have decided it.
+ * tie, counted for neither side: another machine's float noise could have decided it. A negative tolerance sets none aside.
  */
-export function pairedDeltas(rowsA: ResultRow[], rowsB: ResultRow[], pairs: { a: string; b: string }[] = [], tolerance = 0): PairedDelta[] {
+export function pairedDeltas(rowsA: ResultRow[], rowsB: ResultRow[], pairs: { a: string; b: string }[] = [], tolerance = -1): PairedDelta[] {
   if (pairs.length === 0) pairs = [...new Set(rowsA.map((r) => r.style))].filter((s) => rowsB.some((r) => r.style === s)).map((s) => ({ a: s, b: s }));
   const out: PairedDelta[] = [];
   for (const p of pairs) {

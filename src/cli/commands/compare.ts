@@ -118,7 +118,8 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
       );
     const rowsA = readResults(store, ra.id);
     const rowsB = readResults(store, rb.id);
-    const deltas = pairedDeltas(rowsA, rowsB, styling.pairs, policy?.tolerance ?? 0);
+    // Without a gate, compare reports what was stored: no answer is set aside as a near tie.
+    const deltas = pairedDeltas(rowsA, rowsB, styling.pairs, policy?.tolerance ?? -1);
     if (deltas.length === 0) fail(`runs "${ra.name}" and "${rb.name}" share no queries in ${styling.pairs.map((p) => `${p.a}/${p.b}`).join(', ')}`);
     const gaps = policy
       ? [
