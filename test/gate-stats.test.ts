@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { binomialUpperTail, holm, mcnemarDrop, mcnemarTwoSided, normalQuantile, pairedDeltaInterval } from '../src/gate/stats.js';
 import { mcnemarPower, minimumDetectableDrop, smallestSignificantSize } from '../src/gate/power.js';
 import { judge, type CellCounts } from '../src/gate/gate.js';
-import { DEFAULT_POLICY, policyOf } from '../src/gate/policy.js';
+import { DEFAULT_POLICY, policyOf, readPolicy } from '../src/gate/policy.js';
 import { simulateNull } from '../src/gate/simulate.js';
 import { allocate, sampleSubjects } from '../src/prompts/sample.js';
 import { sizeForBudget } from '../src/run/budget.js';
@@ -243,4 +245,15 @@ test('floats across machines: a discordant pair within the score tolerance of fl
 test('budget: the sample size is the budget over the summed per-query seconds of the languages, rounded down', () => {
   assert.equal(sizeForBudget(10, { en: 0.5, ja: 1.0 }), 400);
   assert.equal(sizeForBudget(0.01, { en: 1 }), 0);
+});
+
+test('examples/ci: the gate file parses, and both CI jobs run the candidate on its sample', () => {
+  const root = join(import.meta.dirname, '..', 'examples', 'ci');
+  const p = readPolicy(join(root, 'gate.json'));
+  assert.ok(p.sample);
+  for (const f of ['github-actions.yml', 'gitlab-ci.yml']) {
+    const text = readFileSync(join(root, f), 'utf8');
+    assert.match(text, new RegExp(`mlama run --model checkpoint --data data --sample ${p.sample.size} --seed ${p.sample.seed} --name candidate`), f);
+    assert.match(text, /mlama compare baseline candidate --db results\/gate\.sqlite --gate gate\.json --format junit/, f);
+  }
 });
