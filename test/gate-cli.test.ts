@@ -46,6 +46,13 @@ test('runs with different style sets compare on the styles both have, listing th
   const json = JSON.parse((await cli('compare', 'both', 'word-only', '--db', db, '--format', 'json')).out);
   assert.deepEqual(json.compared.pairs, [{ a: 'word', b: 'word' }]);
   assert.deepEqual(json.compared.left_out, ['both:entity ("word-only" has no entity)']);
+  // A gate judges every style of the baseline: one the candidate lacks fails closed, unless the gate names styles.
+  const gated = await cli('compare', 'both', 'word-only', '--db', db, '--fail-on-drop', '50');
+  assert.equal(gated.code, 1, gated.out + gated.err);
+  assert.match(gated.out, /^FAIL: run "word-only" has no style "entity" that the baseline "both" has; the gate cannot pass/m);
+  const onlyWord = join(dir, 'word.json');
+  writeFileSync(onlyWord, JSON.stringify({ max_drop: 50, styles: ['word'] }));
+  assert.doesNotMatch((await cli('compare', 'both', 'word-only', '--db', db, '--gate', onlyWord)).out, /has no style/);
 });
 
 test('compare A:STYLE B:STYLE pairs one style of each run over the queries both answered, with exact McNemar p values', async () => {

@@ -91,6 +91,18 @@ function policyGaps(p: GatePolicy, runs: RunRecord[]): string[] {
   return gaps;
 }
 
+/**
+ * A gate over bare run names judges every style of the baseline (or the gate file's styles): one the candidate
+ * lacks fails closed, as lacking queries does. A named pair (A:STYLE B:STYLE) judges that pair only.
+ */
+function unjudgedStyles(ra: RunRecord, rb: RunRecord, pairs: { a: string }[], named: string | undefined, p: GatePolicy): string[] {
+  if (named !== undefined) return [];
+  const judged = new Set(pairs.map((x) => x.a));
+  return (ra.options.styles as string[])
+    .filter((s) => !judged.has(s) && (!p.styles || p.styles.includes(s)))
+    .map((s) => `run "${rb.name}" has no style "${s}" that the baseline "${ra.name}" has`);
+}
+
 /** `mlama compare`: paired deltas of two runs; with a gate, exit 0 pass, 1 regressed, 4 inconclusive. */
 export async function compareCommand(a: string, b: string, o: CompareOptions, io: Io): Promise<void> {
   if (!FORMATS.includes(o.format)) fail(`--format must be table, json, markdown or junit, got "${o.format}"`);
@@ -130,6 +142,7 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
             styling.pairs,
           ),
           ...policyGaps(policy, [ra, rb]),
+          ...unjudgedStyles(ra, rb, styling.pairs, sa.style ?? sb.style, policy),
         ]
       : [];
     const paired = deltas.reduce((s, d) => s + d.paired, 0);
