@@ -320,7 +320,7 @@ export function runDifferences(
   table: OptionTable = RUN_OPTIONS,
   except: readonly string[] = [],
 ): string[] {
-  const at = (x: RunInputs) => ({ ...x, options: asSets(withDefaults(x.options, table), table) });
+  const at = (x: RunInputs) => ({ ...x, options: withDefaults(x.options, table) });
   const keys = identityKeys(purpose, table).filter((k) => !except.includes(k));
   return inputDifferences(at(a), at(b), keys, purpose !== 'compare');
 }
@@ -328,13 +328,6 @@ export function runDifferences(
 /** What refuses a compare: the identity options but the styles, which compare pairs itself (and lists what it leaves out). */
 export function compareDifferences(a: RunInputs, b: RunInputs): string[] {
   return runDifferences('compare', a, b, RUN_OPTIONS, ['styles']);
-}
-
-/** A list option is a set: `--languages en,ja` asks what `ja,en` asks, so the order of a stored list is not identity. */
-function asSets(options: Record<string, unknown>, table: OptionTable): Record<string, unknown> {
-  const out = { ...options };
-  for (const [k, s] of Object.entries(table)) if (s.stored === 'list' && Array.isArray(out[k])) out[k] = [...(out[k] as string[])].sort();
-  return out;
 }
 
 /** A run stored before an option existed has no key for it (not even null): it ran as the option's default does. */
@@ -355,8 +348,8 @@ export function inputDifferences(a: RunInputs, b: RunInputs, keys: readonly stri
   ];
 }
 
+/** Differing keys, each named with both values as stored. A list is a set: `--languages en,ja` asks what `ja,en` asks. */
 export function differences(a: Record<string, unknown>, b: Record<string, unknown>, keys: readonly string[]): string[] {
-  return keys
-    .filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null))
-    .map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`);
+  const canonical = (v: unknown) => JSON.stringify(Array.isArray(v) ? [...v].sort() : (v ?? null));
+  return keys.filter((k) => canonical(a[k]) !== canonical(b[k])).map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`);
 }
