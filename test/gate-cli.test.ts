@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
+import { mcnemarExact } from '../src/report/compare.js';
 
 // compare across style sets and styles (issue 31), the gate file and its formats, run --sample and --budget
 // (issue 33): through the CLI, on the bundled sample.
@@ -69,7 +70,13 @@ test('compare A:STYLE B:STYLE pairs one style of each run over the queries both 
     assert.equal(d.paired, 299);
     assert.ok(d.p_value > 0 && d.p_value <= 1);
   }
+  // One p over every language: the exact McNemar test on the summed discordant pairs.
+  const losses = json.deltas.reduce((s: number, d: { losses: number }) => s + d.losses, 0);
+  const gains = json.deltas.reduce((s: number, d: { gains: number }) => s + d.gains, 0);
+  assert.deepEqual([json.pooled.paired, json.pooled.losses, json.pooled.gains], [598, losses, gains]);
+  assert.equal(json.pooled.p_value, mcnemarExact(losses, gains));
   const t = await cli('compare', 'both:entity', 'word-only:word', '--db', db);
+  assert.match(t.out, /^pooled over 2 cells: 598 pairs, A only \d+, B only \d+, B-A -?\d+\.\d pts, exact McNemar p=/m);
   assert.match(t.out, /^compared both \(A\) with word-only \(B\) on both:entity vs word-only:word: 598 paired queries; left out: both:word$/m);
   // Queries only one run answered are counted as left out: the limited run answered 25 per language.
   const lim = await cli('compare', 'both-limited:word', 'word-only:word', '--db', db, '--force', '--format', 'json');

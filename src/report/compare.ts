@@ -134,3 +134,15 @@ export function gateGaps(
   }
   return gaps;
 }
+
+/** Every cell's pairs together: the exact McNemar test on the summed discordant pairs (each pair its own stratum). */
+export function pooledDelta(deltas: PairedDelta[]): { cells: number; paired: number; losses: number; gains: number; delta_points: number; p_value: number } {
+  const paired = deltas.reduce((s, d) => s + d.paired, 0);
+  const losses = deltas.reduce((s, d) => s + d.losses, 0);
+  const gains = deltas.reduce((s, d) => s + d.gains, 0);
+  return { cells: deltas.length, paired, losses, gains, delta_points: paired ? (100 * (gains - losses)) / paired : 0, p_value: mcnemarTwoSided(losses, gains) };
+}
+
+export function pooledLine(p: ReturnType<typeof pooledDelta>): string {
+  return `pooled over ${p.cells} cells: ${p.paired} pairs, A only ${p.losses}, B only ${p.gains}, B-A ${p.delta_points.toFixed(1)} pts, exact McNemar p=${p.p_value < 0.001 ? p.p_value.toExponential(1) : p.p_value.toPrecision(2)}`;
+}

@@ -3,7 +3,7 @@ import { ExitStatus, fail } from '../../errors.js';
 import { DEFAULT_DB, compareDifferences } from '../../run/config.js';
 import { findRun, readResults, requireRun, withStore, type RunRecord, type Store } from '../../store/db.js';
 import { compareTable } from '../../report/render.js';
-import { gateGaps, pairedDeltas, pairStyles } from '../../report/compare.js';
+import { gateGaps, pairedDeltas, pairStyles, pooledDelta, pooledLine } from '../../report/compare.js';
 import { GATE_EXIT, judge } from '../../gate/gate.js';
 import { DEFAULT_POLICY, readPolicy, type GatePolicy } from '../../gate/policy.js';
 import { compareHeader, gateJunit, gateLines, gateMarkdown, gateTable, overall, type Compared } from '../../gate/render.js';
@@ -170,6 +170,7 @@ function print(
       fail_on_drop: x.policy?.max_drop.default ?? null,
       policy: x.policy ?? null,
       deltas: x.deltas,
+      pooled: pooledDelta(x.deltas),
       gate: gate ? { ...gate, outcome: overall(gate, compared), exit_code: GATE_EXIT[overall(gate, compared)] } : null,
       failing,
       gate_gaps: compared.gaps,
@@ -180,9 +181,17 @@ function print(
     if (gate) io.out(gateMarkdown(gate, compared));
     else
       io.out(
-        [`### mLAMA compare: ${x.ra.name} vs ${x.rb.name}`, '', ...compareHeader(compared), '', '```', compareTable(x.deltas, undefined, false), '```'].join(
-          '\n',
-        ),
+        [
+          `### mLAMA compare: ${x.ra.name} vs ${x.rb.name}`,
+          '',
+          ...compareHeader(compared),
+          '',
+          '```',
+          compareTable(x.deltas, undefined, false),
+          '```',
+          '',
+          pooledLine(pooledDelta(x.deltas)),
+        ].join('\n'),
       );
   } else {
     io.out(`A = ${x.ra.name} (#${x.ra.id})  B = ${x.rb.name} (#${x.rb.id})`);
@@ -190,6 +199,9 @@ function print(
     if (gate) {
       io.out(gateTable(gate, io.tty));
       for (const l of gateLines(gate, compared)) io.out(l);
-    } else io.out(compareTable(x.deltas, undefined, io.tty));
+    } else {
+      io.out(compareTable(x.deltas, undefined, io.tty));
+      io.out(pooledLine(pooledDelta(x.deltas)));
+    }
   }
 }
