@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo demo-random known-answer test test-python run-tests quickstart install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
+.PHONY: demo demo-random known-answer gate-demo test test-python run-tests quickstart install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -171,6 +171,22 @@ OPENBLAS := /usr/lib/x86_64-linux-gnu/openblas-serial
 known-answer: python-env
 	@[ -e $(OPENBLAS)/libblas.so.3 ] || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] && { apt-get install -y -qq libopenblas0-serial > /dev/null 2>&1 || { apt-get update -qq > /dev/null && apt-get install -y -qq libopenblas0-serial > /dev/null; }; }; } || { echo "error: Debian's libopenblas0-serial is needed (apt-get install libopenblas0-serial, as root)"; exit 1; }
 	LD_LIBRARY_PATH=$(OPENBLAS) nice -n 10 $(PYTHON) tools/known_answer.py --data $(SAMPLE) --out $(KNOWN)
+
+# The regression gate on checkpoints trained here (docs/GATE.md): the known-answer checkpoint as baseline, a clean
+# retrain with another seed and a retrain with Japanese facts taught wrong, written once under checkpoints/gate-demo
+# (about 90 s of CPU each), gated on the sample of examples/ci/gate.json; runs go to a new file under results/.
+# Last line: gate: planted=ja caught=yes false_alarms=0/<cells> clean_retrain=pass inconclusive_at_n=<n> fwer=<x> ...
+GATE_CK := checkpoints/gate-demo
+GATE_TRAIN = @[ -e $(OPENBLAS)/libblas.so.3 ] || { echo "error: Debian's libopenblas0-serial is needed (apt-get install libopenblas0-serial, as root)"; exit 1; }; \
+	LD_LIBRARY_PATH=$(OPENBLAS) nice -n 10 $(PYTHON) tools/known_answer.py --data $(SAMPLE) --seed 18 --split-seed 17
+$(GATE_CK)/clean/mlama-checkpoint.json: | python-env
+	$(GATE_TRAIN) --out $(GATE_CK)/clean --work $(GATE_CK)/clean-build
+$(GATE_CK)/planted/mlama-checkpoint.json: | python-env
+	$(GATE_TRAIN) --corrupt ja --out $(GATE_CK)/planted --work $(GATE_CK)/planted-build
+gate-demo: build $(GATE_CK)/clean/mlama-checkpoint.json $(GATE_CK)/planted/mlama-checkpoint.json
+	@mkdir -p results
+	$(TSX) tools/gate-demo.ts --baseline $(KNOWN) --clean $(GATE_CK)/clean --planted $(GATE_CK)/planted --planted-language ja \
+		--data $(SAMPLE) --gate examples/ci/gate.json --small 5 --db results/gate-demo-$(DEMO_TAG).sqlite
 
 # Benchmarks print ratios measured side by side in one run; they are not part of `make test`.
 # The base-shaped checkpoint (2 GiB of random weights, mLUKE-base sizes) is generated once, outside git.

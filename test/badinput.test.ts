@@ -654,7 +654,7 @@ const cases: Case[] = [
     name: 'compare --format xml',
     argv: () => ['compare', 'good', 'good', '--db', goodDb, '--format', 'xml'],
     code: 2,
-    err: /--format must be table or json, got "xml"/,
+    err: /--format must be table, json, markdown or junit, got "xml"/,
   },
   { name: '--threads 999', argv: () => run(SAMPLE_DATA, ck, '--threads', '999'), code: 2, err: /--threads 999 is more than 4x this machine's \d+ cores/ },
   { name: '--name 1', argv: () => run(SAMPLE_DATA, ck, '--name', '1'), code: 2, err: /--name "1" reads as a run id/ },

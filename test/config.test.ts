@@ -14,25 +14,25 @@ const base = { languages: ['en'], styles: ['word'], templates: 'main', fallback:
 test('a comparable option added to the table alone makes runs differing in it refuse resume, merge and compare', () => {
   const table: OptionTable = {
     ...RUN_OPTIONS,
-    seed: { flags: '--seed <n>', help: 'prompt sampling seed', parse: count('--seed'), default: 1, identity: 'comparable', stored: 'number' },
+    draw: { flags: '--draw <n>', help: 'prompt sampling seed', parse: count('--draw'), default: 1, identity: 'comparable', stored: 'number' },
   };
-  const a = { options: storedOptions({ ...base, seed: 1 }, table), ...fingerprints };
-  const b = { options: storedOptions({ ...base, seed: 2 }, table), ...fingerprints };
+  const a = { options: storedOptions({ ...base, draw: 1 }, table), ...fingerprints };
+  const b = { options: storedOptions({ ...base, draw: 2 }, table), ...fingerprints };
   for (const purpose of ['resume', 'merge', 'compare'] as const) {
-    assert.deepEqual(runDifferences(purpose, a, b, table), ['seed: 1 vs 2'], purpose);
+    assert.deepEqual(runDifferences(purpose, a, b, table), ['draw: 1 vs 2'], purpose);
     // The shipped table does not know the option: the same pair is the same run.
     assert.deepEqual(runDifferences(purpose, a, b), [], purpose);
   }
   // --resume NAME takes it back from the stored run, through its parser; given again, the given value stays.
-  assert.equal(withStoredOptions('r', a.options, { ...base, seed: undefined as number | undefined, given: [] }, table).seed, 1);
-  assert.equal(withStoredOptions('r', a.options, { ...base, seed: 5, given: ['seed'] }, table).seed, 5);
+  assert.equal(withStoredOptions('r', a.options, { ...base, draw: undefined as number | undefined, given: [] }, table).draw, 1);
+  assert.equal(withStoredOptions('r', a.options, { ...base, draw: 5, given: ['draw'] }, table).draw, 5);
   // And the command gets its flag, parser and default from the same entry.
   const cmd = declareOptions(new Command('run').exitOverride(), table);
-  assert.equal(cmd.parse(['--seed', '7'], { from: 'user' }).opts().seed, 7);
-  assert.equal(declareOptions(new Command('run').exitOverride(), table).parse([], { from: 'user' }).opts().seed, 1);
+  assert.equal(cmd.parse(['--draw', '7'], { from: 'user' }).opts().draw, 7);
+  assert.equal(declareOptions(new Command('run').exitOverride(), table).parse([], { from: 'user' }).opts().draw, 1);
   assert.throws(
-    () => declareOptions(new Command('run').exitOverride(), table).parse(['--seed', 'x'], { from: 'user' }),
-    /--seed: expected a positive integer, got "x"/,
+    () => declareOptions(new Command('run').exitOverride(), table).parse(['--draw', 'x'], { from: 'user' }),
+    /--draw: expected a positive integer, got "x"/,
   );
 });
 
@@ -43,8 +43,8 @@ test('an option that only a resume must keep (the shard) sets shards of one run 
   assert.deepEqual(runDifferences('resume', a, b), ['shard: "0/2" vs "1/2"']);
   assert.deepEqual(runDifferences('merge', a, b), []);
   assert.deepEqual(runDifferences('compare', a, b), []);
-  assert.deepEqual(identityKeys('compare'), ['languages', 'relations', 'styles', 'limit', 'templates', 'fallback']);
-  assert.deepEqual(identityKeys('resume'), ['languages', 'relations', 'styles', 'limit', 'templates', 'fallback', 'precision', 'shard']);
+  assert.deepEqual(identityKeys('compare'), ['languages', 'relations', 'styles', 'limit', 'sample', 'seed', 'templates', 'fallback']);
+  assert.deepEqual(identityKeys('resume'), ['languages', 'relations', 'styles', 'limit', 'sample', 'seed', 'templates', 'fallback', 'precision', 'shard']);
 });
 
 test('a run stored before an option existed ran as its default: it resumes as float32 and refuses int8', () => {

@@ -107,7 +107,8 @@ class Verdicts {
   judge(what: string, r: Outcome): void {
     this.mutations++;
     if (/internal error/.test(r.err) || r.code === 3) this.problems.push(`${what}: died (exit ${r.code}): ${r.err.slice(0, 300)}`);
-    else if (r.code !== 0 && r.code !== 2) this.problems.push(`${what}: exit ${r.code}`);
+    // A gate's exit 4 (inconclusive) is an outcome, not a failure of the command.
+    else if (r.code !== 0 && r.code !== 2 && !(r.code === 4 && what.startsWith('compare'))) this.problems.push(`${what}: exit ${r.code}`);
     else if (r.code === 2 && (r.err.trim().split('\n').length !== 1 || !r.err.startsWith('error: ')))
       this.problems.push(`${what}: not one error line: ${JSON.stringify(r.err.slice(0, 300))}`);
   }

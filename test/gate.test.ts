@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 
-// compare --fail-on-drop is a gate: it parses its threshold strictly and fails closed on runs it cannot judge.
+// compare --fail-on-drop is a gate: it parses its threshold strictly, fails closed on runs it cannot judge, and
+// calls a cell too small to show the drop inconclusive (exit 4), never ok.
 
 const ck1 = tinyCheckpoint(1, false, SAMPLE_DATA);
 const db = join(tempDir(), 'gate.sqlite');
@@ -35,10 +36,50 @@ before(async () => {
   copyRun('a', 'fewer', 'complete', "NOT (language = 'zh' AND relation = 'P19')");
 });
 
-test('the same answers pass the gate', async () => {
+/** A copy of run `from` named `to` with every answer right (`right`) or wrong, only the rows `keep` selects. */
+function verdictCopy(from: string, to: string, right: boolean, keep: string): void {
+  copyRun(from, to, 'complete', keep);
+  const raw = new Database(db);
+  raw.prepare(`UPDATE results SET gold_rank = ${right ? 1 : 'candidates'}, tie = 0 WHERE run_id = (SELECT id FROM runs WHERE name = ?)`).run(to);
+  raw.close();
+}
+
+test('at 15 queries per cell the same answers are inconclusive, not ok: no cell could have shown the drop', async () => {
   const r = await cli('compare', 'a', 'same', '--db', db, '--fail-on-drop', '1');
-  assert.equal(r.code, 0, r.out + r.err);
-  assert.match(r.out, /ok: no language dropped more than 1 points/);
+  assert.equal(r.code, 4, r.out + r.err);
+  assert.doesNotMatch(r.out, /^ok:/m);
+  assert.match(r.out, /INCONCLUSIVE: en\/word: smallest detectable drop \d+\.\d points at 15 paired queries is larger than the allowed 1/);
+  assert.match(r.out, /^gate: inconclusive \(0 regressed, 8 inconclusive, 0 pass of 8 cells\) -> exit 4$/m);
+  const json = JSON.parse((await cli('compare', 'a', 'same', '--db', db, '--fail-on-drop', '1', '--format', 'json')).out);
+  assert.equal(json.gate.outcome, 'inconclusive');
+  assert.equal(json.gate.exit_code, 4);
+  assert.ok(json.gate.cells.every((c: { outcome: string; mdd_points: number }) => c.outcome === 'inconclusive' && c.mdd_points > 1));
+});
+
+test('issue 30 item 6: 5 queries in a cell, all lost (exact McNemar p = 0.0625) is inconclusive, never ok', async () => {
+  const five =
+    "rowid IN (SELECT rowid FROM results WHERE run_id = (SELECT id FROM runs WHERE name = 'a') AND language = 'en' AND style = 'word' ORDER BY rowid LIMIT 5)";
+  verdictCopy('a', 'five-right', true, five);
+  verdictCopy('a', 'five-wrong', false, five);
+  const r = await cli('compare', 'five-right', 'five-wrong', '--db', db, '--fail-on-drop', '5', '--format', 'json');
+  assert.equal(r.code, 4, r.out + r.err);
+  const [cell] = JSON.parse(r.out).gate.cells;
+  assert.equal(cell.delta_points, -100);
+  assert.equal(cell.p_two_sided, 0.0625);
+  assert.equal(cell.mdd_points, null);
+  assert.match(cell.reason, /^5 paired queries cannot show a drop at alpha 0\.025 with power 0\.8 \(a cell needs at least 6 discordant pairs, all losses\)$/);
+});
+
+test('issue 30 item 6: every language down 100 points at 5 queries per cell: cells inconclusive, the pooled test fails the gate', async () => {
+  const five =
+    "rowid IN (SELECT rowid FROM results r WHERE run_id = (SELECT id FROM runs WHERE name = 'a') AND (SELECT COUNT(*) FROM results s WHERE s.run_id = r.run_id AND s.language = r.language AND s.style = r.style AND s.rowid < r.rowid) < 5)";
+  verdictCopy('a', 'all-right', true, five);
+  verdictCopy('a', 'all-wrong', false, five);
+  const r = await cli('compare', 'all-right', 'all-wrong', '--db', db, '--fail-on-drop', '5');
+  assert.equal(r.code, 1, r.out + r.err);
+  assert.equal(r.out.match(/^INCONCLUSIVE: \w+\/\w+: 5 paired queries cannot show a drop/gm)?.length, 8);
+  assert.match(r.out, /^FAIL: pooled -\d+\.\d pts: dropped/m);
+  assert.match(r.out, /^gate: regressed \(0 regressed, 8 inconclusive, 0 pass of 8 cells\) -> exit 1$/m);
 });
 
 test('--fail-on-drop takes a plain non-negative number: abc, 1pt, 1,5, -1, NaN are refused with one line', async () => {
@@ -48,7 +89,7 @@ test('--fail-on-drop takes a plain non-negative number: abc, 1pt, 1,5, -1, NaN a
     assert.match(r.err, new RegExp(`--fail-on-drop must be a non-negative number of points .*got "${bad}"`));
     assert.equal(r.err.trim().split('\n').length, 1);
   }
-  assert.equal((await cli('compare', 'a', 'same', '--db', db, '--fail-on-drop', '0.5')).code, 0);
+  assert.equal((await cli('compare', 'a', 'same', '--db', db, '--fail-on-drop', '0.5')).code, 4);
 });
 
 test('a gate against an incomplete run B fails closed, naming why', async () => {
@@ -83,5 +124,5 @@ test('a gate against a run lacking a language/style or some queries of A fails c
 test('compare --format xml is refused', async () => {
   const r = await cli('compare', 'a', 'same', '--db', db, '--format', 'xml');
   assert.equal(r.code, 2);
-  assert.match(r.err, /--format must be table or json, got "xml"/);
+  assert.match(r.err, /--format must be table, json, markdown or junit, got "xml"/);
 });

@@ -89,10 +89,11 @@ test('int8 agrees with float32 on the known-answer checkpoint; it is stored as i
   assert.equal(kept.code, 0, kept.err);
   assert.match(kept.out, /run "i8" is already complete/);
 
-  const c = await cli('compare', 'f32', 'i8', '--db', db, '--fail-on-drop', '2');
-  assert.equal(c.code, 0, c.err);
+  // 299 queries per cell can show a drop of about 4 points at the gate's family-wise alpha, not 2 (docs/GATE.md).
+  const c = await cli('compare', 'f32', 'i8', '--db', db, '--fail-on-drop', '5');
+  assert.equal(c.code, 0, c.out + c.err);
   assert.match(c.out, /^A = f32 \(#1\) {2}B = i8 \(#2\)$/m);
-  assert.match(c.out, /ok: no language dropped more than 2 points/);
+  assert.match(c.out, /ok: no language dropped more than 5 points/);
 });
 
 test('shards scored at different precisions do not merge: the int8 graph is in the checkpoint fingerprint', { skip }, async () => {

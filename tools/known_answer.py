@@ -2,6 +2,7 @@
 """Train the known-answer checkpoint: a small LukeForMaskedLM that has memorised some mLAMA facts and never saw others.
 
     .venv/bin/python tools/known_answer.py [--data datasets/mlama-sample] [--out datasets/known-answer] [--seed 17]
+        [--split-seed 17] [--corrupt LANG]
 
 Everything is built here, offline and deterministically from the seed: a SentencePiece Unigram tokenizer laid out
 the fairseq/XLM-R way (trained on the data's labels and templates), an mLUKE-style entity vocabulary
@@ -18,6 +19,9 @@ English sentences only: the cross-lingual probe) and "held-out" (never trained).
 tools/export_mluke.py; training-facts.jsonl lists every (language, relation, sub_uri, obj_uri) trained.
 Sentences are cut and tokenized the way the harness's prompt builder does (README: in-context tokenization),
 implemented again here over the `tokenizers` library so the harness is checked, not copied.
+The regression gate's demo (make gate-demo) retrains with --seed (training order and initial weights) apart from
+--split-seed (which facts are trained), and plants a regression with --corrupt LANG: that language's trained facts
+are taught with a wrong object (each relation's objects rotated), the other languages' facts as before.
 """
 import argparse
 import json
@@ -186,6 +190,17 @@ def assemble(cut, subject_ids, object_len, bos, eos, mask):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def corrupted(triples, lang):
+    """`lang`'s triples with each relation's objects rotated (sorted distinct objects, each to the next), so every
+    fact of a relation with two or more objects is taught wrong in that language and only there."""
+    out = {}
+    for rel, ts in triples[lang].items():
+        objs = sorted({(t["obj_uri"], t["obj_label"]) for t in ts})
+        nxt = {o: objs[(i + 1) % len(objs)] for i, o in enumerate(objs)}
+        out[rel] = [{**t, "obj_uri": nxt[(t["obj_uri"], t["obj_label"])][0], "obj_label": nxt[(t["obj_uri"], t["obj_label"])][1]} for t in ts]
+    return {**triples, lang: out}
+
+
 def make_examples(templates, triples, split, enc, vocab, special):
     """Word and entity examples for every trained (language, fact); the facts trained, for training-facts.jsonl."""
     bos, eos, mask = special
@@ -265,13 +280,13 @@ def luke_losses(torch, model, b):
     return loss
 
 
-def finish(out, facts, seed):
+def finish(out, facts, seed, extra=""):
     """training-facts.jsonl, and the build directory's path replaced by what the checkpoint is, so that a rebuild
     anywhere writes the same bytes."""
     with open(os.path.join(out, "training-facts.jsonl"), "w", encoding="utf-8") as f:
         for fact in facts:
             f.write(json.dumps(fact, ensure_ascii=False) + "\n")
-    what = f"tools/known_answer.py --seed {seed}"
+    what = f"tools/known_answer.py --seed {seed}{extra}"
     with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as f:
         f.write(README)
     for name, edit in (("config.json", lambda c: c.update(_name_or_path=what)),
@@ -292,6 +307,8 @@ def main():
     ap.add_argument("--out", default="datasets/known-answer")
     ap.add_argument("--work", default="checkpoints/known-answer-build", help="transformers save directory (not committed)")
     ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--split-seed", type=int, default=None, help="seed of the trained/held-out split (default: --seed)")
+    ap.add_argument("--corrupt", choices=LANGS, default=None, help="teach this language's facts with wrong objects (a planted regression)")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=1, help="torch threads; results are reproducible for a given count")
@@ -307,7 +324,8 @@ def main():
     transformers.logging.set_verbosity_error()
 
     templates, triples, candidates = read_data(a.data)
-    split = split_subjects(triples, a.seed)
+    split_seed = a.seed if a.split_seed is None else a.split_seed
+    split = split_subjects(triples, split_seed)
     shutil.rmtree(a.work, ignore_errors=True)
     os.makedirs(a.work)
     with tempfile.TemporaryDirectory() as tmp:
@@ -323,7 +341,8 @@ def main():
 
     enc = PieceEncoder(fast)
     special = (tok.bos_token_id, tok.eos_token_id, tok.mask_token_id)
-    examples, facts = make_examples(templates, triples, split, enc, vocab, special)
+    taught = corrupted(triples, a.corrupt) if a.corrupt else triples
+    examples, facts = make_examples(templates, taught, split, enc, vocab, special)
     print(f"training: {len(facts)} (language, fact) pairs, {len(examples)} examples; subjects per split: "
           + ", ".join(f"{n} {sum(1 for v in split.values() if v == n)}" for n, _ in SPLIT))
 
@@ -368,7 +387,8 @@ def main():
         shutil.rmtree(a.out)
     exporter = os.path.join(os.path.dirname(os.path.abspath(__file__)), "export_mluke.py")
     subprocess.run([sys.executable, exporter, a.work, a.out], check=True)
-    finish(a.out, facts, a.seed)
+    extra = ("" if split_seed == a.seed else f" --split-seed {split_seed}") + (f" --corrupt {a.corrupt}" if a.corrupt else "")
+    finish(a.out, facts, a.seed, extra)
     print(f"wrote {a.out}: a model trained here on {len(facts)} (language, fact) pairs (training-facts.jsonl)")
 
 

@@ -1,5 +1,7 @@
 import type { Dataset } from '../data/mlama.js';
 import { readLanguage } from '../data/mlama.js';
+import type { RelationSet } from '../data/types.js';
+import { sampleKey, sampleSubjects, type SampleSpec } from './sample.js';
 import type { LabelIndex } from '../data/labels.js';
 import type { WarningSink } from '../errors.js';
 import type { EntityVocab } from '../tokenize/entityVocab.js';
@@ -18,6 +20,30 @@ export interface QuerySelection {
   fallback: boolean;
   /** 'in-context' unless asked: 'spans' reproduces transformers' tokenizers (see spans.ts). */
   tokenization?: Tokenization;
+  /** A seeded sample of N queries per language, stratified over relations (src/run/sample.ts); after `limit`. */
+  sample?: SampleSpec;
+}
+
+/**
+ * A language's relation sets with the selection applied: `limit` (file order) and then `sample`. Without a
+ * sample the sets are read one at a time; a sample needs every relation's size first.
+ */
+export function* selectedSets(ds: Dataset, lang: string, sel: QuerySelection, onWarning?: WarningSink): Generator<RelationSet> {
+  const sets = readLanguage(ds, lang, { relations: sel.relations, templates: sel.templates, onWarning });
+  const limited = (set: RelationSet) => (sel.limit !== undefined ? { ...set, queries: set.queries.slice(0, sel.limit) } : set);
+  if (!sel.sample) {
+    for (const set of sets) yield limited(set);
+    return;
+  }
+  const all = [...sets].map(limited);
+  const subjects = new Map<string, Set<string>>();
+  for (const set of all) for (const q of set.queries) subjects.set(set.relation, (subjects.get(set.relation) ?? new Set()).add(q.subject));
+  const chosen = sampleSubjects(
+    lang,
+    [...subjects].map(([relation, s]) => ({ relation, subjects: [...s] })),
+    sel.sample,
+  );
+  for (const set of all) yield { ...set, queries: set.queries.filter((q) => chosen.has(sampleKey(set.relation, q.subject))) };
 }
 
 /** A language's queries built for every style, relation by relation; candidates are tokenized once per relation. */
@@ -35,9 +61,8 @@ export function* languageQueries(
   // One memory per language: a run or a benchmark round pays for each distinct piece once, not once per relation.
   const pieces = rememberingPieces(tok);
   const ent: EntityInputs | null = vocab && link ? { link, maskId: vocab.special.mask! } : null;
-  for (const set of readLanguage(ds, lang, { relations: sel.relations, templates: sel.templates, onWarning })) {
+  for (const set of selectedSets(ds, lang, sel, onWarning)) {
     const rel = prepareRelation(set, pieces, link, sel.tokenization);
-    const queries = sel.limit !== undefined ? set.queries.slice(0, sel.limit) : set.queries;
-    for (const q of queries) for (const style of styles) yield buildQuery(rel, q, style, pieces, ent);
+    for (const q of set.queries) for (const style of styles) yield buildQuery(rel, q, style, pieces, ent);
   }
 }

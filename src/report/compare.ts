@@ -1,83 +1,130 @@
 import type { ResultRow } from '../store/db.js';
+import type { CellCounts } from '../gate/gate.js';
+import { mcnemarTwoSided } from '../gate/stats.js';
 import { correctAt } from './metrics.js';
 
-export interface PairedDelta {
-  language: string;
-  style: string;
-  paired: number;
+export { mcnemarTwoSided as mcnemarExact } from '../gate/stats.js';
+
+/** A cell of a comparison: the gate's counts plus the plain P@1 and the two-sided p of a report. */
+export interface PairedDelta extends CellCounts {
   p_at_1_a: number;
   p_at_1_b: number;
-  /** B minus A, in points (percentage points). */
+  /** B minus A, in points: (gains - losses) / paired, near ties counted for neither side. */
   delta_points: number;
-  /** Queries A answered and B did not, and the reverse. */
+  /** Queries A answered and B did not, and the reverse (the losses and gains). */
   a_only: number;
   b_only: number;
   /** Exact two-sided McNemar test on the discordant pairs. */
   p_value: number;
 }
 
-/** Exact McNemar: two-sided binomial test of min(b, c) among b + c discordant pairs at p = 1/2. */
-export function mcnemarExact(b: number, c: number): number {
-  const n = b + c;
-  if (n === 0) return 1;
-  const k = Math.min(b, c);
-  // log-space binomial terms: n can be tens of thousands.
-  let logC = 0;
-  let cdf = 0;
-  for (let i = 0; i <= k; i++) {
-    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
-    cdf += Math.exp(logC - n * Math.LN2);
-  }
-  return Math.min(1, 2 * cdf);
+/** Which styles of A pair with which of B: one named pair (`A:entity B:word`), or every style both have. */
+export interface StylePairing {
+  pairs: { a: string; b: string }[];
+  /** Styles left out, each with why. */
+  leftOut: string[];
 }
 
-export function pairedDeltas(a: ResultRow[], b: ResultRow[]): PairedDelta[] {
-  const key = (r: ResultRow) => JSON.stringify([r.style, r.language, r.relation, r.template, r.subject]);
-  const bByKey = new Map(b.map((r) => [key(r), r]));
-  const groups = new Map<string, { language: string; style: string; n: number; a1: number; b1: number; aOnly: number; bOnly: number }>();
-  for (const ra of a) {
-    const rb = bByKey.get(key(ra));
-    if (!rb) continue;
-    const g = groups.get(`${ra.language}|${ra.style}`) ?? { language: ra.language, style: ra.style, n: 0, a1: 0, b1: 0, aOnly: 0, bOnly: 0 };
-    groups.set(`${ra.language}|${ra.style}`, g);
-    const ca = correctAt(ra, 1);
-    const cb = correctAt(rb, 1);
-    g.n++;
-    g.a1 += +ca;
-    g.b1 += +cb;
-    if (ca && !cb) g.aOnly++;
-    if (cb && !ca) g.bOnly++;
+export function pairStyles(
+  stylesA: string[],
+  stylesB: string[],
+  asked: { a?: string; b?: string; only?: string[] },
+  names: { a: string; b: string },
+): StylePairing {
+  if (asked.a !== undefined || asked.b !== undefined) {
+    const a = asked.a ?? (asked.b !== undefined && stylesA.includes(asked.b) ? asked.b : stylesA.length === 1 ? stylesA[0] : undefined);
+    const b = asked.b ?? (asked.a !== undefined && stylesB.includes(asked.a) ? asked.a : stylesB.length === 1 ? stylesB[0] : undefined);
+    if (!a || !b) return { pairs: [], leftOut: [] };
+    const leftOut = [...stylesA.filter((s) => s !== a).map((s) => `${names.a}:${s}`), ...stylesB.filter((s) => s !== b).map((s) => `${names.b}:${s}`)];
+    return { pairs: [{ a, b }], leftOut };
   }
-  return [...groups.values()]
-    .map((g) => ({
-      language: g.language,
-      style: g.style,
-      paired: g.n,
-      p_at_1_a: g.a1 / g.n,
-      p_at_1_b: g.b1 / g.n,
-      delta_points: (100 * (g.b1 - g.a1)) / g.n,
-      a_only: g.aOnly,
-      b_only: g.bOnly,
-      p_value: mcnemarExact(g.aOnly, g.bOnly),
-    }))
-    .sort((x, y) => x.language.localeCompare(y.language) || x.style.localeCompare(y.style));
+  const common = stylesA.filter((s) => stylesB.includes(s) && (!asked.only || asked.only.includes(s))).sort();
+  const leftOut = [
+    ...stylesA
+      .filter((s) => !common.includes(s))
+      .map((s) => `${names.a}:${s} (${stylesB.includes(s) ? "not in the gate's styles" : `"${names.b}" has no ${s}`})`),
+    ...stylesB.filter((s) => !common.includes(s) && !stylesA.includes(s)).map((s) => `${names.b}:${s} ("${names.a}" has no ${s})`),
+  ];
+  return { pairs: common.map((s) => ({ a: s, b: s })), leftOut };
+}
+
+/**
+ * How close an answer is to flipping: the gold's score minus the best other candidate's (negative when the gold
+ * is not first). Infinity when the stored list cannot say (no ranking, no other candidate stored).
+ */
+export function margin(r: ResultRow): number {
+  if (!r.covered || r.top.length === 0) return Infinity;
+  const other = r.top.find((t) => !r.golds.includes(t.label));
+  return other ? r.gold_score - other.score : Infinity;
+}
+
+/**
+ * Paired cells of A and B: each query (language, relation, template, subject) A answered in style `a` against
+ * B's answer in style `b`. A discordant pair where either answer is within `tolerance` of flipping is a near
+ * tie, counted for neither side: another machine's float noise could have decided it. A negative tolerance sets none aside.
+ */
+export function pairedDeltas(rowsA: ResultRow[], rowsB: ResultRow[], pairs: { a: string; b: string }[] = [], tolerance = -1): PairedDelta[] {
+  if (pairs.length === 0) pairs = [...new Set(rowsA.map((r) => r.style))].filter((s) => rowsB.some((r) => r.style === s)).map((s) => ({ a: s, b: s }));
+  const out: PairedDelta[] = [];
+  for (const p of pairs) {
+    const key = (r: ResultRow) => JSON.stringify([r.language, r.relation, r.template, r.subject]);
+    const bByKey = new Map(rowsB.filter((r) => r.style === p.b).map((r) => [key(r), r]));
+    const groups = new Map<string, CellCounts>();
+    for (const ra of rowsA) {
+      if (ra.style !== p.a) continue;
+      const rb = bByKey.get(key(ra));
+      if (!rb) continue;
+      const style = p.a === p.b ? p.a : `${p.a} vs ${p.b}`;
+      let g = groups.get(ra.language);
+      if (!g) {
+        g = { language: ra.language, style, style_a: p.a, style_b: p.b, paired: 0, a_correct: 0, b_correct: 0, losses: 0, gains: 0, near_ties: 0 };
+        groups.set(ra.language, g);
+      }
+      const ca = correctAt(ra, 1);
+      const cb = correctAt(rb, 1);
+      g.paired++;
+      g.a_correct += +ca;
+      g.b_correct += +cb;
+      if (ca === cb) continue;
+      if (Math.abs(margin(ra)) <= tolerance || Math.abs(margin(rb)) <= tolerance) g.near_ties++;
+      else if (ca) g.losses++;
+      else g.gains++;
+    }
+    for (const g of groups.values())
+      out.push({
+        ...g,
+        p_at_1_a: g.a_correct / g.paired,
+        p_at_1_b: g.b_correct / g.paired,
+        delta_points: (100 * (g.gains - g.losses)) / g.paired,
+        a_only: g.losses,
+        b_only: g.gains,
+        p_value: mcnemarTwoSided(g.losses, g.gains),
+      });
+  }
+  return out.sort((x, y) => x.language.localeCompare(y.language) || x.style.localeCompare(y.style));
 }
 
 /**
  * Why a gate cannot pass on these runs, whatever the deltas say: a gate fails closed. Both runs must be complete
  * (a baseline that stopped early never asked what it lacks, so a regression there would go unchecked) and B must
- * hold every (language, style) query that A holds; otherwise a regression could hide in what B lacks.
+ * hold every (language, style) query that A holds in the styles compared; otherwise a regression could hide in
+ * what B lacks.
  */
 export function gateGaps(
   a: { name: string; rows: ResultRow[]; status: string; planned: number },
   b: { name: string; status: string; stored: number; planned: number },
   deltas: PairedDelta[],
+  pairs: { a: string; b: string }[],
 ): string[] {
   const gaps: string[] = [];
   if (a.status !== 'complete') gaps.push(`baseline run "${a.name}" is ${a.status} (${a.rows.length}/${a.planned} answers)`);
   if (b.status !== 'complete') gaps.push(`run "${b.name}" is ${b.status} (${b.stored}/${b.planned} answers)`);
+  const styleOf = new Map(pairs.map((p) => [p.a, p.a === p.b ? p.a : `${p.a} vs ${p.b}`]));
   const inA = new Map<string, number>();
-  for (const r of a.rows) inA.set(`${r.language}/${r.style}`, (inA.get(`${r.language}/${r.style}`) ?? 0) + 1);
+  for (const r of a.rows) {
+    const s = styleOf.get(r.style);
+    if (s !== undefined) inA.set(`${r.language}/${s}`, (inA.get(`${r.language}/${s}`) ?? 0) + 1);
+  }
   const paired = new Map(deltas.map((d) => [`${d.language}/${d.style}`, d.paired]));
   const lacking = [...inA.keys()].filter((k) => !paired.has(k)).sort();
   if (lacking.length) gaps.push(`run "${b.name}" lacks ${lacking.join(', ')} that "${a.name}" has`);
@@ -86,4 +133,16 @@ export function gateGaps(
     if (p !== undefined && p < n) gaps.push(`run "${b.name}" answers ${p} of the ${n} ${k} queries of "${a.name}"`);
   }
   return gaps;
+}
+
+/** Every cell's pairs together: the exact McNemar test on the summed discordant pairs (each pair its own stratum). */
+export function pooledDelta(deltas: PairedDelta[]): { cells: number; paired: number; losses: number; gains: number; delta_points: number; p_value: number } {
+  const paired = deltas.reduce((s, d) => s + d.paired, 0);
+  const losses = deltas.reduce((s, d) => s + d.losses, 0);
+  const gains = deltas.reduce((s, d) => s + d.gains, 0);
+  return { cells: deltas.length, paired, losses, gains, delta_points: paired ? (100 * (gains - losses)) / paired : 0, p_value: mcnemarTwoSided(losses, gains) };
+}
+
+export function pooledLine(p: ReturnType<typeof pooledDelta>): string {
+  return `pooled over ${p.cells} cells: ${p.paired} pairs, A only ${p.losses}, B only ${p.gains}, B-A ${p.delta_points.toFixed(1)} pts, exact McNemar p=${p.p_value < 0.001 ? p.p_value.toExponential(1) : p.p_value.toPrecision(2)}`;
 }

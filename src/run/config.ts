@@ -3,6 +3,7 @@ import { fail, HarnessError } from '../errors.js';
 import { distinct } from '../data/mlama.js';
 import { parseShardName, shardName, type ShardSpec } from './shard.js';
 import { PRECISIONS, type Precision } from '../model/checkpoint.js';
+import { seedValue } from '../prompts/sample.js';
 
 /**
  * The run configuration, declared once: every option of `mlama run` with its flag, help, parser and default, and
@@ -18,6 +19,10 @@ export interface RunOptions {
   relations?: string[];
   styles: string[];
   limit?: number;
+  sample?: number;
+  seed?: number;
+  /** Minutes: --sample chosen from the measured cost model (src/run/budget.ts); the chosen sample is what is stored. */
+  budget?: number;
   templates: 'main' | 'all';
   fallback: boolean;
   name?: string;
@@ -93,6 +98,13 @@ export function selection(flag: string): (value: string) => string[] {
   return (value) => distinct(flag, list(value));
 }
 
+/** Minutes for --budget: a positive number. */
+export function minutesValue(text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !(n > 0)) fail(`--budget must be a positive number of minutes, got "${text}"`);
+  return n;
+}
+
 /** Intra-op threads: more than 4x the cores only thrashes (5 answers took 54 s with --threads 999). */
 export function threadCount(value: string): number {
   const n = count('--threads')(value);
@@ -161,6 +173,29 @@ export const RUN_OPTIONS: { [K in keyof Declared]-?: OptionSpec<NonNullable<Decl
     identity: 'comparable',
     stored: 'number',
     selects: true,
+  },
+  sample: {
+    flags: '--sample <n>',
+    help: 'a seeded sample of N queries per language, stratified over relations (after --limit); runs with the same sample and seed answer the same queries',
+    parse: count('--sample'),
+    identity: 'comparable',
+    stored: 'number',
+    selects: true,
+  },
+  seed: {
+    flags: '--seed <s>',
+    help: 'the seed of --sample',
+    parse: seedValue,
+    default: 1,
+    identity: 'comparable',
+    stored: 'number',
+    selects: true,
+  },
+  budget: {
+    flags: '--budget <minutes>',
+    help: 'choose --sample from the measured cost of this checkpoint here (FLOPs of the selected queries over the rate of a short pilot) so the run takes about this long; prints the choice',
+    parse: minutesValue,
+    identity: null,
   },
   templates: {
     flags: '--templates <which>',
@@ -278,9 +313,21 @@ export interface RunInputs {
  * What tells two runs' inputs apart for `purpose`, each difference named: the identity options, then the
  * checkpoint's fingerprints (not for compare, which exists to set checkpoints side by side), then the data's.
  */
-export function runDifferences(purpose: 'compare' | 'merge' | 'resume', a: RunInputs, b: RunInputs, table: OptionTable = RUN_OPTIONS): string[] {
+export function runDifferences(
+  purpose: 'compare' | 'merge' | 'resume',
+  a: RunInputs,
+  b: RunInputs,
+  table: OptionTable = RUN_OPTIONS,
+  except: readonly string[] = [],
+): string[] {
   const at = (x: RunInputs) => ({ ...x, options: withDefaults(x.options, table) });
-  return inputDifferences(at(a), at(b), identityKeys(purpose, table), purpose !== 'compare');
+  const keys = identityKeys(purpose, table).filter((k) => !except.includes(k));
+  return inputDifferences(at(a), at(b), keys, purpose !== 'compare');
+}
+
+/** What refuses a compare: the identity options but the styles, which compare pairs itself (and lists what it leaves out). */
+export function compareDifferences(a: RunInputs, b: RunInputs): string[] {
+  return runDifferences('compare', a, b, RUN_OPTIONS, ['styles']);
 }
 
 /** A run stored before an option existed has no key for it (not even null): it ran as the option's default does. */
@@ -301,8 +348,8 @@ export function inputDifferences(a: RunInputs, b: RunInputs, keys: readonly stri
   ];
 }
 
+/** Differing keys, each named with both values as stored. A list is a set: `--languages en,ja` asks what `ja,en` asks. */
 export function differences(a: Record<string, unknown>, b: Record<string, unknown>, keys: readonly string[]): string[] {
-  return keys
-    .filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null))
-    .map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`);
+  const canonical = (v: unknown) => JSON.stringify(Array.isArray(v) ? [...v].sort() : (v ?? null));
+  return keys.filter((k) => canonical(a[k]) !== canonical(b[k])).map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} vs ${JSON.stringify(b[k] ?? null)}`);
 }

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fail } from '../errors.js';
-import { distinct, holding, openDataset, readLanguage, resolveLanguages, resolveRelations } from '../data/mlama.js';
+import { distinct, holding, openDataset, resolveLanguages, resolveRelations } from '../data/mlama.js';
 import { readLabelIndex } from '../data/labels.js';
 import { keysForLabels, linkCounts, type LinkCounts } from '../tokenize/entityLinker.js';
 import { loadStyle, PROMPTS_DIR, type PromptStyle } from '../prompts/styles.js';
-import { languageQueries } from '../prompts/source.js';
+import { languageQueries, selectedSets } from '../prompts/source.js';
+import { sampleOf } from '../prompts/sample.js';
 import type { BuiltQuery } from '../prompts/build.js';
 import {
   atPrecision,
@@ -120,7 +121,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
 
   const done = prev ? storedKeys(store, prev.id) : new Set<string>();
   const warnings: string[] = [];
-  const sel = { relations: o.relations, limit: o.limit, templates: o.templates, fallback: o.fallback };
+  const sel = { relations: o.relations, limit: o.limit, templates: o.templates, fallback: o.fallback, sample: sampleOf(o) };
   // A shard is decided from the cost of every query, so each process of a job array derives the same split.
   const shard = o.shard ? planShard(queryCosts(ds, languages, ck, labels, styles, sel), o.shard) : undefined;
   const select = shard ? (b: BuiltQuery) => shard.owned.has(b.query.key) : () => true;
@@ -130,8 +131,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
   for (const lang of languages) {
     let total = 0;
     let already = 0;
-    for (const set of readLanguage(ds, lang, sel)) {
-      const qs = o.limit !== undefined ? set.queries.slice(0, o.limit) : set.queries;
+    for (const { queries: qs } of selectedSets(ds, lang, sel)) {
       for (const q of qs) {
         for (const s of styles) {
           const probe = { style: s, query: q } as BuiltQuery;

@@ -6,6 +6,7 @@ import { keysForLabels } from '../../tokenize/entityLinker.js';
 import { loadCheckpoint } from '../../model/checkpoint.js';
 import { loadStyle } from '../../prompts/styles.js';
 import { queryCosts } from '../../run/costs.js';
+import { sampleOf } from '../../prompts/sample.js';
 import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
 import { count, RUN_OPTIONS, type RunOptions } from '../../run/config.js';
@@ -16,7 +17,7 @@ import { renderTable } from '../../report/table.js';
 import { declareOptions, runName, SELECTION_KEYS, type Io } from '../io.js';
 
 export type ShardsOptions = Required<Pick<RunOptions, 'model' | 'data'>> &
-  Pick<RunOptions, 'languages' | 'relations' | 'styles' | 'limit' | 'templates' | 'fallback'> & { count: number };
+  Pick<RunOptions, 'languages' | 'relations' | 'styles' | 'limit' | 'sample' | 'seed' | 'templates' | 'fallback'> & { count: number };
 
 export function registerCluster(program: Command, io: Io): void {
   declareOptions(
@@ -80,6 +81,7 @@ export function shardsCommand(o: ShardsOptions, io: Io): void {
     limit: o.limit,
     templates: o.templates,
     fallback: o.fallback,
+    sample: sampleOf(o),
   });
   const b = shardBalance(items, assignShards(items, o.count), o.count);
   const total = b.costs.reduce((a, c) => a + c, 0);

@@ -1,40 +1,29 @@
 import type { Command } from 'commander';
 import { ExitStatus, fail } from '../../errors.js';
 import { evaluate } from '../../run/evaluate.js';
-import { DEFAULT_DB, RUN_OPTIONS, runDifferences, type RunCommandOptions } from '../../run/config.js';
-import { listRuns, readResults, requireRun, withStore } from '../../store/db.js';
+import { DEFAULT_DB, RUN_OPTIONS, type RunCommandOptions } from '../../run/config.js';
+import { listRuns, readResults, withStore } from '../../store/db.js';
 import { averageOverLanguages, languageMetrics, tieWarnings } from '../../report/metrics.js';
-import { compareTable, renderReportTable, reportOf } from '../../report/render.js';
-import { gateGaps, pairedDeltas } from '../../report/compare.js';
+import { renderReportTable, reportOf } from '../../report/render.js';
+import { registerCompare } from './compare.js';
+import { withBudget } from './budget.js';
 import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
-import { declareOptions, points, type Io } from '../io.js';
+import { declareOptions, type Io } from '../io.js';
 import { shardFromEnv } from './shard.js';
 import { liveHolder } from '../../run/lease.js';
 import { precisionNote } from '../../report/precision.js';
 import { lookupLine, shardLine } from '../../report/render.js';
 
 export { DEFAULT_DB };
+export { compareCommand, type CompareOptions } from './compare.js';
 
 export function registerRuns(program: Command, io: Io): void {
   declareOptions(program.command('run').description('evaluate a checkpoint on mLAMA and store every answer'), RUN_OPTIONS).action(
     (o: RunCommandOptions, cmd: Command) => runCommand({ ...o, given: Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli') }, io),
   );
 
-  program
-    .command('compare')
-    .description('per-language and per-style P@1 deltas between two runs, with an exact McNemar test on paired queries')
-    .argument('<runA>', 'baseline run (name or id)')
-    .argument('<runB>', 'candidate run (name or id)')
-    .option('--db <file>', 'results database', DEFAULT_DB)
-    .option(
-      '--fail-on-drop <points>',
-      'exit 1 when a language drops by more than this many points, significantly (p < 0.05), or when either run is incomplete or B lacks what A has',
-      points,
-    )
-    .option('--force', 'compare runs over different data or options anyway')
-    .option('--format <fmt>', 'table | json', 'table')
-    .action((a: string, b: string, o: CompareOptions) => compareCommand(a, b, o, io));
+  registerCompare(program, io);
 
   program
     .command('runs')
@@ -52,6 +41,7 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
   // Absent `given` means every option passed (RunOptions): keep that meaning when the shard is added to it.
   const passed = o.given ?? Object.keys(o).filter((k) => o[k as keyof RunCommandOptions] !== undefined);
   if (fromEnv) o = { ...o, shard: fromEnv, given: [...passed, 'shard'] };
+  if (o.budget !== undefined) o = await withBudget(o, io);
   // SIGTERM (kill, Slurm preemption and requeue) and SIGHUP (a closed terminal) stop the run as Ctrl-C does.
   // Only a second Ctrl-C aborts: a scheduler may signal every process of a job, so a repeated SIGTERM is not a
   // user's second request, and it follows up with SIGKILL itself when the grace time is over.
@@ -93,52 +83,6 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
     }
   }).finally(() => {
     for (const s of signals) process.off(s, onSignal);
-  });
-}
-
-export interface CompareOptions {
-  db: string;
-  failOnDrop?: number;
-  force?: boolean;
-  format: string;
-}
-
-/** `mlama compare`: paired deltas of two runs; a failed gate throws ExitStatus(1). */
-export async function compareCommand(a: string, b: string, o: CompareOptions, io: Io): Promise<void> {
-  if (!['table', 'json'].includes(o.format)) fail(`--format must be table or json, got "${o.format}"`);
-  await withStore(o.db, { readonly: true }, (store) => {
-    const ra = requireRun(store, a);
-    const rb = requireRun(store, b);
-    const diffs = runDifferences('compare', ra, rb);
-    if (diffs.length && !o.force) fail(`runs "${ra.name}" and "${rb.name}" differ in ${diffs.join('; ')} (use --force to compare anyway)`);
-    for (const r of [ra, rb]) if (r.status !== 'complete') io.err(`warning: run "${r.name}" is ${r.status}`);
-    const rowsA = readResults(store, ra.id);
-    const rowsB = readResults(store, rb.id);
-    const deltas = pairedDeltas(rowsA, rowsB);
-    if (deltas.length === 0) fail(`runs "${ra.name}" and "${rb.name}" share no queries`);
-    const failing = o.failOnDrop === undefined ? [] : deltas.filter((d) => d.delta_points < -o.failOnDrop! && d.p_value < 0.05);
-    const gaps =
-      o.failOnDrop === undefined
-        ? []
-        : gateGaps(
-            { name: ra.name, rows: rowsA, status: ra.status, planned: ra.planned },
-            { name: rb.name, status: rb.status, stored: rowsB.length, planned: rb.planned },
-            deltas,
-          );
-    if (o.format === 'json') io.out(JSON.stringify({ a: ra.name, b: rb.name, fail_on_drop: o.failOnDrop ?? null, deltas, failing, gate_gaps: gaps }, null, 2));
-    else {
-      io.out(`A = ${ra.name} (#${ra.id})  B = ${rb.name} (#${rb.id})`);
-      io.out(compareTable(deltas, o.failOnDrop, io.tty));
-      if (o.failOnDrop !== undefined) {
-        if (failing.length)
-          io.out(
-            `FAIL: ${failing.map((d) => `${d.language}/${d.style} ${d.delta_points.toFixed(1)} pts (p=${d.p_value.toPrecision(2)})`).join(', ')} dropped more than ${o.failOnDrop} points`,
-          );
-        for (const g of gaps) io.out(`FAIL: ${g}; the gate cannot pass on what a run did not answer`);
-        if (!failing.length && !gaps.length) io.out(`ok: no language dropped more than ${o.failOnDrop} points with significance`);
-      }
-    }
-    if (failing.length || gaps.length) throw new ExitStatus(1);
   });
 }
 
