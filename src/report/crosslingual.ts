@@ -25,6 +25,8 @@ export interface CrossLingualReport {
   styles: CrossLingualStyle[];
   /** Set when the answers carry no Wikidata ids (stored before schema 2): nothing could be matched. */
   unavailable?: string;
+  /** Answers with ids left out because they were not scored (uncovered: their ranking is the candidate file's order). */
+  left_out_uncovered?: number;
 }
 
 /**
@@ -53,9 +55,11 @@ const ids = (r: ResultRow) => r.top.map((t, i) => t.uri ?? `\u0000${r.language}\
  * A fact is (relation, sub_uri); only main-template answers count, so paraphrase runs compare like with like.
  */
 export function crossLingual(rows: ResultRow[]): CrossLingualReport {
-  const usable = rows.filter((r) => r.sub_uri !== null && r.template_main !== false);
-  if (usable.length === 0)
+  const withIds = rows.filter((r) => r.sub_uri !== null && r.template_main !== false);
+  if (withIds.length === 0)
     return { styles: [], unavailable: rows.length ? 'the answers carry no Wikidata ids (stored before schema 2); rerun to compare languages' : 'no answers' };
+  const usable = withIds.filter((r) => r.covered);
+  const left_out_uncovered = withIds.length - usable.length;
   const styles: CrossLingualStyle[] = [];
   for (const g of groupBy(usable, (r) => [r.style]).values()) {
     // fact key -> language -> the first answer stored for it
@@ -95,5 +99,5 @@ export function crossLingual(rows: ResultRow[]): CrossLingualReport {
       mean_rankc: shared.length ? mean(shared.map((p) => p.rankc)) : null,
     });
   }
-  return { styles: styles.sort((x, y) => x.style.localeCompare(y.style)) };
+  return { styles: styles.sort((x, y) => x.style.localeCompare(y.style)), left_out_uncovered };
 }

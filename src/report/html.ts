@@ -1,6 +1,6 @@
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
-import type { ReportBundle, RunReport } from './bundle.js';
+import { bundleNotes, isSingle, type ReportBundle, type RunReport } from './bundle.js';
 import type { RelationBias } from './bias.js';
 import { multiRunCells } from './formats.js';
 import { languageTable } from './render.js';
@@ -18,11 +18,20 @@ export async function svg(spec: object): Promise<string> {
   return new vega.View(vega.parse(compiled), { renderer: 'none' }).toSVG();
 }
 
-const esc = (s: unknown) => String(s).replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
+export const esc = (s: unknown) => String(s).replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : (100 * x).toFixed(1));
-const col = (r: RunReport, style: string) => `${r.label} ${style}`;
+/** A column's name in charts: the run's label (long ones cut in the middle) and the style, which is never cut. */
+export const columnName = (c: { label: string; style: string }) =>
+  `${c.label.length > 36 ? `${c.label.slice(0, 18)}…${c.label.slice(-17)}` : c.label} · ${c.style}`;
+/** The chart name of a run's style, or null when the table does not show that column (RUN:STYLE chose others). */
+const colOf = (b: ReportBundle) => (r: RunReport, style: string) => {
+  const c = b.table.columns.find((x) => x.run === r.run.name && x.style === style);
+  return c ? columnName(c) : null;
+};
+/** The table's columns in order, by chart name: the legend and the bars follow it. */
+const order = (b: ReportBundle) => b.table.columns.map(columnName);
 
-function htmlTable(head: string[], rows: (string | number)[][], cls = ''): string {
+export function htmlTable(head: string[], rows: (string | number)[][], cls = ''): string {
   const num = (c: string | number) => typeof c === 'number' || /^-?\d+(\.\d+)?$/.test(String(c));
   return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td${num(c) ? ' class="n"' : ''}>${esc(c)}</td>`).join('')}</tr>`)
@@ -33,7 +42,10 @@ const figure = (id: string, body: string, caption: string) => `<figure id="${id}
 
 /** P@1 per language, one bar per run and style: the overview. */
 function overview(b: ReportBundle) {
-  const values = b.runs.flatMap((r) => r.languages.map((m) => ({ language: m.language, column: col(r, m.style), p_at_1: 100 * m.p_at_1 })));
+  const col = colOf(b);
+  const values = b.runs.flatMap((r) =>
+    r.languages.flatMap((m) => (col(r, m.style) ? [{ language: m.language, column: col(r, m.style), p_at_1: 100 * m.p_at_1 }] : [])),
+  );
   return svg({
     // Fits a desktop page: about 1000 px whatever the number of languages and columns.
     width: Math.min(1000, Math.max(360, 14 * b.table.languages.length * b.table.columns.length)),
@@ -42,15 +54,10 @@ function overview(b: ReportBundle) {
     mark: 'bar',
     encoding: {
       x: { field: 'language', type: 'nominal', title: 'language', axis: { labelAngle: 0 } },
-      xOffset: { field: 'column' },
+      // Bars side by side in the legend's order: both sort by the table's columns.
+      xOffset: { field: 'column', sort: order(b) },
       y: { field: 'p_at_1', type: 'quantitative', title: 'P@1 (%)' },
-      color: {
-        field: 'column',
-        type: 'nominal',
-        title: 'run and style',
-        legend: { labelLimit: 400 },
-        sort: b.table.columns.map((c) => `${c.label} ${c.style}`),
-      },
+      color: { field: 'column', type: 'nominal', title: 'run · style', legend: { labelLimit: 400 }, sort: order(b) },
       tooltip: [{ field: 'column' }, { field: 'language' }, { field: 'p_at_1', format: '.1f' }],
     },
   });
@@ -76,16 +83,16 @@ function panels(columns: string[], languages: number, step = cellWidth(languages
 
 /** Language x relation P@1, one panel per run and style. */
 function relationHeatmap(b: ReportBundle) {
+  const col = colOf(b);
   const values = b.runs.flatMap((r) =>
-    r.relations.map((m) => ({ column: col(r, m.style), language: m.language, relation: relLabel(b, m.relation), id: m.relation, p_at_1: 100 * m.p_at_1 })),
+    r.relations
+      .filter((m) => col(r, m.style))
+      .map((m) => ({ column: col(r, m.style), language: m.language, relation: relLabel(b, m.relation), id: m.relation, p_at_1: 100 * m.p_at_1 })),
   );
   const relations = [...new Set(b.runs.flatMap((r) => r.relations.map((m) => m.relation)))].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
   return svg({
     data: { values },
-    ...panels(
-      b.table.columns.map((c) => `${c.label} ${c.style}`),
-      b.table.languages.length,
-    ),
+    ...panels(order(b), b.table.languages.length),
     spec: {
       width: { step: cellWidth(b.table.languages.length) },
       height: { step: 13 },
@@ -104,13 +111,14 @@ function relationHeatmap(b: ReportBundle) {
 
 /** Entity-based minus word-only P@1 per language, in points: above zero the entity prompt knows more. */
 function difference(b: ReportBundle) {
+  const col = colOf(b);
   const values = b.runs.flatMap((r) => {
     const word = r.languages.filter((m) => m.style === 'word');
     return r.languages
-      .filter((m) => m.style !== 'word')
+      .filter((m) => m.style !== 'word' && col(r, m.style))
       .flatMap((e) => {
         const w = word.find((x) => x.language === e.language);
-        return w ? [{ language: e.language, column: `${r.label} ${e.style}`, diff: 100 * (e.p_at_1 - w.p_at_1) }] : [];
+        return w ? [{ language: e.language, column: col(r, e.style), diff: 100 * (e.p_at_1 - w.p_at_1) }] : [];
       });
   });
   if (!values.length) return Promise.resolve('');
@@ -123,9 +131,9 @@ function difference(b: ReportBundle) {
         mark: 'bar',
         encoding: {
           x: { field: 'language', type: 'nominal', axis: { labelAngle: 0 } },
-          xOffset: { field: 'column' },
+          xOffset: { field: 'column', sort: order(b) },
           y: { field: 'diff', type: 'quantitative', title: 'entity − word P@1 (points)' },
-          color: { field: 'column', type: 'nominal', title: 'run and style', legend: { labelLimit: 400 } },
+          color: { field: 'column', type: 'nominal', title: 'run · style', legend: { labelLimit: 400 }, sort: order(b) },
           tooltip: [{ field: 'column' }, { field: 'language' }, { field: 'diff', format: '.1f' }],
         },
       },
@@ -136,21 +144,24 @@ function difference(b: ReportBundle) {
 
 /** RankC between every pair of languages, one matrix per run and style, the value written in each cell. */
 function crossMatrix(b: ReportBundle) {
+  const col = colOf(b);
   const values = b.runs.flatMap((r) =>
-    (r.cross_lingual?.styles ?? []).flatMap((s) => [
-      ...s.pairs.flatMap((p) => [
-        { column: col(r, s.style), a: p.a, b: p.b, rankc: p.rankc, facts: p.facts },
-        { column: col(r, s.style), a: p.b, b: p.a, rankc: p.rankc, facts: p.facts },
+    (r.cross_lingual?.styles ?? [])
+      .filter((s) => col(r, s.style))
+      .flatMap((s) => [
+        ...s.pairs.flatMap((p) => [
+          { column: col(r, s.style), a: p.a, b: p.b, rankc: p.rankc, facts: p.facts },
+          { column: col(r, s.style), a: p.b, b: p.a, rankc: p.rankc, facts: p.facts },
+        ]),
+        ...s.languages.map((l) => ({ column: col(r, s.style), a: l, b: l, rankc: null, facts: 0 })),
       ]),
-      ...s.languages.map((l) => ({ column: col(r, s.style), a: l, b: l, rankc: null, facts: 0 })),
-    ]),
   );
   if (!values.length) return Promise.resolve('');
   const enc = { x: { field: 'b', type: 'nominal', title: null, axis: { orient: 'top', labelAngle: 0 } }, y: { field: 'a', type: 'nominal', title: null } };
   return svg({
     data: { values },
     ...panels(
-      b.table.columns.map((c) => `${c.label} ${c.style}`).filter((c) => values.some((v) => v.column === c)),
+      order(b).filter((c) => values.some((v) => v.column === c)),
       new Set(values.map((v) => v.a)).size,
       34,
       40,
@@ -177,6 +188,12 @@ function crossMatrix(b: ReportBundle) {
   });
 }
 
+/** Per run, the answers an analysis left out as not scored (uncovered), as one note; empty when none was. */
+function leftOut(b: ReportBundle, of: (r: RunReport) => number | undefined): string {
+  const xs = b.runs.filter((r) => (of(r) ?? 0) > 0).map((r) => `${r.label}: ${of(r)}`);
+  return xs.length ? `<p class="note">Answers not scored (no entity for the gold: uncovered) are left out: ${esc(xs.join('; '))}.</p>` : '';
+}
+
 function crossTable(b: ReportBundle): string {
   const rows = b.runs.flatMap((r) =>
     (r.cross_lingual?.styles ?? []).map((s) => [
@@ -189,7 +206,11 @@ function crossTable(b: ReportBundle): string {
     ]),
   );
   const notes = b.runs.filter((r) => r.cross_lingual?.unavailable).map((r) => `<p class="note">${esc(r.label)}: ${esc(r.cross_lingual!.unavailable)}</p>`);
-  return (rows.length ? htmlTable(['run', 'style', 'languages', 'fact pairs', 'top-1 agreement (%)', 'mean RankC'], rows) : '') + notes.join('');
+  return (
+    (rows.length ? htmlTable(['run', 'style', 'languages', 'fact pairs', 'top-1 agreement (%)', 'mean RankC'], rows) : '') +
+    notes.join('') +
+    leftOut(b, (r) => r.cross_lingual?.left_out_uncovered)
+  );
 }
 
 /** Languages as rows, one column per run and style and per figure: the summaries stay one screen tall. */
@@ -198,9 +219,12 @@ function pivot<T extends { language: string; style: string }>(
   rowsOf: (r: RunReport) => T[] | undefined,
   figures: [string, (x: T) => string][],
 ): string {
-  const order = (r: RunReport, style: string) => b.table.columns.findIndex((c) => c.run === r.run.name && c.style === style);
+  const at = (r: RunReport, style: string) => b.table.columns.findIndex((c) => c.run === r.run.name && c.style === style);
   const cols = b.runs.flatMap((r) =>
-    [...new Set((rowsOf(r) ?? []).map((x) => x.style))].sort((x, y) => order(r, x) - order(r, y)).map((style) => ({ r, style })),
+    [...new Set((rowsOf(r) ?? []).map((x) => x.style))]
+      .filter((style) => at(r, style) >= 0)
+      .sort((x, y) => at(r, x) - at(r, y))
+      .map((style) => ({ r, style })),
   );
   if (!cols.length) return '';
   const languages = [...new Set(cols.flatMap((c) => rowsOf(c.r)!.map((x) => x.language)))].sort();
@@ -223,8 +247,9 @@ function paraphraseSection(b: ReportBundle): string {
     ['spread (pts)', (s) => pct(s.spread)],
   ]);
   return (
-    t ||
-    '<p class="note">No run here asked any relation with more than one template (run with <code>--templates all</code> to measure paraphrase robustness).</p>'
+    leftOut(b, (r) => r.paraphrase?.left_out_uncovered) +
+    (t ||
+      '<p class="note">No run here asked any relation with more than one template (run with <code>--templates all</code> to measure paraphrase robustness).</p>')
   );
 }
 
@@ -254,7 +279,8 @@ function biasSection(b: ReportBundle): string {
     '<p class="note">Means over relations: the share of queries answered with the relation\'s most predicted object, and that share minus the object\'s share among the gold answers.</p>' +
     `<details><summary>Most over-predicted object per language (${worst.length} rows)</summary>` +
     htmlTable(['run', 'language', 'style', 'relation', 'object', 'predicted (%)', 'gold (%)', 'queries'], worst) +
-    '</details>'
+    '</details>' +
+    leftOut(b, (r) => r.bias?.left_out_uncovered)
   );
 }
 
@@ -285,11 +311,22 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}tbody tr:nth-child(even)
 figure{margin:1em 0;overflow-x:auto}figcaption{color:#555;font-size:13px}.warn{background:#fff3cd;padding:.5em 1em;border:1px solid #e0c000}
 .note{color:#555}details{margin:.3em 0}summary{cursor:pointer;font-weight:600}nav a{margin-right:1em}`;
 
+/** A self-contained page: the report's style sheet, no scripts, nothing fetched. */
+export function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>${CSS}</style>
+</head><body>
+${body}
+</body></html>
+`;
+}
+
 export async function reportHtml(b: ReportBundle): Promise<string> {
   const title = b.runs.map((r) => r.label).join(', ');
   const random = b.runs.filter((r) => r.run.random_weights);
   const t = multiRunCells(b.table);
-  const single = b.runs.length === 1 ? languageTable(b.runs[0]) : null;
+  const single = isSingle(b) ? languageTable(b.runs[0]) : null;
   const [ov, heat, diff, cross] = await Promise.all([overview(b), relationHeatmap(b), difference(b), crossMatrix(b)]);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mLAMA report: ${esc(title)}</title>
@@ -318,6 +355,9 @@ ${htmlTable(
 )}
 ${single ? `<h3>Details</h3>${htmlTable(single.head, single.rows)}` : ''}
 <p class="note">Numbers in %. P@1 over unique (relation, subject) queries; the average weighs each language equally.${t.notes.map((n) => ` ${esc(n)}`).join('')}</p>
+${bundleNotes(b)
+  .map((n) => `<p class="warn">${esc(n)}</p>`)
+  .join('\n')}
 <h2 id="relations">Language × relation</h2>
 ${figure('heatmap', heat, 'P@1 per language and relation, one panel per run and style')}
 <h2 id="difference">Entity-based minus word-only</h2>

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { fail } from '../../errors.js';
-import { iterateResults, readResults, requireRun, withStore } from '../../store/db.js';
-import { bundleOf, runReport } from '../../report/bundle.js';
+import { findRun, iterateResults, readResults, requireRun, withStore } from '../../store/db.js';
+import { bundleOf, runReport, type RunReport } from '../../report/bundle.js';
+import { parseColumn } from '../../report/multirun.js';
+import { statusText } from '../../run/lease.js';
 import { parseReportFormat, REPORT_FORMATS, reportFormatHelp, type ReportFormatName } from '../../report/formats.js';
 import { ANSWER_FORMATS, answerLines, type AnswerFormat } from '../../report/answers.js';
 import { readRelationNames } from '../../data/relations.js';
@@ -15,7 +17,7 @@ export function registerReport(program: Command, io: Io): void {
     .command('report')
     .description("per-language accuracy report; with --runs, the paper's table of several runs side by side")
     .option('--run <ref>', 'run name, id or "latest" (default: latest)')
-    .option('--runs <list>', 'several runs (names or ids), as columns of one table', list)
+    .option('--runs <list>', 'columns of one table, each RUN (every style it has) or RUN:STYLE, e.g. mbert:word,mluke:word,mluke:entity', list)
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--format <fmt>', reportFormatHelp(), parseReportFormat, 'table')
     .option('--relations', 'also print the per-relation breakdown (table format, one run)')
@@ -53,18 +55,27 @@ export async function reportCommand(o: ReportOptions, io: Io): Promise<void> {
   const format = REPORT_FORMATS[o.format];
   const names = o.data ? readRelationNames(o.data) : {};
   await withStore(o.db, { readonly: true }, async (store) => {
-    const reports = (o.runs ?? [o.run ?? 'latest']).map((ref) => {
-      const run = requireRun(store, ref);
-      const rows = readResults(store, run.id);
-      if (rows.length === 0) fail(`run "${run.name}" has no stored answers`);
-      warnIfIncomplete(io, run, rows.length);
-      return runReport(run, rows, format.analyses);
+    const reports: RunReport[] = [];
+    // One report per run, however many of its styles the columns name; columns refer to it by its stored name.
+    const columns = (o.runs ?? [o.run ?? 'latest']).map((ref) => {
+      // A run whose name holds ':' is found by its whole name before RUN:STYLE is read.
+      const spec = o.runs && !findRun(store, ref) ? parseColumn(ref) : { run: ref, style: null };
+      const run = requireRun(store, spec.run);
+      if (!reports.some((r) => r.run.id === run.id)) {
+        const rows = readResults(store, run.id);
+        if (rows.length === 0) fail(`run "${run.name}" has no stored answers`);
+        const status = statusText(run, store.file);
+        warnIfIncomplete(io, { ...run, status }, rows.length);
+        const report = runReport(run, rows, format.analyses);
+        reports.push({ ...report, run: { ...report.run, status } });
+      }
+      return { run: run.name, style: spec.style };
     });
-    const dup = reports.find((r, i) => reports.findIndex((x) => x.run.id === r.run.id) !== i);
-    if (dup) fail(`--runs names run "${dup.run.name}" twice`);
+    const dup = columns.find((c, i) => c.style === null && columns.findIndex((x) => x.run === c.run) !== i);
+    if (dup) fail(`--runs names run "${dup.run}" twice`);
     for (const r of reports)
       if (r.cross_lingual?.unavailable) io.err(`note: run "${r.run.name}": cross-lingual analysis skipped: ${r.cross_lingual.unavailable}`);
-    const text = await format.render(bundleOf(reports, names), { colour: io.tty && !o.out, relations: !!o.relations });
+    const text = await format.render(bundleOf(reports, names, columns), { colour: io.tty && !o.out, relations: !!o.relations });
     for (const r of reports) for (const w of tieWarnings(r.languages)) io.err(`warning: ${reports.length > 1 ? `run "${r.run.name}": ` : ''}${w}`);
     if (o.out) {
       const file = openOutFile(o.out, 'the report');

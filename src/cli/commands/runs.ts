@@ -10,7 +10,7 @@ import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
 import { declareOptions, points, type Io } from '../io.js';
 import { shardFromEnv } from './shard.js';
-import { liveHolder } from '../../run/lease.js';
+import { liveHolder, statusText } from '../../run/lease.js';
 import { precisionNote } from '../../report/precision.js';
 import { lookupLine, shardLine } from '../../report/render.js';
 
@@ -150,7 +150,6 @@ export async function runsCommand(o: { db: string; format: string }, io: Io): Pr
     const runs = listRuns(store).map((r) => ({
       ...r,
       held_by: liveHolder(r, store.file),
-      gone: r.status === 'running' && !!r.lease_pid && !liveHolder(r, store.file),
     }));
     if (o.format === 'json') {
       const json = runs.map((r) => ({
@@ -178,7 +177,7 @@ export async function runsCommand(o: { db: string; format: string }, io: Io): Pr
         runs.map((r) => [
           r.id,
           r.name,
-          r.gone ? 'running (holder gone)' : r.status,
+          statusText(r, store.file),
           r.stored,
           r.planned,
           JSON.stringify(r.options.styles) + precisionNote(r.options),

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
+import { tinyCheckpoint } from './support/fixtures.js';
+import { REPORT_FORMAT_NAMES } from '../src/report/formats.js';
+
+// Runs on the bundled sample: "a" and "a2" ask the same questions with different weights; "few" asks fewer
+// (--limit 3); "para" asks paraphrases too (--templates all). "a2" and "few" share one label.
+const db = join(tempDir(), 'results.sqlite');
+const run = (...a: string[]) => cli('run', '--data', SAMPLE_DATA, '--db', db, '--model', tinyCheckpoint(1, false, SAMPLE_DATA), ...a);
+for (const args of [
+  ['--name', 'a', '--limit', '6'],
+  ['--name', 'a2', '--limit', '6', '--styles', 'word', '--label', 'same'],
+  ['--name', 'few', '--limit', '3', '--styles', 'word', '--label', 'same'],
+  ['--name', 'para', '--limit', '6', '--styles', 'word', '--templates', 'all'],
+]) {
+  const r = await run(...args);
+  assert.equal(r.code, 0, r.err);
+}
+const report = (...a: string[]) => cli('report', '--db', db, ...a);
+
+test('report --runs says in every format which runs answered different questions, and how', async () => {
+  for (const format of REPORT_FORMAT_NAMES) {
+    const r = await report('--runs', 'a,few,para', '--format', format);
+    assert.equal(r.code, 0, r.err);
+    const text = r.out
+      .replace(/&quot;/g, '"')
+      .replace(/""/g, '"')
+      .replace(/\\"/g, '"');
+    assert.match(text, /limit: 3 vs 6/, format);
+    assert.match(text, /templates: "all" vs "main"/, format);
+  }
+  const j = JSON.parse((await report('--runs', 'a,few,para', '--format', 'json')).out);
+  assert.deepEqual(
+    j.differences.map((d: { run: string; reference: string }) => `${d.run}/${d.reference}`),
+    ['few/a', 'para/a'],
+  );
+  // Same questions, other weights and other styles: nothing to say.
+  const same = await report('--runs', 'a,a2', '--format', 'markdown');
+  assert.doesNotMatch(same.out, /different questions/);
+  assert.deepEqual(JSON.parse((await report('--runs', 'a,a2', '--format', 'json')).out).differences, []);
+  const csv = (await report('--runs', 'a,few', '--format', 'csv')).out.trim().split('\n');
+  assert.equal(csv[0], 'run,label,style,language,p_at_1,partial,average_over,differences_from_first_run');
+  assert.ok(csv.filter((l) => l.startsWith('few,')).every((l) => l.endsWith(',limit: 3 vs 6')));
+  assert.ok(csv.filter((l) => l.startsWith('a,')).every((l) => l.endsWith(',')));
+});
+
+test('report --runs RUN:STYLE picks and orders columns; an unknown style names the run and its styles', async () => {
+  const j = JSON.parse((await report('--runs', 'a2:word,a:entity,a:word', '--format', 'json')).out);
+  assert.deepEqual(
+    j.table.columns.map((c: { run: string; style: string }) => `${c.run}:${c.style}`),
+    ['a2:word', 'a:entity', 'a:word'],
+  );
+  const one = JSON.parse((await report('--runs', 'a:word', '--format', 'json')).out);
+  assert.deepEqual(
+    one.table.columns.map((c: { style: string }) => c.style),
+    ['word'],
+  );
+  const md = await report('--runs', 'a:entity', '--format', 'markdown');
+  assert.match(md.out, /^\| language \| a entity \|$/m);
+  const table = await report('--runs', 'a:entity');
+  assert.match(table.out, /│ language │ a entity │|language +a entity/);
+  for (const format of REPORT_FORMAT_NAMES) assert.equal((await report('--runs', 'a:word,a2', '--format', format)).code, 0, format);
+  const bad = await report('--runs', 'a2:entity');
+  assert.equal(bad.code, 2);
+  assert.equal(bad.err.trim(), 'error: --runs: run "a2" has no answers under style "entity"; it has word');
+  assert.match((await report('--runs', 'a:word,a:word')).err, /names run "a" style "word" twice/);
+  assert.match((await report('--runs', 'a:')).err, /"a:" must be RUN or RUN:STYLE/);
+});
+
+test('two runs with one label are told apart in every header; LaTeX groups columns by run', async () => {
+  const md = await report('--runs', 'a2,few', '--format', 'markdown');
+  assert.match(md.out, /^\| language \| same \(a2\) word \| same \(few\) word \|$/m);
+  const latex = await report('--runs', 'a2,few', '--format', 'latex');
+  assert.match(latex.out, /\\multicolumn\{1\}\{c\}\{same \(a2\)\} & \\multicolumn\{1\}\{c\}\{same \(few\)\}/);
+  const html = (await report('--runs', 'a2,few', '--format', 'html')).out;
+  assert.match(html, /same \(a2\) · word/);
+  assert.match(html, /same \(few\) · word/);
+});
+
+test('text formats keep their marks: a newline in a label, the random-weights note in LaTeX, (n/L) in CSV', async () => {
+  const raw = new Database(db);
+  raw.prepare(`UPDATE runs SET label = ? WHERE name = 'a2'`).run('two\nlines');
+  raw.close();
+  try {
+    const md = (await report('--runs', 'a2,few', '--format', 'markdown')).out;
+    assert.match(md, /^\| language \| two<br>lines word \| same word \|$/m);
+    assert.ok(md.split('\n').every((l) => !l.startsWith('lines')));
+    const latex = (await report('--runs', 'a2,few', '--format', 'latex')).out;
+    assert.match(latex, /^% Runs with RANDOM weights .*: two lines, same\.$/m);
+    assert.ok(
+      latex.split('\n').every((l) => l === '' || /^(\\|%| &|language|[a-z]+ &|average &)/.test(l)),
+      latex,
+    );
+  } finally {
+    const back = new Database(db);
+    back.prepare(`UPDATE runs SET label = 'same' WHERE name = 'a2'`).run();
+    back.close();
+  }
+  // "a" answered ar, en, ja, zh; a run that answered only en makes the table's other columns cover 1 of 4.
+  const r = await run('--name', 'en-only', '--limit', '6', '--styles', 'word', '--languages', 'en');
+  assert.equal(r.code, 0, r.err);
+  const csv = (await report('--runs', 'a:word,en-only', '--format', 'csv')).out.trim().split('\n');
+  assert.match(csv.find((l) => l.startsWith('en-only,') && l.includes(',average,'))!, /,average,[\d.]+,false,1\/4,/);
+  assert.match(csv.find((l) => l.startsWith('a,') && l.includes(',average,'))!, /,average,[\d.]+,false,4\/4,/);
+});
+
+test('report words a killed run as runs does: running (holder gone)', async () => {
+  const raw = new Database(db);
+  // A pid that no process holds on this host: the run's holder is gone.
+  raw.prepare(`UPDATE runs SET status = 'running', lease_pid = ?, lease_host = ? WHERE name = 'few'`).run(2 ** 22 + 12345, hostname());
+  raw.close();
+  const runs = await cli('runs', '--db', db);
+  assert.match(runs.out, /few.*running \(holder gone\)/);
+  const r = await report('--run', 'few');
+  assert.match(r.out, /^run few \(#\d+, running \(holder gone\)\)/m);
+  assert.match(r.err, /run "few" is running \(holder gone\)/);
+  const j = JSON.parse((await report('--run', 'few', '--format', 'json')).out);
+  assert.equal(j.run.status, 'running (holder gone)');
+});
+
+test('HTML: legend entries tell run and style apart, bars follow the legend, checked in Chromium at 1440 px', {
+  skip: !existsSync('/usr/bin/chromium') && 'Debian chromium is not installed (make browser)',
+}, async () => {
+  const { chromium } = await import('playwright-core');
+  const long = 'XLM-R base, exported from the hub, evaluated on mLAMA 1.1';
+  const raw = new Database(db);
+  raw.prepare(`UPDATE runs SET label = ? WHERE name = 'a'`).run(long);
+  raw.close();
+  const out = join(tempDir(), 'report.html');
+  try {
+    assert.equal((await report('--runs', 'a2,a:entity,a:word', '--format', 'html', '--out', out)).code, 0);
+  } finally {
+    const back = new Database(db);
+    back.prepare(`UPDATE runs SET label = NULL WHERE name = 'a'`).run();
+    back.close();
+  }
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(`file://${out}`);
+    const legend = await page.locator('#chart svg .role-legend-label text').allTextContents();
+    assert.deepEqual(legend, ['same · word', 'XLM-R base, export…ated on mLAMA 1.1 · entity', 'XLM-R base, export…ated on mLAMA 1.1 · word']);
+    const swatches = await page.locator('#chart svg .role-legend-symbol path').evaluateAll((ps) => ps.map((p) => p.getAttribute('fill')));
+    // The first language's bars, left to right, have the legend's colours in the legend's order.
+    const bars = await page
+      .locator('#chart svg .mark-rect path')
+      .evaluateAll((ps) => ps.map((p) => ({ x: p.getBoundingClientRect().x, fill: p.getAttribute('fill') })));
+    const first = bars.sort((p, q) => p.x - q.x).slice(0, legend.length);
+    assert.deepEqual(
+      first.map((b) => b.fill),
+      swatches,
+    );
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 1440, 'nothing wider than a desktop window');
+  } finally {
+    await browser.close();
+  }
+});
