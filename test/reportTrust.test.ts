@@ -120,3 +120,12 @@ test('known-answer --check on a word-only run checks the word style, with no NaN
   const t = await cli('known-answer', '--run', 'ka', '--facts', FACTS, '--data', SAMPLE_DATA, '--db', db, '--check');
   assert.doesNotMatch(t.out.split('\n').find((l) => l.startsWith('check '))!, /NaN|entity/);
 });
+
+test('known-answer --format html: the trained / transfer / held-out classes charted on one self-contained page', async () => {
+  const r = await cli('known-answer', '--run', 'ka', '--facts', FACTS, '--data', SAMPLE_DATA, '--db', db, '--format', 'html');
+  assert.equal(r.code, 0, r.err);
+  assert.doesNotMatch(r.out, /<script|<link|src="http/);
+  assert.match(r.out, /<figure id="classes"><svg/);
+  for (const part of ['trained', 'transfer', 'held-out']) assert.match(r.out, new RegExp(`<td>${part}</td>`));
+  assert.match(r.out, /trained_p1_word=[\d.]+ trained_p1_entity=NaN/);
+});

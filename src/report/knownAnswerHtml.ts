@@ -25,6 +25,8 @@ function chart(report: KnownAnswerReport, styles: string[]): Promise<string> {
     data: { values },
     facet: { field: 'part', type: 'nominal', title: null, sort: PARTS },
     columns: 3,
+    // A class no query of a language fell in leaves no empty slot for it.
+    resolve: { scale: { x: 'independent', xOffset: 'independent' } },
     spec: {
       width: 260,
       height: 180,
