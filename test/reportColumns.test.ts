@@ -160,3 +160,47 @@ test('HTML: legend entries tell run and style apart, bars follow the legend, che
     await browser.close();
   }
 });
+
+test('report --metric takes any averageable metric of the metric table into the multi-run table and the HTML charts', async () => {
+  const one = JSON.parse((await report('--run', 'a', '--format', 'json')).out);
+  const j = JSON.parse((await report('--runs', 'a,a2', '--metric', 'mrr', '--format', 'json')).out);
+  assert.equal(j.table.metric, 'mrr');
+  const ja = j.table.languages.indexOf('ja');
+  const col = j.table.columns.findIndex((c: { run: string; style: string }) => c.run === 'a' && c.style === 'entity');
+  assert.equal(j.table.values[ja][col], one.languages.find((m: { language: string; style: string }) => m.language === 'ja' && m.style === 'entity').mrr);
+  const md = (await report('--runs', 'a,a2', '--metric', 'p_at_10', '--format', 'markdown')).out;
+  assert.match(md, /^P@10 \(%\) over unique queries/m);
+  assert.match((await report('--runs', 'a,a2', '--metric', 'p_at_10', '--format', 'csv')).out, /^run,label,style,language,p_at_10,/);
+  assert.match((await report('--runs', 'a,a2', '--metric', 'p_at_10', '--format', 'latex')).out, /^% P@10 \(%\) per language/m);
+  // Coverage is an entity head's: word columns have no value there, not 0.
+  const cov = JSON.parse((await report('--runs', 'a,a2', '--metric', 'entity_coverage', '--format', 'json')).out);
+  assert.deepEqual(
+    cov.table.columns.map((c: { style: string }, k: number) => (cov.table.average[k] === null ? `${c.style}:-` : c.style)),
+    ['word:-', 'entity', 'word:-'],
+  );
+  const html = (await report('--runs', 'a,a2', '--metric', 'mrr', '--format', 'html')).out;
+  assert.match(html, /<h2 id="overview">MRR per language<\/h2>/);
+  assert.match(html, /MRR \(%\)/);
+  const bad = await report('--runs', 'a,a2', '--metric', 'ties');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /^error: --metric must be one of p_at_1, p_at_5, p_at_10, p_at_100, macro_p_at_1, mrr, entity_coverage, p_at_1_covered, got "ties"$/m);
+});
+
+test('every --format of report, answers, known-answer and runs comes from one map of formats', async () => {
+  const { FORMATS } = await import('../src/report/formatOption.js');
+  for (const [command, names] of [
+    ['report', REPORT_FORMAT_NAMES],
+    ['answers', ['jsonl', 'csv']],
+    ['known-answer', ['table', 'json', 'html']],
+    ['runs', ['table', 'json']],
+  ] as const) {
+    const help = (await cli(command, '--help')).out.replace(/\s+/g, ' ');
+    for (const n of names) {
+      assert.ok(Object.hasOwn(FORMATS, n), n);
+      assert.match(help, new RegExp(`${n} \\(`), `${command} ${n}`);
+    }
+    const bad = await cli(command, '--format', 'docx', '--run', 'a', '--facts', 'f', '--data', 'd', '--db', db);
+    assert.equal(bad.code, 2, command);
+    assert.equal(bad.err.trim(), `error: --format must be ${names.slice(0, -1).join(', ')} or ${names.at(-1)}, got "docx"`, command);
+  }
+});

@@ -29,7 +29,7 @@ test('report --runs: languages as rows, run x style columns, averages recomputed
   for (const [j, c] of multi.table.columns.entries()) {
     const one = await json('report', '--run', c.run, '--format', 'json');
     const ms = one.languages.filter((m: any) => m.style === c.style);
-    multi.table.languages.forEach((l: string, i: number) => assert.equal(multi.table.p_at_1[i][j], ms.find((m: any) => m.language === l).p_at_1));
+    multi.table.languages.forEach((l: string, i: number) => assert.equal(multi.table.values[i][j], ms.find((m: any) => m.language === l).p_at_1));
     assert.ok(Math.abs(multi.table.average[j] - ms.reduce((s: number, m: any) => s + m.p_at_1, 0) / ms.length) < 1e-12);
   }
   const latex = await cli('report', '--runs', 'a,b', '--db', db, '--format', 'latex');

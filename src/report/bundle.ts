@@ -35,16 +35,18 @@ export function runReport(run: RunRecord, rows: ResultRow[], analyses: boolean):
   return { ...base, paraphrase: paraphraseRobustness(rows), cross_lingual: crossLingual(rows), bias: languageBias(rows) };
 }
 
-export function bundleOf(runs: RunReport[], relationNames: Record<string, string> = {}, columns?: ColumnSpec[]): ReportBundle {
+export function bundleOf(runs: RunReport[], relationNames: Record<string, string> = {}, columns?: ColumnSpec[], metric = 'p_at_1'): ReportBundle {
   const table = multiRunTable(
     runs.map((r) => ({
       run: r.run.name,
       label: r.label,
       styles: (r.run.options.styles as string[] | undefined) ?? [],
       languages: r.languages,
+      heads: r.heads,
       partial: r.run.status !== 'complete',
     })),
     columns,
+    metric,
   );
   const differences = tableDifferences(
     runs.map((r) => ({ name: r.run.name, options: r.run.options, checkpoint: r.run.checkpoint, dataset: r.run.dataset ?? {} })),

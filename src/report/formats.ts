@@ -1,8 +1,9 @@
-import { fail } from '../errors.js';
+import { formatOption, type FormatName } from './formatOption.js';
 import { bundleNotes, isSingle, type ReportBundle } from './bundle.js';
 import { relationTable, renderReportTable, reportCsv } from './render.js';
 import { renderTable, toCsv, type Cell } from './table.js';
 import { reportHtml } from './html.js';
+import { metricDef } from './metrics.js';
 import type { MultiRunTable } from './multirun.js';
 
 export interface RenderOptions {
@@ -12,6 +13,7 @@ export interface RenderOptions {
 }
 
 export interface ReportFormat {
+  /** What the format shows in a report (the option's help); the format itself is one of FORMATS. */
   description: string;
   /** Whether the format shows paraphrase, cross-lingual and bias analyses (they cost a pass over every answer). */
   analyses: boolean;
@@ -31,7 +33,7 @@ const columnStyle = (c: MultiRunTable['columns'][number]) => `${c.style}${c.part
  */
 export function multiRunCells(t: MultiRunTable): { head: string[]; rows: Cell[][]; notes: string[] } {
   const head = ['language', ...t.columns.map((c) => `${c.label} ${columnStyle(c)}`)];
-  const rows: Cell[][] = t.languages.map((l, i) => [l, ...t.p_at_1[i].map(pct)]);
+  const rows: Cell[][] = t.languages.map((l, i) => [l, ...t.values[i].map(pct)]);
   const L = t.languages.length;
   const fewer = (j: number) => t.average[j] !== null && t.average_languages[j] < L;
   rows.push(['average', ...t.average.map((a, j) => (fewer(j) ? `${pct(a)} (${t.average_languages[j]}/${L})` : pct(a)))]);
@@ -67,7 +69,7 @@ function markdown(b: ReportBundle): string {
     `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...rows.map(line),
     '',
-    'P@1 (%) over unique queries; the average weighs each language equally.',
+    `${metricDef(b.table.metric).label} (%) over unique queries; the average weighs each language equally.`,
     ...allNotes(b, notes),
   ].join('\n');
 }
@@ -104,7 +106,8 @@ function latex(b: ReportBundle): string {
     ...body,
     '\\bottomrule',
     '\\end{tabular}',
-    // What the marks in the table mean, as comments beside it (a caption is the paper's to write).
+    // What the cells are and what the marks mean, as comments beside it (a caption is the paper's to write).
+    `% ${metricDef(t.metric).label} (%) per language; the average weighs each language equally.`,
     ...allNotes(b, notes).map((n) => `% ${n}`),
   ].join('\n');
 }
@@ -113,7 +116,7 @@ function table(b: ReportBundle, o: RenderOptions): string {
   if (isSingle(b)) return renderReportTable(b.runs[0], o.colour) + (o.relations ? '\n' + relationTable(b.runs[0], o.colour) : '');
   const { head, rows, notes } = multiRunCells(b.table);
   return [
-    `P@1 (%) per language; columns: run label and prompt style`,
+    `${metricDef(b.table.metric).label} (%) per language; columns: run label and prompt style`,
     renderTable(head, rows, { colour: o.colour }),
     ...allNotes(b, notes).map((n) => `note: ${n}`),
   ].join('\n');
@@ -129,10 +132,10 @@ function csv(b: ReportBundle): string {
     // The average row's basis is the language rows of its column; a partial run says so on every row. An average
     // over fewer languages than the table's says over how many (n/L), as the text formats mark it.
     const base = [c.run, c.label, c.style];
-    t.languages.forEach((l, i) => t.p_at_1[i][j] !== null && rows.push([...base, l, t.p_at_1[i][j]!, String(c.partial), '', differs(c.run)]));
+    t.languages.forEach((l, i) => t.values[i][j] !== null && rows.push([...base, l, t.values[i][j]!, String(c.partial), '', differs(c.run)]));
     if (t.average[j] !== null) rows.push([...base, 'average', t.average[j]!, String(c.partial), `${t.average_languages[j]}/${L}`, differs(c.run)]);
   });
-  return toCsv(['run', 'label', 'style', 'language', 'p_at_1', 'partial', 'average_over', 'differences_from_first_run'], rows);
+  return toCsv(['run', 'label', 'style', 'language', t.metric, 'partial', 'average_over', 'differences_from_first_run'], rows);
 }
 
 /** One run keeps the single-run JSON layout (`run`, `languages`, ...) with the analyses added beside it. */
@@ -149,7 +152,7 @@ export const REPORT_FORMATS = {
   json: { description: 'everything, with paraphrase, cross_lingual and bias sections', analyses: true, render: json },
   html: { description: 'one self-contained HTML page with charts', analyses: true, render: (b: ReportBundle) => reportHtml(b) },
   latex: { description: 'the multi-run table as a LaTeX booktabs tabular', analyses: false, render: latex },
-} satisfies Record<string, ReportFormat>;
+} satisfies Partial<Record<FormatName, ReportFormat>>;
 
 export type ReportFormatName = keyof typeof REPORT_FORMATS;
 
@@ -157,12 +160,10 @@ export const isReportFormat = (f: string): f is ReportFormatName => Object.hasOw
 
 export const REPORT_FORMAT_NAMES = Object.keys(REPORT_FORMATS) as ReportFormatName[];
 
-/** The option parser of --format: a registered name, else one line and exit 2. */
-export function parseReportFormat(value: string): ReportFormatName {
-  if (!isReportFormat(value)) fail(`--format must be ${REPORT_FORMAT_NAMES.slice(0, -1).join(', ')} or ${REPORT_FORMAT_NAMES.at(-1)}, got "${value}"`);
-  return value;
-}
+/** `report --format`: the names above, with what each shows in a report; check and help derived (formatOption). */
+export const REPORT_FORMAT_OPTION = formatOption(REPORT_FORMAT_NAMES, Object.fromEntries(REPORT_FORMAT_NAMES.map((n) => [n, REPORT_FORMATS[n].description])));
 
-export function reportFormatHelp(): string {
-  return REPORT_FORMAT_NAMES.map((n) => `${n} (${REPORT_FORMATS[n].description})`).join(' | ');
-}
+/** The option parser of --format: a registered name, else one line and exit 2. */
+export const parseReportFormat = REPORT_FORMAT_OPTION.parse;
+
+export const reportFormatHelp = (): string => REPORT_FORMAT_OPTION.help;

@@ -5,6 +5,7 @@ import type { RelationBias } from './bias.js';
 import { multiRunCells } from './formats.js';
 import { languageTable } from './render.js';
 import { relationName } from './relationNames.js';
+import { metricDef, type RelationMetrics, type StyleMetrics } from './metrics.js';
 
 /** A Vega-Lite spec drawn to SVG in Node and inlined: the page needs no scripts and no network. */
 export async function svg(spec: object): Promise<string> {
@@ -28,6 +29,20 @@ const colOf = (b: ReportBundle) => (r: RunReport, style: string) => {
   const c = b.table.columns.find((x) => x.run === r.run.name && x.style === style);
   return c ? columnName(c) : null;
 };
+/** A metric of a language or relation, in %; null where it is undefined. */
+const value = (m: StyleMetrics | RelationMetrics | undefined, key: string) => {
+  const v = m?.[key];
+  return v === null || v === undefined ? null : 100 * Number(v);
+};
+/** The chosen metric's label. */
+const label = (b: ReportBundle) => metricDef(b.table.metric).label;
+/**
+ * The metric per relation: the chosen one where relations have it, else P@1 (a relation's macro P@1 is its P@1;
+ * coverage is a language's).
+ */
+const relKey = (b: ReportBundle) => (b.runs.some((r) => r.relations.some((m) => b.table.metric in m)) ? b.table.metric : 'p_at_1');
+const relLabel_ = (b: ReportBundle) => metricDef(relKey(b)).label;
+
 /** The table's columns in order, by chart name: the legend and the bars follow it. */
 const order = (b: ReportBundle) => b.table.columns.map(columnName);
 
@@ -40,11 +55,13 @@ export function htmlTable(head: string[], rows: (string | number)[][], cls = '')
 
 const figure = (id: string, body: string, caption: string) => `<figure id="${id}">${body}<figcaption>${esc(caption)}</figcaption></figure>`;
 
-/** P@1 per language, one bar per run and style: the overview. */
+/** The table's metric per language, one bar per run and style: the overview. */
 function overview(b: ReportBundle) {
   const col = colOf(b);
   const values = b.runs.flatMap((r) =>
-    r.languages.flatMap((m) => (col(r, m.style) ? [{ language: m.language, column: col(r, m.style), p_at_1: 100 * m.p_at_1 }] : [])),
+    r.languages.flatMap((m) =>
+      col(r, m.style) && value(m, b.table.metric) !== null ? [{ language: m.language, column: col(r, m.style), v: value(m, b.table.metric) }] : [],
+    ),
   );
   return svg({
     // Fits a desktop page: about 1000 px whatever the number of languages and columns.
@@ -56,9 +73,9 @@ function overview(b: ReportBundle) {
       x: { field: 'language', type: 'nominal', title: 'language', axis: { labelAngle: 0 } },
       // Bars side by side in the legend's order: both sort by the table's columns.
       xOffset: { field: 'column', sort: order(b) },
-      y: { field: 'p_at_1', type: 'quantitative', title: 'P@1 (%)' },
+      y: { field: 'v', type: 'quantitative', title: `${label(b)} (%)` },
       color: { field: 'column', type: 'nominal', title: 'run · style', legend: { labelLimit: 400 }, sort: order(b) },
-      tooltip: [{ field: 'column' }, { field: 'language' }, { field: 'p_at_1', format: '.1f' }],
+      tooltip: [{ field: 'column' }, { field: 'language' }, { field: 'v', title: label(b), format: '.1f' }],
     },
   });
 }
@@ -81,13 +98,13 @@ function panels(columns: string[], languages: number, step = cellWidth(languages
   };
 }
 
-/** Language x relation P@1, one panel per run and style. */
+/** Language x relation, the metric per relation, one panel per run and style. */
 function relationHeatmap(b: ReportBundle) {
   const col = colOf(b);
   const values = b.runs.flatMap((r) =>
     r.relations
       .filter((m) => col(r, m.style))
-      .map((m) => ({ column: col(r, m.style), language: m.language, relation: relLabel(b, m.relation), id: m.relation, p_at_1: 100 * m.p_at_1 })),
+      .map((m) => ({ column: col(r, m.style), language: m.language, relation: relLabel(b, m.relation), id: m.relation, v: value(m, relKey(b)) })),
   );
   const relations = [...new Set(b.runs.flatMap((r) => r.relations.map((m) => m.relation)))].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
   return svg({
@@ -102,14 +119,14 @@ function relationHeatmap(b: ReportBundle) {
       encoding: {
         x: { field: 'language', type: 'nominal', title: null, axis: { orient: 'top', labelAngle: 0 } },
         y: { field: 'relation', type: 'nominal', title: null, sort: relations.map((id) => relLabel(b, id)) },
-        color: { field: 'p_at_1', type: 'quantitative', title: 'P@1 (%)', scale: { scheme: 'blues', domain: [0, 100] } },
-        tooltip: [{ field: 'language' }, { field: 'relation' }, { field: 'p_at_1', format: '.1f' }],
+        color: { field: 'v', type: 'quantitative', title: `${relLabel_(b)} (%)`, scale: { scheme: 'blues', domain: [0, 100] } },
+        tooltip: [{ field: 'language' }, { field: 'relation' }, { field: 'v', title: relLabel_(b), format: '.1f' }],
       },
     },
   });
 }
 
-/** Entity-based minus word-only P@1 per language, in points: above zero the entity prompt knows more. */
+/** Entity-based minus word-only, the table's metric per language, in points: above zero the entity prompt knows more. */
 function difference(b: ReportBundle) {
   const col = colOf(b);
   const values = b.runs.flatMap((r) => {
@@ -118,7 +135,8 @@ function difference(b: ReportBundle) {
       .filter((m) => m.style !== 'word' && col(r, m.style))
       .flatMap((e) => {
         const w = word.find((x) => x.language === e.language);
-        return w ? [{ language: e.language, column: col(r, e.style), diff: 100 * (e.p_at_1 - w.p_at_1) }] : [];
+        const [ve, vw] = [value(e, b.table.metric), value(w, b.table.metric)];
+        return ve !== null && vw !== null ? [{ language: e.language, column: col(r, e.style), diff: ve - vw }] : [];
       });
   });
   if (!values.length) return Promise.resolve('');
@@ -132,7 +150,7 @@ function difference(b: ReportBundle) {
         encoding: {
           x: { field: 'language', type: 'nominal', axis: { labelAngle: 0 } },
           xOffset: { field: 'column', sort: order(b) },
-          y: { field: 'diff', type: 'quantitative', title: 'entity − word P@1 (points)' },
+          y: { field: 'diff', type: 'quantitative', title: `entity − word ${label(b)} (points)` },
           color: { field: 'column', type: 'nominal', title: 'run · style', legend: { labelLimit: 400 }, sort: order(b) },
           tooltip: [{ field: 'column' }, { field: 'language' }, { field: 'diff', format: '.1f' }],
         },
@@ -284,7 +302,7 @@ function biasSection(b: ReportBundle): string {
   );
 }
 
-/** Per-relation P@1 for every run and style, folded by language so the page stays short. */
+/** The metric per relation for every run and style, folded by language so the page stays short. */
 function relationTables(b: ReportBundle): string {
   const cols = b.table.columns;
   return b.table.languages
@@ -293,13 +311,17 @@ function relationTables(b: ReportBundle): string {
         x.localeCompare(y, 'en', { numeric: true }),
       );
       const rows = rels.map((rel) => {
-        const cells = cols.map((c) =>
-          pct(b.runs.find((r) => r.run.name === c.run)!.relations.find((m) => m.language === lang && m.style === c.style && m.relation === rel)?.p_at_1),
-        );
+        const cells = cols.map((c) => {
+          const v = value(
+            b.runs.find((r) => r.run.name === c.run)!.relations.find((m) => m.language === lang && m.style === c.style && m.relation === rel),
+            relKey(b),
+          );
+          return v === null ? '-' : v.toFixed(1);
+        });
         const queries = b.runs.flatMap((r) => r.relations).find((m) => m.language === lang && m.relation === rel)?.queries ?? 0;
         return [rel, relationName(b.relation_names, rel), queries, ...cells];
       });
-      return `<details class="lang"><summary>${esc(lang)} (${rels.length} relations)</summary>${htmlTable(['relation', 'name', 'queries', ...cols.map((c) => `${c.label} ${c.style} P@1`)], rows)}</details>`;
+      return `<details class="lang"><summary>${esc(lang)} (${rels.length} relations)</summary>${htmlTable(['relation', 'name', 'queries', ...cols.map((c) => `${c.label} ${c.style} ${relLabel_(b)}`)], rows)}</details>`;
     })
     .join('\n');
 }
@@ -347,21 +369,21 @@ ${htmlTable(
 )}
 ${random.length ? `<p class="warn">${random.map((r) => `<b>${esc(r.label)}</b>`).join(', ')}: this checkpoint has <b>random weights</b> (generated by <code>mlama make-checkpoint</code>): the numbers show that the harness works, not what any model knows.</p>` : ''}
 <nav><a href="#overview">overview</a><a href="#relations">relations</a><a href="#difference">entity − word</a><a href="#cross">cross-lingual</a><a href="#paraphrase">paraphrases</a><a href="#bias">bias</a><a href="#tables">per-relation tables</a></nav>
-<h2 id="overview">P@1 per language</h2>
-${figure('chart', ov, 'P@1 per language for each run and prompt style')}
+<h2 id="overview">${esc(label(b))} per language</h2>
+${figure('chart', ov, `${label(b)} per language for each run and prompt style`)}
 ${htmlTable(
-  t.head.map((h, i) => (i ? `${h} P@1` : h)),
+  t.head.map((h, i) => (i ? `${h} ${label(b)}` : h)),
   t.rows,
 )}
 ${single ? `<h3>Details</h3>${htmlTable(single.head, single.rows)}` : ''}
-<p class="note">Numbers in %. P@1 over unique (relation, subject) queries; the average weighs each language equally.${t.notes.map((n) => ` ${esc(n)}`).join('')}</p>
+<p class="note">Numbers in %. ${esc(label(b))} over unique (relation, subject) queries; the average weighs each language equally.${t.notes.map((n) => ` ${esc(n)}`).join('')}</p>
 ${bundleNotes(b)
   .map((n) => `<p class="warn">${esc(n)}</p>`)
   .join('\n')}
 <h2 id="relations">Language × relation</h2>
-${figure('heatmap', heat, 'P@1 per language and relation, one panel per run and style')}
+${figure('heatmap', heat, `${relLabel_(b)} per language and relation, one panel per run and style`)}
 <h2 id="difference">Entity-based minus word-only</h2>
-${diff ? figure('diff', diff, 'entity-based P@1 minus word-only P@1 per language, in points') : '<p class="note">No run has both a word-only and an entity-based style.</p>'}
+${diff ? figure('diff', diff, `entity-based minus word-only ${label(b)} per language, in points`) : '<p class="note">No run has both a word-only and an entity-based style.</p>'}
 <h2 id="cross">Cross-lingual consistency</h2>
 <p class="note">For facts asked in two languages (same relation and subject Wikidata id, main template): RankC (Qi et al., 2023) over the top-10 candidates matched by Wikidata id; 1 means the same ranking. See docs/ANALYSES.md.</p>
 ${cross ? figure('cross-matrix', cross, 'RankC between every pair of languages, per run and style') : ''}
@@ -372,7 +394,7 @@ ${paraphraseSection(b)}
 <h2 id="bias">Language bias</h2>
 <p class="note">Per relation, the object predicted most often, the share of queries that get it, and its share among the gold answers.</p>
 ${biasSection(b)}
-<h2 id="tables">Per-relation P@1, by language</h2>
+<h2 id="tables">Per-relation ${esc(relLabel_(b))}, by language</h2>
 ${relationTables(b)}
 </body></html>
 `;

@@ -1,5 +1,6 @@
 import { fail } from '../errors.js';
-import { meanOfDefined, type StyleMetrics } from './metrics.js';
+import type { Head } from '../model/contract.js';
+import { meanOfDefined, METRICS, type StyleMetrics } from './metrics.js';
 
 /** One column of the paper's table: a run (by its label) under one prompt style. */
 export interface RunColumn {
@@ -11,11 +12,13 @@ export interface RunColumn {
   partial: boolean;
 }
 
-/** Languages as rows, run x style as columns, P@1 in each cell (null: the run has no answers there). */
+/** Languages as rows, run x style as columns, one metric in each cell (null: the run has no value there). */
 export interface MultiRunTable {
+  /** The metric's key in the metric table (METRICS): P@1 unless `--metric` chose another. */
+  metric: string;
   columns: RunColumn[];
   languages: string[];
-  p_at_1: (number | null)[][];
+  values: (number | null)[][];
   /** Mean over the languages a column has, each language weighing the same. */
   average: (number | null)[];
   /** How many languages each column's average covers. */
@@ -27,6 +30,8 @@ export interface RunMetrics {
   label: string;
   styles: string[];
   languages: StyleMetrics[];
+  /** The head each style reads: a metric of other heads (coverage for a word head) has no value there. */
+  heads?: Record<string, Head>;
   /** The run is not complete. */
   partial?: boolean;
 }
@@ -63,7 +68,7 @@ function distinctLabels(runs: RunMetrics[]): Map<string, string> {
  * The mLAMA table of the mLUKE paper, over several runs: one pure pass over each run's per-language metrics.
  * `specs` pick and order the columns (default: every style of every run, in the runs' order).
  */
-export function multiRunTable(runs: RunMetrics[], specs: ColumnSpec[] = runs.map((r) => ({ run: r.run, style: null }))): MultiRunTable {
+export function multiRunTable(runs: RunMetrics[], specs: ColumnSpec[] = runs.map((r) => ({ run: r.run, style: null })), metric = 'p_at_1'): MultiRunTable {
   const labels = distinctLabels(runs);
   const columns: RunColumn[] = [];
   for (const spec of specs) {
@@ -79,15 +84,22 @@ export function multiRunTable(runs: RunMetrics[], specs: ColumnSpec[] = runs.map
   }
   const shown = new Set(columns.map((c) => c.run));
   const languages = [...new Set(runs.filter((r) => shown.has(r.run)).flatMap((r) => r.languages.map((m) => m.language)))].sort();
-  const cell = (c: RunColumn, lang: string) =>
-    runs.find((r) => r.run === c.run)!.languages.find((m) => m.language === lang && m.style === c.style)?.p_at_1 ?? null;
-  const p_at_1 = languages.map((l) => columns.map((c) => cell(c, l)));
+  // A metric a style's head does not have (coverage of a word style) is undefined there, not 0.
+  const heads = METRICS.find((d) => d.key === metric)?.heads ?? null;
+  const cell = (c: RunColumn, lang: string) => {
+    const run = runs.find((r) => r.run === c.run)!;
+    const head = run.heads?.[c.style];
+    if (heads && head && !heads.includes(head)) return null;
+    const v = run.languages.find((m) => m.language === lang && m.style === c.style)?.[metric];
+    return v === null || v === undefined ? null : Number(v);
+  };
+  const values = languages.map((l) => columns.map((c) => cell(c, l)));
   const average: (number | null)[] = [];
   const average_languages: number[] = [];
   columns.forEach((_, j) => {
-    const xs = p_at_1.map((row) => row[j]);
+    const xs = values.map((row) => row[j]);
     average.push(meanOfDefined(xs));
     average_languages.push(xs.filter((x) => x !== null).length);
   });
-  return { columns, languages, p_at_1, average, average_languages };
+  return { metric, columns, languages, values, average, average_languages };
 }

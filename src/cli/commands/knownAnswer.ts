@@ -8,8 +8,11 @@ import { differences } from '../../run/config.js';
 import type { Dataset } from '../../data/mlama.js';
 import { fmt, knownAnswerFailures, knownAnswerReport, knownAnswerSummary, summaryLine } from '../../report/knownAnswer.js';
 import { renderTable } from '../../report/table.js';
+import { formatOption } from '../../report/formatOption.js';
 import { knownAnswerHtml, knownAnswerRows } from '../../report/knownAnswerHtml.js';
 import { warnIfIncomplete, type Io } from '../io.js';
+
+const FORMAT = formatOption(['table', 'json', 'html'] as const, { html: 'one page with the classes of facts charted' });
 
 export function registerKnownAnswer(program: Command, io: Io): void {
   program
@@ -19,7 +22,7 @@ export function registerKnownAnswer(program: Command, io: Io): void {
     .requiredOption('--facts <file>', "the checkpoint's training-facts.jsonl")
     .requiredOption('--data <dir>', 'the mLAMA directory the run evaluated (its lineids lead to the facts)')
     .option('--db <file>', 'results database', 'results/mlama.sqlite')
-    .option('--format <fmt>', 'table | json | html (one page with the classes of facts charted)', 'table')
+    .option(FORMAT.flags, FORMAT.help, FORMAT.parse, FORMAT.default)
     .option('--check', 'exit 1 unless trained-fact P@1 >= 0.8 (both styles) and held-out P@1 <= baseline + 5 points')
     .action((o: KnownAnswerOptions) => knownAnswerCommand(o, io));
 }
@@ -35,7 +38,6 @@ export interface KnownAnswerOptions {
 
 /** `mlama known-answer`: P@1 by what the checkpoint was trained on; a failed --check throws ExitStatus(1). */
 export async function knownAnswerCommand(o: KnownAnswerOptions, io: Io): Promise<void> {
-  if (!['table', 'json', 'html'].includes(o.format)) fail(`--format must be table, json or html, got "${o.format}"`);
   const facts = readTrainingFacts(o.facts);
   await withStore(o.db, { readonly: true }, async (store) => {
     const run = requireRun(store, o.run);

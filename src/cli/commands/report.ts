@@ -6,11 +6,14 @@ import { parseColumn } from '../../report/multirun.js';
 import { statusText } from '../../run/lease.js';
 import { parseReportFormat, REPORT_FORMATS, reportFormatHelp, type ReportFormatName } from '../../report/formats.js';
 import { ANSWER_FORMATS, answerLines, type AnswerFormat } from '../../report/answers.js';
+import { formatOption } from '../../report/formatOption.js';
 import { readRelationNames } from '../../data/relations.js';
-import { tieWarnings } from '../../report/metrics.js';
+import { parseMetric, TABLE_METRICS, tieWarnings } from '../../report/metrics.js';
 import { list, warnIfIncomplete, type Io } from '../io.js';
 import { openOutFile, refuseOutOverDb } from '../outFile.js';
 import { DEFAULT_DB } from './runs.js';
+
+const ANSWER_FORMAT_OPTION = formatOption(ANSWER_FORMATS);
 
 export function registerReport(program: Command, io: Io): void {
   program
@@ -20,6 +23,12 @@ export function registerReport(program: Command, io: Io): void {
     .option('--runs <list>', 'columns of one table, each RUN (every style it has) or RUN:STYLE, e.g. mbert:word,mluke:word,mluke:entity', list)
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--format <fmt>', reportFormatHelp(), parseReportFormat, 'table')
+    .option(
+      '--metric <key>',
+      `the metric of the multi-run table and the HTML charts: ${TABLE_METRICS.map((d) => `${d.key} (${d.label})`).join(', ')}`,
+      parseMetric,
+      'p_at_1',
+    )
     .option('--relations', 'also print the per-relation breakdown (table format, one run)')
     .option('--data <dir>', "dataset whose relations.jsonl names the relations (default: Wikidata's labels)")
     .option('--out <file>', 'write to a file instead of stdout')
@@ -30,7 +39,7 @@ export function registerReport(program: Command, io: Io): void {
     .description('export every stored answer (query, style, gold objects, rank, top candidates with Wikidata ids), streamed')
     .requiredOption('--run <ref>', 'run name, id or "latest"')
     .option('--languages <list>', 'only these languages', list)
-    .option('--format <fmt>', ANSWER_FORMATS.join(' | '), 'jsonl')
+    .option(ANSWER_FORMAT_OPTION.flags, ANSWER_FORMAT_OPTION.help, ANSWER_FORMAT_OPTION.parse, ANSWER_FORMAT_OPTION.default)
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--stats', 'print the records written and the peak memory (RSS) to stderr')
@@ -42,6 +51,7 @@ export interface ReportOptions {
   runs?: string[];
   db: string;
   format: ReportFormatName;
+  metric?: string;
   out?: string;
   relations?: boolean;
   data?: string;
@@ -75,7 +85,7 @@ export async function reportCommand(o: ReportOptions, io: Io): Promise<void> {
     if (dup) fail(`--runs names run "${dup.run}" twice`);
     for (const r of reports)
       if (r.cross_lingual?.unavailable) io.err(`note: run "${r.run.name}": cross-lingual analysis skipped: ${r.cross_lingual.unavailable}`);
-    const text = await format.render(bundleOf(reports, names, columns), { colour: io.tty && !o.out, relations: !!o.relations });
+    const text = await format.render(bundleOf(reports, names, columns, o.metric), { colour: io.tty && !o.out, relations: !!o.relations });
     for (const r of reports) for (const w of tieWarnings(r.languages)) io.err(`warning: ${reports.length > 1 ? `run "${r.run.name}": ` : ''}${w}`);
     if (o.out) {
       const file = openOutFile(o.out, 'the report');

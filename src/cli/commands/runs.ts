@@ -11,8 +11,11 @@ import { renderTable } from '../../report/table.js';
 import { declareOptions, points, type Io } from '../io.js';
 import { shardFromEnv } from './shard.js';
 import { liveHolder, statusText } from '../../run/lease.js';
+import { formatOption } from '../../report/formatOption.js';
 import { precisionNote } from '../../report/precision.js';
 import { lookupLine, shardLine } from '../../report/render.js';
+
+const TABLE_OR_JSON = formatOption(['table', 'json'] as const);
 
 export { DEFAULT_DB };
 
@@ -33,14 +36,14 @@ export function registerRuns(program: Command, io: Io): void {
       points,
     )
     .option('--force', 'compare runs over different data or options anyway')
-    .option('--format <fmt>', 'table | json', 'table')
+    .option(TABLE_OR_JSON.flags, TABLE_OR_JSON.help, TABLE_OR_JSON.parse, TABLE_OR_JSON.default)
     .action((a: string, b: string, o: CompareOptions) => compareCommand(a, b, o, io));
 
   program
     .command('runs')
     .description('list the runs in a results database')
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .option('--format <fmt>', 'table | json', 'table')
+    .option(TABLE_OR_JSON.flags, TABLE_OR_JSON.help, TABLE_OR_JSON.parse, TABLE_OR_JSON.default)
     .action((o: { db: string; format: string }) => runsCommand(o, io));
 }
 
