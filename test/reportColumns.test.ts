@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
+import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 import { REPORT_FORMAT_NAMES } from '../src/report/formats.js';
 
@@ -43,6 +43,29 @@ test('report --runs says in every format which runs answered different questions
   const same = await report('--runs', 'a,a2', '--format', 'markdown');
   assert.doesNotMatch(same.out, /different questions/);
   assert.deepEqual(JSON.parse((await report('--runs', 'a,a2', '--format', 'json')).out).differences, []);
+  // Other data under the same options: the fingerprint of each language whose files differ is named.
+  const data = sampleCopy();
+  const file = join(data, 'en', 'P19.jsonl');
+  writeFileSync(file, readFileSync(file, 'utf8').trimEnd().split('\n').slice(1).join('\n') + '\n');
+  const r = await cli(
+    'run',
+    '--data',
+    data,
+    '--db',
+    db,
+    '--model',
+    tinyCheckpoint(1, false, SAMPLE_DATA),
+    '--name',
+    'other-data',
+    '--limit',
+    '6',
+    '--styles',
+    'word',
+  );
+  assert.equal(r.code, 0, r.err);
+  const other = JSON.parse((await report('--runs', 'a,other-data', '--format', 'json')).out).differences;
+  assert.equal(other.length, 1);
+  assert.match(other[0].differences.join('; '), /^dataset en: "[0-9a-f]+" vs "[0-9a-f]+"$/);
   const csv = (await report('--runs', 'a,few', '--format', 'csv')).out.trim().split('\n');
   assert.equal(csv[0], 'run,label,style,language,p_at_1,partial,average_over,differences_from_first_run');
   assert.ok(csv.filter((l) => l.startsWith('few,')).every((l) => l.endsWith(',limit: 3 vs 6')));
