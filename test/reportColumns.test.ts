@@ -103,6 +103,13 @@ test('two runs with one label are told apart in every header; LaTeX groups colum
   const html = (await report('--runs', 'a2,few', '--format', 'html')).out;
   assert.match(html, /same \(a2\) · word/);
   assert.match(html, /same \(few\) · word/);
+  // Titles, notes and analysis tables too: every place that names a run.
+  assert.match(html, /<h1>mLAMA factual knowledge: same \(a2\), same \(few\)<\/h1>/);
+  assert.match(html, /<td>same \(a2\)<\/td><td>word<\/td>/);
+  // Analyses follow the chosen columns: a:word only, so no row of a's entity style.
+  const picked = (await report('--runs', 'a:word,few', '--format', 'html')).out;
+  assert.doesNotMatch(picked, /<td>a<\/td><td>entity<\/td>/);
+  assert.match(picked, /<td>a<\/td><td>word<\/td>/);
 });
 
 test('text formats keep their marks: a newline in a label, the random-weights note in LaTeX, (n/L) in CSV', async () => {

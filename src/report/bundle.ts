@@ -1,7 +1,7 @@
 import type { ResultRow, RunRecord } from '../store/db.js';
 import { averageOverLanguages, languageMetrics, relationMetrics } from './metrics.js';
 import { reportOf, type Report } from './render.js';
-import { multiRunTable, stylesOf, type ColumnSpec, type MultiRunTable } from './multirun.js';
+import { distinctLabels, multiRunTable, stylesOf, type ColumnSpec, type MultiRunTable } from './multirun.js';
 import { differenceNotes, tableDifferences, type RunDifference } from './differences.js';
 import { paraphraseRobustness, type ParaphraseReport } from './paraphrase.js';
 import { crossLingual, type CrossLingualReport } from './crosslingual.js';
@@ -35,7 +35,10 @@ export function runReport(run: RunRecord, rows: ResultRow[], analyses: boolean):
   return { ...base, paraphrase: paraphraseRobustness(rows), cross_lingual: crossLingual(rows), bias: languageBias(rows) };
 }
 
-export function bundleOf(runs: RunReport[], relationNames: Record<string, string> = {}, columns?: ColumnSpec[], metric = 'p_at_1'): ReportBundle {
+export function bundleOf(given: RunReport[], relationNames: Record<string, string> = {}, columns?: ColumnSpec[], metric = 'p_at_1'): ReportBundle {
+  // Every header, legend and note of every format names a run by this label: two runs never read the same.
+  const labels = distinctLabels(given.map((r) => ({ run: r.run.name, label: r.label })));
+  const runs = given.map((r) => ({ ...r, label: labels.get(r.run.name)! }));
   const table = multiRunTable(
     runs.map((r) => ({
       run: r.run.name,

@@ -213,15 +213,18 @@ function leftOut(b: ReportBundle, of: (r: RunReport) => number | undefined): str
 }
 
 function crossTable(b: ReportBundle): string {
+  const col = colOf(b);
   const rows = b.runs.flatMap((r) =>
-    (r.cross_lingual?.styles ?? []).map((s) => [
-      r.label,
-      s.style,
-      s.languages.length,
-      s.pairs.reduce((a, p) => a + p.facts, 0),
-      pct(s.mean_top1),
-      s.mean_rankc === null ? '-' : s.mean_rankc.toFixed(3),
-    ]),
+    (r.cross_lingual?.styles ?? [])
+      .filter((s) => col(r, s.style))
+      .map((s) => [
+        r.label,
+        s.style,
+        s.languages.length,
+        s.pairs.reduce((a, p) => a + p.facts, 0),
+        pct(s.mean_top1),
+        s.mean_rankc === null ? '-' : s.mean_rankc.toFixed(3),
+      ]),
   );
   const notes = b.runs.filter((r) => r.cross_lingual?.unavailable).map((r) => `<p class="note">${esc(r.label)}: ${esc(r.cross_lingual!.unavailable)}</p>`);
   return (
@@ -275,19 +278,21 @@ function biasSection(b: ReportBundle): string {
   const excess = (x: RelationBias) => x.predicted_share - x.gold_share;
   // Per run, language and style, the relation whose favourite object is most over-predicted.
   const worst = b.runs.flatMap((r) =>
-    (r.bias?.summary ?? []).map((s) => {
-      const x = r.bias!.relations.filter((y) => y.language === s.language && y.style === s.style).sort((p, q) => excess(q) - excess(p))[0];
-      return [
-        r.label,
-        x.language,
-        x.style,
-        `${x.relation} ${relationName(b.relation_names, x.relation)}`.trim(),
-        x.top_object,
-        pct(x.predicted_share),
-        pct(x.gold_share),
-        x.queries,
-      ];
-    }),
+    (r.bias?.summary ?? [])
+      .filter((s) => colOf(b)(r, s.style))
+      .map((s) => {
+        const x = r.bias!.relations.filter((y) => y.language === s.language && y.style === s.style).sort((p, q) => excess(q) - excess(p))[0];
+        return [
+          r.label,
+          x.language,
+          x.style,
+          `${x.relation} ${relationName(b.relation_names, x.relation)}`.trim(),
+          x.top_object,
+          pct(x.predicted_share),
+          pct(x.gold_share),
+          x.queries,
+        ];
+      }),
   );
   return (
     pivot(b, (r) => r.bias?.summary, [

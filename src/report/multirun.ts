@@ -58,7 +58,7 @@ export function stylesOf(r: RunMetrics): string[] {
 }
 
 /** The runs' labels, each with the run's name added where two runs of the table share it. */
-function distinctLabels(runs: RunMetrics[]): Map<string, string> {
+export function distinctLabels(runs: { run: string; label: string }[]): Map<string, string> {
   const count = new Map<string, number>();
   for (const r of runs) count.set(r.label, (count.get(r.label) ?? 0) + 1);
   return new Map(runs.map((r) => [r.run, (count.get(r.label) ?? 0) > 1 && r.label !== r.run ? `${r.label} (${r.run})` : r.label]));
