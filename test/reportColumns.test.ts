@@ -1,3 +1,4 @@
+// tier: full (needs Chromium)
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';

@@ -1,5 +1,5 @@
 import type { ResultRow } from '../store/db.js';
-import { groupBy, mean } from './groups.js';
+import { groupBy, mean } from '../stats.js';
 
 /** Agreement of one language pair on the facts both were asked (same style, relation and subject `sub_uri`). */
 export interface LanguagePair {
@@ -27,6 +27,8 @@ export interface CrossLingualReport {
   unavailable?: string;
   /** Answers with ids left out because they were not scored (uncovered: their ranking is the candidate file's order). */
   left_out_uncovered?: number;
+  /** Main-template answers left out because their subject has no Wikidata id (GoogleRE lines carry labels only). */
+  without_ids?: number;
 }
 
 /**
@@ -56,8 +58,13 @@ const ids = (r: ResultRow) => r.top.map((t, i) => t.uri ?? `\u0000${r.language}\
  */
 export function crossLingual(rows: ResultRow[]): CrossLingualReport {
   const withIds = rows.filter((r) => r.sub_uri !== null && r.template_main !== false);
+  const without_ids = rows.filter((r) => r.sub_uri === null && r.template_main !== false).length;
   if (withIds.length === 0)
-    return { styles: [], unavailable: rows.length ? 'the answers carry no Wikidata ids (stored before schema 2); rerun to compare languages' : 'no answers' };
+    return {
+      styles: [],
+      without_ids,
+      unavailable: rows.length ? 'the answers carry no Wikidata ids (stored before schema 2); rerun to compare languages' : 'no answers',
+    };
   const usable = withIds.filter((r) => r.covered);
   const left_out_uncovered = withIds.length - usable.length;
   const styles: CrossLingualStyle[] = [];
@@ -95,9 +102,9 @@ export function crossLingual(rows: ResultRow[]): CrossLingualReport {
       style: g[0].style,
       languages,
       pairs,
-      mean_top1: shared.length ? mean(shared.map((p) => p.top1)) : null,
-      mean_rankc: shared.length ? mean(shared.map((p) => p.rankc)) : null,
+      mean_top1: mean(shared.map((p) => p.top1)),
+      mean_rankc: mean(shared.map((p) => p.rankc)),
     });
   }
-  return { styles: styles.sort((x, y) => x.style.localeCompare(y.style)), left_out_uncovered };
+  return { styles: styles.sort((x, y) => x.style.localeCompare(y.style)), without_ids, left_out_uncovered };
 }

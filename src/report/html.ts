@@ -1,5 +1,6 @@
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
+import { pct } from '../stats.js';
 import { bundleNotes, isSingle, type ReportBundle, type RunReport } from './bundle.js';
 import type { RelationBias } from './bias.js';
 import { multiRunCells } from './formats.js';
@@ -20,7 +21,6 @@ export async function svg(spec: object): Promise<string> {
 }
 
 export const esc = (s: unknown) => String(s).replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
-const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : (100 * x).toFixed(1));
 /** A column's name in charts: the run's label (long ones cut in the middle) and the style, which is never cut. */
 export const columnName = (c: { label: string; style: string }) =>
   `${c.label.length > 36 ? `${c.label.slice(0, 18)}…${c.label.slice(-17)}` : c.label} · ${c.style}`;

@@ -1,6 +1,7 @@
 import { fail } from '../errors.js';
 import type { Head } from '../model/contract.js';
-import { meanOfDefined, METRICS, type StyleMetrics } from './metrics.js';
+import { meanOfDefined } from '../stats.js';
+import { METRICS, type StyleMetrics } from './metrics.js';
 
 /** One column of the paper's table: a run (by its label) under one prompt style. */
 export interface RunColumn {
