@@ -1,6 +1,6 @@
 // tier: full (needs Chromium)
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -234,4 +234,17 @@ test('every --format of report, answers, known-answer and runs comes from one ma
     assert.equal(bad.code, 2, command);
     assert.equal(bad.err.trim(), `error: --format must be ${names.slice(0, -1).join(', ')} or ${names.at(-1)}, got "docx"`, command);
   }
+});
+
+test('answers whose subject has no Wikidata id, left out of the cross-lingual analysis, are counted in HTML and on stderr', async () => {
+  const copy = join(tempDir(), 'ids.sqlite');
+  cpSync(db, copy);
+  const raw = new Database(copy);
+  const n = raw.prepare(`UPDATE results SET sub_uri = NULL WHERE language = 'en' AND run_id = (SELECT id FROM runs WHERE name = 'a2')`).run().changes;
+  raw.close();
+  assert.ok(n > 0);
+  const r = await cli('report', '--db', copy, '--run', 'a2', '--format', 'html');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, new RegExp(`Answers whose subject has no Wikidata id are left out: same: ${n}\\.`));
+  assert.match(r.err, new RegExp(`note: run "a2": cross-lingual analysis left out ${n} answers whose subject has no Wikidata id`));
 });

@@ -212,6 +212,12 @@ function leftOut(b: ReportBundle, of: (r: RunReport) => number | undefined): str
   return xs.length ? `<p class="note">Answers not scored (no entity for the gold: uncovered) are left out: ${esc(xs.join('; '))}.</p>` : '';
 }
 
+/** Main-template answers whose subject has no Wikidata id (GoogleRE lines carry labels only): no fact to match across languages. */
+function withoutIds(b: ReportBundle): string {
+  const xs = b.runs.filter((r) => (r.cross_lingual?.without_ids ?? 0) > 0).map((r) => `${r.label}: ${r.cross_lingual!.without_ids}`);
+  return xs.length ? `<p class="note">Answers whose subject has no Wikidata id are left out: ${esc(xs.join('; '))}.</p>` : '';
+}
+
 function crossTable(b: ReportBundle): string {
   const col = colOf(b);
   const rows = b.runs.flatMap((r) =>
@@ -230,7 +236,8 @@ function crossTable(b: ReportBundle): string {
   return (
     (rows.length ? htmlTable(['run', 'style', 'languages', 'fact pairs', 'top-1 agreement (%)', 'mean RankC'], rows) : '') +
     notes.join('') +
-    leftOut(b, (r) => r.cross_lingual?.left_out_uncovered)
+    leftOut(b, (r) => r.cross_lingual?.left_out_uncovered) +
+    withoutIds(b)
   );
 }
 

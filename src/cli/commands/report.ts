@@ -85,6 +85,8 @@ export async function reportCommand(o: ReportOptions, io: Io): Promise<void> {
     if (dup) fail(`--runs names run "${dup.run}" twice`);
     for (const r of reports)
       if (r.cross_lingual?.unavailable) io.err(`note: run "${r.run.name}": cross-lingual analysis skipped: ${r.cross_lingual.unavailable}`);
+      else if (r.cross_lingual?.without_ids)
+        io.err(`note: run "${r.run.name}": cross-lingual analysis left out ${r.cross_lingual.without_ids} answers whose subject has no Wikidata id`);
     const text = await format.render(bundleOf(reports, names, columns, o.metric), { colour: io.tty && !o.out, relations: !!o.relations });
     for (const r of reports) for (const w of tieWarnings(r.languages)) io.err(`warning: ${reports.length > 1 ? `run "${r.run.name}": ` : ''}${w}`);
     if (o.out) {
