@@ -135,7 +135,7 @@ test('multi-run table: languages as rows, run x style columns, the average over 
     ['mluke/word', 'xlmr/word', 'xlmr/entity'],
   );
   assert.deepEqual(t.languages, ['en', 'ja']);
-  assert.deepEqual(t.p_at_1, [
+  assert.deepEqual(t.values, [
     [0.5, 1, 0],
     [1, null, null],
   ]);
@@ -148,7 +148,7 @@ test('multi-run table: languages as rows, run x style columns, the average over 
   assert.equal(cells.notes.length, 2);
   assert.match(cells.notes[0], /An average marked \(n\/2\) covers only the n of the 2 languages its column has/);
   assert.deepEqual(
-    multiRunCells({ ...t, columns: t.columns.slice(0, 1), p_at_1: t.p_at_1.map((r) => r.slice(0, 1)), average: [0.75], average_languages: [2] }).notes,
+    multiRunCells({ ...t, columns: t.columns.slice(0, 1), values: t.values.map((r) => r.slice(0, 1)), average: [0.75], average_languages: [2] }).notes,
     [],
   );
 });

@@ -577,6 +577,40 @@ const cases: Case[] = [
     err: /cut\.sqlite: (not a valid results database|no run)/,
   },
   { name: 'report of a run that does not exist', argv: () => ['report', '--db', goodDb, '--run', 'nope'], code: 2, err: /no run "nope"; recent runs: good/ },
+  {
+    name: 'report --runs RUN:STYLE with a style the run lacks',
+    argv: () => ['report', '--db', goodDb, '--runs', 'good:nostyle'],
+    code: 2,
+    err: /--runs: run "good" has no answers under style "nostyle"; it has word/,
+  },
+  {
+    name: 'report --runs RUN: without a style',
+    argv: () => ['report', '--db', goodDb, '--runs', 'good:'],
+    code: 2,
+    err: /--runs: "good:" must be RUN or RUN:STYLE/,
+  },
+  {
+    name: 'report --metric of a count',
+    argv: () => ['report', '--db', goodDb, '--runs', 'good', '--metric', 'ties'],
+    code: 2,
+    err: /--metric must be one of p_at_1, .* got "ties"/,
+  },
+  {
+    name: 'known-answer --data other than the run evaluated',
+    argv: () => [
+      'known-answer',
+      '--db',
+      goodDb,
+      '--run',
+      'good',
+      '--facts',
+      join(import.meta.dirname, '../datasets/known-answer/training-facts.jsonl'),
+      '--data',
+      data('en/P19.jsonl', (t) => t.split('\n').slice(1).join('\n')),
+    ],
+    code: 2,
+    err: /is not the data run "good" evaluated: its fingerprint differs in en: /,
+  },
   // options
   { name: '--limit 0', argv: () => run(SAMPLE_DATA, ck, '--limit', '0'), code: 2, err: /expected a positive integer, got "0"/ },
   {

@@ -93,13 +93,14 @@ test('make demo and make demo-random write to the default results file under new
   assert.match(src, /const DEFAULT_DB = 'results\/mlama\.sqlite'/);
 });
 
-test('the README states the parity bound the tests assert', () => {
+test('the checkpoint docs state the parity bound the tests assert', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const contract = readFileSync(join(ROOT, 'docs/CHECKPOINT.md'), 'utf8');
   const model = readFileSync(join(ROOT, 'test/model.test.ts'), 'utf8');
   const exporter = readFileSync(join(ROOT, 'test/exporter.test.ts'), 'utf8');
   assert.match(model, /assert\.ok\(maxDiff < 1e-4/);
   assert.match(exporter, /assert\.ok\(maxDiff < 1e-4/);
   assert.doesNotMatch(readme, /1e-6/);
-  assert.match(readme, /TypeScript forward pass[\s\S]{0,200}below 1e-4/);
-  assert.match(readme, /equal torch's within 1e-4/);
+  assert.match(contract, /TypeScript forward pass[\s\S]{0,200}below 1e-4/);
+  assert.match(contract, /equal torch's within 1e-4/);
 });

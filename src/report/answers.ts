@@ -10,7 +10,8 @@ export interface AnswerRecord {
   subject: string;
   sub_uri: string | null;
   golds: { label: string; obj_uri: string | null }[];
-  gold_rank: number;
+  /** Null where the answer was not scored (uncovered: no entity for the gold, so no rank means anything). */
+  gold_rank: number | null;
   /** Another candidate had the best gold's exact score, so candidate order decided its rank (null: not stored). */
   tie: boolean | null;
   covered: boolean;
@@ -27,8 +28,8 @@ export function answerRecord(r: ResultRow): AnswerRecord {
     subject: r.subject,
     sub_uri: r.sub_uri,
     golds: r.golds.map((label, i) => ({ label, obj_uri: r.gold_uris?.[i] ?? null })),
-    gold_rank: r.gold_rank,
-    tie: r.tie,
+    gold_rank: r.covered ? r.gold_rank : null,
+    tie: r.covered ? r.tie : null,
     covered: r.covered,
     candidates: r.candidates,
     top: r.top.map((t) => ({ label: t.label, obj_uri: t.uri ?? null, score: t.score })),
@@ -76,7 +77,7 @@ export function* answerLines(rows: Iterable<ResultRow>, format: AnswerFormat): G
       a.sub_uri ?? '',
       a.golds.map((g) => g.label).join(' | '),
       a.golds.map((g) => g.obj_uri ?? '').join(' | '),
-      a.gold_rank,
+      a.gold_rank ?? '',
       flag(a.tie),
       flag(a.covered),
       a.candidates,

@@ -31,6 +31,8 @@ export interface BiasSummary {
 export interface BiasReport {
   relations: RelationBias[];
   summary: BiasSummary[];
+  /** Main-template answers left out because they were not scored (no entity for the gold: uncovered). */
+  left_out_uncovered: number;
 }
 
 /**
@@ -39,11 +41,11 @@ export interface BiasReport {
  */
 export function languageBias(rows: ResultRow[]): BiasReport {
   const relations: RelationBias[] = [];
-  // Main-template answers only: a paraphrase run asks each subject several times.
-  for (const g of groupBy(
-    rows.filter((r) => r.template_main !== false),
-    (r) => [r.language, r.style, r.relation],
-  ).values()) {
+  // Main-template answers only: a paraphrase run asks each subject several times. An uncovered answer's ranking
+  // is the candidate file's order, not a prediction: counting it would make that order look like a bias.
+  const main = rows.filter((r) => r.template_main !== false);
+  const scored = main.filter((r) => r.covered);
+  for (const g of groupBy(scored, (r) => [r.language, r.style, r.relation]).values()) {
     const counts = new Map<string, { n: number; uri: string | null }>();
     for (const r of g) {
       if (!r.top.length) continue;
@@ -72,5 +74,5 @@ export function languageBias(rows: ResultRow[]): BiasReport {
     predicted_share: mean(g.map((r) => r.predicted_share))!,
     excess_share: mean(g.map((r) => r.predicted_share - r.gold_share))!,
   }));
-  return { relations: relations.sort(byKey), summary: summary.sort(byKey) };
+  return { relations: relations.sort(byKey), summary: summary.sort(byKey), left_out_uncovered: main.length - scored.length };
 }

@@ -1,7 +1,8 @@
 import type { ResultRow, RunRecord } from '../store/db.js';
 import { averageOverLanguages, languageMetrics, relationMetrics } from './metrics.js';
 import { reportOf, type Report } from './render.js';
-import { multiRunTable, type MultiRunTable } from './multirun.js';
+import { distinctLabels, multiRunTable, stylesOf, type ColumnSpec, type MultiRunTable } from './multirun.js';
+import { differenceNotes, tableDifferences, type RunDifference } from './differences.js';
 import { paraphraseRobustness, type ParaphraseReport } from './paraphrase.js';
 import { crossLingual, type CrossLingualReport } from './crosslingual.js';
 import { languageBias, type BiasReport } from './bias.js';
@@ -18,6 +19,8 @@ export interface RunReport extends Report {
 export interface ReportBundle {
   runs: RunReport[];
   table: MultiRunTable;
+  /** Runs of the table that answered other questions than its first run, each difference named. */
+  differences: RunDifference[];
   /** Relation id -> name, from the data's relations.jsonl when given; built-in Wikidata labels otherwise. */
   relation_names: Record<string, string>;
 }
@@ -32,15 +35,39 @@ export function runReport(run: RunRecord, rows: ResultRow[], analyses: boolean):
   return { ...base, paraphrase: paraphraseRobustness(rows), cross_lingual: crossLingual(rows), bias: languageBias(rows) };
 }
 
-export function bundleOf(runs: RunReport[], relationNames: Record<string, string> = {}): ReportBundle {
+export function bundleOf(given: RunReport[], relationNames: Record<string, string> = {}, columns?: ColumnSpec[], metric = 'p_at_1'): ReportBundle {
+  // Every header, legend and note of every format names a run by this label: two runs never read the same.
+  const labels = distinctLabels(given.map((r) => ({ run: r.run.name, label: r.label })));
+  const runs = given.map((r) => ({ ...r, label: labels.get(r.run.name)! }));
   const table = multiRunTable(
     runs.map((r) => ({
       run: r.run.name,
       label: r.label,
       styles: (r.run.options.styles as string[] | undefined) ?? [],
       languages: r.languages,
+      heads: r.heads,
       partial: r.run.status !== 'complete',
     })),
+    columns,
+    metric,
   );
-  return { runs, table, relation_names: relationNames };
+  const differences = tableDifferences(
+    runs.map((r) => ({ name: r.run.name, options: r.run.options, checkpoint: r.run.checkpoint, dataset: r.run.dataset ?? {} })),
+  );
+  return { runs, table, differences, relation_names: relationNames };
+}
+
+/** The notes every multi-run format prints: what makes columns not comparable. */
+export function bundleNotes(b: ReportBundle): string[] {
+  return differenceNotes(b.differences);
+}
+
+/** One run with every style it has: the single-run layouts apply; a choice of styles (RUN:STYLE) is a table. */
+export function isSingle(b: ReportBundle): boolean {
+  if (b.runs.length !== 1) return false;
+  const r = b.runs[0];
+  return (
+    b.table.columns.length ===
+    stylesOf({ run: r.run.name, label: r.label, styles: (r.run.options.styles as string[] | undefined) ?? [], languages: r.languages }).length
+  );
 }

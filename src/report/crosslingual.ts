@@ -25,6 +25,8 @@ export interface CrossLingualReport {
   styles: CrossLingualStyle[];
   /** Set when the answers carry no Wikidata ids (stored before schema 2): nothing could be matched. */
   unavailable?: string;
+  /** Answers with ids left out because they were not scored (uncovered: their ranking is the candidate file's order). */
+  left_out_uncovered?: number;
   /** Main-template answers left out because their subject has no Wikidata id (GoogleRE lines carry labels only). */
   without_ids?: number;
 }
@@ -55,14 +57,16 @@ const ids = (r: ResultRow) => r.top.map((t, i) => t.uri ?? `\u0000${r.language}\
  * A fact is (relation, sub_uri); only main-template answers count, so paraphrase runs compare like with like.
  */
 export function crossLingual(rows: ResultRow[]): CrossLingualReport {
-  const usable = rows.filter((r) => r.sub_uri !== null && r.template_main !== false);
+  const withIds = rows.filter((r) => r.sub_uri !== null && r.template_main !== false);
   const without_ids = rows.filter((r) => r.sub_uri === null && r.template_main !== false).length;
-  if (usable.length === 0)
+  if (withIds.length === 0)
     return {
       styles: [],
       without_ids,
       unavailable: rows.length ? 'the answers carry no Wikidata ids (stored before schema 2); rerun to compare languages' : 'no answers',
     };
+  const usable = withIds.filter((r) => r.covered);
+  const left_out_uncovered = withIds.length - usable.length;
   const styles: CrossLingualStyle[] = [];
   for (const g of groupBy(usable, (r) => [r.style]).values()) {
     // fact key -> language -> the first answer stored for it
@@ -102,5 +106,5 @@ export function crossLingual(rows: ResultRow[]): CrossLingualReport {
       mean_rankc: mean(shared.map((p) => p.rankc)),
     });
   }
-  return { styles: styles.sort((x, y) => x.style.localeCompare(y.style)), without_ids };
+  return { styles: styles.sort((x, y) => x.style.localeCompare(y.style)), without_ids, left_out_uncovered };
 }

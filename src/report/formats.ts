@@ -1,9 +1,10 @@
-import { fail } from '../errors.js';
 import { pct } from '../stats.js';
-import type { ReportBundle } from './bundle.js';
+import { formatOption, type FormatName } from './formatOption.js';
+import { bundleNotes, isSingle, type ReportBundle } from './bundle.js';
 import { relationTable, renderReportTable, reportCsv } from './render.js';
 import { renderTable, toCsv, type Cell } from './table.js';
 import { reportHtml } from './html.js';
+import { metricDef } from './metrics.js';
 import type { MultiRunTable } from './multirun.js';
 
 export interface RenderOptions {
@@ -13,6 +14,7 @@ export interface RenderOptions {
 }
 
 export interface ReportFormat {
+  /** What the format shows in a report (the option's help); the format itself is one of FORMATS. */
   description: string;
   /** Whether the format shows paraphrase, cross-lingual and bias analyses (they cost a pass over every answer). */
   analyses: boolean;
@@ -31,7 +33,7 @@ const columnStyle = (c: MultiRunTable['columns'][number]) => `${c.style}${c.part
  */
 export function multiRunCells(t: MultiRunTable): { head: string[]; rows: Cell[][]; notes: string[] } {
   const head = ['language', ...t.columns.map((c) => `${c.label} ${columnStyle(c)}`)];
-  const rows: Cell[][] = t.languages.map((l, i) => [l, ...t.p_at_1[i].map(pct)]);
+  const rows: Cell[][] = t.languages.map((l, i) => [l, ...t.values[i].map(pct)]);
   const L = t.languages.length;
   const fewer = (j: number) => t.average[j] !== null && t.average_languages[j] < L;
   rows.push(['average', ...t.average.map((a, j) => (fewer(j) ? `${pct(a)} (${t.average_languages[j]}/${L})` : pct(a)))]);
@@ -46,33 +48,45 @@ function randomRuns(b: ReportBundle): string[] {
   return b.runs.filter((r) => r.run.random_weights).map((r) => r.label);
 }
 
+/** Text on one line: a label may hold a newline, which would end a table row or a comment early. */
+const oneLine = (s: string) => s.replace(/\r\n|\r|\n/g, ' ');
+
+/** What every multi-run format says under its table: the marks' meanings, runs not comparable, random weights. */
+function allNotes(b: ReportBundle, notes: string[]): string[] {
+  const random = randomRuns(b);
+  return [...notes, ...bundleNotes(b), ...(random.length ? [`Runs with ${RANDOM_NOTE}: ${random.join(', ')}.`] : [])].map(oneLine);
+}
+
 function markdown(b: ReportBundle): string {
   const { head, rows, notes } = multiRunCells(b.table);
-  const line = (cells: Cell[]) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
-  const out = [
+  const cell = (c: Cell) =>
+    String(c)
+      .replace(/\|/g, '\\|')
+      .replace(/\r\n|\r|\n/g, '<br>');
+  const line = (cells: Cell[]) => `| ${cells.map(cell).join(' | ')} |`;
+  return [
     line(head),
     `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...rows.map(line),
     '',
-    'P@1 (%) over unique queries; the average weighs each language equally.',
-    ...notes,
-  ];
-  const random = randomRuns(b);
-  if (random.length) out.push(`Runs with ${RANDOM_NOTE}: ${random.join(', ')}.`);
-  return out.join('\n');
+    `${metricDef(b.table.metric).label} (%) over unique queries; the average weighs each language equally.`,
+    ...allNotes(b, notes),
+  ].join('\n');
 }
 
 const texEscape = (s: string) =>
-  s.replace(/[\\&%$#_{}~^]/g, (c) => (c === '\\' ? '\\textbackslash{}' : c === '~' ? '\\textasciitilde{}' : c === '^' ? '\\textasciicircum{}' : `\\${c}`));
+  oneLine(s).replace(/[\\&%$#_{}~^]/g, (c) =>
+    c === '\\' ? '\\textbackslash{}' : c === '~' ? '\\textasciitilde{}' : c === '^' ? '\\textasciicircum{}' : `\\${c}`,
+  );
 
-/** A booktabs table: one multicolumn header per run label over its styles, as the paper sets it. */
+/** A booktabs table: one multicolumn header per run over its adjacent styles, as the paper sets it. */
 function latex(b: ReportBundle): string {
   const t = b.table;
-  const spans: { label: string; n: number }[] = [];
+  const spans: { run: string; label: string; n: number }[] = [];
   for (const c of t.columns) {
     const last = spans[spans.length - 1];
-    if (last && last.label === c.label) last.n++;
-    else spans.push({ label: c.label, n: 1 });
+    if (last && last.run === c.run) last.n++;
+    else spans.push({ run: c.run, label: c.label, n: 1 });
   }
   let col = 2;
   const rules = spans.map((s) => {
@@ -92,35 +106,41 @@ function latex(b: ReportBundle): string {
     ...body,
     '\\bottomrule',
     '\\end{tabular}',
-    // What the marks in the table mean, as comments beside it (a caption is the paper's to write).
-    ...notes.map((n) => `% ${n}`),
+    // What the cells are and what the marks mean, as comments beside it (a caption is the paper's to write).
+    `% ${metricDef(t.metric).label} (%) per language; the average weighs each language equally.`,
+    ...allNotes(b, notes).map((n) => `% ${n}`),
   ].join('\n');
 }
 
 function table(b: ReportBundle, o: RenderOptions): string {
-  if (b.runs.length === 1) return renderReportTable(b.runs[0], o.colour) + (o.relations ? '\n' + relationTable(b.runs[0], o.colour) : '');
+  if (isSingle(b)) return renderReportTable(b.runs[0], o.colour) + (o.relations ? '\n' + relationTable(b.runs[0], o.colour) : '');
   const { head, rows, notes } = multiRunCells(b.table);
-  const out = [`P@1 (%) per language; columns: run label and prompt style`, renderTable(head, rows, { colour: o.colour }), ...notes.map((n) => `note: ${n}`)];
-  const random = randomRuns(b);
-  if (random.length) out.push(`note: ${random.join(', ')}: ${RANDOM_NOTE}.`);
-  return out.join('\n');
+  return [
+    `${metricDef(b.table.metric).label} (%) per language; columns: run label and prompt style`,
+    renderTable(head, rows, { colour: o.colour }),
+    ...allNotes(b, notes).map((n) => `note: ${n}`),
+  ].join('\n');
 }
 
 function csv(b: ReportBundle): string {
-  if (b.runs.length === 1) return reportCsv(b.runs[0]);
+  if (isSingle(b)) return reportCsv(b.runs[0]);
   const t = b.table;
+  const L = t.languages.length;
   const rows: Cell[][] = [];
+  const differs = (run: string) => b.differences.find((d) => d.run === run)?.differences.join('; ') ?? '';
   t.columns.forEach((c, j) => {
-    // The average row's basis is the language rows of its column; a partial run says so on every row.
-    t.languages.forEach((l, i) => t.p_at_1[i][j] !== null && rows.push([c.run, c.label, c.style, l, t.p_at_1[i][j]!, String(c.partial)]));
-    if (t.average[j] !== null) rows.push([c.run, c.label, c.style, 'average', t.average[j]!, String(c.partial)]);
+    // The average row's basis is the language rows of its column; a partial run says so on every row. An average
+    // over fewer languages than the table's says over how many (n/L), as the text formats mark it.
+    const base = [c.run, c.label, c.style];
+    t.languages.forEach((l, i) => t.values[i][j] !== null && rows.push([...base, l, t.values[i][j]!, String(c.partial), '', differs(c.run)]));
+    if (t.average[j] !== null) rows.push([...base, 'average', t.average[j]!, String(c.partial), `${t.average_languages[j]}/${L}`, differs(c.run)]);
   });
-  return toCsv(['run', 'label', 'style', 'language', 'p_at_1', 'partial'], rows);
+  return toCsv(['run', 'label', 'style', 'language', t.metric, 'partial', 'average_over', 'differences_from_first_run'], rows);
 }
 
 /** One run keeps the single-run JSON layout (`run`, `languages`, ...) with the analyses added beside it. */
 function json(b: ReportBundle): string {
-  if (b.runs.length === 1) return JSON.stringify({ ...b.runs[0], relation_names: b.relation_names }, null, 2);
+  if (isSingle(b)) return JSON.stringify({ ...b.runs[0], relation_names: b.relation_names }, null, 2);
   return JSON.stringify(b, null, 2);
 }
 
@@ -132,7 +152,7 @@ export const REPORT_FORMATS = {
   json: { description: 'everything, with paraphrase, cross_lingual and bias sections', analyses: true, render: json },
   html: { description: 'one self-contained HTML page with charts', analyses: true, render: (b: ReportBundle) => reportHtml(b) },
   latex: { description: 'the multi-run table as a LaTeX booktabs tabular', analyses: false, render: latex },
-} satisfies Record<string, ReportFormat>;
+} satisfies Partial<Record<FormatName, ReportFormat>>;
 
 export type ReportFormatName = keyof typeof REPORT_FORMATS;
 
@@ -140,12 +160,10 @@ export const isReportFormat = (f: string): f is ReportFormatName => Object.hasOw
 
 export const REPORT_FORMAT_NAMES = Object.keys(REPORT_FORMATS) as ReportFormatName[];
 
-/** The option parser of --format: a registered name, else one line and exit 2. */
-export function parseReportFormat(value: string): ReportFormatName {
-  if (!isReportFormat(value)) fail(`--format must be ${REPORT_FORMAT_NAMES.slice(0, -1).join(', ')} or ${REPORT_FORMAT_NAMES.at(-1)}, got "${value}"`);
-  return value;
-}
+/** `report --format`: the names above, with what each shows in a report; check and help derived (formatOption). */
+export const REPORT_FORMAT_OPTION = formatOption(REPORT_FORMAT_NAMES, Object.fromEntries(REPORT_FORMAT_NAMES.map((n) => [n, REPORT_FORMATS[n].description])));
 
-export function reportFormatHelp(): string {
-  return REPORT_FORMAT_NAMES.map((n) => `${n} (${REPORT_FORMATS[n].description})`).join(' | ');
-}
+/** The option parser of --format: a registered name, else one line and exit 2. */
+export const parseReportFormat = REPORT_FORMAT_OPTION.parse;
+
+export const reportFormatHelp = (): string => REPORT_FORMAT_OPTION.help;

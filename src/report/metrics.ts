@@ -1,3 +1,4 @@
+import { fail } from '../errors.js';
 import type { Head } from '../model/contract.js';
 import type { ResultRow } from '../store/db.js';
 import { groupBy, meanOfDefined } from '../stats.js';
@@ -234,3 +235,14 @@ export function averageOverLanguages(ms: StyleMetrics[]): StyleMetrics[] {
     return { language: 'average', style: g[0].style, queries: sum('queries'), ...Object.fromEntries(METRICS.map((d) => [d.key, avg(d)])) } as StyleMetrics;
   });
 }
+
+/** The metrics a table of languages can average (shares, not counts): what `report --metric` may choose. */
+export const TABLE_METRICS: readonly MetricDef[] = METRICS.filter((d) => d.aggregate !== 'count');
+
+/** The option parser of --metric: a key of TABLE_METRICS, else one line naming them. */
+export function parseMetric(value: string): string {
+  if (!TABLE_METRICS.some((d) => d.key === value)) fail(`--metric must be one of ${TABLE_METRICS.map((d) => d.key).join(', ')}, got "${value}"`);
+  return value;
+}
+
+export const metricDef = (key: string): MetricDef => METRICS.find((d) => d.key === key) ?? fail(`no metric "${key}"`);

@@ -37,6 +37,8 @@ export interface ParaphraseSummary {
 export interface ParaphraseReport {
   relations: ParaphraseRelation[];
   summary: ParaphraseSummary[];
+  /** Answers left out because they were not scored (uncovered: their ranking is the candidate file's order). */
+  left_out_uncovered: number;
 }
 
 const top1 = (r: ResultRow) => (r.top.length ? (r.top[0].uri ?? r.top[0].label) : null);
@@ -47,7 +49,8 @@ const top1 = (r: ResultRow) => (r.top.length ? (r.top[0].uri ?? r.top[0].label) 
  */
 export function paraphraseRobustness(rows: ResultRow[]): ParaphraseReport {
   const relations: ParaphraseRelation[] = [];
-  for (const g of groupBy(rows, (r) => [r.language, r.style, r.relation]).values()) {
+  const scored = rows.filter((r) => r.covered);
+  for (const g of groupBy(scored, (r) => [r.language, r.style, r.relation]).values()) {
     const templates = [...groupBy(g, (r) => [r.template]).values()].map((t) => ({
       template: t[0].template,
       queries: t.length,
@@ -82,5 +85,5 @@ export function paraphraseRobustness(rows: ResultRow[]): ParaphraseReport {
     const c = g.filter((r) => r.consistency !== null).map((r) => r.consistency!);
     return { language: g[0].language, style: g[0].style, relations: g.length, spread: mean(g.map((r) => r.spread))!, consistency: mean(c) };
   });
-  return { relations: relations.sort(byKey), summary: summary.sort(byKey) };
+  return { relations: relations.sort(byKey), summary: summary.sort(byKey), left_out_uncovered: rows.length - scored.length };
 }

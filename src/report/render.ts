@@ -22,6 +22,8 @@ export interface Report {
     finished_at: string | null;
     options: Record<string, unknown>;
     checkpoint: Record<string, string>;
+    /** The data's fingerprint per language read: tells runs over other data apart. */
+    dataset?: Record<string, string>;
     label?: string | null;
     model?: string | null;
     data?: string | null;
@@ -62,6 +64,7 @@ export function reportOf(run: RunRecord, languages: StyleMetrics[], averages: St
       finished_at,
       options,
       checkpoint,
+      dataset: run.dataset,
       label: run.label ?? null,
       model: run.model_path ?? null,
       data: run.data_path ?? null,

@@ -41,3 +41,8 @@ export function liveHolder(run: RunRecord, file: string, now = Date.now()): stri
   }
   return now - beat < STALE_MS ? who : null;
 }
+
+/** A run's status as every listing words it: a `running` run whose holder is gone says so (--resume takes it). */
+export function statusText(run: RunRecord, file: string): string {
+  return run.status === 'running' && run.lease_pid && !liveHolder(run, file) ? 'running (holder gone)' : run.status;
+}

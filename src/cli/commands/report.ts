@@ -1,23 +1,34 @@
 import type { Command } from 'commander';
 import { fail } from '../../errors.js';
-import { iterateResults, readResults, requireRun, withStore } from '../../store/db.js';
-import { bundleOf, runReport } from '../../report/bundle.js';
+import { findRun, iterateResults, readResults, requireRun, withStore } from '../../store/db.js';
+import { bundleOf, runReport, type RunReport } from '../../report/bundle.js';
+import { parseColumn } from '../../report/multirun.js';
+import { statusText } from '../../run/lease.js';
 import { parseReportFormat, REPORT_FORMATS, reportFormatHelp, type ReportFormatName } from '../../report/formats.js';
 import { ANSWER_FORMATS, answerLines, type AnswerFormat } from '../../report/answers.js';
+import { formatOption } from '../../report/formatOption.js';
 import { readRelationNames } from '../../data/relations.js';
-import { tieWarnings } from '../../report/metrics.js';
+import { parseMetric, TABLE_METRICS, tieWarnings } from '../../report/metrics.js';
 import { list, warnIfIncomplete, type Io } from '../io.js';
 import { openOutFile, refuseOutOverDb } from '../outFile.js';
 import { DEFAULT_DB } from './runs.js';
+
+const ANSWER_FORMAT_OPTION = formatOption(ANSWER_FORMATS);
 
 export function registerReport(program: Command, io: Io): void {
   program
     .command('report')
     .description("per-language accuracy report; with --runs, the paper's table of several runs side by side")
     .option('--run <ref>', 'run name, id or "latest" (default: latest)')
-    .option('--runs <list>', 'several runs (names or ids), as columns of one table', list)
+    .option('--runs <list>', 'columns of one table, each RUN (every style it has) or RUN:STYLE, e.g. mbert:word,mluke:word,mluke:entity', list)
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--format <fmt>', reportFormatHelp(), parseReportFormat, 'table')
+    .option(
+      '--metric <key>',
+      `the metric of the multi-run table and the HTML charts: ${TABLE_METRICS.map((d) => `${d.key} (${d.label})`).join(', ')}`,
+      parseMetric,
+      'p_at_1',
+    )
     .option('--relations', 'also print the per-relation breakdown (table format, one run)')
     .option('--data <dir>', "dataset whose relations.jsonl names the relations (default: Wikidata's labels)")
     .option('--out <file>', 'write to a file instead of stdout')
@@ -28,7 +39,7 @@ export function registerReport(program: Command, io: Io): void {
     .description('export every stored answer (query, style, gold objects, rank, top candidates with Wikidata ids), streamed')
     .requiredOption('--run <ref>', 'run name, id or "latest"')
     .option('--languages <list>', 'only these languages', list)
-    .option('--format <fmt>', ANSWER_FORMATS.join(' | '), 'jsonl')
+    .option(ANSWER_FORMAT_OPTION.flags, ANSWER_FORMAT_OPTION.help, ANSWER_FORMAT_OPTION.parse, ANSWER_FORMAT_OPTION.default)
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--stats', 'print the records written and the peak memory (RSS) to stderr')
@@ -40,6 +51,7 @@ export interface ReportOptions {
   runs?: string[];
   db: string;
   format: ReportFormatName;
+  metric?: string;
   out?: string;
   relations?: boolean;
   data?: string;
@@ -53,18 +65,29 @@ export async function reportCommand(o: ReportOptions, io: Io): Promise<void> {
   const format = REPORT_FORMATS[o.format];
   const names = o.data ? readRelationNames(o.data) : {};
   await withStore(o.db, { readonly: true }, async (store) => {
-    const reports = (o.runs ?? [o.run ?? 'latest']).map((ref) => {
-      const run = requireRun(store, ref);
-      const rows = readResults(store, run.id);
-      if (rows.length === 0) fail(`run "${run.name}" has no stored answers`);
-      warnIfIncomplete(io, run, rows.length);
-      return runReport(run, rows, format.analyses);
+    const reports: RunReport[] = [];
+    // One report per run, however many of its styles the columns name; columns refer to it by its stored name.
+    const columns = (o.runs ?? [o.run ?? 'latest']).map((ref) => {
+      // A run whose name holds ':' is found by its whole name before RUN:STYLE is read.
+      const spec = o.runs && !findRun(store, ref) ? parseColumn(ref) : { run: ref, style: null };
+      const run = requireRun(store, spec.run);
+      if (!reports.some((r) => r.run.id === run.id)) {
+        const rows = readResults(store, run.id);
+        if (rows.length === 0) fail(`run "${run.name}" has no stored answers`);
+        const status = statusText(run, store.file);
+        warnIfIncomplete(io, { ...run, status }, rows.length);
+        const report = runReport(run, rows, format.analyses);
+        reports.push({ ...report, run: { ...report.run, status } });
+      }
+      return { run: run.name, style: spec.style };
     });
-    const dup = reports.find((r, i) => reports.findIndex((x) => x.run.id === r.run.id) !== i);
-    if (dup) fail(`--runs names run "${dup.run.name}" twice`);
+    const dup = columns.find((c, i) => c.style === null && columns.findIndex((x) => x.run === c.run) !== i);
+    if (dup) fail(`--runs names run "${dup.run}" twice`);
     for (const r of reports)
       if (r.cross_lingual?.unavailable) io.err(`note: run "${r.run.name}": cross-lingual analysis skipped: ${r.cross_lingual.unavailable}`);
-    const text = await format.render(bundleOf(reports, names), { colour: io.tty && !o.out, relations: !!o.relations });
+      else if (r.cross_lingual?.without_ids)
+        io.err(`note: run "${r.run.name}": cross-lingual analysis left out ${r.cross_lingual.without_ids} answers whose subject has no Wikidata id`);
+    const text = await format.render(bundleOf(reports, names, columns, o.metric), { colour: io.tty && !o.out, relations: !!o.relations });
     for (const r of reports) for (const w of tieWarnings(r.languages)) io.err(`warning: ${reports.length > 1 ? `run "${r.run.name}": ` : ''}${w}`);
     if (o.out) {
       const file = openOutFile(o.out, 'the report');

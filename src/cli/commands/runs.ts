@@ -11,9 +11,12 @@ import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
 import { declareOptions, type Io } from '../io.js';
 import { shardFromEnv } from './shard.js';
-import { liveHolder } from '../../run/lease.js';
+import { liveHolder, statusText } from '../../run/lease.js';
+import { formatOption } from '../../report/formatOption.js';
 import { precisionNote } from '../../report/precision.js';
 import { lookupLine, shardLine } from '../../report/render.js';
+
+const TABLE_OR_JSON = formatOption(['table', 'json'] as const);
 
 export { DEFAULT_DB };
 export { compareCommand, type CompareOptions } from './compare.js';
@@ -29,7 +32,7 @@ export function registerRuns(program: Command, io: Io): void {
     .command('runs')
     .description('list the runs in a results database')
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .option('--format <fmt>', 'table | json', 'table')
+    .option(TABLE_OR_JSON.flags, TABLE_OR_JSON.help, TABLE_OR_JSON.parse, TABLE_OR_JSON.default)
     .action((o: { db: string; format: string }) => runsCommand(o, io));
 }
 
@@ -94,7 +97,6 @@ export async function runsCommand(o: { db: string; format: string }, io: Io): Pr
     const runs = listRuns(store).map((r) => ({
       ...r,
       held_by: liveHolder(r, store.file),
-      gone: r.status === 'running' && !!r.lease_pid && !liveHolder(r, store.file),
     }));
     if (o.format === 'json') {
       const json = runs.map((r) => ({
@@ -122,7 +124,7 @@ export async function runsCommand(o: { db: string; format: string }, io: Io): Pr
         runs.map((r) => [
           r.id,
           r.name,
-          r.gone ? 'running (holder gone)' : r.status,
+          statusText(r, store.file),
           r.stored,
           r.planned,
           JSON.stringify(r.options.styles) + precisionNote(r.options),
