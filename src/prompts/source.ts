@@ -20,6 +20,14 @@ export interface QuerySelection {
   tokenization?: Tokenization;
 }
 
+/**
+ * The queries of one (language, relation) a selection keeps, in file order: every narrowing of the query list
+ * (today `limit`) is applied here, where the plan, the shard costs and the scoring all take it.
+ */
+export function selectQueries<Q>(queries: readonly Q[], sel: Pick<QuerySelection, 'limit'>): readonly Q[] {
+  return sel.limit !== undefined ? queries.slice(0, sel.limit) : queries;
+}
+
 /** A language's queries built for every style, relation by relation; candidates are tokenized once per relation. */
 export function* languageQueries(
   ds: Dataset,
@@ -37,7 +45,6 @@ export function* languageQueries(
   const ent: EntityInputs | null = vocab && link ? { link, maskId: vocab.special.mask! } : null;
   for (const set of readLanguage(ds, lang, { relations: sel.relations, templates: sel.templates, onWarning })) {
     const rel = prepareRelation(set, pieces, link, sel.tokenization);
-    const queries = sel.limit !== undefined ? set.queries.slice(0, sel.limit) : set.queries;
-    for (const q of queries) for (const style of styles) yield buildQuery(rel, q, style, pieces, ent);
+    for (const q of selectQueries(set.queries, sel)) for (const style of styles) yield buildQuery(rel, q, style, pieces, ent);
   }
 }
