@@ -8,7 +8,8 @@ import { loadTokenizer, type WordTokenizer } from '../tokenize/tokenizer.js';
 import { loadEntityVocab, type EntityVocab, type KeyFilter } from '../tokenize/entityVocab.js';
 import type { PromptStyle } from '../prompts/styles.js';
 import type { ModelConfig } from './config.js';
-import { CONTRACT, graphSignature, type GraphSignature, type Variant } from './contract.js';
+import { CONTRACT, graphSignature, type GraphSignature, type Head, type Variant } from './contract.js';
+import { HEAD_SPECS } from './heads.js';
 import { familyByName, legacyFamily, type FamilyName, type ModelFamily } from './families/index.js';
 
 export const MANIFEST = CONTRACT.manifest;
@@ -282,6 +283,6 @@ export function readManifest(dir: string): Manifest {
 }
 
 /** The widths of the two heads' outputs, for the scorer's head budget. */
-export function headWidths(ck: Checkpoint): { word: number; entity: number } {
-  return { word: ck.config.vocab_size, entity: ck.config.entity_vocab_size ?? 0 };
+export function headWidths(ck: Checkpoint): Record<Head, number> {
+  return { word: HEAD_SPECS.word.width(ck.config), entity: HEAD_SPECS.entity.width(ck.config) };
 }

@@ -6,6 +6,7 @@ import { loadStyle, PROMPTS_DIR, styleDefinitions } from '../prompts/styles.js';
 import { languageQueries } from '../prompts/source.js';
 import type { BuiltQuery } from '../prompts/build.js';
 import { checkpointFingerprint, clearHashCache, headWidths, maxSequenceLength } from '../model/checkpoint.js';
+import { headSpec } from '../model/heads.js';
 import { openScoringSessions, type ScoringSessions } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import {
@@ -256,7 +257,7 @@ function linkTally() {
   const links: LinkCounts = { direct: 0, fallback: 0, refused: 0, none: 0 };
   return {
     count(b: BuiltQuery): void {
-      if (b.style.head !== 'entity' || seen.has(b.relation)) return;
+      if (!headSpec(b.style.head).coverage || seen.has(b.relation)) return;
       seen.add(b.relation);
       const c = linkCounts(b.relation.candidates.entities);
       for (const k of Object.keys(links) as (keyof LinkCounts)[]) links[k] += c[k];

@@ -7,6 +7,7 @@ import { BUNDLED_SAMPLE, generateCheckpoint } from '../../checkpoint-gen/generat
 import { FAMILIES, FAMILY_NAMES, isFamilyName } from '../../model/families/index.js';
 import { MANIFEST } from '../../model/checkpoint.js';
 import { openRunContext } from '../../run/context.js';
+import { headSpec } from '../../model/heads.js';
 import { languageQueries } from '../../prompts/source.js';
 import type { Io } from '../io.js';
 import { lookupLine } from '../../report/render.js';
@@ -129,13 +130,15 @@ export function promptsCommand(o: PromptsOptions, io: Io): void {
   });
   const { ds, labels, ck } = ctx;
   const style = ctx.styles[0];
+  // Entity lookups are shown for a head that scores entities (its answers carry coverage).
+  const entities = headSpec(style.head).coverage;
   if (style.deviation) io.out(`note: style "${style.name}" deviates from the paper: ${style.deviation}`);
   const tok = ck.tokenizer;
   let shown = 0;
   const counted = new Set<unknown>();
   const links = { direct: 0, fallback: 0, refused: 0, none: 0 };
   for (const b of languageQueries(ds, o.language, tok, ck.entityVocab, labels, [style], ctx.selection)) {
-    if (style.head === 'entity' && !counted.has(b.relation)) {
+    if (entities && !counted.has(b.relation)) {
       counted.add(b.relation);
       for (const e of b.relation.candidates.entities) links[e.via]++;
     }
@@ -146,7 +149,7 @@ export function promptsCommand(o: PromptsOptions, io: Io): void {
     );
     if (b.subjectEntity)
       io.out(`  subject entity: ${b.subjectEntity.id ?? 'none'} (${b.subjectEntity.via}${b.subjectEntity.key ? ` ${b.subjectEntity.key}` : ''})`);
-    if (style.head === 'entity')
+    if (entities)
       io.out(`  gold entity: ${b.golds.map((g) => `${cands.entities[g].id ?? 'none'} (${cands.entities[g].via})`).join(', ')}; covered ${b.covered}`);
     for (const p of b.passes.slice(0, 3)) {
       io.out(
@@ -161,5 +164,5 @@ export function promptsCommand(o: PromptsOptions, io: Io): void {
     }
     if (b.passes.length > 3) io.out(`  ... ${b.passes.length - 3} more length groups (${b.passes.map((p) => p.maskPositions.length).join(',')})`);
   }
-  if (style.head === 'entity') io.out(`\n${lookupLine(o.fallback, links)} (relations shown)`);
+  if (entities) io.out(`\n${lookupLine(o.fallback, links)} (relations shown)`);
 }
