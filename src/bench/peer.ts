@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Dataset } from '../data/mlama.js';
 import type { LabelIndex } from '../data/labels.js';
+import { headSpec } from '../model/heads.js';
 import { headWidths, type Checkpoint } from '../model/checkpoint.js';
 import { scoreQueries } from '../model/scorer.js';
 import { openScoringSessions } from '../model/session.js';
@@ -124,7 +125,7 @@ export function writePeerQueries(file: string, sample: BuiltQuery[]): void {
       style: b.style.name,
       head: b.style.head,
       n: c.labels.length,
-      cands: b.style.head === 'word' ? c.tokens : c.entities.map((e) => e.id),
+      cands: headSpec(b.style.head).peerCandidates(c),
       passes: b.passes.map((p) => ({ ids: p.inputIds, masks: p.maskPositions, eids: p.entityIds, epos: p.entityPositions, cands: p.candidates })),
     });
   });

@@ -35,10 +35,27 @@ export interface HeadSpec {
   feeds(rows: HeadRow[], tensor: TensorMaker, padEntity: number): Record<string, unknown>;
   /** A row's candidate scores read from the head's gathered output [B, M, K] into `scores`. */
   collect(data: Float32Array, dims: readonly number[], b: number, row: HeadRow, scores: Float64Array): void;
+  /**
+   * The authors' pattern (the naive graph, the benchmark's baseline): a row's candidate scores read from the
+   * head's full logits (`contract.naive_output`, [B, L or E, V]) through a log-softmax over the whole vocabulary.
+   */
+  naiveCollect(logits: Float32Array, dims: readonly number[], b: number, row: HeadRow, scores: Float64Array): void;
+  /** What the peer (tools/peer_bench.py) is given to score per candidate: token ids or entity ids. */
+  peerCandidates(candidates: CandidateTable): (number[] | number | null)[];
   /** Whether a -Infinity score of candidate c is a model failure (not a candidate the head cannot score). */
   mustScore(candidates: CandidateTable, c: number): boolean;
   /** Whether answers carry entity coverage (and the reports show coverage columns). */
   coverage: boolean;
+}
+
+/** log-softmax over one row of logits, computed in full (as a framework would) and read at the ids asked for. */
+function logSoftmaxAt(data: Float32Array, offset: number, n: number): (id: number) => number {
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) if (data[offset + i] > max) max = data[offset + i];
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Math.exp(data[offset + i] - max);
+  const lse = max + Math.log(sum);
+  return (id) => data[offset + id] - lse;
 }
 
 const empty = (tensor: TensorMaker, B: number, names: string[]) => ({
@@ -74,6 +91,11 @@ const word: HeadSpec = {
       scores[c] = s / n;
     });
   },
+  naiveCollect(logits, [, L, V], b, row, scores) {
+    const lp = row.pass.maskPositions.map((p) => logSoftmaxAt(logits, (b * L + p) * V, V));
+    for (const c of row.pass.candidates) scores[c] = row.candidates.tokens[c].reduce((s, tok, i) => s + lp[i](tok), 0) / row.pass.maskPositions.length;
+  },
+  peerCandidates: (candidates) => candidates.tokens,
   mustScore: () => true,
   coverage: false,
 };
@@ -106,6 +128,15 @@ const entity: HeadSpec = {
       if (row.candidates.entities[c].id !== null) scores[c] = data[b * K + j];
     });
   },
+  naiveCollect(logits, [, E, V], b, row, scores) {
+    // The object [MASK] entity is slot 0.
+    const lp = logSoftmaxAt(logits, b * E * V, V);
+    for (const c of row.pass.candidates) {
+      const id = row.candidates.entities[c].id;
+      if (id !== null) scores[c] = lp(id);
+    }
+  },
+  peerCandidates: (candidates) => candidates.entities.map((e) => e.id),
   mustScore: (candidates, c) => candidates.entities[c].id !== null,
   coverage: true,
 };
