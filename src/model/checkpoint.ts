@@ -188,7 +188,8 @@ export function styleRefusal(ck: Checkpoint, style: PromptStyle): string | null 
   const serves = `it serves: ${f.heads.join(', ')}`;
   if (!f.heads.includes(style.head)) return `${ck.dir}: family ${f.name} has no ${style.head} head (${serves})`;
   if (style.entityInputs && !f.inputGroups.includes('entities')) return `${ck.dir}: family ${f.name} takes no entity inputs (${serves})`;
-  return style.head === 'entity' ? entityStyleUsable(ck) : null;
+  // A head that ranks entity ids needs an entity vocabulary that holds more than its special entities.
+  return HEAD_SPECS[style.head].coverage ? entityStyleUsable(ck) : null;
 }
 
 /** Refuses, with one line, the first style this checkpoint cannot run: before anything is planned or scored. */
