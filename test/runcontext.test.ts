@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { generateCheckpoint } from '../src/checkpoint-gen/generate.js';
 import { openRunContext } from '../src/run/context.js';
+import { evaluate } from '../src/run/evaluate.js';
+import { openStore } from '../src/store/db.js';
 import { answerKey, planRun } from '../src/run/plan.js';
 import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
@@ -123,6 +125,30 @@ test('--styles defaults to the paper styles the family serves, and the run says 
   }
   const given = await run(db, '--limit', '1', '--languages', 'en', '--styles', 'word', '--name', 'given');
   assert.match(given.out.split('\n')[0], /^styles: word \(as given by --styles\)$/);
+});
+
+test('a resume without --styles takes them from the stored run and says so', async () => {
+  const db = join(tempDir(), 'resume.sqlite');
+  const store = openStore(db, {});
+  const quiet = { start() {}, advance() {}, stop() {} };
+  const notes: string[] = [];
+  try {
+    const first = await evaluate(
+      store,
+      { data: SAMPLE_DATA, model: ck, languages: ['en'], limit: 4, templates: 'main', fallback: false, name: 'cut', threads: 1, batchSize: 4 },
+      quiet,
+      () => true,
+      (l) => notes.push(l),
+    );
+    assert.equal(first.run.status, 'interrupted');
+  } finally {
+    store.db.close();
+  }
+  assert.deepEqual(notes, ['styles: word, entity (the default for family luke: the paper styles it serves)']);
+  const r = await cli('run', '--resume', 'cut', '--db', db, '--threads', '1');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out.split('\n')[0], 'styles: word, entity (as stored with run "cut")');
+  assert.equal(storedRun(db, 'cut').status, 'complete');
 });
 
 test('a candidate with no tokens is refused while planning, before the run is stored', async () => {

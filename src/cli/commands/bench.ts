@@ -30,7 +30,7 @@ export function registerBench(program: Command, io: Io): void {
     .requiredOption('--data <dir>', 'mLAMA directory')
     .requiredOption('--model <dir>', 'checkpoint directory (tokenizer and entity vocabulary)')
     .option('--language <lang>', 'language', 'en')
-    .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
+    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list)
     .option('--rounds <n>', 'timed rounds (the median is reported)', count('--rounds'), 3)
     .option('--per-fact-limit <n>', 'queries per relation for the per-fact re-tokenizing comparison', count('--per-fact-limit'), 5)
     .action((o: BenchPromptsOptions) => benchPromptsCommand(o, io));
@@ -42,7 +42,7 @@ export function registerBench(program: Command, io: Io): void {
     .requiredOption('--model <dir>', 'checkpoint directory')
     .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
     .option('--per-language <n>', 'queries per language, spread over its relations', count('--per-language'), 100)
-    .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
+    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list)
     .option('--patterns <list>', 'shipped, naive', list, ['shipped', 'naive'])
     .option('--rounds <n>', 'alternating rounds (medians are reported)', count('--rounds'), 3)
     .option('--threads <n>', 'onnxruntime intra-op threads', threadCount, defaultThreads())
@@ -63,7 +63,7 @@ export function registerBench(program: Command, io: Io): void {
     ])
     .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
     .option('--per-language <n>', 'queries per language, spread over its relations', count('--per-language'), 20)
-    .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
+    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list)
     .option('--precisions <list>', 'harness graphs: float32 and int8 (the quantised graphs `make quantize` adds to the checkpoint)', list, ['float32'])
     .option('--rounds <n>', 'alternating rounds (medians are reported)', count('--rounds'), 3)
     .option('--threads <n>', 'threads of both sides', threadCount, defaultThreads())
@@ -76,7 +76,7 @@ export function registerBench(program: Command, io: Io): void {
 interface BenchOptions {
   data: string;
   model: string;
-  styles: string[];
+  styles?: string[];
   rounds: number;
 }
 
@@ -130,7 +130,7 @@ export async function benchScoringCommand(o: BenchScoringOptions, io: Io): Promi
   io.out(
     `checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size ?? 0}, weights ${(weightBytes / 2 ** 20).toFixed(0)} MiB${ck.manifest.random_weights ? ', RANDOM weights' : ''})`,
   );
-  io.out(`sample: ${languages.join(', ')} x ${o.perLanguage} queries, styles ${o.styles.join(', ')}, ${o.rounds} alternating rounds; medians`);
+  io.out(`sample: ${languages.join(', ')} x ${o.perLanguage} queries, styles ${styles.map((x) => x.name).join(', ')}, ${o.rounds} alternating rounds; medians`);
   const cal = await calibrateMatMul(layerShapes(ck, o), o.threads);
   const r = await benchScoring(ds, ck, labels, {
     languages,
@@ -168,7 +168,7 @@ export async function benchPeerCommand(o: BenchPeerOptions, io: Io): Promise<voi
     `checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size}${ck.manifest.random_weights ? ', RANDOM weights' : ''}); peer: ${o.peerModel}`,
   );
   io.out(
-    `sample: ${ctx.languages.join(', ')} x ${o.perLanguage} queries, styles ${o.styles.join(', ')}, ${o.rounds} alternating rounds; medians; peer batch 8, harness batch ${o.batchSize} / ${o.tokenBudget} tokens`,
+    `sample: ${ctx.languages.join(', ')} x ${o.perLanguage} queries, styles ${ctx.styles.map((x) => x.name).join(', ')}, ${o.rounds} alternating rounds; medians; peer batch 8, harness batch ${o.batchSize} / ${o.tokenBudget} tokens`,
   );
   const shapes = layerShapes(ck, o);
   const { libs, chosen, peer } = await peerLibraries(o.python, o.peerModel, o.threads, shapes, (l) => io.err(l));
