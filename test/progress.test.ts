@@ -51,5 +51,17 @@ test('without a terminal: a line when a language finishes, and a resume says whe
   p.start('ja', 100, 40);
   t += 500;
   p.advance('ja', 60);
-  assert.deepEqual(lines, ['ja: resuming at 40/100 answers', 'ja: 100/100 answers (100.0%), ? answers/s']);
+  // One batch gives no rate yet: the line leaves it out instead of printing "? answers/s".
+  assert.deepEqual(lines, ['ja: resuming at 40/100 answers', 'ja: 100/100 answers (100.0%)']);
+});
+
+test('without a terminal: before the rate is measured a line has neither a rate nor an ETA', () => {
+  let t = 0;
+  const lines: string[] = [];
+  const p = progressBars(false, (s) => lines.push(s), { now: () => t, everyMs: 1_000 });
+  p.start('en', 1_000, 0);
+  t += 5_000; // the warm-up batch: no rate can be measured from it
+  p.advance('en', 10);
+  assert.deepEqual(lines, ['en: 1000 answers to score', 'en: 10/1000 answers (1.0%)']);
+  for (const l of lines) assert.doesNotMatch(l, /\?/);
 });

@@ -1,11 +1,11 @@
 import type { Dataset } from '../data/mlama.js';
-import { readLanguage } from '../data/mlama.js';
 import type { LabelIndex } from '../data/labels.js';
 import type { Checkpoint } from '../model/checkpoint.js';
+import { headSpec } from '../model/heads.js';
 import { rank, type ScoredQuery } from '../model/scorer.js';
 import { ort, type ModelSession } from '../model/session.js';
 import { buildQuery, prepareRelation, type BuiltQuery, type Pass } from '../prompts/build.js';
-import type { QuerySelection } from '../prompts/source.js';
+import { selectedSets, type QuerySelection } from '../prompts/source.js';
 import type { PromptStyle } from '../prompts/styles.js';
 import { entityLinker } from '../tokenize/entityLinker.js';
 
@@ -24,9 +24,8 @@ export function* naiveQueries(
 ): Generator<BuiltQuery> {
   const link = ck.entityVocab ? entityLinker(ck.entityVocab, labels, sel.fallback) : null;
   const ent = ck.entityVocab && link ? { link, maskId: ck.entityVocab.special.mask! } : null;
-  for (const set of readLanguage(ds, lang, { relations: sel.relations, templates: sel.templates })) {
-    const queries = sel.limit !== undefined ? set.queries.slice(0, sel.limit) : set.queries;
-    for (const q of queries) {
+  for (const set of selectedSets(ds, lang, sel)) {
+    for (const q of set.queries) {
       for (const style of styles) yield buildQuery(prepareRelation(set, ck.tokenizer, link), q, style, ck.tokenizer, ent);
     }
   }
@@ -92,34 +91,12 @@ async function runBatch(session: ModelSession, ck: Checkpoint, jobs: Job[]): Pro
   };
   // The family's graph declares which of these it takes (XLM-R: words only; BERT: token_type_ids too).
   const out = await session.run(Object.fromEntries(Object.entries(feeds).filter(([n]) => session.inputNames.includes(n))));
-  const V = ck.config.vocab_size;
-  const Ne = ck.config.entity_vocab_size ?? 0;
-  const logits = out.logits.data as Float32Array;
-  const entityLogits = out.entity_logits?.data as Float32Array;
   const done: ScoredQuery[] = [];
   jobs.forEach((j, b) => {
-    const cands = j.built.relation.candidates;
-    if (j.built.style.head === 'word') {
-      const lp = j.pass.maskPositions.map((p) => logSoftmaxAt(logits, (b * L + p) * V, V));
-      for (const c of j.pass.candidates) j.scores[c] = cands.tokens[c].reduce((s, tok, i) => s + lp[i](tok), 0) / j.pass.maskPositions.length;
-    } else {
-      const lp = logSoftmaxAt(entityLogits, b * E * Ne, Ne);
-      for (const c of j.pass.candidates) {
-        const id = cands.entities[c].id;
-        if (id !== null) j.scores[c] = lp(id);
-      }
-    }
+    const head = headSpec(j.built.style.head);
+    const t = out[head.contract.naive_output];
+    head.naiveCollect(t.data as Float32Array, t.dims, b, { pass: j.pass, candidates: j.built.relation.candidates }, j.scores);
     if (j.last) done.push(rank({ built: j.built, scores: j.scores }, 10));
   });
   return done;
-}
-
-/** log-softmax over one row of logits, computed in full (as a framework would) and read at the ids asked for. */
-function logSoftmaxAt(data: Float32Array, offset: number, n: number): (id: number) => number {
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) if (data[offset + i] > max) max = data[offset + i];
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += Math.exp(data[offset + i] - max);
-  const lse = max + Math.log(sum);
-  return (id) => data[offset + id] - lse;
 }

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Dataset } from '../data/mlama.js';
 import type { LabelIndex } from '../data/labels.js';
+import { headSpec } from '../model/heads.js';
 import { headWidths, type Checkpoint } from '../model/checkpoint.js';
 import { scoreQueries } from '../model/scorer.js';
 import { openScoringSessions } from '../model/session.js';
@@ -124,7 +125,7 @@ export function writePeerQueries(file: string, sample: BuiltQuery[]): void {
       style: b.style.name,
       head: b.style.head,
       n: c.labels.length,
-      cands: b.style.head === 'word' ? c.tokens : c.entities.map((e) => e.id),
+      cands: headSpec(b.style.head).peerCandidates(c),
       passes: b.passes.map((p) => ({ ids: p.inputIds, masks: p.maskPositions, eids: p.entityIds, epos: p.entityPositions, cands: p.candidates })),
     });
   });
@@ -174,41 +175,10 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
         // The ceiling is measured with no scoring session open, just before it opens and just after it closes.
         const probe = g === graphs[0] ? o.ceiling : undefined;
         const before = await probe?.();
-        let roundSeconds = 0;
-        const opened = await openScoringSessions(g.ck, o.styles, { threads: o.threads });
-        const scoring = {
-          batchSize: o.batchSize,
-          tokenBudget: o.tokenBudget,
-          headWidths: headWidths(g.ck),
-          padEntityId: g.ck.entityVocab?.special.pad ?? 0,
-          words: opened.words,
-        };
-        try {
-          // One untimed query per style first: a fresh session's first runs size its arena and pick kernels, a
-          // cost a real run pays once, and the peer's model is already warm after its first round.
-          const warm = o.styles.map((s) => samples.get(s.name)![0]).filter((b) => b !== undefined);
-          for await (const _ of scoreQueries(opened.gathered, warm, scoring));
-          for (const style of o.styles) {
-            // Built before the clock starts, as the peer's prompts are: both sides are timed scoring the same
-            // ready-made prompts. The building is timed apart and printed beside.
-            const tb = performance.now();
-            const qs = buildSample(ds, g.ck, labels, style, o);
-            append(builds, `${side}|${style.name}`, (performance.now() - tb) / 1000);
-            const t0 = performance.now();
-            let n = 0;
-            for await (const batch of scoreQueries(opened.gathered, qs, scoring)) {
-              for (const s of batch) {
-                n++;
-                first?.set(`${style.name}|${s.built.query.key}`, { index: s.top[0].index, score: s.top[0].score });
-              }
-            }
-            const s = (performance.now() - t0) / 1000;
-            roundSeconds += s;
-            record(side, style.name, n, s);
-          }
-        } finally {
-          await opened.release();
-        }
+        const roundSeconds = await harnessRound(ds, labels, g, samples, o, first, {
+          record: (style, n, t) => record(side, style, n, t),
+          built: (style, t) => append(builds, `${side}|${style}`, t),
+        });
         if (probe && before) {
           const after = await probe();
           paired.push({ flops: roundFlops, seconds: roundSeconds, before, after });
@@ -231,6 +201,57 @@ export async function benchPeer(ds: Dataset, labels: LabelIndex, graphs: Harness
     };
   });
   return { measures, top1, flops, peakRssMb: peakRssMb(), paired };
+}
+
+/**
+ * One timed round of a harness graph: its sessions opened, one untimed warm-up query per style, then each style's
+ * sample built (timed apart) and scored (timed). Returns the seconds spent scoring; top-1s go to `first`.
+ */
+async function harnessRound(
+  ds: Dataset,
+  labels: LabelIndex,
+  g: HarnessGraph,
+  samples: Map<string, BuiltQuery[]>,
+  o: PeerBenchOptions,
+  first: Map<string, Top1> | null,
+  rec: { record(style: string, n: number, seconds: number): void; built(style: string, seconds: number): void },
+): Promise<number> {
+  let roundSeconds = 0;
+  const opened = await openScoringSessions(g.ck, o.styles, { threads: o.threads });
+  const scoring = {
+    batchSize: o.batchSize,
+    tokenBudget: o.tokenBudget,
+    headWidths: headWidths(g.ck),
+    padEntityId: g.ck.entityVocab?.special.pad ?? 0,
+    words: opened.words,
+  };
+  try {
+    // One untimed query per style first: a fresh session's first runs size its arena and pick kernels, a
+    // cost a real run pays once, and the peer's model is already warm after its first round.
+    const warm = o.styles.map((s) => samples.get(s.name)![0]).filter((b) => b !== undefined);
+    for await (const _ of scoreQueries(opened.gathered, warm, scoring));
+    for (const style of o.styles) {
+      // Built before the clock starts, as the peer's prompts are: both sides are timed scoring the same
+      // ready-made prompts. The building is timed apart and printed beside.
+      const tb = performance.now();
+      const qs = buildSample(ds, g.ck, labels, style, o);
+      rec.built(style.name, (performance.now() - tb) / 1000);
+      const t0 = performance.now();
+      let n = 0;
+      for await (const batch of scoreQueries(opened.gathered, qs, scoring)) {
+        for (const s of batch) {
+          n++;
+          first?.set(`${style.name}|${s.built.query.key}`, { index: s.top[0].index, score: s.top[0].score });
+        }
+      }
+      const s = (performance.now() - t0) / 1000;
+      roundSeconds += s;
+      rec.record(style.name, n, s);
+    }
+  } finally {
+    await opened.release();
+  }
+  return roundSeconds;
 }
 
 /** Share of keys of `a` whose top-1 candidate is the same in `b`, and the largest top-1 score difference then. */

@@ -3,10 +3,24 @@ import type { LabelIndex } from '../data/labels.js';
 import type { Checkpoint } from '../model/checkpoint.js';
 import { languageQueries } from '../prompts/source.js';
 import type { PromptStyle } from '../prompts/styles.js';
-import type { LanguageCost, PeerLibrary } from '../report/peer.js';
 import type { Calibration, MatMulShape } from './calibrate.js';
 import { queryFlops } from './flops.js';
 import { Peer, type PeerBench } from './peer.js';
+
+export interface PeerLibrary {
+  python: string;
+  torch: string;
+  threads: number;
+  loadSeconds: number;
+  calibration: Calibration;
+}
+
+export interface LanguageCost {
+  language: string;
+  queries: number;
+  /** Seconds for every query of the language in every style, from useful FLOPs / the measured rate per style. */
+  seconds: number;
+}
 
 interface Calibrated {
   torch: string;

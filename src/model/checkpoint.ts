@@ -8,7 +8,8 @@ import { loadTokenizer, type WordTokenizer } from '../tokenize/tokenizer.js';
 import { loadEntityVocab, type EntityVocab, type KeyFilter } from '../tokenize/entityVocab.js';
 import type { PromptStyle } from '../prompts/styles.js';
 import type { ModelConfig } from './config.js';
-import { CONTRACT, graphSignature, type GraphSignature, type Variant } from './contract.js';
+import { CONTRACT, graphSignature, type GraphSignature, type Head, type Variant } from './contract.js';
+import { HEAD_SPECS } from './heads.js';
 import { familyByName, legacyFamily, type FamilyName, type ModelFamily } from './families/index.js';
 
 export const MANIFEST = CONTRACT.manifest;
@@ -187,7 +188,8 @@ export function styleRefusal(ck: Checkpoint, style: PromptStyle): string | null 
   const serves = `it serves: ${f.heads.join(', ')}`;
   if (!f.heads.includes(style.head)) return `${ck.dir}: family ${f.name} has no ${style.head} head (${serves})`;
   if (style.entityInputs && !f.inputGroups.includes('entities')) return `${ck.dir}: family ${f.name} takes no entity inputs (${serves})`;
-  return style.head === 'entity' ? entityStyleUsable(ck) : null;
+  // A head that ranks entity ids needs an entity vocabulary that holds more than its special entities.
+  return HEAD_SPECS[style.head].coverage ? entityStyleUsable(ck) : null;
 }
 
 /** Refuses, with one line, the first style this checkpoint cannot run: before anything is planned or scored. */
@@ -278,6 +280,6 @@ export function ensureDir(dir: string): void {
 }
 
 /** The widths of the two heads' outputs, for the scorer's head budget. */
-export function headWidths(ck: Checkpoint): { word: number; entity: number } {
-  return { word: ck.config.vocab_size, entity: ck.config.entity_vocab_size ?? 0 };
+export function headWidths(ck: Checkpoint): Record<Head, number> {
+  return { word: HEAD_SPECS.word.width(ck.config), entity: HEAD_SPECS.entity.width(ck.config) };
 }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
+import type { Head } from '../types.js';
 
-/** A head a prompt style reads and a family may serve: the request type of a pass. */
-export type Head = 'word' | 'entity';
+export type { Head } from '../types.js';
 export type InputGroup = 'words' | 'token_types' | 'entities';
 /** gathered: log-probabilities of the candidates only; naive: full logits; words: LUKE without entity inputs, word head. */
 export type Variant = 'gathered' | 'naive' | 'words';

@@ -1,5 +1,6 @@
 import { HarnessError } from '../errors.js';
 import type { BuiltQuery, Pass } from '../prompts/build.js';
+import { headSpec, type HeadRow } from './heads.js';
 import { isWordOnly, ort, type ModelSession } from './session.js';
 
 export interface RankedCandidate {
@@ -129,13 +130,13 @@ export async function* scoreQueries(
     for (const pass of built.passes) {
       // The word head runs at every mask slot of the batch (B x the most masks): passes with fewer masks would
       // pad it with full-vocabulary rows that are thrown away, so the mask count is part of the key.
-      const masks = built.style.head === 'word' ? pass.maskPositions.length : 0;
-      const key = `${built.style.head}|${pass.inputIds.length}|${pass.entityIds.length}|${masks}`;
+      const head = headSpec(built.style.head);
+      const key = `${head.name}|${pass.inputIds.length}|${pass.entityIds.length}|${head.batchKey(pass)}`;
       let rows = buckets.get(key);
       if (!rows) buckets.set(key, (rows = []));
       rows.push({ q: pending, pass });
-      const headRows = built.style.head === 'word' ? pass.maskPositions.length : 1;
-      const width = o.headWidths ? o.headWidths[built.style.head] : 0;
+      const headRows = head.rowsRead(pass);
+      const width = o.headWidths ? o.headWidths[head.name] : 0;
       if (rows.length >= batchSize || (rows.length + 1) * pass.inputIds.length > tokenBudget || (rows.length + 1) * headRows * width > headBudget) {
         buckets.delete(key);
         yield* flush(rows);
@@ -169,8 +170,8 @@ const RUN_COST_TOKENS = 48;
 function tailBatches(rows: Row[], batchSize: number, tokenBudget: number, headBudget: number, widths?: { word: number; entity: number }): Row[][] {
   const groups = new Map<string, Row[]>();
   for (const r of rows) {
-    const head = r.q.built.style.head;
-    const key = `${head}|${r.pass.entityIds.length}|${head === 'word' ? r.pass.maskPositions.length : 0}`;
+    const head = headSpec(r.q.built.style.head);
+    const key = `${head.name}|${r.pass.entityIds.length}|${head.batchKey(r.pass)}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push(r);
@@ -178,9 +179,8 @@ function tailBatches(rows: Row[], batchSize: number, tokenBudget: number, headBu
   const out: Row[][] = [];
   for (const g of groups.values()) {
     g.sort((a, b) => a.pass.inputIds.length - b.pass.inputIds.length);
-    const head = g[0].q.built.style.head;
-    const headRows = head === 'word' ? g[0].pass.maskPositions.length : 1;
-    const perRow = headRows * (widths ? widths[head] : 0);
+    const head = headSpec(g[0].q.built.style.head);
+    const perRow = head.rowsRead(g[0].pass) * (widths ? widths[head.name] : 0);
     // cost[i]: the cheapest cut of the first i rows; from[i]: where its last batch starts.
     const cost = [0];
     const from = [0];
@@ -223,7 +223,7 @@ function unranked(built: BuiltQuery): ScoredQuery {
 function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string, ort.Tensor> {
   const B = rows.length;
   const L = Math.max(...rows.map((r) => r.pass.inputIds.length));
-  const head = rows[0].q.built.style.head;
+  const head = headSpec(rows[0].q.built.style.head);
   const tensor = (name: string, dims: number[], fill: bigint) => {
     const data = buf.get(
       name,
@@ -275,65 +275,22 @@ function buildFeeds(rows: Row[], buf: Buffers, padEntity: number): Record<string
       entity_position_ids: ePos.tensor,
     });
   }
-  const K = Math.max(...rows.map((r) => r.pass.candidates.length));
-  if (head === 'word') {
-    const M = Math.max(...rows.map((r) => r.pass.maskPositions.length));
-    const pos = tensor('word_positions', [B, M], 0n);
-    const cand = tensor('word_candidates', [B, M, K], 0n);
-    rows.forEach((r, b) => {
-      const tokens = r.q.built.relation.candidates.tokens;
-      r.pass.maskPositions.forEach((p, i) => (pos.data[b * M + i] = BigInt(p)));
-      r.pass.candidates.forEach((c, j) => tokens[c].forEach((t, i) => (cand.data[(b * M + i) * K + j] = BigInt(t))));
-    });
-    Object.assign(feeds, {
-      word_positions: pos.tensor,
-      word_candidates: cand.tensor,
-      entity_slots: tensor('entity_slots', [B, 0], 0n).tensor,
-      entity_candidates: tensor('entity_candidates', [B, 0, 1], 0n).tensor,
-    });
-    return feeds;
-  }
-  const eCand = tensor('entity_candidates', [B, 1, K], BigInt(padEntity));
-  rows.forEach((r, b) => {
-    const ents = r.q.built.relation.candidates.entities;
-    r.pass.candidates.forEach((c, j) => {
-      const id = ents[c].id;
-      if (id !== null) eCand.data[b * K + j] = BigInt(id);
-    });
-  });
-  Object.assign(feeds, {
-    word_positions: tensor('word_positions', [B, 0], 0n).tensor,
-    word_candidates: tensor('word_candidates', [B, 0, 1], 0n).tensor,
-    entity_slots: tensor('entity_slots', [B, 1], 0n).tensor,
-    entity_candidates: eCand.tensor,
-  });
+  const headRows: HeadRow[] = rows.map((r) => ({ pass: r.pass, candidates: r.q.built.relation.candidates }));
+  Object.assign(feeds, head.feeds(headRows, tensor, padEntity));
   return feeds;
 }
 
 function collect(rows: Row[], out: Record<string, ort.Tensor>, batchNo: number, topK: number): ScoredQuery[] {
   const done: ScoredQuery[] = [];
-  const head = rows[0].q.built.style.head;
-  const t = out[head === 'word' ? 'word_logprobs' : 'entity_logprobs'];
+  const head = headSpec(rows[0].q.built.style.head);
+  const t = out[head.contract.gathered_output];
   const data = t.data as Float32Array;
-  const [, M, K] = t.dims as number[];
   rows.forEach((r, b) => {
     const scores = r.q.scores;
-    if (head === 'word') {
-      const n = r.pass.maskPositions.length;
-      r.pass.candidates.forEach((c, j) => {
-        let s = 0;
-        for (let i = 0; i < n; i++) s += data[(b * M + i) * K + j];
-        scores[c] = s / n;
-      });
-    } else {
-      const ents = r.q.built.relation.candidates.entities;
-      r.pass.candidates.forEach((c, j) => {
-        if (ents[c].id !== null) scores[c] = data[b * K + j];
-      });
-    }
+    head.collect(data, t.dims, b, { pass: r.pass, candidates: r.q.built.relation.candidates }, scores);
     for (const c of r.pass.candidates) {
       const s = scores[c];
-      if (Number.isNaN(s) || s === Infinity || (s === -Infinity && (head === 'word' || r.q.built.relation.candidates.entities[c].id !== null))) {
+      if (Number.isNaN(s) || s === Infinity || (s === -Infinity && head.mustScore(r.q.built.relation.candidates, c))) {
         throw new HarnessError(
           `batch ${batchNo}: the model produced a non-finite score (${s}) for ${r.q.built.query.key}; nothing from this batch was stored`,
           3,
@@ -361,6 +318,7 @@ export function rank(p: Pending | { built: BuiltQuery; scores: Float64Array }, t
     if (scores[i] === scores[best] && !built.golds.includes(i)) goldTie = true;
   }
   let unscorable = 0;
-  if (built.style.head === 'entity') for (const e of built.relation.candidates.entities) if (e.id === null) unscorable++;
+  const head = headSpec(built.style.head);
+  for (let c = 0; c < labels.length; c++) if (!head.mustScore(built.relation.candidates, c)) unscorable++;
   return { built, top, goldRank, goldScore: scores[best], goldLabel: labels[best], goldTie, candidates: labels.length, unscorable };
 }

@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { fail } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -46,7 +48,7 @@ export async function openSession(ck: Checkpoint, variant: Variant, o: SessionOp
     const msg = (e as Error).message.split('\n')[0];
     if (o.device === 'cuda')
       fail(`--device cuda: the CUDA execution provider is not available (${msg}); install with npm install --onnxruntime-node-install=cuda12`);
-    fail(`${file}: onnxruntime cannot load the graph (${msg})`);
+    fail(externalDataProblem(file) ?? `${file}: onnxruntime cannot load the graph (${msg.length > 240 ? `${msg.slice(0, 240)}...` : msg})`);
   }
   for (const name of entry.inputs) if (!session.inputNames.includes(name)) fail(`${file}: graph has no input "${name}" that the manifest names`);
   for (const name of entry.outputs) if (!session.outputNames.includes(name)) fail(`${file}: graph has no output "${name}" that the manifest names`);
@@ -58,6 +60,39 @@ export async function openSession(ck: Checkpoint, variant: Variant, o: SessionOp
     run: (feeds) => session.run(feeds) as Promise<Record<string, ort.Tensor>>,
     release: () => session.release(),
   };
+}
+
+/** Graphs above this size hold their weights inline: nothing external to check. */
+const EXTERNAL_CHECK_LIMIT = 64 * 2 ** 20;
+
+/**
+ * Why a graph's external weights cannot be read, in one line naming the file: missing, or shorter than the bytes
+ * the graph reads from it (a truncated copy or download). Null when they look whole, or the graph is not decodable.
+ */
+export function externalDataProblem(graphFile: string): string | null {
+  if (!existsSync(graphFile) || statSync(graphFile).size > EXTERNAL_CHECK_LIMIT) return null;
+  let inits: { name?: string | null; dataLocation?: number | null; externalData?: { key?: string | null; value?: string | null }[] | null }[];
+  try {
+    inits = onnxProto.onnx.ModelProto.decode(readFileSync(graphFile)).graph?.initializer ?? [];
+  } catch {
+    return null;
+  }
+  const needed = new Map<string, { end: number; tensor: string }>();
+  for (const t of inits) {
+    const field = (k: string) => t.externalData?.find((e) => e.key === k)?.value ?? undefined;
+    const location = field('location');
+    if (t.dataLocation !== 1 || !location) continue;
+    const end = Number(field('offset') ?? 0) + Number(field('length') ?? 0);
+    if (end > (needed.get(location)?.end ?? -1)) needed.set(location, { end, tensor: t.name ?? '?' });
+  }
+  for (const [location, { end, tensor }] of needed) {
+    const path = join(dirname(graphFile), location);
+    if (!existsSync(path)) return `${path}: missing (${graphFile} reads its weights from it)`;
+    const size = statSync(path).size;
+    if (size < end)
+      return `${path}: ${size} bytes, but ${graphFile} reads ${end} bytes from it (tensor ${tensor}); the file is truncated or from another export`;
+  }
+  return null;
 }
 
 /** A style that reads the word head and feeds no entities: the words graph's passes. */

@@ -2,24 +2,12 @@ import type { PeerBench, SideMeasure } from '../bench/peer.js';
 import { top1Agreement } from '../bench/peer.js';
 import { type Calibration, pairedMfu } from '../bench/calibrate.js';
 import { median } from '../bench/measure.js';
+import type { LanguageCost, PeerLibrary } from '../bench/peerSetup.js';
 import { renderTable } from './table.js';
 
+export type { LanguageCost, PeerLibrary } from '../bench/peerSetup.js';
+
 const f = (x: number, d = 2) => Number(x.toFixed(d));
-
-export interface PeerLibrary {
-  python: string;
-  torch: string;
-  threads: number;
-  loadSeconds: number;
-  calibration: Calibration;
-}
-
-export interface LanguageCost {
-  language: string;
-  queries: number;
-  /** Seconds for every query of the language in every style, from useful FLOPs / the measured rate per style. */
-  seconds: number;
-}
 
 export interface PeerSummary {
   wordSpeedup: number;

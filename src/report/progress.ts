@@ -64,7 +64,7 @@ export function progressBars(tty: boolean, log: (s: string) => void, o: Progress
     : null;
   const figures = (s: { done: number; total: number; rate: RateWindow }) => {
     const r = s.rate.rate();
-    return { rate: Number.isFinite(r) ? r.toFixed(1) : '?', eta: s.done >= s.total ? '0s' : formatDuration((s.total - s.done) / r) };
+    return { rate: Number.isFinite(r) ? r.toFixed(1) : '?', known: Number.isFinite(r), eta: s.done >= s.total ? '0s' : formatDuration((s.total - s.done) / r) };
   };
   return {
     start(lang, total, done) {
@@ -82,13 +82,15 @@ export function progressBars(tty: boolean, log: (s: string) => void, o: Progress
       s.done += n;
       s.rate.add(t, s.done);
       const f = figures(s);
-      s.bar?.update(s.done, f);
+      s.bar?.update(s.done, { rate: f.rate, eta: f.eta });
       if (multi) return;
       const finished = s.done >= s.total;
       if (finished || t - s.lastLine >= everyMs) {
         s.lastLine = t;
+        // A rate not yet measured (the warm-up batch, a language done in one batch) is left out, never printed as "?".
+        const rate = f.known ? `, ${f.rate} answers/s` : '';
         log(
-          `${lang}: ${s.done}/${s.total} answers (${((100 * s.done) / Math.max(1, s.total)).toFixed(1)}%), ${f.rate} answers/s${finished ? '' : `, ETA ${f.eta}`}`,
+          `${lang}: ${s.done}/${s.total} answers (${((100 * s.done) / Math.max(1, s.total)).toFixed(1)}%)${rate}${finished || !f.known ? '' : `, ETA ${f.eta}`}`,
         );
       }
     },

@@ -37,8 +37,13 @@ export interface Report {
   partial: { language: string; stored: number; planned: number }[];
 }
 
-/** A style's head from its file; a style no longer found is taken as entity-headed when some query was uncovered. */
-function headOf(style: string, ms: StyleMetrics[]): Head {
+/**
+ * A style's head as stored with the run (its definition when it ran); for runs stored before definitions were
+ * kept, from its file, and a style no longer found is taken as entity-headed when some query was uncovered.
+ */
+export function headOf(style: string, ms: StyleMetrics[], options: Record<string, unknown> = {}): Head {
+  const stored = (options.style_definitions as Record<string, { head?: unknown }> | undefined)?.[style]?.head;
+  if (stored === 'word' || stored === 'entity') return stored;
   try {
     return loadStyle(style).head;
   } catch {
@@ -48,7 +53,7 @@ function headOf(style: string, ms: StyleMetrics[]): Head {
 
 export function reportOf(run: RunRecord, languages: StyleMetrics[], averages: StyleMetrics[], relations: RelationMetrics[]): Report {
   const { id, name, status, random_weights, started_at, finished_at, options, checkpoint } = run;
-  const heads = Object.fromEntries([...new Set(languages.map((m) => m.style))].map((s) => [s, headOf(s, languages)]));
+  const heads = Object.fromEntries([...new Set(languages.map((m) => m.style))].map((s) => [s, headOf(s, languages, options)]));
   const plan = (options.planned_languages ?? {}) as Record<string, number>;
   const partial = Object.entries(plan)
     .map(([language, planned]) => ({ language, planned, stored: languages.filter((m) => m.language === language).reduce((a, m) => a + m.queries, 0) }))
@@ -93,7 +98,7 @@ export function languageTable(r: Report): { head: string[]; rows: Cell[][] } {
     ...((r.run.options.styles as string[] | undefined) ?? []).filter((s) => present.has(s)),
     ...[...present].filter((s) => !((r.run.options.styles as string[] | undefined) ?? []).includes(s)),
   ];
-  const headOfStyle = (s: string) => r.heads?.[s] ?? headOf(s, r.languages);
+  const headOfStyle = (s: string) => r.heads?.[s] ?? headOf(s, r.languages, r.run.options);
   const entityStyle = styles.find((s) => headOfStyle(s) === 'entity');
   const wordStyle = styles.find((s) => headOfStyle(s) === 'word');
   const columns = (s: string) => metricsFor(headOfStyle(s)).filter((d) => d.inTable && d.heads === null);

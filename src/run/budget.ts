@@ -1,15 +1,13 @@
 import { fail } from '../errors.js';
-import { holding, openDataset, resolveLanguages, resolveRelations } from '../data/mlama.js';
-import { readLabelIndex } from '../data/labels.js';
-import { keysForLabels } from '../tokenize/entityLinker.js';
-import { atPrecision, headWidths, loadCheckpoint, maxSequenceLength, type Checkpoint } from '../model/checkpoint.js';
+import { headWidths, maxSequenceLength, type Checkpoint } from '../model/checkpoint.js';
 import { openScoringSessions } from '../model/session.js';
 import { scoreQueries } from '../model/scorer.js';
-import { loadStyle } from '../prompts/styles.js';
-import { languageQueries, type QuerySelection } from '../prompts/source.js';
+import { languageQueries } from '../prompts/source.js';
 import type { BuiltQuery } from '../prompts/build.js';
+import type { PromptStyle } from '../prompts/styles.js';
 import { queryFlops } from '../bench/flops.js';
 import type { RunOptions } from './config.js';
+import { openRunContext, selectionOf } from './context.js';
 
 /** Queries per style scored to measure this machine's rate on this checkpoint, after one warm-up batch. */
 const PILOT = 96;
@@ -36,14 +34,9 @@ export function sizeForBudget(minutes: number, secondsPerQuery: Record<string, n
  */
 export async function chooseSample(o: RunOptions, minutes: number): Promise<BudgetChoice> {
   if (!o.model || !o.data) fail('--budget needs --model and --data');
-  const opened = openDataset(o.data);
-  const languages = resolveLanguages(opened, o.languages);
-  const ds = holding(opened, languages);
-  resolveRelations(ds, languages, o.relations);
-  const labels = readLabelIndex(ds);
-  const styles = o.styles.map(loadStyle);
-  const ck = atPrecision(loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) }), o.precision ?? 'float32');
-  const sel: QuerySelection = { relations: o.relations, limit: o.limit, templates: o.templates, fallback: o.fallback };
+  // The cost model prices the whole selection: the sample it chooses is drawn from it afterwards.
+  const ctx = openRunContext({ ...o, model: o.model, data: o.data, selection: { ...selectionOf(o), sample: undefined }, hold: true, serve: true });
+  const { ds, languages, labels, ck, styles, selection: sel } = ctx;
   const flops: Record<string, number> = {};
   const available: Record<string, number> = {};
   const pilot: BuiltQuery[] = [];
@@ -70,7 +63,7 @@ export async function chooseSample(o: RunOptions, minutes: number): Promise<Budg
   return { size: Math.min(fit, Math.max(...Object.values(available))), secondsPerQuery, gflops, available };
 }
 
-async function pilotRate(ck: Checkpoint, styles: ReturnType<typeof loadStyle>[], pilot: BuiltQuery[], o: RunOptions): Promise<number> {
+async function pilotRate(ck: Checkpoint, styles: PromptStyle[], pilot: BuiltQuery[], o: RunOptions): Promise<number> {
   const { gathered, words, release } = await openScoringSessions(ck, styles, { threads: o.threads, device: o.device });
   try {
     const opts = {

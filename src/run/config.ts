@@ -17,7 +17,8 @@ export interface RunOptions {
   data?: string;
   languages?: string[];
   relations?: string[];
-  styles: string[];
+  /** Absent: the paper styles the checkpoint's family serves (run/context.ts defaultStyles). */
+  styles?: string[];
   limit?: number;
   sample?: number;
   seed?: number;
@@ -159,9 +160,8 @@ export const RUN_OPTIONS: { [K in keyof Declared]-?: OptionSpec<NonNullable<Decl
   },
   styles: {
     flags: '--styles <list>',
-    help: 'prompt styles (prompts/*.json)',
+    help: "prompt styles (prompts/*.json or paths; default: the paper's word and entity styles the checkpoint's family serves)",
     parse: selection('--styles'),
-    default: ['word', 'entity'],
     identity: 'comparable',
     stored: 'list',
     selects: true,
@@ -322,12 +322,27 @@ export function runDifferences(
 ): string[] {
   const at = (x: RunInputs) => ({ ...x, options: withDefaults(x.options, table) });
   const keys = identityKeys(purpose, table).filter((k) => !except.includes(k));
-  return inputDifferences(at(a), at(b), keys, purpose !== 'compare');
+  const [x, y] = [at(a), at(b)];
+  return [...inputDifferences(x, y, keys, purpose !== 'compare'), ...styleDifferences(x.options, y.options)];
 }
 
 /** What refuses a compare: the identity options but the styles, which compare pairs itself (and lists what it leaves out). */
 export function compareDifferences(a: RunInputs, b: RunInputs): string[] {
   return runDifferences('compare', a, b, RUN_OPTIONS, ['styles']);
+}
+
+/**
+ * Styles two runs both hold under one name but scored under different definitions (the file edited, another file
+ * of that name, another head), each field named. Runs stored before definitions were kept compare as before.
+ */
+export function styleDifferences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const da = a.style_definitions as Record<string, Record<string, unknown>> | undefined;
+  const db = b.style_definitions as Record<string, Record<string, unknown>> | undefined;
+  if (!da || !db || typeof da !== 'object' || typeof db !== 'object') return [];
+  return Object.keys(da)
+    .filter((name) => Object.hasOwn(db, name))
+    .sort()
+    .flatMap((name) => differences(da[name] ?? {}, db[name] ?? {}, Object.keys({ ...da[name], ...db[name] })).map((d) => `style "${name}" ${d}`));
 }
 
 /** A run stored before an option existed has no key for it (not even null): it ran as the option's default does. */

@@ -3,12 +3,10 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../../errors.js';
-import { holding, openDataset, resolveLanguages } from '../../data/mlama.js';
-import { readLabelIndex } from '../../data/labels.js';
-import { keysForLabels } from '../../tokenize/entityLinker.js';
-import { atPrecision, loadCheckpoint, refuseUnservedStyles, type Precision } from '../../model/checkpoint.js';
+import { resolveLanguages } from '../../data/mlama.js';
+import { atPrecision, type Checkpoint, type Precision } from '../../model/checkpoint.js';
 import { defaultThreads } from '../../model/session.js';
-import { loadStyle } from '../../prompts/styles.js';
+import { openRunContext, type RunContext } from '../../run/context.js';
 import { benchPromptBuild } from '../../bench/prompts.js';
 import { benchScoring, type Pattern } from '../../bench/scoring.js';
 import { type Calibration, calibrateMatMul, medianCalibration } from '../../bench/calibrate.js';
@@ -32,18 +30,10 @@ export function registerBench(program: Command, io: Io): void {
     .requiredOption('--data <dir>', 'mLAMA directory')
     .requiredOption('--model <dir>', 'checkpoint directory (tokenizer and entity vocabulary)')
     .option('--language <lang>', 'language', 'en')
-    .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
+    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list)
     .option('--rounds <n>', 'timed rounds (the median is reported)', count('--rounds'), 3)
     .option('--per-fact-limit <n>', 'queries per relation for the per-fact re-tokenizing comparison', count('--per-fact-limit'), 5)
-    .action((o: { data: string; model: string; language: string; styles: string[]; rounds: number; perFactLimit: number }) => {
-      const ds = openDataset(o.data);
-      resolveLanguages(ds, [o.language]);
-      const labels = readLabelIndex(ds);
-      const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
-      const styles = o.styles.map(loadStyle);
-      io.out(`machine: ${machine()}`);
-      io.out(promptBenchText(benchPromptBuild(ds, o.language, ck, labels, styles, { rounds: o.rounds, perFactLimit: o.perFactLimit }), io.tty));
-    });
+    .action((o: BenchPromptsOptions) => benchPromptsCommand(o, io));
 
   bench
     .command('scoring')
@@ -52,62 +42,13 @@ export function registerBench(program: Command, io: Io): void {
     .requiredOption('--model <dir>', 'checkpoint directory')
     .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
     .option('--per-language <n>', 'queries per language, spread over its relations', count('--per-language'), 100)
-    .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
+    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list)
     .option('--patterns <list>', 'shipped, naive', list, ['shipped', 'naive'])
     .option('--rounds <n>', 'alternating rounds (medians are reported)', count('--rounds'), 3)
     .option('--threads <n>', 'onnxruntime intra-op threads', threadCount, defaultThreads())
     .option('--batch-size <n>', 'shipped scorer: rows per batch at most', count('--batch-size'), 64)
     .option('--token-budget <n>', 'shipped scorer: padded tokens per batch at most', count('--token-budget'), 4096)
-    .action(
-      async (o: {
-        data: string;
-        model: string;
-        languages: string[];
-        perLanguage: number;
-        styles: string[];
-        patterns: string[];
-        rounds: number;
-        threads: number;
-        batchSize: number;
-        tokenBudget: number;
-      }) => {
-        for (const p of o.patterns) if (p !== 'shipped' && p !== 'naive') fail(`--patterns: unknown pattern "${p}" (shipped, naive)`);
-        const ds = openDataset(o.data);
-        const languages = resolveLanguages(ds, o.languages);
-        const labels = readLabelIndex(ds);
-        const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
-        const styles = o.styles.map(loadStyle);
-        refuseUnservedStyles(ck, styles);
-        const weightBytes = (ck.manifest.files.weights ?? []).reduce((s, w) => s + statSync(join(ck.dir, w)).size, 0);
-        const c = ck.config;
-        io.out(`machine: ${machine(o.threads)}`);
-        io.out(
-          `checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size ?? 0}, weights ${(weightBytes / 2 ** 20).toFixed(0)} MiB${ck.manifest.random_weights ? ', RANDOM weights' : ''})`,
-        );
-        io.out(`sample: ${languages.join(', ')} x ${o.perLanguage} queries, styles ${o.styles.join(', ')}, ${o.rounds} alternating rounds; medians`);
-        const m = Math.min(o.tokenBudget, o.batchSize * 16);
-        const cal = await calibrateMatMul(
-          [
-            { m, k: c.hidden_size, n: c.hidden_size },
-            { m, k: c.hidden_size, n: c.intermediate_size },
-            { m, k: c.intermediate_size, n: c.hidden_size },
-          ],
-          o.threads,
-        );
-        const r = await benchScoring(ds, ck, labels, {
-          languages,
-          perLanguage: o.perLanguage,
-          styles,
-          patterns: o.patterns as Pattern[],
-          rounds: o.rounds,
-          threads: o.threads,
-          batchSize: o.batchSize,
-          tokenBudget: o.tokenBudget,
-          onProgress: (l) => io.err(l),
-        });
-        io.out(scoringBenchText(r, cal, weightBytes, io.tty));
-      },
-    );
+    .action((o: BenchScoringOptions) => benchScoringCommand(o, io));
 
   bench
     .command('peer')
@@ -122,94 +63,139 @@ export function registerBench(program: Command, io: Io): void {
     ])
     .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
     .option('--per-language <n>', 'queries per language, spread over its relations', count('--per-language'), 20)
-    .option('--styles <list>', 'prompt styles', list, ['word', 'entity'])
+    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list)
     .option('--precisions <list>', 'harness graphs: float32 and int8 (the quantised graphs `make quantize` adds to the checkpoint)', list, ['float32'])
     .option('--rounds <n>', 'alternating rounds (medians are reported)', count('--rounds'), 3)
     .option('--threads <n>', 'threads of both sides', threadCount, defaultThreads())
     .option('--batch-size <n>', 'harness: rows per batch at most', count('--batch-size'), 64)
     .option('--token-budget <n>', 'harness: padded tokens per batch at most', count('--token-budget'), 4096)
     .option('--cost-languages <list>', 'languages the cost model is computed for (default: all of the data)', list)
-    .action(
-      async (o: {
-        data: string;
-        model: string;
-        peerModel: string;
-        python: string[];
-        languages: string[];
-        perLanguage: number;
-        styles: string[];
-        precisions: string[];
-        rounds: number;
-        threads: number;
-        batchSize: number;
-        tokenBudget: number;
-        costLanguages?: string[];
-      }) => {
-        for (const p of o.precisions) if (p !== 'float32' && p !== 'int8') fail(`--precisions: unknown precision "${p}" (float32, int8)`);
-        const opened = openDataset(o.data);
-        const languages = resolveLanguages(opened, o.languages);
-        const costLanguages = resolveLanguages(opened, o.costLanguages ?? opened.languages);
-        // The sample's files are parsed once, as a run parses its languages once (holding): every round still
-        // builds its queries (tokenizing, entity lookup) inside its timed span, but not by re-reading whole files.
-        const ds = holding(opened, languages);
-        const labels = readLabelIndex(ds);
-        const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
-        const styles = o.styles.map(loadStyle);
-        refuseUnservedStyles(ck, styles);
-        const graphs: HarnessGraph[] = o.precisions.map((p) => ({
-          name: p === 'float32' ? 'harness' : 'harness-int8',
-          ck: atPrecision(ck, p as Precision),
-        }));
-        const c = ck.config;
-        io.out(`machine: ${machine(o.threads)}`);
-        io.out(
-          `checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size}${ck.manifest.random_weights ? ', RANDOM weights' : ''}); peer: ${o.peerModel}`,
-        );
-        io.out(
-          `sample: ${languages.join(', ')} x ${o.perLanguage} queries, styles ${o.styles.join(', ')}, ${o.rounds} alternating rounds; medians; peer batch 8, harness batch ${o.batchSize} / ${o.tokenBudget} tokens`,
-        );
-        const m = Math.min(o.tokenBudget, o.batchSize * 16);
-        const shapes = [
-          { m, k: c.hidden_size, n: c.hidden_size },
-          { m, k: c.hidden_size, n: c.intermediate_size },
-          { m, k: c.intermediate_size, n: c.hidden_size },
-        ];
-        const { libs, chosen, peer } = await peerLibraries(o.python, o.peerModel, o.threads, shapes, (l) => io.err(l));
-        try {
-          // onnxruntime's MatMul ceiling is measured just before and just after every float32 harness round: on a
-          // shared machine it moves by 20% within minutes, so each round is divided by the ceiling of its moment.
-          const calibrations: Calibration[] = [];
-          const ceiling = async () => {
-            const c = await calibrateMatMul(shapes, o.threads);
-            calibrations.push(c);
-            return c;
-          };
-          const dir = mkdtempSync(join(tmpdir(), 'mlama-peer-'));
-          try {
-            const r = await benchPeer(ds, labels, graphs, peer, {
-              languages,
-              perLanguage: o.perLanguage,
-              styles,
-              rounds: o.rounds,
-              threads: o.threads,
-              batchSize: o.batchSize,
-              tokenBudget: o.tokenBudget,
-              queriesFile: join(dir, 'queries.jsonl'),
-              onProgress: (l) => io.err(l),
-              ceiling,
-            });
-            const ortCal = medianCalibration(calibrations);
-            io.err(
-              `onnxruntime MatMul ceiling: ${calibrations.map((c) => c.gflops.toFixed(1)).join(', ')} GFLOP/s, before and after each float32 harness round`,
-            );
-            const costs = languageCosts(ds, costLanguages, ck, labels, styles, r);
-            io.out(peerBenchText(r, ortCal, libs, chosen, costs, io.tty));
-          } finally {
-            rmSync(dir, { recursive: true, force: true });
-          }
-        } finally {
-          peer.stop();
-        }
-      },
-    );
+    .action((o: BenchPeerOptions) => benchPeerCommand(o, io));
+}
+
+interface BenchOptions {
+  data: string;
+  model: string;
+  styles?: string[];
+  rounds: number;
+}
+
+export interface BenchPromptsOptions extends BenchOptions {
+  language: string;
+  perFactLimit: number;
+}
+
+/** `mlama bench prompts`: building a language's queries, candidates tokenized once per relation against per fact. */
+export function benchPromptsCommand(o: BenchPromptsOptions, io: Io): void {
+  const ctx = openRunContext({ ...o, languages: [o.language], selection: { fallback: false } });
+  io.out(`machine: ${machine()}`);
+  io.out(promptBenchText(benchPromptBuild(ctx.ds, o.language, ctx.ck, ctx.labels, ctx.styles, { rounds: o.rounds, perFactLimit: o.perFactLimit }), io.tty));
+}
+
+interface SampleOptions extends BenchOptions {
+  languages: string[];
+  perLanguage: number;
+  threads: number;
+  batchSize: number;
+  tokenBudget: number;
+}
+
+export interface BenchScoringOptions extends SampleOptions {
+  patterns: string[];
+}
+
+/** The benchmark sample's context: its languages and styles, refused up front when the checkpoint cannot run them. */
+function sampleContext(o: SampleOptions, hold: boolean): RunContext {
+  return openRunContext({ ...o, selection: { fallback: false }, serve: true, hold });
+}
+
+/** The MatMul shapes of one encoder layer at the batch size the scorer reaches, for the ceiling calibration. */
+function layerShapes(ck: Checkpoint, o: SampleOptions) {
+  const c = ck.config;
+  const m = Math.min(o.tokenBudget, o.batchSize * 16);
+  return [
+    { m, k: c.hidden_size, n: c.hidden_size },
+    { m, k: c.hidden_size, n: c.intermediate_size },
+    { m, k: c.intermediate_size, n: c.hidden_size },
+  ];
+}
+
+/** `mlama bench scoring`: the shipped scorer against the naive pattern, MFU against a MatMul calibration. */
+export async function benchScoringCommand(o: BenchScoringOptions, io: Io): Promise<void> {
+  for (const p of o.patterns) if (p !== 'shipped' && p !== 'naive') fail(`--patterns: unknown pattern "${p}" (shipped, naive)`);
+  const { ds, languages, labels, ck, styles } = sampleContext(o, false);
+  const weightBytes = (ck.manifest.files.weights ?? []).reduce((s, w) => s + statSync(join(ck.dir, w)).size, 0);
+  const c = ck.config;
+  io.out(`machine: ${machine(o.threads)}`);
+  io.out(
+    `checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size ?? 0}, weights ${(weightBytes / 2 ** 20).toFixed(0)} MiB${ck.manifest.random_weights ? ', RANDOM weights' : ''})`,
+  );
+  io.out(`sample: ${languages.join(', ')} x ${o.perLanguage} queries, styles ${styles.map((x) => x.name).join(', ')}, ${o.rounds} alternating rounds; medians`);
+  const cal = await calibrateMatMul(layerShapes(ck, o), o.threads);
+  const r = await benchScoring(ds, ck, labels, {
+    languages,
+    perLanguage: o.perLanguage,
+    styles,
+    patterns: o.patterns as Pattern[],
+    rounds: o.rounds,
+    threads: o.threads,
+    batchSize: o.batchSize,
+    tokenBudget: o.tokenBudget,
+    onProgress: (l) => io.err(l),
+  });
+  io.out(scoringBenchText(r, cal, weightBytes, io.tty));
+}
+
+export interface BenchPeerOptions extends SampleOptions {
+  peerModel: string;
+  python: string[];
+  precisions: string[];
+  costLanguages?: string[];
+}
+
+/** `mlama bench peer`: the harness against the authors' pattern in PyTorch on the same model, and the cost model. */
+export async function benchPeerCommand(o: BenchPeerOptions, io: Io): Promise<void> {
+  for (const p of o.precisions) if (p !== 'float32' && p !== 'int8') fail(`--precisions: unknown precision "${p}" (float32, int8)`);
+  // The sample's files are parsed once, as a run parses its languages once (holding): every round still builds
+  // its queries (tokenizing, entity lookup) inside its timed span, but not by re-reading whole files.
+  const ctx = sampleContext(o, true);
+  const { ck } = ctx;
+  const costLanguages = resolveLanguages(ctx.ds, o.costLanguages ?? ctx.ds.languages);
+  const graphs: HarnessGraph[] = o.precisions.map((p) => ({ name: p === 'float32' ? 'harness' : 'harness-int8', ck: atPrecision(ck, p as Precision) }));
+  const c = ck.config;
+  io.out(`machine: ${machine(o.threads)}`);
+  io.out(
+    `checkpoint: ${o.model} (hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, word vocab ${c.vocab_size}, entities ${c.entity_vocab_size}${ck.manifest.random_weights ? ', RANDOM weights' : ''}); peer: ${o.peerModel}`,
+  );
+  io.out(
+    `sample: ${ctx.languages.join(', ')} x ${o.perLanguage} queries, styles ${ctx.styles.map((x) => x.name).join(', ')}, ${o.rounds} alternating rounds; medians; peer batch 8, harness batch ${o.batchSize} / ${o.tokenBudget} tokens`,
+  );
+  const shapes = layerShapes(ck, o);
+  const { libs, chosen, peer } = await peerLibraries(o.python, o.peerModel, o.threads, shapes, (l) => io.err(l));
+  let dir: string | undefined;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'mlama-peer-'));
+    // onnxruntime's MatMul ceiling is measured just before and just after every float32 harness round: on a
+    // shared machine it moves by 20% within minutes, so each round is divided by the ceiling of its moment.
+    const calibrations: Calibration[] = [];
+    const ceiling = async () => {
+      const cal = await calibrateMatMul(shapes, o.threads);
+      calibrations.push(cal);
+      return cal;
+    };
+    const r = await benchPeer(ctx.ds, ctx.labels, graphs, peer, {
+      ...o,
+      languages: ctx.languages,
+      styles: ctx.styles,
+      queriesFile: join(dir, 'queries.jsonl'),
+      onProgress: (l) => io.err(l),
+      ceiling,
+    });
+    io.err(`onnxruntime MatMul ceiling: ${calibrations.map((x) => x.gflops.toFixed(1)).join(', ')} GFLOP/s, before and after each float32 harness round`);
+    const costs = languageCosts(ctx.ds, costLanguages, ck, ctx.labels, ctx.styles, r);
+    io.out(peerBenchText(r, medianCalibration(calibrations), libs, chosen, costs, io.tty));
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    peer.stop();
+  }
 }

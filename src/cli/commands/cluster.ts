@@ -1,12 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import { holding, openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
-import { readLabelIndex } from '../../data/labels.js';
-import { keysForLabels } from '../../tokenize/entityLinker.js';
-import { loadCheckpoint } from '../../model/checkpoint.js';
-import { loadStyle } from '../../prompts/styles.js';
+import { openRunContext, selectionOf } from '../../run/context.js';
 import { queryCosts } from '../../run/costs.js';
-import { sampleOf } from '../../prompts/sample.js';
 import { assignShards, shardBalance } from '../../run/shard.js';
 import { mergeShards } from '../../run/merge.js';
 import { count, RUN_OPTIONS, type RunOptions } from '../../run/config.js';
@@ -70,19 +65,8 @@ function holdsNoRun(file: string): boolean {
 
 /** `mlama shards`: how `run --shard I/N` would split the selected queries, by estimated cost. */
 export function shardsCommand(o: ShardsOptions, io: Io): void {
-  const opened = openDataset(o.data);
-  const languages = resolveLanguages(opened, o.languages);
-  const ds = holding(opened, languages);
-  resolveRelations(ds, languages, o.relations);
-  const labels = readLabelIndex(ds);
-  const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
-  const items = queryCosts(ds, languages, ck, labels, o.styles.map(loadStyle), {
-    relations: o.relations,
-    limit: o.limit,
-    templates: o.templates,
-    fallback: o.fallback,
-    sample: sampleOf(o),
-  });
+  const ctx = openRunContext({ ...o, selection: selectionOf(o), hold: true });
+  const items = queryCosts(ctx.ds, ctx.languages, ctx.ck, ctx.labels, ctx.styles, ctx.selection);
   const b = shardBalance(items, assignShards(items, o.count), o.count);
   const total = b.costs.reduce((a, c) => a + c, 0);
   io.out(
@@ -95,6 +79,6 @@ export function shardsCommand(o: ShardsOptions, io: Io): void {
   const byCount = items.length / o.count;
   const countMax = Math.max(...b.queries) / byCount;
   io.out(
-    `${items.length} queries over ${languages.length} languages, ${o.count} shards: balance (max/mean estimated cost) ${b.maxOverMean.toFixed(3)}; queries per shard vary ${(Math.min(...b.queries) / byCount).toFixed(2)}-${countMax.toFixed(2)}x the mean`,
+    `${items.length} queries over ${ctx.languages.length} languages, ${o.count} shards: balance (max/mean estimated cost) ${b.maxOverMean.toFixed(3)}; queries per shard vary ${(Math.min(...b.queries) / byCount).toFixed(2)}-${countMax.toFixed(2)}x the mean`,
   );
 }

@@ -1,15 +1,13 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../../errors.js';
 import { PRESETS, type PresetName } from '../../checkpoint-gen/weights.js';
 import { BUNDLED_SAMPLE, generateCheckpoint } from '../../checkpoint-gen/generate.js';
 import { FAMILIES, FAMILY_NAMES, isFamilyName } from '../../model/families/index.js';
-import { openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
-import { readLabelIndex } from '../../data/labels.js';
-import { keysForLabels } from '../../tokenize/entityLinker.js';
-import { loadCheckpoint } from '../../model/checkpoint.js';
-import { loadStyle } from '../../prompts/styles.js';
+import { MANIFEST } from '../../model/checkpoint.js';
+import { openRunContext } from '../../run/context.js';
+import { headSpec } from '../../model/heads.js';
 import { languageQueries } from '../../prompts/source.js';
 import type { Io } from '../io.js';
 import { lookupLine } from '../../report/render.js';
@@ -38,7 +36,7 @@ export function registerModel(program: Command, io: Io): void {
     .option('--family <name>', FAMILY_NAMES.map((f) => `${f} (${FAMILIES[f].description})`).join('; '), 'luke')
     .option('--preset <name>', `${Object.keys(PRESETS).join(' | ')}`, 'tiny')
     .requiredOption('--out <dir>', 'checkpoint directory to write')
-    .option('--seed <n>', 'weight seed', (v) => Number.parseInt(v, 10), 1)
+    .option('--seed <n>', 'weight seed (an integer)', seedValue, 1)
     .option('--data <dir>', 'mLAMA directory whose labels make up the entity vocabulary', BUNDLED_SAMPLE)
     .option('--entity-aware', 'use entity-aware attention (LukeConfig.use_entity_aware_attention)', false)
     .action((o: MakeCheckpointOptions) => makeCheckpointCommand(o, io));
@@ -57,6 +55,27 @@ export function registerModel(program: Command, io: Io): void {
     .action((o: PromptsOptions) => promptsCommand(o, io));
 }
 
+/** --seed: an integer as typed; "1.5" or "1e3x" is refused instead of read as 1. */
+export function seedValue(text: string): number {
+  if (!/^-?\d+$/.test(text.trim())) fail(`--seed must be an integer, got "${text}"`);
+  return Number(text);
+}
+
+/**
+ * A generated checkpoint replaces only a previous generated one: a folder holding anything else (an export, a
+ * user's files) is refused, as nothing a user stored is overwritten.
+ */
+function refuseForeignFolder(out: string): void {
+  if (!existsSync(out) || readdirSync(out).length === 0) return;
+  const manifest = join(out, MANIFEST);
+  let generated = false;
+  try {
+    generated = (JSON.parse(readFileSync(manifest, 'utf8')) as { random_weights?: unknown }).random_weights === true;
+  } catch {}
+  if (!generated)
+    fail(`${out}: --out is a folder that is not empty and holds no generated checkpoint (no ${MANIFEST} with random weights); choose an empty or new folder`);
+}
+
 export interface MakeCheckpointOptions {
   family: string;
   preset: string;
@@ -73,6 +92,7 @@ export function makeCheckpointCommand(o: MakeCheckpointOptions, io: Io): void {
   if (o.entityAware && !FAMILIES[o.family].inputGroups.includes('entities')) fail(`--entity-aware: family ${o.family} has no entity inputs`);
   if (!Number.isInteger(o.seed)) fail('--seed must be an integer');
   if (existsSync(o.out) && !statSync(o.out).isDirectory()) fail(`${o.out}: --out exists and is not a directory (a checkpoint is a directory)`);
+  refuseForeignFolder(o.out);
   makeDirs(o.out);
   const t0 = Date.now();
   let r: ReturnType<typeof generateCheckpoint>;
@@ -100,23 +120,25 @@ export interface PromptsOptions {
 
 /** `mlama prompts`: built queries shown readably. */
 export function promptsCommand(o: PromptsOptions, io: Io): void {
-  const ds = openDataset(o.data);
-  resolveLanguages(ds, [o.language]);
-  if (o.relation !== undefined) resolveRelations(ds, [o.language], [o.relation], '--relation');
-  const labels = readLabelIndex(ds);
-  const ck = loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) });
-  const style = loadStyle(o.style);
+  const ctx = openRunContext({
+    data: o.data,
+    model: o.model,
+    languages: [o.language],
+    styles: [o.style],
+    selection: { relations: o.relation ? [o.relation] : undefined, limit: o.limit, fallback: o.fallback },
+    relationFlag: '--relation',
+  });
+  const { ds, labels, ck } = ctx;
+  const style = ctx.styles[0];
+  // Entity lookups are shown for a head that scores entities (its answers carry coverage).
+  const entities = headSpec(style.head).coverage;
   if (style.deviation) io.out(`note: style "${style.name}" deviates from the paper: ${style.deviation}`);
   const tok = ck.tokenizer;
   let shown = 0;
   const counted = new Set<unknown>();
   const links = { direct: 0, fallback: 0, refused: 0, none: 0 };
-  for (const b of languageQueries(ds, o.language, tok, ck.entityVocab, labels, [style], {
-    relations: o.relation ? [o.relation] : undefined,
-    limit: o.limit,
-    fallback: o.fallback,
-  })) {
-    if (style.head === 'entity' && !counted.has(b.relation)) {
+  for (const b of languageQueries(ds, o.language, tok, ck.entityVocab, labels, [style], ctx.selection)) {
+    if (entities && !counted.has(b.relation)) {
       counted.add(b.relation);
       for (const e of b.relation.candidates.entities) links[e.via]++;
     }
@@ -127,7 +149,7 @@ export function promptsCommand(o: PromptsOptions, io: Io): void {
     );
     if (b.subjectEntity)
       io.out(`  subject entity: ${b.subjectEntity.id ?? 'none'} (${b.subjectEntity.via}${b.subjectEntity.key ? ` ${b.subjectEntity.key}` : ''})`);
-    if (style.head === 'entity')
+    if (entities)
       io.out(`  gold entity: ${b.golds.map((g) => `${cands.entities[g].id ?? 'none'} (${cands.entities[g].via})`).join(', ')}; covered ${b.covered}`);
     for (const p of b.passes.slice(0, 3)) {
       io.out(
@@ -142,5 +164,5 @@ export function promptsCommand(o: PromptsOptions, io: Io): void {
     }
     if (b.passes.length > 3) io.out(`  ... ${b.passes.length - 3} more length groups (${b.passes.map((p) => p.maskPositions.length).join(',')})`);
   }
-  if (style.head === 'entity') io.out(`\n${lookupLine(o.fallback, links)} (relations shown)`);
+  if (entities) io.out(`\n${lookupLine(o.fallback, links)} (relations shown)`);
 }

@@ -65,6 +65,7 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
       o,
       progressBars(io.tty, (s) => io.err(s)),
       () => stop,
+      (line) => io.out(line),
     );
     for (const w of new Set(outcome.warnings)) io.err(`warning: ${w}`);
     const run = outcome.run;

@@ -1,6 +1,7 @@
 import type { ModelFamily } from './types.js';
 import { XLMR_TOKENIZER } from '../../tokenize/tokenizer.js';
-import { encoderFlops, wordHeadFlops } from './encoder.js';
+import { encoderFlops } from './encoder.js';
+import { headSpec } from '../heads.js';
 
 /** LUKE / mLUKE (LukeForMaskedLM): XLM-R words plus entity inputs; the word and the entity head. */
 export const luke: ModelFamily = {
@@ -19,10 +20,9 @@ export const luke: ModelFamily = {
     // Entity-aware attention projects each token's query twice (to words, to entities); without entity inputs
     // LUKE runs plain self-attention (the words graph), one query.
     // The word head reads the mask rows; the entity head one slot, the object [MASK] entity.
-    const read = head === 'word' ? p.maskPositions.length : 1;
-    let f = encoderFlops(c, p.inputIds.length + E, c.use_entity_aware_attention && E > 0 ? 2 : 1, read);
+    const spec = headSpec(head);
+    let f = encoderFlops(c, p.inputIds.length + E, c.use_entity_aware_attention && E > 0 ? 2 : 1, spec.rowsRead(p));
     if (entityEmb !== c.hidden_size) f += 2 * E * entityEmb * c.hidden_size;
-    if (head === 'word') return f + wordHeadFlops(c, p.maskPositions.length);
-    return f + 2 * c.hidden_size * entityEmb + 2 * entityEmb * (c.entity_vocab_size ?? 0);
+    return f + spec.flops(c, p);
   },
 };
