@@ -41,7 +41,7 @@ test('a run killed with SIGKILL at five points and resumed equals an uninterrupt
     assert.equal(partial.status, 'running', `${what}: a killed run is left as it was`);
     assert.ok(partial.rows.length < TOTAL, what);
     const report = await cli('report', '--db', db, '--run', 'r', '--format', 'json');
-    if (partial.rows.length) assert.match(report.err, /is running: \d+\/2392 answers; the numbers cover only what is stored/);
+    if (partial.rows.length) assert.match(report.err, /is running \(holder gone\): \d+\/2392 answers; the numbers cover only what is stored/);
     const resumed = await cli(...runArgs(db), '--resume', 'r');
     assert.equal(resumed.code, 0, `${what}: ${resumed.err}`);
     const got = storedRun(db, 'r');
