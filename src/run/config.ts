@@ -264,7 +264,8 @@ export function storedOptions(o: Record<string, unknown>, table: OptionTable = R
   const out: Record<string, unknown> = {};
   for (const [k, s] of Object.entries(table)) {
     if (!s.stored) continue;
-    const v = o[k];
+    // An option not given ran as its default does: stored so, as a run stored before the option existed reads.
+    const v = o[k] ?? s.default;
     out[k] = v === undefined || v === null ? null : s.format ? s.format(v) : v;
   }
   return out;
