@@ -165,6 +165,7 @@ export async function evaluate(store: Store, o: RunOptions, progress: Progress, 
           if (holder) fail(`cannot resume "${now.name}": it is still running (${holder}); wait for it or stop it first`);
         },
         o.label,
+        done.size,
       );
       setPlanned(store, run.id, planned);
     } else {
