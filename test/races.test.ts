@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { acquireRun, CompletedMeanwhile, openStore, requireRun, storedCount } from '../src/store/db.js';
-import { cli, tempDir } from './support/cli.js';
+import { processStart } from '../src/run/lease.js';
+import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
+import { tinyCheckpoint } from './support/fixtures.js';
 import { answerRow } from './support/answer.js';
 import { mlamaProcess } from './support/spawn.js';
 import { answers, shardFile } from './support/shards.js';
@@ -127,5 +131,70 @@ test('a resume that finds its run completed or grown by another process meanwhil
   } finally {
     s.db.close();
     other.close();
+  }
+});
+
+test('a lease whose pid now belongs to another process does not hold the run (issue 30 item 14)', async () => {
+  const db = join(tempDir('mlama-pid-'), 'pid.sqlite');
+  const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
+  const first = await cli('run', '--model', ck, '--data', SAMPLE_DATA, '--styles', 'word', '--languages', 'en', '--limit', '1', '--db', db, '--name', 'p');
+  assert.equal(first.code, 0, first.err);
+  const stranger = spawn('sleep', ['120']);
+  const lease = (start: string | null) => {
+    const d = new Database(db);
+    d.prepare(`UPDATE runs SET status = 'running', lease_pid = ?, lease_host = ?, lease_start = ?, heartbeat_at = ?`).run(
+      stranger.pid,
+      hostname(),
+      start,
+      new Date().toISOString(),
+    );
+    d.close();
+  };
+  try {
+    // Held by the live process that took it: refused.
+    lease(processStart(stranger.pid!));
+    const refused = await cli('run', '--resume', 'p', '--db', db);
+    assert.equal(refused.code, 2);
+    assert.match(refused.err, new RegExp(`cannot resume "p": it is still running \\(pid ${stranger.pid} on `));
+    // Taken by an earlier process under the same pid (before a reboot, or before pids wrapped): the holder is gone.
+    lease('an-earlier-boot/12345');
+    assert.match((await cli('runs', '--db', db)).out, /running \(holder gone\)/);
+    const taken = await cli('run', '--resume', 'p', '--db', db);
+    assert.equal(taken.code, 0, taken.err);
+    assert.equal(storedRun(db, 'p').status, 'complete');
+  } finally {
+    stranger.kill();
+  }
+});
+
+test('two resumes started 0.2 s apart: the run ends complete, never failed, and the later one says so in one line', async () => {
+  const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
+  const db = join(tempDir('mlama-two-resumes-'), 'r.sqlite');
+  const first = await cli('run', '--model', ck, '--data', SAMPLE_DATA, '--styles', 'word', '--languages', 'en', '--threads', '1', '--db', db, '--name', 'r');
+  assert.equal(first.code, 0, first.err);
+  const total = storedRun(db, 'r').rows.length;
+  for (let round = 0; round < 3; round++) {
+    // A few answers short, so the first resume finishes while the second still loads its inputs.
+    const d = new Database(db);
+    d.exec(`UPDATE runs SET status = 'interrupted'; DELETE FROM results WHERE rowid IN (SELECT rowid FROM results ORDER BY rowid DESC LIMIT 8)`);
+    d.close();
+    const a = mlamaProcess(['run', '--resume', 'r', '--db', db]);
+    await new Promise((r) => setTimeout(r, 200));
+    const both = [await mlamaProcess(['run', '--resume', 'r', '--db', db]), await a];
+    // Either may take the lease first (the later one, on a loaded machine); the other does nothing, in one line.
+    assert.ok(
+      both.some((x) => x.code === 0 && /run "r" complete: \d+\/\d+ answers stored/.test(x.out)),
+      both.map((x) => x.err).join('\n'),
+    );
+    for (const x of both) {
+      const errors = x.err.split('\n').filter((l) => l && !/^[a-z]{2,3}: \d+/.test(l));
+      const lost = /already complete|completed by another process meanwhile; nothing to do/.test(x.out);
+      const refused = x.code === 2 && errors.length === 1 && /^error: cannot resume "r": (it is still running|another process stored answers)/.test(errors[0]);
+      assert.ok(x.code === 0 || refused, `round ${round}: exit ${x.code}: ${x.out} ${x.err}`);
+      if (lost || refused) console.log(`# round ${round}: the other resume exited ${x.code}: ${(lost ? x.out : errors[0]).trim().split('\n').at(-1)}`);
+    }
+    const after = storedRun(db, 'r');
+    assert.equal(after.status, 'complete', `round ${round}`);
+    assert.equal(after.rows.length, total);
   }
 });

@@ -58,6 +58,8 @@ function whenFile(dir: string, name: RegExp, sig: NodeJS.Signals) {
       clearInterval(timer);
       kill(sig);
     }, 2);
+    // A command that ends before the file appears must not be kept waiting on this timer.
+    timer.unref();
   };
 }
 
@@ -80,7 +82,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 test('SIGTERM during a merge into a new database leaves neither a database nor its -wal', async () => {
   const dir = tempDir('mlama-merge-signal-');
   const inputs = [shardFile(join(dir, 'a.sqlite'), '0/2', answers(30000)), shardFile(join(dir, 'b.sqlite'), '1/2', answers(30000, 30000))];
-  const r = await mlamaProcess(['merge', join(dir, 'merged.sqlite'), ...inputs], {}, whenFile(dir, /\.merging$/, 'SIGTERM'));
+  const r = await mlamaProcess(['merge', join(dir, 'merged.sqlite'), ...inputs], {}, whenFile(dir, /\.merging$|^merged\.sqlite$/, 'SIGTERM'));
   assert.equal(r.signal, null, `killed by ${r.signal} instead of stopping cleanly`);
   assert.equal(r.code, 130, r.err);
   assert.match(r.err, /^error: merge interrupted by SIGTERM: nothing was written to .*merged\.sqlite\n$/);

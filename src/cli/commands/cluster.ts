@@ -1,4 +1,4 @@
-import { existsSync, linkSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { holding, openDataset, resolveLanguages, resolveRelations } from '../../data/mlama.js';
@@ -10,7 +10,7 @@ import { queryCosts } from '../../run/costs.js';
 import { assignShards, shardBalance } from '../../run/shard.js';
 import { MergeInterrupted, planMerge, writeMerge, type MergeOutcome, type MergePlan } from '../../run/merge.js';
 import { count, RUN_OPTIONS, type RunOptions } from '../../run/config.js';
-import { storeFiles, withStore } from '../../store/db.js';
+import { storeFiles, withStore, withStoreSync } from '../../store/db.js';
 import { fail } from '../../errors.js';
 import { sameFile } from '../../paths.js';
 import { renderTable } from '../../report/table.js';
@@ -45,6 +45,8 @@ export function registerCluster(program: Command, io: Io): void {
 /** `mlama merge`: the shard databases of one run into one run of `out`. */
 export async function mergeCommand(out: string, inputs: string[], o: MergeOptions, io: Io): Promise<void> {
   for (const f of inputs) if (sameFile(f, out)) fail(`${f}: the output database cannot also be an input`);
+  // Another application's file at `out` is named first, as opening it for writing would; opened read-only here.
+  if (existsSync(out) && statSync(out).size > 0) withStoreSync(out, { readonly: true }, () => undefined);
   const plan = planMerge(inputs, o);
   // A signal stops the merge between chunks and rolls it back; the default action would leave a private file behind.
   let stop: string | undefined;
