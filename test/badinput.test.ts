@@ -78,6 +78,23 @@ interface Case {
   after?: () => string | undefined | Promise<string | undefined>;
 }
 
+/** Runs `fn` with some environment variables set (or removed, for undefined), restoring them after. */
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const put = (v: Record<string, string | undefined>) => {
+    for (const [k, x] of Object.entries(v)) {
+      if (x === undefined) delete process.env[k];
+      else process.env[k] = x;
+    }
+  };
+  put(vars);
+  try {
+    return await fn();
+  } finally {
+    put(saved);
+  }
+}
+
 /** A copy of the good results file, with `edit` applied to it through SQLite or its bytes. */
 function dbCopy(name: string, edit?: (file: string) => void): string {
   const f = join(tempDir(), name);
@@ -659,6 +676,13 @@ const cases: Case[] = [
   { name: '--languages en,en', argv: () => run(SAMPLE_DATA, ck, '--languages', 'en,en'), code: 2, err: /--languages lists "en" twice/ },
   { name: '--styles word,word', argv: () => run(SAMPLE_DATA, ck, '--styles', 'word,word'), code: 2, err: /--styles lists "word" twice/ },
   { name: "--languages ''", argv: () => run(SAMPLE_DATA, ck, '--languages', ''), code: 2, err: /--languages is empty/ },
+  { name: "answers --languages ''", argv: () => ['answers', '--db', goodDb, '--run', 'good', '--languages', ''], code: 2, err: /--languages is empty/ },
+  {
+    name: 'answers --languages en,en',
+    argv: () => ['answers', '--db', goodDb, '--run', 'good', '--languages', 'en,en'],
+    code: 2,
+    err: /--languages lists "en" twice/,
+  },
   { name: "--styles ''", argv: () => run(SAMPLE_DATA, ck, '--styles', ''), code: 2, err: /--styles is empty/ },
   { name: '--relations P9999', argv: () => run(SAMPLE_DATA, ck, '--relations', 'P9999'), code: 2, err: /--relations: "P9999" matches no relation in en/ },
   { name: '--relations p19', argv: () => run(SAMPLE_DATA, ck, '--relations', 'p19'), code: 2, err: /"p19" matches no relation in en \(did you mean "P19"/ },
@@ -826,6 +850,49 @@ const cases: Case[] = [
     code: 2,
     err: /entity_vocab\.json: \[MASK\] has id 3, which an ordinary entity also has; a special entity needs its own id/,
   },
+  // issue 30 item 14: a command refused on its inputs leaves no results file; Slurm's id without its count; --name on a resume.
+  (() => {
+    let db = '';
+    return {
+      name: 'run with a missing --data creates no results file',
+      argv: () => {
+        db = join(tempDir(), 'never.sqlite');
+        return ['run', '--data', join(tempDir(), 'nowhere'), '--model', ck, '--db', db];
+      },
+      code: 2,
+      err: /nowhere: /,
+      after: () => (readdirSync(dirname(db)).length ? `left ${readdirSync(dirname(db)).join(', ')}` : undefined),
+    };
+  })(),
+  (() => {
+    let db = '';
+    return {
+      name: 'run --resume of a run in a database that does not exist creates none',
+      argv: () => {
+        db = join(tempDir(), 'never.sqlite');
+        return ['run', '--resume', 'good', '--db', db];
+      },
+      code: 2,
+      err: /never\.sqlite: no run "good" to resume/,
+      after: () => (existsSync(db) ? `${db} was created` : undefined),
+    };
+  })(),
+  {
+    name: 'SLURM_ARRAY_TASK_ID without SLURM_ARRAY_TASK_COUNT',
+    argv: () => run(SAMPLE_DATA),
+    runner: (argv) => withEnv({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: undefined }, () => cli(...argv)),
+    code: 2,
+    err: /SLURM_ARRAY_TASK_ID is "2" but SLURM_ARRAY_TASK_COUNT is not set, so the shard count is unknown; give --shard I\/N/,
+  },
+  unchanged(
+    { name: 'run --resume NAME --name other', code: 2, err: /--name other with --resume good: a resumed run keeps its name/ },
+    () =>
+      dbCopy(
+        'resume-name.sqlite',
+        sql((d) => d.exec(`UPDATE runs SET status = 'interrupted'`)),
+      ),
+    (f) => ['run', '--resume', 'good', '--name', 'other', '--db', f],
+  ),
   // issue 15: output paths (item 14)
   {
     name: 'report --out into a folder',
@@ -861,6 +928,22 @@ const cases: Case[] = [
       symlinkSync(f, link);
       return ['answers', '--db', f, '--run', 'good', '--out', link];
     },
+  ),
+  // issue 30 item 2: SQLite keeps the -wal beside the file a link resolves to, not beside the link.
+  ...(['answers', 'report'] as const).map((cmd) =>
+    unchanged(
+      {
+        name: `${cmd} --out the resolved database's -wal, the database opened through a link`,
+        code: 2,
+        err: /is the results database .*out-db-wal-\w+\.sqlite-wal; writing there/,
+      },
+      () => dbCopy(`out-db-wal-${cmd}.sqlite`),
+      (f) => {
+        const link = join(tempDir(), 'wal-link.sqlite');
+        symlinkSync(f, link);
+        return [cmd, '--db', link, '--run', 'good', '--out', `${f}-wal`];
+      },
+    ),
   ),
   unchanged(
     { name: 'report --out the results database by a relative path', code: 2, err: /is the results database .*out-db3\.sqlite; writing there/ },

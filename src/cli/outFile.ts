@@ -1,17 +1,18 @@
 import { closeSync, existsSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fail } from '../errors.js';
-import { sameFile } from '../paths.js';
+import { canonicalPath, sameFile } from '../paths.js';
 import { storeFiles } from '../store/db.js';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 /**
  * Refuses an --out that names the results database a command reads, or a file SQLite keeps beside it (by path,
- * link or the same inode): writing over any of them destroys stored runs.
+ * link or the same inode): writing over any of them destroys stored runs. A database opened through a link has
+ * its -wal, -shm and -journal beside the file the link resolves to, so those are refused too.
  */
 export function refuseOutOverDb(out: string, db: string): void {
-  const hit = storeFiles(db).find((f) => sameFile(out, f));
+  const hit = [...new Set([...storeFiles(db), ...storeFiles(canonicalPath(db))])].find((f) => sameFile(out, f));
   if (hit !== undefined) fail(`--out ${out} is the results database ${hit}; writing there would destroy the stored runs`);
 }
 

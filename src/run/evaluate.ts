@@ -114,7 +114,7 @@ export async function evaluate(
   // Only now is the run stored or taken over: a failure above leaves no `running` run behind.
   let run: RunRecord;
   try {
-    run = claimRun(store, o, prev, inputs, ctx, plan.planned);
+    run = claimRun(store, o, prev, inputs, ctx, plan.planned, done.size);
   } catch (e) {
     await sessions.release();
     throw e;
@@ -135,7 +135,7 @@ export async function evaluate(
 }
 
 /** The run row: a resumed run taken over under a new lease, or a new run stored with its inputs. */
-function claimRun(store: Store, o: RunOptions, prev: RunRecord | undefined, inputs: RunInputs, ctx: RunContext, planned: number): RunRecord {
+function claimRun(store: Store, o: RunOptions, prev: RunRecord | undefined, inputs: RunInputs, ctx: RunContext, planned: number, stored: number): RunRecord {
   const lease = ownLease();
   if (prev) {
     const run = acquireRun(
@@ -147,6 +147,8 @@ function claimRun(store: Store, o: RunOptions, prev: RunRecord | undefined, inpu
         if (holder) fail(`cannot resume "${now.name}": it is still running (${holder}); wait for it or stop it first`);
       },
       o.label,
+      // The answers this resume counted: another process that stored more meanwhile has the run.
+      stored,
     );
     setPlanned(store, run.id, planned);
     return run;

@@ -52,6 +52,8 @@ export interface RunRecord {
   lease_pid?: number | null;
   lease_host?: string | null;
   heartbeat_at?: string | null;
+  /** The holder's boot id and start time (src/run/lease.ts processStart); null where it could not be read. */
+  lease_start?: string | null;
 }
 
 const MIGRATIONS: string[] = [
@@ -97,6 +99,8 @@ const MIGRATIONS: string[] = [
    ALTER TABLE runs ADD COLUMN lease_pid INTEGER;
    ALTER TABLE runs ADD COLUMN lease_host TEXT;
    ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;`,
+  // 4: when the lease holder started (see processStart): a pid reused by another process does not hold the run.
+  `ALTER TABLE runs ADD COLUMN lease_start TEXT;`,
 ];
 
 /** PRAGMA application_id of every results file ("mLMA"): another application's SQLite file is never touched. */
@@ -112,13 +116,15 @@ export interface Store {
   file: string;
   /** The file's identity at open: a file deleted or replaced meanwhile is noticed (checkStoreFile). */
   identity?: { dev: number; ino: number };
+  /** Opens the file itself, for a store opened with createLate on a file that did not exist (see materialize). */
+  pending?: () => Store;
 }
 
 /**
  * Opens (creating and migrating) a results database. WAL lets reports read while a run writes. A read-only open
  * writes nothing (no WAL switch, no migration), so it works on a rollback-journal file and a read-only file.
  */
-export function openStore(file: string, opts: { readonly?: boolean; busyTimeoutMs?: number } = {}): Store {
+export function openStore(file: string, opts: StoreOptions = {}): Store {
   const dir = dirname(file);
   if (opts.readonly) {
     if (!existsSync(file)) fail(`${file}: results database not found${existsSync(dir) ? '' : ` (directory ${dir} does not exist)`}`);
@@ -133,6 +139,7 @@ export function openStore(file: string, opts: { readonly?: boolean; busyTimeoutM
       fail(`${dir}: results directory is not writable (for ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   }
+  if (opts.createLate && !opts.readonly && !existsSync(file)) return lateStore(file, opts);
   let db: Database.Database;
   try {
     db = new Database(file, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly, timeout: opts.busyTimeoutMs ?? 10000 });
@@ -156,6 +163,34 @@ export function openStore(file: string, opts: { readonly?: boolean; busyTimeoutM
   }
   const st = statSync(file);
   return { db, file, identity: { dev: st.dev, ino: st.ino } };
+}
+
+export interface StoreOptions {
+  readonly?: boolean;
+  busyTimeoutMs?: number;
+  /**
+   * A file that does not exist yet is created only when a run is stored in it (materialize): until then the store
+   * reads an empty in-memory database, so a command refused on its inputs leaves no empty results file behind.
+   * Nothing is ever removed afterwards: another process may have opened the same new file meanwhile.
+   */
+  createLate?: boolean;
+}
+
+function lateStore(file: string, opts: StoreOptions): Store {
+  const db = new Database(':memory:');
+  migrate(db, file);
+  db.pragma('foreign_keys = ON');
+  return { db, file, pending: () => openStore(file, { ...opts, createLate: false }) };
+}
+
+/** Creates the file of a store opened with createLate, before its first write; a no-op for any other store. */
+export function materialize(s: Store): void {
+  if (!s.pending) return;
+  const real = s.pending();
+  s.db.close();
+  s.db = real.db;
+  s.identity = real.identity;
+  s.pending = undefined;
 }
 
 /**
@@ -262,7 +297,7 @@ export function checkStoreFile(s: Store): void {
  * Opens a store, runs `fn`, and closes it; any SQLite failure inside (busy, corrupt, read-only) becomes one line
  * naming the file instead of a stack trace.
  */
-export async function withStore<T>(file: string, opts: { readonly?: boolean; busyTimeoutMs?: number }, fn: (s: Store) => T | Promise<T>): Promise<T> {
+export async function withStore<T>(file: string, opts: StoreOptions, fn: (s: Store) => T | Promise<T>): Promise<T> {
   const store = openStore(file, opts);
   try {
     return await fn(store);
@@ -274,7 +309,7 @@ export async function withStore<T>(file: string, opts: { readonly?: boolean; bus
 }
 
 /** withStore for synchronous work, e.g. reading inputs inside another database's transaction. */
-export function withStoreSync<T>(file: string, opts: { readonly?: boolean; busyTimeoutMs?: number }, fn: (s: Store) => T): T {
+export function withStoreSync<T>(file: string, opts: StoreOptions, fn: (s: Store) => T): T {
   const store = openStore(file, opts);
   try {
     return fn(store);
@@ -361,14 +396,16 @@ export function listRuns(s: Store): (RunRecord & { stored: number })[] {
   ).map((r) => ({ ...parseRun(r, s.file), stored: r.stored as number }));
 }
 
-export type NewRun = Omit<RunRecord, 'id' | 'finished_at' | 'status' | 'lease_pid' | 'lease_host' | 'heartbeat_at'> & { lease?: { pid: number; host: string } };
+export type Lease = { pid: number; host: string; start?: string | null };
+export type NewRun = Omit<RunRecord, 'id' | 'finished_at' | 'status' | 'lease_pid' | 'lease_host' | 'heartbeat_at' | 'lease_start'> & { lease?: Lease };
 
 export function createRun(s: Store, r: NewRun): RunRecord {
+  materialize(s);
   try {
     s.db
       .prepare(
-        `INSERT INTO runs (name, status, started_at, options, harness_version, checkpoint, dataset, random_weights, planned, model_path, data_path, label, lease_pid, lease_host, heartbeat_at)
-         VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (name, status, started_at, options, harness_version, checkpoint, dataset, random_weights, planned, model_path, data_path, label, lease_pid, lease_host, heartbeat_at, lease_start)
+         VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         r.name,
@@ -385,6 +422,7 @@ export function createRun(s: Store, r: NewRun): RunRecord {
         r.lease?.pid ?? null,
         r.lease?.host ?? null,
         r.lease ? new Date().toISOString() : null,
+        r.lease?.start ?? null,
       );
   } catch (e) {
     // Another process took the name between our check and this insert.
@@ -395,23 +433,39 @@ export function createRun(s: Store, r: NewRun): RunRecord {
   return requireRun(s, String(r.name));
 }
 
+/** A resume that found its run completed by another process meanwhile: nothing to do, and nothing was changed. */
+export class CompletedMeanwhile extends HarnessError {}
+
 /**
  * Takes a run over for this process under the write lock: `check` sees the run as stored at that moment and
- * throws when another live process holds it, so two resumes cannot both win.
+ * throws when another live process holds it, so two resumes cannot both win. A complete run is never reopened,
+ * and a run that gained answers since the resume counted them (`stored`) is left as it is: the resume planned its
+ * work from a stale list and would collide with the answers another process stored meanwhile.
  */
-export function acquireRun(s: Store, runId: number, lease: { pid: number; host: string }, check: (run: RunRecord) => void, label?: string): RunRecord {
+export function acquireRun(s: Store, runId: number, lease: Lease, check: (run: RunRecord) => void, label?: string, stored?: number): RunRecord {
+  materialize(s);
   s.db
     .transaction(() => {
-      check(findRun(s, String(runId))!);
+      const now = findRun(s, String(runId))!;
+      if (now.status === 'complete') throw new CompletedMeanwhile(`run "${now.name}" was completed by another process meanwhile; nothing to do`, 0);
+      check(now);
+      const n = storedCount(s, runId);
+      if (stored !== undefined && n !== stored)
+        fail(
+          `cannot resume "${now.name}": another process stored answers in it meanwhile (${stored} when this resume started, ${n} now; ${now.status}); it was left as it is, run --resume ${now.name} again`,
+        );
       s.db
         .prepare(
-          `UPDATE runs SET status = 'running', finished_at = NULL, lease_pid = ?, lease_host = ?, heartbeat_at = ?, label = COALESCE(?, label) WHERE id = ?`,
+          `UPDATE runs SET status = 'running', finished_at = NULL, lease_pid = ?, lease_host = ?, heartbeat_at = ?, lease_start = ?, label = COALESCE(?, label) WHERE id = ?`,
         )
-        .run(lease.pid, lease.host, new Date().toISOString(), label ?? null, runId);
+        .run(lease.pid, lease.host, new Date().toISOString(), lease.start ?? null, label ?? null, runId);
     })
     .immediate();
   return findRun(s, String(runId))!;
 }
+
+export const storedCount = (s: Store, runId: number): number =>
+  (s.db.prepare('SELECT COUNT(*) AS n FROM results WHERE run_id = ?').get(runId) as { n: number }).n;
 
 /** The lease holder says it is alive; a run whose holder stops beating can be taken over. */
 export function heartbeat(s: Store, runId: number, pid: number): void {

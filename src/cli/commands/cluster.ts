@@ -1,11 +1,12 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { openRunContext, selectionOf } from '../../run/context.js';
 import { queryCosts } from '../../run/costs.js';
 import { assignShards, shardBalance } from '../../run/shard.js';
-import { mergeShards } from '../../run/merge.js';
+import { MergeInterrupted, planMerge, writeMerge, type MergeOutcome, type MergePlan } from '../../run/merge.js';
 import { count, RUN_OPTIONS, type RunOptions } from '../../run/config.js';
-import { listRuns, storeFiles, withStore, withStoreSync } from '../../store/db.js';
+import { storeFiles, withStore, withStoreSync } from '../../store/db.js';
 import { fail } from '../../errors.js';
 import { sameFile } from '../../paths.js';
 import { renderTable } from '../../report/table.js';
@@ -32,34 +33,62 @@ export function registerCluster(program: Command, io: Io): void {
     .argument('<out>', 'results database to write (created if missing)')
     .argument('<inputs...>', 'shard databases')
     .option('--run <name>', 'the run to take from each input (default: its only run)')
-    .option('--name <name>', "name of the merged run (default: the shards' run name)", runName)
-    .action((out: string, inputs: string[], o: { run?: string; name?: string }) => mergeCommand(out, inputs, o, io));
+    .option('--name <name>', "name of the merged run (default: the shards' run name; needed when the shards' names differ)", runName)
+    .option('--label <text>', "label of the merged run (default: the shards' label; needed when their labels differ)")
+    .action((out: string, inputs: string[], o: MergeOptions) => mergeCommand(out, inputs, o, io));
 }
 
 /** `mlama merge`: the shard databases of one run into one run of `out`. */
-export async function mergeCommand(out: string, inputs: string[], o: { run?: string; name?: string }, io: Io): Promise<void> {
+export async function mergeCommand(out: string, inputs: string[], o: MergeOptions, io: Io): Promise<void> {
   for (const f of inputs) if (sameFile(f, out)) fail(`${f}: the output database cannot also be an input`);
-  // A merge that is refused writes nothing: not even the empty database opening `out` created.
-  const created = !existsSync(out);
+  // Another application's file at `out` is named first, as opening it for writing would; opened read-only here.
+  if (existsSync(out) && statSync(out).size > 0) withStoreSync(out, { readonly: true }, () => undefined);
+  const plan = planMerge(inputs, o);
+  // A signal stops the merge between chunks and rolls it back; the default action would leave a private file behind.
+  let stop: string | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    stop ??= sig;
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of signals) process.on(s, onSignal);
   try {
-    await withStore(out, {}, (store) => {
-      const r = mergeShards(store, inputs, o);
-      io.out(
-        `merged ${r.sources.length} shards (${r.sources.map((s) => `${s.index}/${s.count}: ${s.answers}`).join(', ')}) into run "${r.run.name}" of ${out}: ${r.answers} answers, ${r.run.status}`,
-      );
-    });
-  } catch (e) {
-    if (created && holdsNoRun(out)) for (const f of storeFiles(out)) rmSync(f, { force: true });
-    throw e;
+    const r = existsSync(out) ? await withStore(out, {}, (store) => writeMerge(store, plan, () => stop)) : await mergeIntoNew(out, plan, () => stop);
+    io.out(
+      `merged ${r.sources.length} shards (${r.sources.map((s) => `${s.index}/${s.count}: ${s.answers}`).join(', ')}) into run "${r.run.name}" of ${out}: ${r.answers} answers, ${r.run.status}`,
+    );
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
   }
 }
 
-/** Only an empty database is removed: another merge may have created the same file and committed into it. */
-function holdsNoRun(file: string): boolean {
+export interface MergeOptions {
+  run?: string;
+  name?: string;
+  label?: string;
+}
+
+/**
+ * A merge into a database that does not exist yet is written to a private file beside it, which becomes `out` by
+ * a hard link that never replaces a file: a refused or interrupted merge removes only its own private file, never
+ * one another process may have opened. When another merge created `out` meanwhile, this one goes into it.
+ */
+async function mergeIntoNew(out: string, plan: MergePlan, stopped: () => string | undefined): Promise<MergeOutcome> {
+  const own = join(dirname(out), `.${basename(out)}.${process.pid}.merging`);
   try {
-    return withStoreSync(file, { readonly: true }, (s) => listRuns(s).length === 0);
-  } catch {
-    return false;
+    const r = await withStore(own, {}, (store) => writeMerge(store, plan, stopped, out));
+    const sig = stopped();
+    if (sig) throw new MergeInterrupted(`merge interrupted by ${sig}: nothing was written to ${out}`, 130);
+    try {
+      linkSync(own, out);
+      return r;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // EEXIST: another merge created `out` first. Elsewhere (a file system without hard links) write in place.
+      if (!['EEXIST', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes(code ?? '')) throw e;
+    }
+    return await withStore(out, {}, (store) => writeMerge(store, plan, stopped));
+  } finally {
+    for (const f of storeFiles(own)) rmSync(f, { force: true });
   }
 }
 

@@ -9,7 +9,7 @@ import { ANSWER_FORMATS, answerLines, type AnswerFormat } from '../../report/ans
 import { formatOption } from '../../report/formatOption.js';
 import { readRelationNames } from '../../data/relations.js';
 import { parseMetric, TABLE_METRICS, tieWarnings } from '../../report/metrics.js';
-import { list, warnIfIncomplete, type Io } from '../io.js';
+import { list, selection, warnIfIncomplete, type Io } from '../io.js';
 import { openOutFile, refuseOutOverDb } from '../outFile.js';
 import { DEFAULT_DB } from './runs.js';
 
@@ -38,7 +38,7 @@ export function registerReport(program: Command, io: Io): void {
     .command('answers')
     .description('export every stored answer (query, style, gold objects, rank, top candidates with Wikidata ids), streamed')
     .requiredOption('--run <ref>', 'run name, id or "latest"')
-    .option('--languages <list>', 'only these languages', list)
+    .option('--languages <list>', 'only these languages', selection('--languages'))
     .option(ANSWER_FORMAT_OPTION.flags, ANSWER_FORMAT_OPTION.help, ANSWER_FORMAT_OPTION.parse, ANSWER_FORMAT_OPTION.default)
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--out <file>', 'write to a file instead of stdout')
@@ -111,7 +111,7 @@ export interface AnswersOptions {
 export async function answersCommand(o: AnswersOptions, io: Io): Promise<void> {
   if (!(ANSWER_FORMATS as readonly string[]).includes(o.format)) fail(`--format must be ${ANSWER_FORMATS.join(' or ')}, got "${o.format}"`);
   if (o.out) refuseOutOverDb(o.out, o.db);
-  await withStore(o.db, { readonly: true }, (store) => {
+  await withStore(o.db, { readonly: true }, async (store) => {
     const run = requireRun(store, o.run);
     if (o.languages?.length) {
       const have = new Set(
@@ -121,9 +121,21 @@ export async function answersCommand(o: AnswersOptions, io: Io): Promise<void> {
       if (missing.length) fail(`run "${run.name}" has no answers in ${missing.join(', ')}; it has ${[...have].sort().join(', ') || 'none'}`);
     }
     if (run.status !== 'complete') io.err(`warning: run "${run.name}" is ${run.status}: exporting what is stored`);
+    // A signal stops the export between chunks and drops the hidden part file (the default action would leave it).
+    let stop: string | undefined;
+    const onSignal = (sig: NodeJS.Signals) => {
+      stop ??= sig;
+    };
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    for (const s of signals) process.on(s, onSignal);
     const file = o.out ? openOutFile(o.out, 'the answers') : null;
     // Lines go out in chunks of about 64 KiB: writes stay few and memory stays flat whatever the run's size.
-    const emit = (s: string) => (file === null ? io.out(s) : file.write(s));
+    const emit = async (s: string) => {
+      if (file === null) io.out(s);
+      else file.write(s);
+      await new Promise((r) => setImmediate(r));
+      if (stop) fail(`answers interrupted by ${stop}${o.out ? `: ${o.out} was not written` : ''}`, 130);
+    };
     let chunk = '';
     // CSV's first line is its header, not a record.
     let records = o.format === 'csv' ? -1 : 0;
@@ -132,15 +144,17 @@ export async function answersCommand(o: AnswersOptions, io: Io): Promise<void> {
         chunk += line;
         records++;
         if (chunk.length >= 65536) {
-          emit(chunk);
+          await emit(chunk);
           chunk = '';
         }
       }
-      if (chunk) emit(chunk);
+      if (chunk) await emit(chunk);
       file?.commit();
     } catch (e) {
       file?.abort();
       throw e;
+    } finally {
+      for (const s of signals) process.off(s, onSignal);
     }
     if (o.stats) io.err(`answers: ${records} records from run "${run.name}"; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ExitStatus, fail } from '../../errors.js';
 import { evaluate } from '../../run/evaluate.js';
 import { DEFAULT_DB, RUN_OPTIONS, type RunCommandOptions } from '../../run/config.js';
-import { listRuns, readResults, withStore } from '../../store/db.js';
+import { CompletedMeanwhile, listRuns, readResults, withStore } from '../../store/db.js';
 import { averageOverLanguages, languageMetrics, tieWarnings } from '../../report/metrics.js';
 import { renderReportTable, reportOf } from '../../report/render.js';
 import { registerCompare } from './compare.js';
@@ -40,6 +40,8 @@ export function registerRuns(program: Command, io: Io): void {
 export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (!o.resume)
     for (const k of ['model', 'data'] as const) if (!o[k]) fail(`required option '--${k} <dir>' not specified (or continue a run with --resume NAME)`);
+  if (o.resume !== undefined && o.name !== undefined && o.name !== o.resume)
+    fail(`--name ${o.name} with --resume ${o.resume}: a resumed run keeps its name; leave out --name (or start a new run under that name without --resume)`);
   const fromEnv = o.shard ? undefined : shardFromEnv(env);
   // Absent `given` means every option passed (RunOptions): keep that meaning when the shard is added to it.
   const passed = o.given ?? Object.keys(o).filter((k) => o[k as keyof RunCommandOptions] !== undefined);
@@ -59,7 +61,7 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const s of signals) process.on(s, onSignal);
-  await withStore(o.db, { busyTimeoutMs: o.busyTimeout }, async (store) => {
+  await withStore(o.db, { busyTimeoutMs: o.busyTimeout, createLate: true }, async (store) => {
     const outcome = await evaluate(
       store,
       o,
@@ -85,9 +87,15 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
       io.err(`interrupted: resume with --resume ${run.name}`);
       throw new ExitStatus(130);
     }
-  }).finally(() => {
-    for (const s of signals) process.off(s, onSignal);
-  });
+  })
+    .catch((e) => {
+      // Another resume finished the run while this one loaded its inputs: the outcome the user asked for.
+      if (!(e instanceof CompletedMeanwhile)) throw e;
+      io.out(e.message);
+    })
+    .finally(() => {
+      for (const s of signals) process.off(s, onSignal);
+    });
 }
 
 /** `mlama runs`: the runs of a results database, as a table or JSON. */
