@@ -32,7 +32,7 @@ def side_files(out_dir):
     shutil.copy(os.path.join(source, "entity_vocab.json"), out_dir)
 
 
-exporter.export_checkpoint(torch, onnx, mlm, config, out, False, {"exporter": "tools/export_mluke.py", "source": "stub"}, side_files, unpack_min_bytes=0)
+exporter.export_model(torch, onnx, mlm, "luke", config, out, {"exporter": "tools/export_mluke.py", "source": "stub"}, side_files, unpack_min_bytes=0)
 
 if len(sys.argv) > 4:
     with open(sys.argv[3]) as f:

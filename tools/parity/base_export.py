@@ -70,8 +70,8 @@ def main():
         shutil.copy(os.path.join(a.like, "entity_vocab.json"), out_dir)
 
     origin = {"exporter": "tools/parity/base_export.py", "source": "random LukeForMaskedLM, mluke-base shapes", "transformers": transformers.__version__, "torch": torch.__version__}
-    spec = ex.export_checkpoint(torch, onnx, mlm, mlm.config.to_dict(), a.out, False, origin, side_files, random_weights=True)
-    ex.parity(torch, ort, mlm, a.out, spec, False, 0, 1e-3)
+    spec = ex.export_model(torch, onnx, mlm, "luke", mlm.config.to_dict(), a.out, origin, side_files, random_weights=True)
+    ex.check_parity(torch, ort, mlm, a.out, spec, "luke", 1e-3)
     size = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"base export: {size / 2**30:.2f} GiB written (over protobuf's 2 GB limit: {size > 2**31}), peak RSS {peak:.1f} GiB, {time.time() - t0:.0f} s")

@@ -185,7 +185,7 @@ def main():
         fam = FAMILIES[name]
         hf = build_family(name, fam, preset, spm_model, ev_file, a.seed, os.path.join(a.out, "hf"))
         ck = os.path.join(a.out, "ck", name)
-        cmd = [sys.executable, EXPORTER, hf, ck, "--tolerance", "1e-4", "--random-weights"] + ([] if fam["entities"] else ["--word-only"])
+        cmd = [sys.executable, EXPORTER, hf, ck, "--tolerance", "1e-4", "--random-weights"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         print(f"fixtures: {name}: {fam['model']} (random weights, seed {a.seed}) exported to {ck}")
 
