@@ -33,6 +33,10 @@ import shutil
 import sys
 import tempfile
 
+# The version of the graphs this exporter writes, recorded in each manifest's origin: bumped whenever a change to the
+# exporter changes a graph's bytes, so that test/knownAnswerExport.test.ts sees the committed known-answer export
+# fall behind (rebuild it with `make known-answer`).
+GRAPHS_VERSION = 2
 ALIGN = 4096  # page-aligned offsets let onnxruntime map the file instead of reading it
 INLINE_BELOW = 1024  # bytes: small constants stay inside the graph
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -669,7 +673,11 @@ def aside(out):
             die(f"{out}: exists and is neither empty nor an mlama checkpoint; choose a new folder (nothing was written)")
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)
-    return tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.export-", dir=parent)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.export-", dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would follow the folder into place
+    return tmp
 
 
 def move_into_place(tmp, out):
@@ -739,7 +747,7 @@ def main():
     try:
         mlm, tokenizer = load(a, family)
         cfg = mlm.config.to_dict()
-        origin = {"exporter": "tools/export_mluke.py", "source": a.source, "transformers": transformers.__version__, "torch": torch.__version__}
+        origin = {"exporter": "tools/export_mluke.py", "graphs_version": GRAPHS_VERSION, "source": a.source, "transformers": transformers.__version__, "torch": torch.__version__}
         spec = export_model(torch, onnx, mlm, family, cfg, tmp, origin, side_files(a, family, tokenizer, cfg), random_weights=a.random_weights)
         check_parity(torch, ort, mlm, tmp, spec, family, a.tolerance)
         move_into_place(tmp, a.out)
