@@ -20,6 +20,17 @@ def close(a, b, tol):
     return a == b or abs(a - b) < tol
 
 
+def tied(ref, top, best, tol):
+    """Whether the ranking rests on a near tie: two neighbours of the top (or the last of it and the next candidate),
+    or the best gold and another candidate, within tol. Such a prompt counts as a near tie whichever way the float
+    noise of a machine ordered it, so the counts are the same everywhere."""
+    values = sorted((value(ref, i) for i in range(len(ref))), reverse=True)[: len(top) + 1]
+    if any(close(a, b, tol) and a != NONE for a, b in zip(values, values[1:])):
+        return True
+    g = value(ref, best)
+    return g != NONE and any(i != best and close(value(ref, i), g, tol) for i in range(len(ref)))
+
+
 def compare(ref, golds, stored_top, stored_rank, tol, harness=None):
     """'identical', 'near-tie' or 'differs': the stored top (candidate indices, best first) and gold rank against
     the reference scores. A near tie: at every position of the top, the stored candidate's score is within tol of
@@ -27,7 +38,7 @@ def compare(ref, golds, stored_top, stored_rank, tol, harness=None):
     stored: `harness` maps a stored candidate to its score), and the stored gold rank lies between the ranks the
     gold has when every candidate within tol of it counts as above or as below it."""
     top, gold_rank, best = rank(ref, golds, len(stored_top))
-    if top == list(stored_top) and gold_rank == stored_rank:
+    if top == list(stored_top) and gold_rank == stored_rank and not tied(ref, top, best, tol):
         return "identical"
     harness = harness or {}
     for s, r in zip(stored_top, top):
