@@ -136,7 +136,7 @@ test('mlama export writes mLUKE, XLM-R and mBERT checkpoints the harness loads, 
     const out = join(dir, family);
     const r = await cli('export', join(hub, family), out);
     assert.equal(r.code, 0, r.err);
-    const parity = new RegExp(`^${family} max_abs=(\\S+)$`, 'm').exec(r.out);
+    const parity = new RegExp(`^${family} max_abs=(\\S+) `, 'm').exec(r.out);
     assert.ok(parity && Number(parity[1]) < 1e-3, r.out);
     console.log(`# ${parity[0]}`);
     const manifest = JSON.parse(readFileSync(join(out, CONTRACT.manifest), 'utf8'));

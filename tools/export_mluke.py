@@ -597,8 +597,8 @@ def check_parity(torch, ort, mlm, out_dir, spec, family, tolerance, feeds=None):
     worst = max([worst] + [float(abs(g - picked(ref, h)).max()) for g, h in zip(run("gathered"), heads)])
     if plain is not None:
         worst = max(worst, float(abs(run("words")[0] - picked(plain, "word")).max()))
-    print(f"parity: onnxruntime vs torch, max |difference| {worst:.2e} (tolerance {tolerance:g})")
-    print(f"{family} max_abs={worst:.3e}")
+    # one line, "<family> max_abs=<x>", that the tests read: onnxruntime against torch over every graph
+    print(f"{family} max_abs={worst:.3e} (onnxruntime vs torch over every graph, tolerance {tolerance:g})")
     if not worst <= tolerance:
         die(f"exported graphs differ from the torch model by {worst:.2e} (> {tolerance:g})")
     return worst
@@ -655,7 +655,7 @@ def export_model(torch, onnx, mlm, family, config, out_dir, origin, write_side_f
     }
     with open(os.path.join(out_dir, contract["manifest"]), "w") as f:
         json.dump(manifest, f, indent=2)
-    print(f"wrote {out_dir}: {family}, {weight_bytes / 2**20:.0f} MiB of weights shared by the graphs")
+    print(f"graphs written: {family}, {', '.join(s['file'] for s in spec.values())}, {weight_bytes / 2**20:.0f} MiB of weights shared by them")
     return spec
 
 
