@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 from fixtures import FAMILIES as BUILT  # noqa: E402
-from ranking import compare  # noqa: E402
+from ranking import compare, rank  # noqa: E402,F401  (rank: the ordering both sides are compared by)
 
 # A family is one row: its checkpoint, the styles it is checked with, and whose tokenizer files it shares
 # (luke_aware has luke's, so its inputs are luke's and are checked once).
