@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo demo-random known-answer test run-tests install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
+.PHONY: demo demo-random known-answer test test-python run-tests quickstart install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -45,7 +45,12 @@ $(VENV)/.installed: tools/requirements.txt | python-deps
 	$(PYTHON) -c 'import torch, transformers, onnx, onnxruntime, sentencepiece'
 	touch $@
 
-python-env: $(VENV)/.installed
+# The Python checks' tools (ruff, pytest) on their own stamp: a change to them does not rebuild the environment.
+$(VENV)/.dev-installed: tools/requirements-dev.txt | $(VENV)/.installed
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r tools/requirements-dev.txt
+	touch $@
+
+python-env: $(VENV)/.installed $(VENV)/.dev-installed
 
 # Debian's slurm-wlm and munge let the Slurm example run on a real single-node cluster (test/slurm.test.ts starts
 # and stops its own daemons in a temporary folder); installed when missing and possible, like chromium.
@@ -62,6 +67,8 @@ test-slurm: build slurm-deps
 
 test: build browser python-env slurm-deps
 	@$(MAKE) --no-print-directory run-tests
+	@$(MAKE) --no-print-directory test-python
+	@$(MAKE) --no-print-directory quickstart
 	@$(MAKE) --no-print-directory parity
 
 # The runner alone (what `test` runs once its prerequisites are there): the spec reporter prints each test as it
@@ -76,24 +83,43 @@ run-tests:
 	echo "$$n tests, $${fails:-?} failed (TAP in $(TAP))"; \
 	if [ "$${fails:-1}" -ne 0 ] || [ $$status -ne 0 ]; then exit 1; fi
 
-# The fast tier: tests that need no ../shared, no Python and no model files (they generate tiny checkpoints from
-# the bundled sample in temporary folders). Listed here; every other test file is the full tier of `make test`.
-FAST_TESTS := test/metrics.test.ts test/families.test.ts test/badinput.test.ts test/config.test.ts test/readonce.test.ts
-test-fast: install
-	@set -o pipefail; $(TSX) --test --test-reporter=tap --test-concurrency=1 $(FAST_TESTS) | tee results/.test-fast.tap | grep -E '^(not ok|# (tests|pass|fail|skipped|duration_ms))'; \
-	n=$$(grep -E '^# tests' results/.test-fast.tap | awk '{print $$3}'); if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \
-	fails=$$(grep -E '^# fail' results/.test-fast.tap | awk '{print $$3}'); [ "$${fails:-1}" -eq 0 ]
+# The fast tier: every test file whose first line is not a `// tier: full (needs ...)` marker, i.e. every test that
+# needs no ../shared, no Python, no Chromium and no Slurm (they generate tiny checkpoints from the bundled sample in
+# temporary folders), then the Python unit tests of tools/. A test file that needs one of those starts with the
+# marker (test/tiers.test.ts checks it). The shared data is pointed at a missing folder and a skipped test fails the
+# tier, so a test that quietly needs it cannot pass here.
+FAST_TESTS := $(shell awk 'FNR == 1 { if (!/^\/\/ tier: full/) print FILENAME; nextfile }' test/*.test.ts)
+FAST_TAP := results/.test-fast.tap
+test-fast: build
+	@mkdir -p $(dir $(FAST_TAP)); set -o pipefail; MLAMA_SHARED_DATA=/nonexistent/mlama-fast-tier $(TSX) --test --test-reporter=tap --test-concurrency=1 $(FAST_TESTS) | tee $(FAST_TAP) | grep -E '^(not ok|# (tests|pass|fail|skipped|duration_ms))'; \
+	n=$$(grep -E '^# tests' $(FAST_TAP) | awk '{print $$3}'); if [ "$${n:-0}" -eq 0 ]; then echo "no tests ran"; exit 1; fi; \
+	skipped=$$(grep -E '^# skipped' $(FAST_TAP) | awk '{print $$3}'); if [ "$${skipped:-0}" -ne 0 ]; then echo "the fast tier skipped $$skipped tests: mark their files '// tier: full (needs ...)'"; exit 1; fi; \
+	fails=$$(grep -E '^# fail' $(FAST_TAP) | awk '{print $$3}'); [ "$${fails:-1}" -eq 0 ]
+	@$(MAKE) --no-print-directory test-python
+
+# The Python unit tests of tools/ (tools/tests: pure functions, no model downloads, seconds).
+test-python: python-env
+	$(PYTHON) -m pytest -q -p no:cacheprovider tools/tests
 
 # `make test` RUNS times in a row (default 3) while `nproc` busy loops keep every core busy; stops at the first
 # failure and ends with one summary line (tools/test-under-load.sh; TEST_TARGET and HOG can be set).
 test-under-load:
 	@tools/test-under-load.sh
 
-# Formatter and linter (Biome, biome.json) and the type check; CI runs it before the tests.
-check: install
+# Formatter and linter (Biome, biome.json), the type check, and the Python's formatter and linter (ruff, ruff.toml);
+# CI runs it before the tests.
+check: install python-env
 	npx biome check .
 	npx tsc -p tsconfig.json --noEmit
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 
+
+# The README's quickstart run verbatim (tools/quickstart.ts) on tiny RANDOM hub-style models written by transformers'
+# save_pretrained and the official mLAMA 1.1 layout rebuilt from the sample, in a temporary folder, with `mlama` on
+# PATH; the last line sums it up. QUICKSTART_ARGS=--fill writes the real outputs into the README's output blocks.
+quickstart: build python-env
+	$(TSX) tools/quickstart.ts $(QUICKSTART_ARGS)
 
 # The harness against transformers' own classes on the CPU (tools/parity/parity.py): fixtures built once into
 # checkpoints/parity (random weights), inputs and scores compared; the last line sums up, a failed threshold exits 1.

@@ -1,3 +1,4 @@
+// tier: full (needs ../shared)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { calibrateMatMul, medianCalibration, pairedMfu } from '../src/bench/calibrate.js';

@@ -1,10 +1,11 @@
+// tier: full (needs ../shared)
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { test } from 'node:test';
-import { cli, SAMPLE_DATA, SHARED_DATA, tempDir } from './support/cli.js';
+import { before, test } from 'node:test';
+import { cli, type CliResult, SAMPLE_DATA, SHARED_DATA, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
-import { mlamaProcess } from './support/spawn.js';
+import { mlamaProcess, type Spawned } from './support/spawn.js';
 import { assertSameRows, storedRun } from './support/rows.js';
 
 const ck = tinyCheckpoint(1, false, SAMPLE_DATA);
@@ -12,11 +13,13 @@ const dir = tempDir('mlama-shards-');
 const common = ['--model', ck, '--data', SAMPLE_DATA, '--styles', 'word,entity', '--threads', '1'];
 const shardDb = (i: number) => join(dir, `shard-${i}.sqlite`);
 
-test('4 shards run as 4 processes and merged give exactly the rows and metrics of the unsharded run', async () => {
-  const whole = await cli('run', ...common, '--name', 'whole', '--db', join(dir, 'whole.sqlite'));
-  assert.equal(whole.code, 0, whole.err);
+// The unsharded run and its 4 shards, each shard its own process; the tests merge them and never write to them.
+let whole: CliResult;
+let shards: Spawned[];
+before(async () => {
+  whole = await cli('run', ...common, '--name', 'whole', '--db', join(dir, 'whole.sqlite'));
   // Shard 3 learns its place from Slurm's job-array variables, the others from --shard.
-  const shards = await Promise.all(
+  shards = await Promise.all(
     [0, 1, 2, 3].map((i) =>
       mlamaProcess(
         ['run', ...common, '--name', 'sharded', '--db', shardDb(i), ...(i < 3 ? ['--shard', `${i}/4`] : [])],
@@ -24,6 +27,10 @@ test('4 shards run as 4 processes and merged give exactly the rows and metrics o
       ),
     ),
   );
+});
+
+test('4 shards run as 4 processes and merged give exactly the rows and metrics of the unsharded run', async () => {
+  assert.equal(whole.code, 0, whole.err);
   shards.forEach((s, i) => {
     assert.equal(s.code, 0, s.err);
     assert.match(s.out, new RegExp(`shard ${i}/4: \\d+ queries`));

@@ -1,3 +1,4 @@
+// tier: full (needs ../shared)
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync, copyFileSync, unlinkSync } from 'node:fs';
@@ -146,4 +147,20 @@ test('labels are NFC-normalised on reading: the NFD and NFC spellings of one lab
   const q = p19.queries.filter((x) => x.subject.normalize('NFC') === `Jean ${nfc}`);
   assert.equal(q.length, 1);
   assert.deepEqual(q[0].lineids, [900001, 900002]);
+});
+
+test('data check on the shared copy: 10 languages, TREx only, every query a run would ask', async () => {
+  const r = await cli('data', 'check', SHARED_DATA, '--format', 'json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.languages.length, 10);
+  assert.equal(
+    j.languages.reduce((n: number, l: { queries: number }) => n + l.queries, 0),
+    189730,
+  );
+  assert.ok(j.languages.every((l: { googlere: string[]; triples_without_ids: number }) => l.googlere.length === 0 && l.triples_without_ids === 0));
+  const ja = j.languages.find((l: { language: string }) => l.language === 'ja');
+  assert.deepEqual([ja.trex.length, ja.triples, ja.queries, ja.y_before_x_templates.length], [38, 21876, 19603, 6]);
+  assert.equal(j.candidate_folder, j.language_folders);
+  assert.deepEqual(j.ignored, { fields: { 'candidates field "subjects"': 410 }, blank_lines: 0 });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
@@ -26,7 +26,8 @@ function copyRun(from: string, to: string, status: string, keep = '1'): void {
   raw.close();
 }
 
-test('setup: a complete run and copies of it', async () => {
+// Every test reads these runs; none writes to them.
+before(async () => {
   assert.equal((await run('--name', 'a')).code, 0);
   copyRun('a', 'same', 'complete');
   copyRun('a', 'half', 'interrupted', "language IN ('ar', 'en')");

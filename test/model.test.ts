@@ -1,3 +1,4 @@
+// tier: full (needs ../shared)
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openDataset } from '../src/data/mlama.js';
@@ -100,3 +101,14 @@ for (const [name, fam] of Object.entries(expected.families)) {
     assert.ok(worst <= 1e-4, `max |harness - torch| ${worst}`);
   });
 }
+
+test("the golden fixtures hold each file once: a family whose tokenizer is an earlier one's points at it", () => {
+  const seen = new Map<string, string>();
+  for (const e of readdirSync(DIR, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const path = join(e.parentPath, e.name);
+    const hash = createHash('sha256').update(readFileSync(path)).digest('hex');
+    assert.equal(seen.get(hash), undefined, `${path} repeats ${seen.get(hash)}`);
+    seen.set(hash, path);
+  }
+});

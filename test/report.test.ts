@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
@@ -10,7 +10,8 @@ import { tinyCheckpoint } from './support/fixtures.js';
 const ROOT = join(import.meta.dirname, '..');
 const db = join(tempDir(), 'report.sqlite');
 
-test('setup: a complete run, and an interrupted copy holding all of en, part of ja and nothing of zh', async () => {
+// A complete run, and an interrupted copy holding all of en, part of ja and nothing of zh; the tests only read them.
+before(async () => {
   const r = await cli(
     'run',
     '--data',

@@ -1,3 +1,4 @@
+// tier: full (needs ../shared and Chromium)
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,9 +1,10 @@
+// tier: full (needs Chromium)
 import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
+import { cli, type CliResult, SAMPLE_DATA, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 
 const ck1 = tinyCheckpoint(1, false, SAMPLE_DATA);
@@ -11,8 +12,15 @@ const ck2 = tinyCheckpoint(2, false, SAMPLE_DATA);
 const db = join(tempDir(), 'results.sqlite');
 const run = (...a: string[]) => cli('run', '--data', SAMPLE_DATA, '--db', db, ...a);
 
+// Two complete runs that the tests read and compare; a test that needs another run makes its own.
+let seed1: CliResult;
+before(async () => {
+  seed1 = await run('--model', ck1, '--name', 'seed1');
+  assert.equal((await run('--model', ck2, '--name', 'seed2')).code, 0);
+});
+
 test('a run stores every answer; the report equals a recomputation from the stored rows', async () => {
-  const r = await run('--model', ck1, '--name', 'seed1');
+  const r = seed1;
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /RANDOM weights/);
   assert.match(r.out, /run "seed1" complete: 2392\/2392 answers/);
@@ -24,7 +32,7 @@ test('a run stores every answer; the report equals a recomputation from the stor
   const raw = new Database(db, { readonly: true });
   const sql = raw
     .prepare(
-      `SELECT language, style, COUNT(*) AS n, SUM(covered AND gold_rank <= 1) AS c1, SUM(covered AND gold_rank <= 10) AS c10, AVG(covered) AS cov FROM results GROUP BY language, style`,
+      `SELECT language, style, COUNT(*) AS n, SUM(covered AND gold_rank <= 1) AS c1, SUM(covered AND gold_rank <= 10) AS c10, AVG(covered) AS cov FROM results WHERE run_id = (SELECT id FROM runs WHERE name = 'seed1') GROUP BY language, style`,
     )
     .all() as { language: string; style: string; n: number; c1: number; c10: number; cov: number }[];
   raw.close();
@@ -52,7 +60,6 @@ test('results are never overwritten; resuming a complete run does nothing', asyn
 });
 
 test('compare: two seeds give a table and exit 0 under a loose gate', async () => {
-  assert.equal((await run('--model', ck2, '--name', 'seed2')).code, 0);
   const r = await cli('compare', 'seed1', 'seed2', '--db', db, '--fail-on-drop', '100');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /McNemar p/);

@@ -17,7 +17,7 @@ rmSync(out, { recursive: true, force: true });
 for (const rel of RELATIONS) {
   const byLang = new Map(LANGS.map((l) => [l, [...readTriples(ds, l, rel)]]));
   const subjectsIn = LANGS.map((l) => new Set(byLang.get(l)!.map((t) => t.subUri)));
-  const everywhere = (uri: string) => subjectsIn.every((s) => s.has(uri));
+  const everywhere = (uri?: string) => uri !== undefined && subjectsIn.every((s) => s.has(uri));
   for (const lang of LANGS) {
     const triples = byLang.get(lang)!;
     const chosen = [...triples.filter((t) => everywhere(t.subUri)), ...triples.filter((t) => !everywhere(t.subUri))]

@@ -9,13 +9,20 @@ export interface LabelIndex {
   byUri: Map<string, Map<string, string>>;
   /** Every label seen (triples and candidate files), for keeping only the entity-vocabulary keys that matter. */
   labels: Set<string>;
+  /** Triple ends (subject or object) that name no Wikidata id (GoogleRE): the id fallback cannot reach them. */
+  withoutIds?: number;
 }
 
 export function readLabelIndex(ds: Dataset, languages: string[] = ds.languages): LabelIndex {
   const byUri = new Map<string, Map<string, string>>();
   const labels = new Set<string>();
-  const put = (uri: string, lang: string, label: string) => {
+  let withoutIds = 0;
+  const put = (uri: string | undefined, lang: string, label: string) => {
     labels.add(label);
+    if (uri === undefined) {
+      withoutIds += 1;
+      return;
+    }
     let m = byUri.get(uri);
     if (!m) byUri.set(uri, (m = new Map()));
     if (!m.has(lang)) m.set(lang, label);
@@ -29,5 +36,5 @@ export function readLabelIndex(ds: Dataset, languages: string[] = ds.languages):
     }
     for (const { labels: l } of readCandidateFiles(ds, lang).values()) for (const x of l) labels.add(x);
   }
-  return { languages: [...languages].sort(), byUri, labels };
+  return { languages: [...languages].sort(), byUri, labels, withoutIds };
 }

@@ -2,12 +2,18 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail, type WarningSink } from '../errors.js';
 import { readJsonFile, readJsonl, stringField } from './jsonl.js';
-import type { Candidate, Query, RelationSet, Template, Triple } from './types.js';
+import type { Candidate, Query, RelationSet, RelationSource, Template, Triple } from './types.js';
 
-const CANDIDATE_DIRS = ['TREx_multilingual_objects', 'GoogleRE_objects'];
+export const CANDIDATE_DIRS = ['TREx_multilingual_objects', 'GoogleRE_objects'];
+const SOURCES: Record<string, RelationSource> = { TREx_multilingual_objects: 'TREx', GoogleRE_objects: 'GoogleRE' };
+/** The folder mlama1.1.zip unpacks to. */
+export const RELEASE_DIR = 'mlama1.1';
 
 export interface Dataset {
+  /** The folder holding the language folders. */
   root: string;
+  /** The folder holding TREx_multilingual_objects/ and GoogleRE_objects/ (root, or its parent in the official layout). */
+  candidateRoot: string;
   languages: string[];
   /** Parsed files of the languages a run works on, by path (see holding): a run reads each of them once. */
   held?: { languages: Set<string>; files: Map<string, unknown> };
@@ -29,13 +35,49 @@ function held<T>(ds: Dataset, lang: string, file: string, read: () => T): T {
   return v;
 }
 
-export function openDataset(root: string): Dataset {
-  if (!existsSync(root) || !statSync(root).isDirectory()) fail(`${root}: dataset directory not found`);
-  const languages = readdirSync(root)
-    .filter((d) => existsSync(join(root, d, 'templates.jsonl')))
+/**
+ * A dataset folder as given to --data: a folder of language folders (the shared copy's layout, candidate folders
+ * beside them or one level up), or the official layout's `data/` root with the release unzipped in `mlama1.1/`.
+ */
+export function openDataset(given: string): Dataset {
+  if (!isDir(given)) fail(`${given}: dataset directory not found`);
+  const here = languageDirs(given);
+  if (here.length) return { root: given, candidateRoot: candidateRootFor(given), languages: here };
+  const inner = join(given, RELEASE_DIR);
+  const nested = isDir(inner) ? languageDirs(inner) : [];
+  if (nested.length) return { root: inner, candidateRoot: given, languages: nested };
+  const below = join(given, 'data', RELEASE_DIR);
+  if (isDir(below))
+    fail(`${given}: no language directories with templates.jsonl here; the mlama repository's data is in ${join(given, 'data')}: pass that folder`);
+  fail(
+    `${given}: no language directories with templates.jsonl, here or in ${inner} (expected <lang>/templates.jsonl and <lang>/<relation>.jsonl: mLAMA 1.1's layout, or the mlama repository's data/ folder with mlama1.1.zip unzipped in it)`,
+  );
+}
+
+const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
+
+function languageDirs(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((d) => existsSync(join(dir, d, 'templates.jsonl')))
     .sort();
-  if (languages.length === 0) fail(`${root}: no language directories with templates.jsonl (mLAMA 1.1 layout expected)`);
-  return { root, languages };
+}
+
+/** Where the candidate folders are: beside the language folders, else one level up (data/ above data/mlama1.1/). */
+function candidateRootFor(root: string): string {
+  const up = join(root, '..');
+  const has = (dir: string) => CANDIDATE_DIRS.some((d) => isDir(join(dir, d)));
+  return !has(root) && has(up) ? up : root;
+}
+
+/** Said when no candidate folder was found at all: where they were looked for. */
+function noCandidateFolders(ds: Dataset): string {
+  if (CANDIDATE_DIRS.some((d) => isDir(join(ds.candidateRoot, d)))) return '';
+  return ` (no ${CANDIDATE_DIRS.join('/ or ')}/ folder in ${ds.candidateRoot}${ds.candidateRoot === ds.root ? ` or ${join(ds.root, '..')}` : ''})`;
+}
+
+/** A candidate file of a language, in the dataset's candidate folder. */
+export function candidateFile(ds: Dataset, dir: string, lang: string): string {
+  return join(ds.candidateRoot, dir, `${lang}.json`);
 }
 
 export function resolveLanguages(ds: Dataset, requested?: string[]): string[] {
@@ -145,8 +187,8 @@ function* parseTriples(file: string): Generator<Triple> {
     if (lineid === undefined) fail(`${file}:${line}: missing field "lineid"`);
     if (typeof lineid !== 'number' || !Number.isInteger(lineid)) fail(`${file}:${line}: field "lineid" must be an integer`);
     yield {
-      subUri: stringField(file, line, value, 'sub_uri'),
-      objUri: stringField(file, line, value, 'obj_uri'),
+      subUri: optionalId(file, line, value, 'sub_uri'),
+      objUri: optionalId(file, line, value, 'obj_uri'),
       subLabel: label(stringField(file, line, value, 'sub_label')),
       objLabel: label(stringField(file, line, value, 'obj_label')),
       lineid,
@@ -154,15 +196,29 @@ function* parseTriples(file: string): Generator<Triple> {
   }
 }
 
+/** GoogleRE lines may carry labels only: a missing, null or empty id is no id, anything else must be a string. */
+function optionalId(file: string, line: number, obj: Record<string, unknown>, field: string): string | undefined {
+  const v = obj[field];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') fail(`${file}:${line}: field "${field}" must be a string (a Wikidata id) when present`);
+  return v;
+}
+
 /** Candidate object labels per relation, from the candidate files present for the language. */
-export function readCandidateFiles(ds: Dataset, lang: string): Map<string, { labels: string[]; source: string }> {
+export function readCandidateFiles(ds: Dataset, lang: string): Map<string, CandidateFileSet> {
   return held(ds, lang, `candidates:${lang}`, () => candidateFiles(ds, lang));
 }
 
-function candidateFiles(ds: Dataset, lang: string): Map<string, { labels: string[]; source: string }> {
-  const out = new Map<string, { labels: string[]; source: string }>();
+export interface CandidateFileSet {
+  labels: string[];
+  source: string;
+  kind: RelationSource;
+}
+
+function candidateFiles(ds: Dataset, lang: string): Map<string, CandidateFileSet> {
+  const out = new Map<string, CandidateFileSet>();
   for (const dir of CANDIDATE_DIRS) {
-    const file = join(ds.root, dir, `${lang}.json`);
+    const file = candidateFile(ds, dir, lang);
     if (!existsSync(file)) continue;
     const json = readJsonFile(file);
     if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(`${file}: expected an object keyed by relation`);
@@ -177,7 +233,7 @@ function candidateFiles(ds: Dataset, lang: string): Map<string, { labels: string
       // two candidate sets, and taking either silently changes what is ranked.
       const prev = out.get(rel);
       if (prev) fail(`${file}: relation "${rel}" also has a candidate set in ${prev.source}; a relation must have one candidate set (remove it from one file)`);
-      out.set(rel, { labels: (objects as string[]).map(label), source: file });
+      out.set(rel, { labels: (objects as string[]).map(label), source: file, kind: SOURCES[dir] });
     }
   }
   return out;
@@ -209,22 +265,25 @@ export function* readLanguage(ds: Dataset, lang: string, opts: ReadOptions = {})
       continue;
     }
     const cands = candidateFiles.get(relation);
-    if (!cands) fail(`${lang}/${relation}: no candidate set in ${CANDIDATE_DIRS.map((d) => `${d}/${lang}.json`).join(' or ')}`);
+    if (!cands) fail(`${lang}/${relation}: no candidate set in ${CANDIDATE_DIRS.map((d) => candidateFile(ds, d, lang)).join(' or ')}${noCandidateFolders(ds)}`);
     const triples = [...readTriples(ds, lang, relation)];
     const { candidates, goldAdded } = candidateSet(cands.labels, triples);
+    const withoutIds = triples.filter((t) => t.subUri === undefined || t.objUri === undefined).length;
     const all = opts.templates === 'all' ? [template, ...readParaphrases(ds, lang, relation)] : [template];
     const seen = new Set<string>();
     for (const t of all) {
       if (seen.has(t.text)) continue;
       seen.add(t.text);
-      yield { language: lang, relation, template: t, candidates, goldAdded, triples: triples.length, queries: groupQueries(lang, relation, t.text, triples) };
+      const queries = groupQueries(lang, relation, t.text, triples);
+      yield { language: lang, relation, template: t, candidates, goldAdded, triples: triples.length, queries, source: cands.kind, withoutIds };
     }
   }
 }
 
 export function candidateSet(fileLabels: string[], triples: Triple[]): { candidates: Candidate[]; goldAdded: number } {
-  const uriOf = new Map<string, string>();
-  for (const t of triples) if (!uriOf.has(t.objLabel)) uriOf.set(t.objLabel, t.objUri);
+  // The first id a label has: a GoogleRE line without one does not hide the id another line gives it.
+  const uriOf = new Map<string, string | undefined>();
+  for (const t of triples) if (uriOf.get(t.objLabel) === undefined) uriOf.set(t.objLabel, t.objUri);
   const seen = new Set<string>();
   const candidates: Candidate[] = [];
   for (const label of fileLabels) {
@@ -260,7 +319,10 @@ export function groupQueries(language: string, relation: string, template: strin
       };
       bySubject.set(t.subLabel, q);
     }
-    if (!q.golds.some((g) => g.label === t.objLabel)) q.golds.push({ label: t.objLabel, uri: t.objUri });
+    q.subjectUri ??= t.subUri;
+    const gold = q.golds.find((g) => g.label === t.objLabel);
+    if (!gold) q.golds.push({ label: t.objLabel, uri: t.objUri });
+    else gold.uri ??= t.objUri;
     q.lineids.push(t.lineid);
   }
   return [...bySubject.values()];

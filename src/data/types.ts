@@ -1,8 +1,9 @@
 /** Plain records passed from the mLAMA reader to the prompt builder. */
 
 export interface Triple {
-  subUri: string;
-  objUri: string;
+  /** Wikidata ids; GoogleRE lines may carry labels only. */
+  subUri?: string;
+  objUri?: string;
   subLabel: string;
   objLabel: string;
   lineid: number;
@@ -30,7 +31,8 @@ export interface Query {
   relation: string;
   template: string;
   subject: string;
-  subjectUri: string;
+  /** Absent where the triples name no id (GoogleRE): analyses that join on ids leave such a query out. */
+  subjectUri?: string;
   golds: Candidate[];
   lineids: number[];
 }
@@ -44,5 +46,11 @@ export interface RelationSet {
   /** Gold objects that were missing from the candidate file and were added so they can be ranked. */
   goldAdded: number;
   triples: number;
+  /** Which candidate folder the set came from: TREx_multilingual_objects or GoogleRE_objects. */
+  source?: RelationSource;
+  /** Triples lacking a subject or object Wikidata id (GoogleRE lines may carry labels only). */
+  withoutIds?: number;
   queries: Query[];
 }
+
+export type RelationSource = 'TREx' | 'GoogleRE';

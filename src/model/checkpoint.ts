@@ -277,10 +277,6 @@ export function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true });
 }
 
-export function readManifest(dir: string): Manifest {
-  return JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as Manifest;
-}
-
 /** The widths of the two heads' outputs, for the scorer's head budget. */
 export function headWidths(ck: Checkpoint): { word: number; entity: number } {
   return { word: ck.config.vocab_size, entity: ck.config.entity_vocab_size ?? 0 };

@@ -1,5 +1,6 @@
 import type { ResultRow } from '../store/db.js';
-import { byKey, groupBy, mean } from './groups.js';
+import { groupBy, mean } from '../stats.js';
+import { byKey } from './groups.js';
 
 /** The object a language's prompts predict most for one relation, against how often it is right. */
 export interface RelationBias {
@@ -67,8 +68,9 @@ export function languageBias(rows: ResultRow[]): BiasReport {
     language: g[0].language,
     style: g[0].style,
     relations: g.length,
-    predicted_share: mean(g.map((r) => r.predicted_share)),
-    excess_share: mean(g.map((r) => r.predicted_share - r.gold_share)),
+    // A summary group holds one relation or more: its means are defined.
+    predicted_share: mean(g.map((r) => r.predicted_share))!,
+    excess_share: mean(g.map((r) => r.predicted_share - r.gold_share))!,
   }));
   return { relations: relations.sort(byKey), summary: summary.sort(byKey) };
 }

@@ -1,5 +1,5 @@
 import type { ResultRow } from '../store/db.js';
-import { groupBy, mean } from './groups.js';
+import { groupBy, mean } from '../stats.js';
 
 /** Agreement of one language pair on the facts both were asked (same style, relation and subject `sub_uri`). */
 export interface LanguagePair {
@@ -25,6 +25,8 @@ export interface CrossLingualReport {
   styles: CrossLingualStyle[];
   /** Set when the answers carry no Wikidata ids (stored before schema 2): nothing could be matched. */
   unavailable?: string;
+  /** Main-template answers left out because their subject has no Wikidata id (GoogleRE lines carry labels only). */
+  without_ids?: number;
 }
 
 /**
@@ -54,8 +56,13 @@ const ids = (r: ResultRow) => r.top.map((t, i) => t.uri ?? `\u0000${r.language}\
  */
 export function crossLingual(rows: ResultRow[]): CrossLingualReport {
   const usable = rows.filter((r) => r.sub_uri !== null && r.template_main !== false);
+  const without_ids = rows.filter((r) => r.sub_uri === null && r.template_main !== false).length;
   if (usable.length === 0)
-    return { styles: [], unavailable: rows.length ? 'the answers carry no Wikidata ids (stored before schema 2); rerun to compare languages' : 'no answers' };
+    return {
+      styles: [],
+      without_ids,
+      unavailable: rows.length ? 'the answers carry no Wikidata ids (stored before schema 2); rerun to compare languages' : 'no answers',
+    };
   const styles: CrossLingualStyle[] = [];
   for (const g of groupBy(usable, (r) => [r.style]).values()) {
     // fact key -> language -> the first answer stored for it
@@ -91,9 +98,9 @@ export function crossLingual(rows: ResultRow[]): CrossLingualReport {
       style: g[0].style,
       languages,
       pairs,
-      mean_top1: shared.length ? mean(shared.map((p) => p.top1)) : null,
-      mean_rankc: shared.length ? mean(shared.map((p) => p.rankc)) : null,
+      mean_top1: mean(shared.map((p) => p.top1)),
+      mean_rankc: mean(shared.map((p) => p.rankc)),
     });
   }
-  return { styles: styles.sort((x, y) => x.style.localeCompare(y.style)) };
+  return { styles: styles.sort((x, y) => x.style.localeCompare(y.style)), without_ids };
 }

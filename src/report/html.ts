@@ -1,5 +1,6 @@
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
+import { pct } from '../stats.js';
 import type { ReportBundle, RunReport } from './bundle.js';
 import type { RelationBias } from './bias.js';
 import { multiRunCells } from './formats.js';
@@ -19,7 +20,6 @@ export async function svg(spec: object): Promise<string> {
 }
 
 const esc = (s: unknown) => String(s).replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
-const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : (100 * x).toFixed(1));
 const col = (r: RunReport, style: string) => `${r.label} ${style}`;
 
 function htmlTable(head: string[], rows: (string | number)[][], cls = ''): string {

@@ -1,7 +1,7 @@
 import type { TrainingFact } from '../data/trainingFacts.js';
 import type { ResultRow } from '../store/db.js';
 import { crossLingual, type LanguagePair } from './crosslingual.js';
-import { mean } from './groups.js';
+import { mean } from '../stats.js';
 import { correctAt } from './metrics.js';
 
 /**
@@ -140,8 +140,8 @@ export function partAgreement(trained: ResultRow[], transfer: ResultRow[], heldO
       style,
       pairs,
       facts: pairs.reduce((n, p) => n + p.facts, 0),
-      mean_top1: pairs.length ? mean(pairs.map((p) => p.top1)) : null,
-      mean_rankc: pairs.length ? mean(pairs.map((p) => p.rankc)) : null,
+      mean_top1: mean(pairs.map((p) => p.top1)),
+      mean_rankc: mean(pairs.map((p) => p.rankc)),
     });
   };
   for (const [part, rows] of [

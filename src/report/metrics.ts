@@ -1,5 +1,6 @@
 import type { Head } from '../model/contract.js';
 import type { ResultRow } from '../store/db.js';
+import { groupBy, meanOfDefined } from '../stats.js';
 
 /** mLAMA's own evaluation skips, when it macro-averages, the relations whose name contains "date" (GoogleRE's date_of_birth). */
 export const isDateRelation = (relation: string): boolean => relation.includes('date');
@@ -170,57 +171,30 @@ export interface RelationMetrics {
   [metric: string]: string | number | null;
 }
 
-function group<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const r of rows) {
-    const k = key(r);
-    const g = m.get(k);
-    if (g) g.push(r);
-    else m.set(k, [r]);
-  }
-  return m;
-}
-
 /**
  * The mean of a metric over the answers that count for it; null when none does (P@1 over covered queries of a
  * language with none covered is undefined, not 0, and an average must not count it as 0).
  */
-function mean(def: MetricDef, rows: ResultRow[]): number | null {
-  let sum = 0;
-  let n = 0;
-  for (const r of rows) {
-    const v = def.perQuery(r);
-    if (v === null) continue;
-    sum += v;
-    n++;
-  }
-  return n ? sum / n : null;
-}
-
-/** The mean of the defined values; null when none is (an undefined value is not a 0). */
-export function meanOfDefined(xs: readonly (number | string | null)[]): number | null {
-  const defined = xs.filter((x) => x !== null);
-  return defined.length ? defined.reduce((a: number, x) => a + Number(x), 0) / defined.length : null;
-}
+const metricMean = (def: MetricDef, rows: ResultRow[]): number | null => meanOfDefined(rows.map((r) => def.perQuery(r)));
 
 /** A metric's value over one group of answers (one language and style), by its aggregation. */
 export function aggregate(def: MetricDef, rows: ResultRow[]): number | null {
-  if (def.aggregate === 'mean') return mean(def, rows);
+  if (def.aggregate === 'mean') return metricMean(def, rows);
   if (def.aggregate === 'count') return rows.reduce((a, r) => a + (def.perQuery(r) ?? 0), 0);
   const rels = [
-    ...group(
+    ...groupBy(
       rows.filter((r) => !isDateRelation(r.relation)),
-      (r) => r.relation,
+      (r) => [r.relation],
     ).values(),
   ];
-  return meanOfDefined(rels.map((g) => mean(def, g)));
+  return meanOfDefined(rels.map((g) => metricMean(def, g)));
 }
 
 const byPlace = <T extends { language: string; style: string }>(a: T, b: T) => a.language.localeCompare(b.language) || a.style.localeCompare(b.style);
 
 export function relationMetrics(rows: ResultRow[]): RelationMetrics[] {
   const defs = METRICS.filter((m) => m.aggregate === 'mean' && m.heads === null);
-  return [...group(rows, (r) => `${r.language}\u0000${r.style}\u0000${r.relation}`).values()]
+  return [...groupBy(rows, (r) => [r.language, r.style, r.relation]).values()]
     .map(
       (g) =>
         ({
@@ -236,7 +210,7 @@ export function relationMetrics(rows: ResultRow[]): RelationMetrics[] {
 
 /** Per language and style: every metric of the table over unique queries. */
 export function languageMetrics(rows: ResultRow[]): StyleMetrics[] {
-  return [...group(rows, (r) => `${r.language}\u0000${r.style}`).values()]
+  return [...groupBy(rows, (r) => [r.language, r.style]).values()]
     .map(
       (g) =>
         ({
@@ -254,7 +228,7 @@ export function languageMetrics(rows: ResultRow[]): StyleMetrics[] {
  * where the metric is defined (null: none), so a language without covered queries does not count as 0.
  */
 export function averageOverLanguages(ms: StyleMetrics[]): StyleMetrics[] {
-  return [...group(ms, (m) => m.style).values()].map((g) => {
+  return [...groupBy(ms, (m) => [m.style]).values()].map((g) => {
     const sum = (key: string) => g.reduce((a, m) => a + Number(m[key]), 0);
     const avg = (d: MetricDef) => (d.aggregate === 'count' ? sum(d.key) : meanOfDefined(g.map((m) => m[d.key])));
     return { language: 'average', style: g[0].style, queries: sum('queries'), ...Object.fromEntries(METRICS.map((d) => [d.key, avg(d)])) } as StyleMetrics;

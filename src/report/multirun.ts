@@ -1,4 +1,5 @@
-import { meanOfDefined, type StyleMetrics } from './metrics.js';
+import { meanOfDefined } from '../stats.js';
+import type { StyleMetrics } from './metrics.js';
 
 /** One column of the paper's table: a run (by its label) under one prompt style. */
 export interface RunColumn {

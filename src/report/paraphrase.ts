@@ -1,6 +1,7 @@
 import type { ResultRow } from '../store/db.js';
 import { correctAt } from './metrics.js';
-import { byKey, groupBy, mean } from './groups.js';
+import { groupBy, mean } from '../stats.js';
+import { byKey } from './groups.js';
 
 export interface TemplateScore {
   template: string;
@@ -64,21 +65,22 @@ export function paraphraseRobustness(rows: ResultRow[]): ParaphraseReport {
       }
     }
     const ps = templates.map((t) => t.p_at_1);
-    const m = mean(ps);
+    // A relation here has two templates or more, and each summary group one relation or more: no mean is empty.
+    const m = mean(ps)!;
     relations.push({
       language: g[0].language,
       style: g[0].style,
       relation: g[0].relation,
       templates,
       spread: Math.max(...ps) - Math.min(...ps),
-      std: Math.sqrt(mean(ps.map((p) => (p - m) ** 2))),
+      std: Math.sqrt(mean(ps.map((p) => (p - m) ** 2))!),
       pairs,
       consistency: pairs ? same / pairs : null,
     });
   }
   const summary = [...groupBy(relations, (r) => [r.language, r.style]).values()].map((g) => {
     const c = g.filter((r) => r.consistency !== null).map((r) => r.consistency!);
-    return { language: g[0].language, style: g[0].style, relations: g.length, spread: mean(g.map((r) => r.spread)), consistency: c.length ? mean(c) : null };
+    return { language: g[0].language, style: g[0].style, relations: g.length, spread: mean(g.map((r) => r.spread))!, consistency: mean(c) };
   });
   return { relations: relations.sort(byKey), summary: summary.sort(byKey) };
 }

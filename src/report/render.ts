@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import chalk, { Chalk } from 'chalk';
 import type { RunRecord } from '../store/db.js';
+import { percent as pct } from '../stats.js';
 import type { ShardPlan } from '../run/costs.js';
 import { shardName } from '../run/shard.js';
 import type { PairedDelta } from './compare.js';
@@ -76,7 +77,6 @@ export function reportOf(run: RunRecord, languages: StyleMetrics[], averages: St
 /** Stored paths are absolute; under the working directory they read better relative to it. */
 const shortPath = (p: string) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p) || '.');
 
-const pct = (x: number) => Number((100 * x).toFixed(1));
 /** A metric's cell: undefined values (P@1 covered with nothing covered) show as '-', never as 0. */
 const metricCell = (v: string | number | null | undefined): Cell => (v === null || v === undefined ? '-' : pct(Number(v)));
 
@@ -113,7 +113,7 @@ export function languageTable(r: Report): { head: string[]; rows: Cell[][] } {
     if (wordStyle && entityStyle) {
       const w = byStyle.get(wordStyle);
       const e = byStyle.get(entityStyle);
-      row.push(w && e ? Number((100 * (e.p_at_1 - w.p_at_1)).toFixed(1)) : '-');
+      row.push(w && e ? pct(e.p_at_1 - w.p_at_1) : '-');
     }
     if (entityStyle) {
       const e = byStyle.get(entityStyle);

@@ -26,10 +26,3 @@ export function csvLine(cells: Cell[]): string {
   };
   return cells.map(esc).join(',') + '\n';
 }
-
-/** A GitHub-flavoured Markdown table; numbers are right-aligned. */
-export function toMarkdown(head: string[], rows: Cell[][]): string {
-  const esc = (c: Cell) => String(c).replace(/\|/g, '\\|');
-  const align = head.map((_, i) => (rows.length && typeof rows[0][i] === 'number' ? '---:' : '---'));
-  return [head, align, ...rows.map((r) => r.map(esc))].map((r) => `| ${r.join(' | ')} |`).join('\n') + '\n';
-}

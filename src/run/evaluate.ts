@@ -297,7 +297,7 @@ export function toRow(s: ScoredQuery, shard: string | null): ResultRow {
     candidates: s.candidates,
     covered: s.built.covered,
     shard,
-    sub_uri: q.subjectUri,
+    sub_uri: q.subjectUri ?? null,
     gold_uris: q.golds.map((g) => g.uri ?? null),
     tie: s.goldTie,
     // Paraphrases are read from <lang>/paraphrases/; the main template from templates.jsonl.

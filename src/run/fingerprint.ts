@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Dataset } from '../data/mlama.js';
+import { CANDIDATE_DIRS, candidateFile, type Dataset } from '../data/mlama.js';
 import { hashFile } from '../model/checkpoint.js';
 
 /**
@@ -13,8 +13,12 @@ export function datasetFingerprint(ds: Dataset, languages: string[]): Record<str
   const out: Record<string, string> = {};
   for (const lang of [...new Set(languages)].sort()) {
     const h = createHash('sha256');
-    const files = [...filesUnder(ds.root, lang), join('TREx_multilingual_objects', `${lang}.json`), join('GoogleRE_objects', `${lang}.json`)];
-    for (const f of files) if (existsSync(join(ds.root, f))) h.update(`${f}:${hashFile(join(ds.root, f))}\n`);
+    // Paths relative to the folders they are in, so the official layout and the flat one fingerprint alike.
+    const files = [
+      ...filesUnder(ds.root, lang).map((f) => [f, join(ds.root, f)]),
+      ...CANDIDATE_DIRS.map((d) => [join(d, `${lang}.json`), candidateFile(ds, d, lang)]),
+    ];
+    for (const [f, path] of files) if (existsSync(path)) h.update(`${f}:${hashFile(path)}\n`);
     out[lang] = h.digest('hex').slice(0, 16);
   }
   return out;

@@ -10,6 +10,7 @@ the tokenizer files they came from, and what transformers gives on the sample:
 
     .venv/bin/python tools/parity/golden.py
 """
+import filecmp
 import json
 import os
 import shutil
@@ -36,6 +37,26 @@ def key(p):
     return "|".join([p["style"], p["language"], p["relation"], p["template"], p["subject"]])
 
 
+def share_files(name):
+    """Points a family's manifest at an earlier family's byte-identical tokenizer or entity vocabulary (luke_aware
+    has luke's) and drops its own copy: the fixtures hold each file once."""
+    own = os.path.join(OUT, name)
+    with open(os.path.join(own, "mlama-checkpoint.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    for field in ("tokenizer", "entity_vocab"):
+        file = manifest["files"].get(field)
+        if file is None:
+            continue
+        for earlier in FAMILIES[: FAMILIES.index(name)]:
+            other = os.path.join(OUT, earlier, file)
+            if os.path.exists(other) and filecmp.cmp(other, os.path.join(own, file), shallow=False):
+                os.remove(os.path.join(own, file))
+                manifest["files"][field] = f"../{earlier}/{file}"
+                break
+    with open(os.path.join(own, "mlama-checkpoint.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2)
+
+
 def main():
     from transformers import AutoModelForMaskedLM, AutoTokenizer
     styles_info = parity.styles_table()
@@ -54,6 +75,7 @@ def main():
             for f in CK_FILES:
                 if os.path.exists(os.path.join(ck, f)):
                     shutil.copy(os.path.join(ck, f), os.path.join(OUT, name, f))
+            share_files(name)
             entry = {"styles": fam["styles"]}
             if fam["inputs_of"] == name:
                 ref = parity.Reference(AutoTokenizer.from_pretrained(os.path.join(work, "hf", name), use_fast=False), styles_info)
