@@ -24,6 +24,7 @@ loaded as LukeForMaskedLM): ranking with random heads would report numbers that 
 hidden sibling folder, runs the exported graphs with onnxruntime next to the torch model (failing above
 --tolerance) and only then moves the folder into place: a failed export leaves no loadable checkpoint.
 """
+
 import argparse
 import hashlib
 import json
@@ -70,15 +71,33 @@ HEADS = {
 }
 
 FAMILIES = {
-    "luke": {"model_types": ("luke",), "input_groups": ("words", "entities"), "heads": ("word", "entity"),
-             "encoder": lambda mlm: mlm.luke, "head_keys": ("lm_head.", "entity_predictions."),
-             "files": ("sentencepiece.bpe.model",), "tokenizer": "sentencepiece"},
-    "xlmr": {"model_types": ("xlm-roberta", "roberta"), "input_groups": ("words",), "heads": ("word",),
-             "encoder": lambda mlm: mlm.base_model, "head_keys": ("lm_head.",),
-             "files": ("sentencepiece.bpe.model",), "tokenizer": "sentencepiece"},
-    "bert": {"model_types": ("bert",), "input_groups": ("words", "token_types"), "heads": ("word",),
-             "encoder": lambda mlm: mlm.base_model, "head_keys": ("cls.",),
-             "files": ("vocab.txt",), "tokenizer": "wordpiece"},
+    "luke": {
+        "model_types": ("luke",),
+        "input_groups": ("words", "entities"),
+        "heads": ("word", "entity"),
+        "encoder": lambda mlm: mlm.luke,
+        "head_keys": ("lm_head.", "entity_predictions."),
+        "files": ("sentencepiece.bpe.model",),
+        "tokenizer": "sentencepiece",
+    },
+    "xlmr": {
+        "model_types": ("xlm-roberta", "roberta"),
+        "input_groups": ("words",),
+        "heads": ("word",),
+        "encoder": lambda mlm: mlm.base_model,
+        "head_keys": ("lm_head.",),
+        "files": ("sentencepiece.bpe.model",),
+        "tokenizer": "sentencepiece",
+    },
+    "bert": {
+        "model_types": ("bert",),
+        "input_groups": ("words", "token_types"),
+        "heads": ("word",),
+        "encoder": lambda mlm: mlm.base_model,
+        "head_keys": ("cls.",),
+        "files": ("vocab.txt",),
+        "tokenizer": "wordpiece",
+    },
 }
 
 
@@ -97,13 +116,17 @@ def graph_spec(contract, family):
     prompts: fed a masked dummy entity instead, the gathered graph runs entity-aware attention's extra query
     projection over every word (about 8% more encoder FLOPs) for nothing."""
     fam = FAMILIES[family]
-    group = lambda g: contract["input_groups"][g]
-    words = [n for g in fam["input_groups"] if g != "entities" for n in group(g)]
-    inputs = [n for g in fam["input_groups"] for n in group(g)]
+    groups = contract["input_groups"]
+    words = [n for g in fam["input_groups"] if g != "entities" for n in groups[g]]
+    inputs = [n for g in fam["input_groups"] for n in groups[g]]
     heads = [contract["heads"][h] for h in fam["heads"]]
     files = contract["files"]
     spec = {
-        "gathered": {"file": files["gathered"], "inputs": inputs + [n for h in heads for n in h["gather_inputs"]], "outputs": [h["gathered_output"] for h in heads]},
+        "gathered": {
+            "file": files["gathered"],
+            "inputs": inputs + [n for h in heads for n in h["gather_inputs"]],
+            "outputs": [h["gathered_output"] for h in heads],
+        },
         "naive": {"file": files["naive"], "inputs": list(inputs), "outputs": [h["naive_output"] for h in heads]},
     }
     if "entity" in fam["heads"]:
@@ -129,6 +152,7 @@ def resolve_source(src):
     if re.fullmatch(r"[\w.-]+/[\w.-]+", src) and not src.startswith("."):
         try:
             from huggingface_hub import snapshot_download
+
             return snapshot_download(src, local_files_only=True)
         except Exception:
             die(f"{src}: no such directory, and no hub model of that name in the local cache (download it first, e.g. huggingface-cli download {src})")
@@ -235,6 +259,7 @@ def _packed_luke_modules(torch):
     same transposed constants as the naive graph's, so weights.bin stores them once; the heads stay Gemm over
     the tied tables (see leave_tied_tables_unpacked)."""
     import math
+
     nn = torch.nn
 
     def lin(m, x):
@@ -287,7 +312,10 @@ def _packed_luke_modules(torch):
                 reads = torch.cat([reads, e_reads], 1)
             row_of = row_of.reshape(-1)
             bias = (1.0 - torch.cat(masks, 1)[:, None, None, :].to(word.dtype)) * torch.finfo(word.dtype).min
-            padded = lambda t: t.index_select(0, row_of).view(B, W, H)
+
+            def padded(t):
+                return t.index_select(0, row_of).view(B, W, H)
+
             layers = self.luke.encoder.layer
             for i, layer in enumerate(layers):
                 sa = layer.attention.self
@@ -317,16 +345,24 @@ def _packed_luke_modules(torch):
             if last:
                 r = rows.view(B, -1, H)
                 w, e = r[:, :n_word].reshape(-1, H), r[:, n_word:].reshape(-1, H)
-                join = lambda a, b: torch.cat([a.view(B, -1, H), b.view(B, -1, H)], 1).reshape(-1, H)
+
+                def join(a, b):
+                    return torch.cat([a.view(B, -1, H), b.view(B, -1, H)], 1).reshape(-1, H)
             else:
                 w, e = rows[:n_word], rows[n_word:]
-                join = lambda a, b: torch.cat([a, b], 0)
+
+                def join(a, b):
+                    return torch.cat([a, b], 0)
+
             return join(lin(sa.query, w), lin(sa.e2w_query, e)), join(lin(sa.w2e_query, w), lin(sa.e2e_query, e))
 
         def attend(self, q_words, q_ents, k, v, L, B, bias):
             # q [B, Q, H] (or packed rows [B * Q, H]); k, v [B, L + E, H] -> [B * Q, H]
             H, d = k.size(-1), self.head_size
-            split = lambda t: t.reshape(B, -1, self.heads, d).transpose(1, 2)
+
+            def split(t):
+                return t.reshape(B, -1, self.heads, d).transpose(1, 2)
+
             kt = split(k).transpose(-1, -2)
             if q_ents is None:
                 scores = torch.matmul(split(q_words), kt)
@@ -340,8 +376,19 @@ def _packed_luke_modules(torch):
             super().__init__()
             self.encoder, self.lm_head, self.entity_predictions = Encoder(mlm), mlm.lm_head, mlm.entity_predictions
 
-        def forward(self, input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids,
-                    word_positions, word_candidates, entity_slots, entity_candidates):
+        def forward(
+            self,
+            input_ids,
+            attention_mask,
+            entity_ids,
+            entity_attention_mask,
+            entity_token_type_ids,
+            entity_position_ids,
+            word_positions,
+            word_candidates,
+            entity_slots,
+            entity_candidates,
+        ):
             M = word_positions.size(1)
             ents = (entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids)
             rows = self.encoder(input_ids, attention_mask, ents, word_positions, entity_slots)
@@ -367,21 +414,29 @@ def is_transformers_luke(mlm):
     return hasattr(getattr(mlm, "luke", None), "encoder") and hasattr(mlm.luke, "embeddings")
 
 
-
 def example_inputs(torch, contract, spec):
     """Trace inputs with every dynamic axis above 1, so no size is frozen into the graph, and one padded row."""
     B, L, E, M, K, S, K2 = 2, 7, 2, 2, 3, 1, 4
-    i64 = lambda *shape, hi=5: torch.randint(4, hi + 4, shape, dtype=torch.long)
+
+    def i64(*shape, hi=5):
+        return torch.randint(4, hi + 4, shape, dtype=torch.long)
+
     x = {"input_ids": i64(B, L, hi=100), "attention_mask": torch.ones(B, L, dtype=torch.long), "token_type_ids": torch.zeros(B, L, dtype=torch.long)}
     # The second row is one token shorter, padded as the harness pads (masked out): the packed graphs pack real
     # tokens, and the parity check below must see them do so on a padded batch.
     x["input_ids"][1, -1], x["attention_mask"][1, -1] = 1, 0
-    x.update({
-        "entity_ids": torch.tensor([[2, 3]] * B), "entity_attention_mask": torch.ones(B, E, dtype=torch.long),
-        "entity_token_type_ids": torch.zeros(B, E, dtype=torch.long), "entity_position_ids": torch.tensor([[[1, 2, -1], [3, 4, 5]]] * B),
-        "word_positions": torch.tensor([[1, 2]] * B), "word_candidates": i64(B, M, K, hi=100),
-        "entity_slots": torch.zeros(B, S, dtype=torch.long), "entity_candidates": i64(B, S, K2, hi=3),
-    })
+    x.update(
+        {
+            "entity_ids": torch.tensor([[2, 3]] * B),
+            "entity_attention_mask": torch.ones(B, E, dtype=torch.long),
+            "entity_token_type_ids": torch.zeros(B, E, dtype=torch.long),
+            "entity_position_ids": torch.tensor([[[1, 2, -1], [3, 4, 5]]] * B),
+            "word_positions": torch.tensor([[1, 2]] * B),
+            "word_candidates": i64(B, M, K, hi=100),
+            "entity_slots": torch.zeros(B, S, dtype=torch.long),
+            "entity_candidates": i64(B, S, K2, hi=3),
+        }
+    )
     wanted = {n for s in spec.values() for n in s["inputs"]}
     return {n: t for n, t in x.items() if n in wanted}
 
@@ -390,8 +445,16 @@ def export_graph(torch, contract, module, feeds, spec, path):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     names = spec["inputs"]
     axes = {n: dict(enumerate(contract["dynamic_axes"][n])) for n in names + spec["outputs"]}
-    torch.onnx.export(module, tuple(feeds[n] for n in names), path, input_names=names, output_names=spec["outputs"],
-                      dynamic_axes=axes, opset_version=17, do_constant_folding=True)
+    torch.onnx.export(
+        module,
+        tuple(feeds[n] for n in names),
+        path,
+        input_names=names,
+        output_names=spec["outputs"],
+        dynamic_axes=axes,
+        opset_version=17,
+        do_constant_folding=True,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -402,6 +465,7 @@ def share_weights(onnx, graphs, out_dir):
     """Moves every initializer of the graphs (path -> ModelProto) into out_dir/weights.bin, each distinct tensor
     once, and points the graphs at it. Returns the number of bytes written."""
     from onnx import external_data_helper as ext
+
     offsets = {}
     written = 0
     with open(os.path.join(out_dir, "weights.bin"), "wb") as f:
@@ -456,6 +520,7 @@ def write_tokenizer(tokenizer, vocab_size, out_dir):
     """tokenizer.json from the fast XLM-R tokenizer of the model's own SentencePiece file, with the model's extra
     word tokens (<ent>, <ent2> for mLUKE) at the ids the slow tokenizer gives them."""
     from transformers import XLMRobertaTokenizerFast
+
     sp = getattr(tokenizer, "vocab_file", None)
     if not sp or not os.path.exists(sp):
         die("the tokenizer has no SentencePiece vocab_file to build a fast tokenizer from")
@@ -484,6 +549,7 @@ def write_tokenizer(tokenizer, vocab_size, out_dir):
 
 def sp_byte_fallback(sp_file):
     from sentencepiece import sentencepiece_model_pb2
+
     m = sentencepiece_model_pb2.ModelProto()
     with open(sp_file, "rb") as f:
         m.ParseFromString(f.read())
@@ -493,8 +559,9 @@ def sp_byte_fallback(sp_file):
 def check_fast_file(tokenizer, path):
     """The written file against the model's own tokenizer, including characters no piece covers."""
     from tokenizers import Tokenizer
+
     fast = Tokenizer.from_file(path)
-    for text in ["Ryō Kase was born in Yokohama .", "[Y]は[X]の母語です", "ولد في القاهرة", "巴黎是法国的首都。", "\u2603 \U0001F600 ǅ ⅷ"]:
+    for text in ["Ryō Kase was born in Yokohama .", "[Y]は[X]の母語です", "ولد في القاهرة", "巴黎是法国的首都。", "\u2603 \U0001f600 ǅ ⅷ"]:
         a = tokenizer(text, add_special_tokens=False)["input_ids"]
         b = fast.encode(text, add_special_tokens=False).ids
         if a != b:
@@ -541,18 +608,20 @@ def write_entity_vocab(vocab, size, out_dir):
         json.dump(vocab, f, ensure_ascii=False)
 
 
-
 def check_heads(info, model, prefixes=FAMILIES["luke"]["head_keys"]):
     tied = set(getattr(model, "_tied_weights_keys", None) or [])
     missing = [k for k in info.get("missing_keys", []) if k.startswith(tuple(prefixes)) and k not in tied]
     if missing:
-        die(f"the checkpoint has no trained prediction heads (transformers initialised {', '.join(sorted(missing)[:4])}"
-            f"{'...' if len(missing) > 4 else ''}); refusing to export random heads")
+        die(
+            f"the checkpoint has no trained prediction heads (transformers initialised {', '.join(sorted(missing)[:4])}"
+            f"{'...' if len(missing) > 4 else ''}); refusing to export random heads"
+        )
 
 
 def write_bert_tokenizer(tokenizer, vocab_size, out_dir):
     """tokenizer.json of a WordPiece model, as transformers converts BERT's vocab.txt, checked against the slow tokenizer."""
     from transformers import BertTokenizer, BertTokenizerFast
+
     if not hasattr(tokenizer, "save_vocabulary") or not hasattr(tokenizer, "vocab"):
         die("the tokenizer is not a WordPiece (BERT) tokenizer with a vocab.txt")
     lower = bool(getattr(tokenizer, "do_lower_case", False))
@@ -569,7 +638,6 @@ def write_bert_tokenizer(tokenizer, vocab_size, out_dir):
     fast.backend_tokenizer.save(os.path.join(out_dir, "tokenizer.json"))
 
 
-
 # ---------------------------------------------------------------------------------------------------------------
 # Parity: the exported graphs against the torch model they came from.
 
@@ -580,8 +648,11 @@ def check_parity(torch, ort, mlm, out_dir, spec, family, tolerance, feeds=None):
     feeds = feeds or example_inputs(torch, contract, spec)
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    run = lambda v: ort.InferenceSession(os.path.join(out_dir, spec[v]["file"]), opts, providers=["CPUExecutionProvider"]).run(
-        None, {n: feeds[n].numpy() for n in spec[v]["inputs"]})
+
+    def run(v):
+        session = ort.InferenceSession(os.path.join(out_dir, spec[v]["file"]), opts, providers=["CPUExecutionProvider"])
+        return session.run(None, {n: feeds[n].numpy() for n in spec[v]["inputs"]})
+
     heads = FAMILIES[family]["heads"]
     mlm.eval()
     with torch.no_grad():
@@ -616,8 +687,11 @@ def export_model(torch, onnx, mlm, family, config, out_dir, origin, write_side_f
     os.makedirs(out_dir, exist_ok=True)
     mlm.eval()
     Gathered, Naive = _modules(torch, contract)
-    build = {"gathered": lambda s: Gathered(mlm, family, s["inputs"], heads), "naive": lambda s: Naive(mlm, family, s["inputs"], heads),
-             "words": lambda s: Gathered(mlm, family, s["inputs"], ("word",))}
+    build = {
+        "gathered": lambda s: Gathered(mlm, family, s["inputs"], heads),
+        "naive": lambda s: Naive(mlm, family, s["inputs"], heads),
+        "words": lambda s: Gathered(mlm, family, s["inputs"], ("word",)),
+    }
     if family == "luke" and is_transformers_luke(mlm):
         PackedGathered, PackedWords = _packed_luke_modules(torch)
         build.update({"gathered": lambda s: PackedGathered(mlm), "words": lambda s: PackedWords(mlm)})
@@ -650,8 +724,12 @@ def export_model(torch, onnx, mlm, family, config, out_dir, origin, write_side_f
         "random_weights": random_weights,
         "origin": origin,
         "graphs": spec,
-        "files": {"tokenizer": files["tokenizer"], "config": files["config"], "weights": [files["weights"]],
-                  **({"entity_vocab": files["entity_vocab"]} if "entity" in heads else {})},
+        "files": {
+            "tokenizer": files["tokenizer"],
+            "config": files["config"],
+            "weights": [files["weights"]],
+            **({"entity_vocab": files["entity_vocab"]} if "entity" in heads else {}),
+        },
     }
     with open(os.path.join(out_dir, contract["manifest"]), "w") as f:
         json.dump(manifest, f, indent=2)
@@ -696,6 +774,7 @@ def move_into_place(tmp, out):
 def load(a, family):
     """The model and its slow tokenizer (the SentencePiece model itself: the fast XLM-R conversion drops byte fallback)."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer
+
     try:
         mlm, info = AutoModelForMaskedLM.from_pretrained(a.source, output_loading_info=True)
     except Exception as e:
@@ -716,6 +795,7 @@ def side_files(a, family, tokenizer, cfg):
             write_tokenizer(tokenizer, cfg["vocab_size"], out_dir)
         if "entity" in FAMILIES[family]["heads"]:
             write_entity_vocab(read_entity_vocab(a.entity_vocab, tokenizer), cfg["entity_vocab_size"], out_dir)
+
     return write
 
 
@@ -738,8 +818,10 @@ def main():
         import torch
         import transformers
     except ImportError as e:
-        die(f"{e.name} is not installed for {sys.executable}: run the exporter as `mlama export SRC OUT`, or with the checkout's "
-            f".venv/bin/python tools/export_mluke.py (make python-env creates .venv)")
+        die(
+            f"{e.name} is not installed for {sys.executable}: run the exporter as `mlama export SRC OUT`, or with the checkout's "
+            f".venv/bin/python tools/export_mluke.py (make python-env creates .venv)"
+        )
     a.source = resolve_source(a.source)
     config, family = read_source(a.source, a.entity_vocab)
     tmp = aside(a.out)
@@ -747,7 +829,13 @@ def main():
     try:
         mlm, tokenizer = load(a, family)
         cfg = mlm.config.to_dict()
-        origin = {"exporter": "tools/export_mluke.py", "graphs_version": GRAPHS_VERSION, "source": a.source, "transformers": transformers.__version__, "torch": torch.__version__}
+        origin = {
+            "exporter": "tools/export_mluke.py",
+            "graphs_version": GRAPHS_VERSION,
+            "source": a.source,
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+        }
         spec = export_model(torch, onnx, mlm, family, cfg, tmp, origin, side_files(a, family, tokenizer, cfg), random_weights=a.random_weights)
         check_parity(torch, ort, mlm, tmp, spec, family, a.tolerance)
         move_into_place(tmp, a.out)

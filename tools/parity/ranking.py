@@ -10,7 +10,10 @@ def value(scores, i):
 
 def rank(scores, golds, k=10):
     """The reference's top k (ties by candidate order, as the harness breaks them), the best gold's rank and index."""
-    key = lambda i: (-value(scores, i), i)
+
+    def key(i):
+        return (-value(scores, i), i)
+
     order = sorted(range(len(scores)), key=key)
     best = min(golds, key=key)
     return order[:k], 1 + sum(1 for i in range(len(scores)) if i != best and key(i) < key(best)), best
