@@ -1,13 +1,12 @@
+// tier: full (needs Python)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { BUNDLED_WORDPIECE } from '../src/checkpoint-gen/generate.js';
-import { checkoutRoot, exporterPython } from '../src/cli/commands/export.js';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { CONTRACT } from '../src/model/contract.js';
-import { FAMILIES } from '../src/model/families/index.js';
 import { tokenizerCorpus } from '../tools/corpus.js';
 import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
 
@@ -32,36 +31,6 @@ function hubDirs(): string {
 }
 
 const hidden = (out: string) => readdirSync(dirname(out)).filter((f) => f.startsWith(`.${basename(out)}.`));
-
-test('the family table of the exporter is the TypeScript registry', () => {
-  const r = spawnSync('python3', [join(ROOT, 'tools/export_mluke.py'), '--families-json'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const want = Object.fromEntries(
-    Object.values(FAMILIES).map((f) => [f.name, { modelTypes: [...f.modelTypes], heads: [...f.heads], inputGroups: [...f.inputGroups] }]),
-  );
-  assert.deepEqual(JSON.parse(r.stdout), want);
-});
-
-test('the checkout is found from the module, and a missing Python environment says how to make it', () => {
-  assert.equal(checkoutRoot(), ROOT);
-  assert.equal(checkoutRoot(join(ROOT, 'dist', 'src', 'cli', 'commands')), ROOT);
-  const bare = tempDir('mlama-bare-');
-  assert.throws(() => exporterPython(bare, {}), {
-    message: `${join(bare, '.venv', 'bin', 'python')}: missing; the exporter needs the checkout's Python environment: run \`make python-env\` in ${bare}`,
-  });
-  assert.throws(() => exporterPython(bare, { MLAMA_PYTHON: join(bare, 'nope') }), { message: `MLAMA_PYTHON=${join(bare, 'nope')}: no such interpreter` });
-  assert.equal(exporterPython(bare, { MLAMA_PYTHON: process.execPath }), process.execPath);
-});
-
-test('the exporter run by a Python without onnx points to .venv/bin/python and mlama export', () => {
-  // -S leaves out site-packages: a python3 with the standard library only, as a system python without onnx.
-  const r = spawnSync('python3', ['-S', join(ROOT, 'tools/export_mluke.py'), 'src', 'out'], { encoding: 'utf8' });
-  assert.equal(r.status, 2);
-  assert.match(
-    r.stderr,
-    /^error: \S+ is not installed for .*: run the exporter as `mlama export SRC OUT`, or with the checkout's \.venv\/bin\/python tools\/export_mluke\.py \(make python-env creates \.venv\)\n$/,
-  );
-});
 
 test('mlama export refuses bad sources in one line naming the file or field', { skip }, async () => {
   const hub = hubDirs();
