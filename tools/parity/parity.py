@@ -365,7 +365,7 @@ def main():
             results[name] = (worst, counts, total)
             print(
                 f"scores {name}: {stored}/{total} prompts stored by mlama run; max |harness - torch| {worst:.2e}; rankings identical "
-                f"{counts['identical']}/{total}, near ties {counts['near-tie']} (orders that differ only between candidates within {MAX_ABS:g})"
+                f"{counts['identical']}/{total}, near ties {counts['near-tie']} (rankings resting on candidates within {MAX_ABS:g} of each other)"
             )
             if not worst <= MAX_ABS:
                 fail.append(f"{name} max_abs {worst:.2e} > {MAX_ABS:g}")
