@@ -34,8 +34,8 @@ test('the quantiser records its int8 graphs in the manifest, changes nothing els
   const m = manifestOf(dir);
   assert.deepEqual(m.precisions, {
     int8: {
-      graphs: { gathered: 'model.int8.onnx' },
-      weights: ['model.int8.onnx.data', 'weights.bin'],
+      graphs: { gathered: 'model.int8.onnx', words: 'model.words.int8.onnx' },
+      weights: ['model.int8.onnx.data', 'weights.bin', 'model.words.int8.onnx.data'],
       quantiser: m.precisions.int8.quantiser,
     },
   });

@@ -1,38 +1,47 @@
 #!/usr/bin/env python3
-"""Export a LUKE-architecture masked LM (studio-ousia/mluke-base, mluke-large, luke-base, ...) or a word-only
-XLM-R-style masked LM into an mlama-harness checkpoint directory (see README, "The checkpoint contract").
+"""Export a masked LM saved by transformers' save_pretrained (mLUKE / LUKE, XLM-R / RoBERTa, multilingual BERT)
+into an mlama-harness checkpoint directory (docs: the checkpoint contract, src/model/contract.json).
 
-    python3 tools/export_mluke.py studio-ousia/mluke-base checkpoints/mluke-base
-    python3 tools/export_mluke.py /models/xlm-roberta-base checkpoints/xlmr-base --word-only
+    mlama export /models/mluke-base checkpoints/mluke-base
+    .venv/bin/python tools/export_mluke.py /models/xlm-roberta-base checkpoints/xlmr-base
 
-Needs torch, transformers, onnx, onnxruntime, sentencepiece and protobuf. Writes:
+The family comes from config.json's model_type (FAMILIES below, checked against src/model/families by the tests);
+it decides the graphs' inputs and heads, the tokenizer written and the prediction-head weights required. Needs the
+checkout's Python environment (make python-env: torch, transformers, onnx, onnxruntime, sentencepiece). Writes:
   model.onnx          the gathered graph: log-probabilities at the mask positions / the object entity slot only
                       (LUKE: dense layers on the real words and entities only, the last layer at the read rows)
-  model.naive.onnx    full logits at every position and over the whole entity vocabulary (for checks and benchmarks)
-  model.words.onnx    LUKE only: the encoder without entity inputs and the word head, for word-only prompts
-                      (packed as the gathered graph)
+  model.naive.onnx    full logits at every position (and over the whole entity vocabulary) for checks and benchmarks
+  model.words.onnx    families with an entity head: the encoder without entity inputs and the word head, for
+                      word-only prompts (packed as the gathered graph)
   weights.bin         one external-data file the graphs point into (each tensor stored once, 4 KiB aligned)
-  tokenizer.json      the fast XLM-R tokenizer of the model's own SentencePiece model (plus <ent>, <ent2> for mLUKE)
-  entity_vocab.json   "<lang>:<title>" -> id, special entities unprefixed (LUKE only)
+  tokenizer.json      the fast tokenizer of the model's own SentencePiece model or WordPiece vocab.txt
+  entity_vocab.json   "<lang>:<title>" -> id, special entities unprefixed (families with an entity head)
   config.json         as transformers writes it
-  mlama-checkpoint.json  the manifest the harness validates against
+  mlama-checkpoint.json  the manifest the harness validates against (it records the family)
 
 The export refuses a checkpoint whose prediction heads transformers had to initialise (a LukeModel checkpoint
-loaded as LukeForMaskedLM): ranking with random heads would report numbers that mean nothing. After writing, it
-runs the exported graphs with onnxruntime next to the torch model on a few prompts and fails above --tolerance.
+loaded as LukeForMaskedLM): ranking with random heads would report numbers that mean nothing. It writes into a
+hidden sibling folder, runs the exported graphs with onnxruntime next to the torch model (failing above
+--tolerance) and only then moves the folder into place: a failed export leaves no loadable checkpoint.
 """
+
 import argparse
 import hashlib
 import json
 import os
+import re
+import shutil
 import sys
 import tempfile
 
-FORMAT = "mlama-checkpoint/1"
-ENCODER_INPUTS = ["input_ids", "attention_mask", "entity_ids", "entity_attention_mask", "entity_token_type_ids", "entity_position_ids"]
-WORD_INPUTS = ["input_ids", "attention_mask"]
+# The version of the graphs this exporter writes, recorded in each manifest's origin: bumped whenever a change to the
+# exporter changes a graph's bytes, so that test/knownAnswerExport.test.ts sees the committed known-answer export
+# fall behind (rebuild it with `make known-answer`).
+GRAPHS_VERSION = 2
 ALIGN = 4096  # page-aligned offsets let onnxruntime map the file instead of reading it
 INLINE_BELOW = 1024  # bytes: small constants stay inside the graph
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONTRACT_FILE = os.path.join(HERE, "..", "src", "model", "contract.json")
 
 
 def die(msg):
@@ -40,9 +49,152 @@ def die(msg):
     sys.exit(2)
 
 
+def load_contract():
+    with open(CONTRACT_FILE, encoding="utf-8") as f:
+        return json.load(f)
+
+
 # ---------------------------------------------------------------------------------------------------------------
-# The two graph variants, as torch modules around a loaded masked LM. Heads run on 2-D rows so torch exports the
-# tied output projection as Gemm(transB=1) over the embedding table itself, not over a folded transposed copy.
+# The families, as src/model/families declares them (test/exporter-cli.test.ts holds the two equal), with the
+# exporter's hooks: which module holds the encoder, the tokenizer files a save_pretrained directory must have,
+# and the head weights that must come from the checkpoint.
+
+
+def word_head(mlm):
+    # BertForMaskedLM keeps its MLM head in `cls`, LUKE and the RoBERTa family in `lm_head`.
+    return mlm.cls if hasattr(mlm, "cls") else mlm.lm_head
+
+
+HEADS = {
+    "word": {"module": word_head, "hidden": "last_hidden_state", "naive": "logits"},
+    "entity": {"module": lambda mlm: mlm.entity_predictions, "hidden": "entity_last_hidden_state", "naive": "entity_logits"},
+}
+
+FAMILIES = {
+    "luke": {
+        "model_types": ("luke",),
+        "input_groups": ("words", "entities"),
+        "heads": ("word", "entity"),
+        "encoder": lambda mlm: mlm.luke,
+        "head_keys": ("lm_head.", "entity_predictions."),
+        "files": ("sentencepiece.bpe.model",),
+        "tokenizer": "sentencepiece",
+    },
+    "xlmr": {
+        "model_types": ("xlm-roberta", "roberta"),
+        "input_groups": ("words",),
+        "heads": ("word",),
+        "encoder": lambda mlm: mlm.base_model,
+        "head_keys": ("lm_head.",),
+        "files": ("sentencepiece.bpe.model",),
+        "tokenizer": "sentencepiece",
+    },
+    "bert": {
+        "model_types": ("bert",),
+        "input_groups": ("words", "token_types"),
+        "heads": ("word",),
+        "encoder": lambda mlm: mlm.base_model,
+        "head_keys": ("cls.",),
+        "files": ("vocab.txt",),
+        "tokenizer": "wordpiece",
+    },
+}
+
+
+def family_of(model_type):
+    return next((name for name, fam in FAMILIES.items() if model_type in fam["model_types"]), None)
+
+
+def family_table():
+    """What the TypeScript registry declares of each family, for the test that holds the two equal."""
+    return {n: {"modelTypes": list(f["model_types"]), "heads": list(f["heads"]), "inputGroups": list(f["input_groups"])} for n, f in FAMILIES.items()}
+
+
+def graph_spec(contract, family):
+    """The manifest's graphs of a family, from the contract: its input groups, then the gather inputs of its heads.
+    A family with an entity head adds `words`, the encoder without entity inputs and the word head, for word-only
+    prompts: fed a masked dummy entity instead, the gathered graph runs entity-aware attention's extra query
+    projection over every word (about 8% more encoder FLOPs) for nothing."""
+    fam = FAMILIES[family]
+    groups = contract["input_groups"]
+    words = [n for g in fam["input_groups"] if g != "entities" for n in groups[g]]
+    inputs = [n for g in fam["input_groups"] for n in groups[g]]
+    heads = [contract["heads"][h] for h in fam["heads"]]
+    files = contract["files"]
+    spec = {
+        "gathered": {
+            "file": files["gathered"],
+            "inputs": inputs + [n for h in heads for n in h["gather_inputs"]],
+            "outputs": [h["gathered_output"] for h in heads],
+        },
+        "naive": {"file": files["naive"], "inputs": list(inputs), "outputs": [h["naive_output"] for h in heads]},
+    }
+    if "entity" in fam["heads"]:
+        word = contract["heads"]["word"]
+        spec["words"] = {"file": files["words"], "inputs": words + word["gather_inputs"], "outputs": [word["gathered_output"]]}
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The source: a directory written by save_pretrained, checked before transformers sees it, so that every mistake
+# is one line naming the file or field (transformers would guess a model type from the folder's name, or raise).
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+MANIFEST = "mlama-checkpoint.json"
+
+
+def resolve_source(src):
+    """A local directory, or a hub name already in the local transformers cache."""
+    if os.path.isdir(src):
+        return src
+    if os.path.exists(src):
+        die(f"{src}: not a directory (the exporter reads a directory written by save_pretrained)")
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", src) and not src.startswith("."):
+        try:
+            from huggingface_hub import snapshot_download
+
+            return snapshot_download(src, local_files_only=True)
+        except Exception:
+            die(f"{src}: no such directory, and no hub model of that name in the local cache (download it first, e.g. huggingface-cli download {src})")
+    die(f"{src}: no such directory")
+
+
+def read_source(src, entity_vocab=None):
+    """(config dict, family) of a save_pretrained directory, or one `error:` line naming what is wrong."""
+    if os.path.exists(os.path.join(src, MANIFEST)):
+        die(f"{src}: an mlama checkpoint ({MANIFEST}), already exported; the exporter reads a transformers directory written by save_pretrained")
+    path = os.path.join(src, "config.json")
+    if not os.path.isfile(path):
+        die(f"{path}: missing (not a directory written by save_pretrained)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+        die(f"{path}: not valid JSON ({e})")
+    if not isinstance(config, dict):
+        die(f"{path}: not a JSON object")
+    model_type = config.get("model_type")
+    if not isinstance(model_type, str) or not model_type:
+        die(f"{path}: no model_type field (the family is never guessed from the folder's name)")
+    family = family_of(model_type)
+    if family is None:
+        known = "; ".join(f"{n}: {', '.join(f['model_types'])}" for n, f in FAMILIES.items())
+        die(f"{path}: model_type {model_type!r} is not a family the harness knows ({known})")
+    if not any(os.path.isfile(os.path.join(src, w)) for w in WEIGHT_FILES):
+        die(f"{src}: no weights ({' or '.join(WEIGHT_FILES[:2])})")
+    for name in FAMILIES[family]["files"]:
+        if not os.path.isfile(os.path.join(src, name)):
+            die(f"{os.path.join(src, name)}: missing (the {family} tokenizer's vocabulary, written by the tokenizer's save_pretrained)")
+    if "entity" in FAMILIES[family]["heads"] and not entity_vocab and not os.path.isfile(os.path.join(src, "entity_vocab.json")):
+        die(f"{os.path.join(src, 'entity_vocab.json')}: missing (the entity vocabulary; or pass --entity-vocab)")
+    if entity_vocab and not os.path.isfile(entity_vocab):
+        die(f"{entity_vocab}: missing (--entity-vocab)")
+    return config, family
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The graphs, as torch modules around a loaded masked LM. Heads run on 2-D rows so torch exports the tied output
+# projection as Gemm(transB=1) over the embedding table itself, not over a folded transposed copy.
 
 
 def _pick(torch, logits_2d, like, candidates):
@@ -51,57 +203,44 @@ def _pick(torch, logits_2d, like, candidates):
     return torch.gather(lp, 2, candidates)
 
 
-def _build_modules(torch, word_only):
+def _modules(torch, contract):
+    """The gathered and naive graphs of any family, driven by the input names the spec gives (the family's hooks
+    name its encoder and heads). transformers' LUKE gets packed gathered and words graphs instead (below)."""
     nn = torch.nn
+    model_inputs = {n for g in contract["input_groups"].values() for n in g}
+    gather_inputs = {h: contract["heads"][h]["gather_inputs"] for h in HEADS}
 
     def gather_rows(hidden, positions):
         # hidden [B, L, H], positions [B, M] -> [B*M, H]
         idx = positions.unsqueeze(-1).expand(-1, -1, hidden.size(-1))
         return torch.gather(hidden, 1, idx).reshape(-1, hidden.size(-1))
 
-    class LukeGathered(nn.Module):
-        def __init__(self, mlm):
+    class Gathered(nn.Module):
+        def __init__(self, mlm, family, names, heads):
             super().__init__()
-            self.mlm = mlm
+            self.mlm, self.family, self.names, self.heads = mlm, family, names, heads
 
-        def forward(self, input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids,
-                    word_positions, word_candidates, entity_slots, entity_candidates):
-            out = self.mlm.luke(input_ids=input_ids, attention_mask=attention_mask, entity_ids=entity_ids,
-                                entity_attention_mask=entity_attention_mask, entity_token_type_ids=entity_token_type_ids,
-                                entity_position_ids=entity_position_ids, return_dict=True)
-            words = self.mlm.lm_head(gather_rows(out.last_hidden_state, word_positions))
-            ents = self.mlm.entity_predictions(gather_rows(out.entity_last_hidden_state, entity_slots))
-            return _pick(torch, words, word_positions, word_candidates), _pick(torch, ents, entity_slots, entity_candidates)
+        def forward(self, *args):
+            x = dict(zip(self.names, args))
+            out = FAMILIES[self.family]["encoder"](self.mlm)(**{k: v for k, v in x.items() if k in model_inputs}, return_dict=True)
+            picked = []
+            for h in self.heads:
+                pos, cand = (x[n] for n in gather_inputs[h])
+                rows = gather_rows(getattr(out, HEADS[h]["hidden"]), pos)
+                picked.append(_pick(torch, HEADS[h]["module"](self.mlm)(rows), pos, cand))
+            return tuple(picked) if len(picked) > 1 else picked[0]
 
-    class LukeNaive(nn.Module):
-        def __init__(self, mlm):
+    class Naive(nn.Module):
+        def __init__(self, mlm, family, names, heads):
             super().__init__()
-            self.mlm = mlm
+            self.mlm, self.names, self.heads = mlm, names, heads
 
-        def forward(self, input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids):
-            out = self.mlm(input_ids=input_ids, attention_mask=attention_mask, entity_ids=entity_ids,
-                           entity_attention_mask=entity_attention_mask, entity_token_type_ids=entity_token_type_ids,
-                           entity_position_ids=entity_position_ids, return_dict=True)
-            return out.logits, out.entity_logits
+        def forward(self, *args):
+            out = self.mlm(**dict(zip(self.names, args)), return_dict=True)
+            got = [getattr(out, HEADS[h]["naive"]) for h in self.heads]
+            return tuple(got) if len(got) > 1 else got[0]
 
-    class WordGathered(nn.Module):
-        def __init__(self, mlm):
-            super().__init__()
-            self.mlm = mlm
-
-        def forward(self, input_ids, attention_mask, word_positions, word_candidates):
-            hidden = self.mlm.base_model(input_ids=input_ids, attention_mask=attention_mask, return_dict=True).last_hidden_state
-            return _pick(torch, self.mlm.lm_head(gather_rows(hidden, word_positions)), word_positions, word_candidates)
-
-    class WordNaive(nn.Module):
-        def __init__(self, mlm):
-            super().__init__()
-            self.mlm = mlm
-
-        def forward(self, input_ids, attention_mask):
-            return self.mlm(input_ids=input_ids, attention_mask=attention_mask, return_dict=True).logits
-
-    return (WordGathered, WordNaive) if word_only else (LukeGathered, LukeNaive)
+    return Gathered, Naive
 
 
 def _packed_luke_modules(torch):
@@ -120,6 +259,7 @@ def _packed_luke_modules(torch):
     same transposed constants as the naive graph's, so weights.bin stores them once; the heads stay Gemm over
     the tied tables (see leave_tied_tables_unpacked)."""
     import math
+
     nn = torch.nn
 
     def lin(m, x):
@@ -172,7 +312,10 @@ def _packed_luke_modules(torch):
                 reads = torch.cat([reads, e_reads], 1)
             row_of = row_of.reshape(-1)
             bias = (1.0 - torch.cat(masks, 1)[:, None, None, :].to(word.dtype)) * torch.finfo(word.dtype).min
-            padded = lambda t: t.index_select(0, row_of).view(B, W, H)
+
+            def padded(t):
+                return t.index_select(0, row_of).view(B, W, H)
+
             layers = self.luke.encoder.layer
             for i, layer in enumerate(layers):
                 sa = layer.attention.self
@@ -202,16 +345,24 @@ def _packed_luke_modules(torch):
             if last:
                 r = rows.view(B, -1, H)
                 w, e = r[:, :n_word].reshape(-1, H), r[:, n_word:].reshape(-1, H)
-                join = lambda a, b: torch.cat([a.view(B, -1, H), b.view(B, -1, H)], 1).reshape(-1, H)
+
+                def join(a, b):
+                    return torch.cat([a.view(B, -1, H), b.view(B, -1, H)], 1).reshape(-1, H)
             else:
                 w, e = rows[:n_word], rows[n_word:]
-                join = lambda a, b: torch.cat([a, b], 0)
+
+                def join(a, b):
+                    return torch.cat([a, b], 0)
+
             return join(lin(sa.query, w), lin(sa.e2w_query, e)), join(lin(sa.w2e_query, w), lin(sa.e2e_query, e))
 
         def attend(self, q_words, q_ents, k, v, L, B, bias):
             # q [B, Q, H] (or packed rows [B * Q, H]); k, v [B, L + E, H] -> [B * Q, H]
             H, d = k.size(-1), self.head_size
-            split = lambda t: t.reshape(B, -1, self.heads, d).transpose(1, 2)
+
+            def split(t):
+                return t.reshape(B, -1, self.heads, d).transpose(1, 2)
+
             kt = split(k).transpose(-1, -2)
             if q_ents is None:
                 scores = torch.matmul(split(q_words), kt)
@@ -225,8 +376,19 @@ def _packed_luke_modules(torch):
             super().__init__()
             self.encoder, self.lm_head, self.entity_predictions = Encoder(mlm), mlm.lm_head, mlm.entity_predictions
 
-        def forward(self, input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids,
-                    word_positions, word_candidates, entity_slots, entity_candidates):
+        def forward(
+            self,
+            input_ids,
+            attention_mask,
+            entity_ids,
+            entity_attention_mask,
+            entity_token_type_ids,
+            entity_position_ids,
+            word_positions,
+            word_candidates,
+            entity_slots,
+            entity_candidates,
+        ):
             M = word_positions.size(1)
             ents = (entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids)
             rows = self.encoder(input_ids, attention_mask, ents, word_positions, entity_slots)
@@ -252,60 +414,47 @@ def is_transformers_luke(mlm):
     return hasattr(getattr(mlm, "luke", None), "encoder") and hasattr(mlm.luke, "embeddings")
 
 
-def graph_spec(word_only):
-    """The graphs of an export. A LUKE export adds `words`: the encoder without entity inputs and the word head, for
-    word-only prompts. Fed a masked dummy entity instead, the gathered graph runs entity-aware attention's extra
-    query projection over every word (about 8% more encoder FLOPs) for nothing."""
-    if word_only:
-        return {
-            "gathered": {"file": "model.onnx", "inputs": WORD_INPUTS + ["word_positions", "word_candidates"], "outputs": ["word_logprobs"]},
-            "naive": {"file": "model.naive.onnx", "inputs": list(WORD_INPUTS), "outputs": ["logits"]},
-        }
-    return {
-        "gathered": {"file": "model.onnx", "inputs": ENCODER_INPUTS + ["word_positions", "word_candidates", "entity_slots", "entity_candidates"],
-                     "outputs": ["word_logprobs", "entity_logprobs"]},
-        "naive": {"file": "model.naive.onnx", "inputs": list(ENCODER_INPUTS), "outputs": ["logits", "entity_logits"]},
-        "words": {"file": "model.words.onnx", "inputs": WORD_INPUTS + ["word_positions", "word_candidates"], "outputs": ["word_logprobs"]},
-    }
-
-
-DYNAMIC = {
-    "input_ids": {0: "batch", 1: "words"}, "attention_mask": {0: "batch", 1: "words"},
-    "entity_ids": {0: "batch", 1: "entities"}, "entity_attention_mask": {0: "batch", 1: "entities"},
-    "entity_token_type_ids": {0: "batch", 1: "entities"}, "entity_position_ids": {0: "batch", 1: "entities", 2: "span"},
-    "word_positions": {0: "batch", 1: "masks"}, "word_candidates": {0: "batch", 1: "masks", 2: "word_k"},
-    "entity_slots": {0: "batch", 1: "slots"}, "entity_candidates": {0: "batch", 1: "slots", 2: "entity_k"},
-    "word_logprobs": {0: "batch", 1: "masks", 2: "word_k"}, "entity_logprobs": {0: "batch", 1: "slots", 2: "entity_k"},
-    "logits": {0: "batch", 1: "words"}, "entity_logits": {0: "batch", 1: "entities"},
-}
-
-
-def example_inputs(torch, word_only, pad_entity):
+def example_inputs(torch, contract, spec):
     """Trace inputs with every dynamic axis above 1, so no size is frozen into the graph, and one padded row."""
-    B, L, E, P, M, K, S, K2 = 2, 7, 2, 3, 2, 3, 1, 4
-    i64 = lambda *shape, hi=5: torch.randint(4, hi + 4, shape, dtype=torch.long)
-    words = {"input_ids": i64(B, L, hi=100), "attention_mask": torch.ones(B, L, dtype=torch.long)}
-    # The second row is one token shorter, padded as the harness pads (id 1, masked out): the words graph packs
-    # real tokens, and the parity check below must see it do so on a padded batch.
-    words["input_ids"][1, -1], words["attention_mask"][1, -1] = 1, 0
-    gather = {"word_positions": torch.tensor([[1, 2]] * B), "word_candidates": i64(B, M, K, hi=100)}
-    if word_only:
-        return words, gather
-    ents = {
-        "entity_ids": torch.full((B, E), pad_entity, dtype=torch.long) + torch.tensor([[2, 3]] * B),
-        "entity_attention_mask": torch.ones(B, E, dtype=torch.long),
-        "entity_token_type_ids": torch.zeros(B, E, dtype=torch.long),
-        "entity_position_ids": torch.tensor([[[1, 2, -1], [3, 4, 5]]] * B),
-    }
-    gather.update({"entity_slots": torch.zeros(B, S, dtype=torch.long), "entity_candidates": i64(B, S, K2, hi=3)})
-    return {**words, **ents}, gather
+    B, L, E, M, K, S, K2 = 2, 7, 2, 2, 3, 1, 4
+
+    def i64(*shape, hi=5):
+        return torch.randint(4, hi + 4, shape, dtype=torch.long)
+
+    x = {"input_ids": i64(B, L, hi=100), "attention_mask": torch.ones(B, L, dtype=torch.long), "token_type_ids": torch.zeros(B, L, dtype=torch.long)}
+    # The second row is one token shorter, padded as the harness pads (masked out): the packed graphs pack real
+    # tokens, and the parity check below must see them do so on a padded batch.
+    x["input_ids"][1, -1], x["attention_mask"][1, -1] = 1, 0
+    x.update(
+        {
+            "entity_ids": torch.tensor([[2, 3]] * B),
+            "entity_attention_mask": torch.ones(B, E, dtype=torch.long),
+            "entity_token_type_ids": torch.zeros(B, E, dtype=torch.long),
+            "entity_position_ids": torch.tensor([[[1, 2, -1], [3, 4, 5]]] * B),
+            "word_positions": torch.tensor([[1, 2]] * B),
+            "word_candidates": i64(B, M, K, hi=100),
+            "entity_slots": torch.zeros(B, S, dtype=torch.long),
+            "entity_candidates": i64(B, S, K2, hi=3),
+        }
+    )
+    wanted = {n for s in spec.values() for n in s["inputs"]}
+    return {n: t for n, t in x.items() if n in wanted}
 
 
-def export_graph(torch, module, inputs, spec, path):
+def export_graph(torch, contract, module, feeds, spec, path):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     names = spec["inputs"]
-    torch.onnx.export(module, tuple(inputs[n] for n in names), path, input_names=names, output_names=spec["outputs"],
-                      dynamic_axes={n: DYNAMIC[n] for n in names + spec["outputs"]}, opset_version=17, do_constant_folding=True)
+    axes = {n: dict(enumerate(contract["dynamic_axes"][n])) for n in names + spec["outputs"]}
+    torch.onnx.export(
+        module,
+        tuple(feeds[n] for n in names),
+        path,
+        input_names=names,
+        output_names=spec["outputs"],
+        dynamic_axes=axes,
+        opset_version=17,
+        do_constant_folding=True,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -316,6 +465,7 @@ def share_weights(onnx, graphs, out_dir):
     """Moves every initializer of the graphs (path -> ModelProto) into out_dir/weights.bin, each distinct tensor
     once, and points the graphs at it. Returns the number of bytes written."""
     from onnx import external_data_helper as ext
+
     offsets = {}
     written = 0
     with open(os.path.join(out_dir, "weights.bin"), "wb") as f:
@@ -370,6 +520,7 @@ def write_tokenizer(tokenizer, vocab_size, out_dir):
     """tokenizer.json from the fast XLM-R tokenizer of the model's own SentencePiece file, with the model's extra
     word tokens (<ent>, <ent2> for mLUKE) at the ids the slow tokenizer gives them."""
     from transformers import XLMRobertaTokenizerFast
+
     sp = getattr(tokenizer, "vocab_file", None)
     if not sp or not os.path.exists(sp):
         die("the tokenizer has no SentencePiece vocab_file to build a fast tokenizer from")
@@ -398,6 +549,7 @@ def write_tokenizer(tokenizer, vocab_size, out_dir):
 
 def sp_byte_fallback(sp_file):
     from sentencepiece import sentencepiece_model_pb2
+
     m = sentencepiece_model_pb2.ModelProto()
     with open(sp_file, "rb") as f:
         m.ParseFromString(f.read())
@@ -407,8 +559,9 @@ def sp_byte_fallback(sp_file):
 def check_fast_file(tokenizer, path):
     """The written file against the model's own tokenizer, including characters no piece covers."""
     from tokenizers import Tokenizer
+
     fast = Tokenizer.from_file(path)
-    for text in ["Ryō Kase was born in Yokohama .", "[Y]は[X]の母語です", "ولد في القاهرة", "巴黎是法国的首都。", "\u2603 \U0001F600 ǅ ⅷ"]:
+    for text in ["Ryō Kase was born in Yokohama .", "[Y]は[X]の母語です", "ولد في القاهرة", "巴黎是法国的首都。", "\u2603 \U0001f600 ǅ ⅷ"]:
         a = tokenizer(text, add_special_tokens=False)["input_ids"]
         b = fast.encode(text, add_special_tokens=False).ids
         if a != b:
@@ -455,187 +608,20 @@ def write_entity_vocab(vocab, size, out_dir):
         json.dump(vocab, f, ensure_ascii=False)
 
 
-def check_heads(info, model):
+def check_heads(info, model, prefixes=FAMILIES["luke"]["head_keys"]):
     tied = set(getattr(model, "_tied_weights_keys", None) or [])
-    missing = [k for k in info.get("missing_keys", []) if (k.startswith("lm_head.") or k.startswith("entity_predictions.")) and k not in tied]
+    missing = [k for k in info.get("missing_keys", []) if k.startswith(tuple(prefixes)) and k not in tied]
     if missing:
-        die(f"the checkpoint has no trained prediction heads (transformers initialised {', '.join(sorted(missing)[:4])}"
-            f"{'...' if len(missing) > 4 else ''}); refusing to export random heads")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Parity: the exported graphs against the torch model they came from.
-
-
-def parity(torch, ort, mlm, out_dir, spec, word_only, pad_entity, tolerance):
-    inputs, gather = example_inputs(torch, word_only, pad_entity)
-    worst = 0.0
-    mlm.eval()
-    with torch.no_grad():
-        ref = mlm(**inputs, return_dict=True)
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    naive = ort.InferenceSession(os.path.join(out_dir, spec["naive"]["file"]), opts, providers=["CPUExecutionProvider"])
-    got = naive.run(None, {n: inputs[n].numpy() for n in spec["naive"]["inputs"]})
-    worst = max(worst, float(abs(got[0] - ref.logits.numpy()).max()))
-    if not word_only:
-        worst = max(worst, float(abs(got[1] - ref.entity_logits.numpy()).max()))
-    gathered = ort.InferenceSession(os.path.join(out_dir, spec["gathered"]["file"]), opts, providers=["CPUExecutionProvider"])
-    feeds = {**inputs, **gather}
-    got = gathered.run(None, {n: feeds[n].numpy() for n in spec["gathered"]["inputs"]})
-    lp = torch.log_softmax(ref.logits, -1)
-    want = torch.gather(torch.gather(lp, 1, gather["word_positions"].unsqueeze(-1).expand(-1, -1, lp.size(-1))), 2, gather["word_candidates"])
-    worst = max(worst, float(abs(got[0] - want.numpy()).max()))
-    if not word_only:
-        elp = torch.log_softmax(ref.entity_logits, -1)
-        want = torch.gather(torch.gather(elp, 1, gather["entity_slots"].unsqueeze(-1).expand(-1, -1, elp.size(-1))), 2, gather["entity_candidates"])
-        worst = max(worst, float(abs(got[1] - want.numpy()).max()))
-    if "words" in spec:
-        with torch.no_grad():
-            ref = mlm(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], return_dict=True)
-        words = ort.InferenceSession(os.path.join(out_dir, spec["words"]["file"]), opts, providers=["CPUExecutionProvider"])
-        got = words.run(None, {n: feeds[n].numpy() for n in spec["words"]["inputs"]})
-        lp = torch.log_softmax(ref.logits, -1)
-        want = torch.gather(torch.gather(lp, 1, gather["word_positions"].unsqueeze(-1).expand(-1, -1, lp.size(-1))), 2, gather["word_candidates"])
-        worst = max(worst, float(abs(got[0] - want.numpy()).max()))
-    print(f"parity: onnxruntime vs torch, max |difference| {worst:.2e} (tolerance {tolerance:g})")
-    if not worst <= tolerance:
-        die(f"exported graphs differ from the torch model by {worst:.2e} (> {tolerance:g})")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def export_checkpoint(torch, onnx, mlm, config, out_dir, word_only, origin, write_side_files, unpack_min_bytes=64 << 20, random_weights=False):
-    """Everything after loading: graphs, shared weights, side files (a callback), manifest. Returns the spec."""
-    os.makedirs(out_dir, exist_ok=True)
-    mlm.eval()
-    pad_entity = 0
-    spec = graph_spec(word_only)
-    Gathered, Naive = _build_modules(torch, word_only)
-    Words = _build_modules(torch, True)[0]
-    if not word_only and is_transformers_luke(mlm):
-        Gathered, Words = _packed_luke_modules(torch)
-    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
-        inputs, gather = example_inputs(torch, word_only, pad_entity)
-        with torch.no_grad():
-            # A wrapper is created in training mode, and torch.onnx.export restores the mode it found, recursively:
-            # without eval() here the model comes back with dropout on (the graphs are right, torch is not).
-            # Past 2 GB torch writes one external file per tensor, named after it, beside the graph: each graph
-            # gets its own directory, or the second export overwrites the first's same-named tensors.
-            export_graph(torch, Gathered(mlm).eval(), {**inputs, **gather}, spec["gathered"], os.path.join(tmp, "gathered", "model.onnx"))
-            export_graph(torch, Naive(mlm).eval(), inputs, spec["naive"], os.path.join(tmp, "naive", "model.naive.onnx"))
-            if "words" in spec:
-                words = {n: inputs[n] for n in WORD_INPUTS}
-                export_graph(torch, Words(mlm).eval(), {**words, **gather}, spec["words"], os.path.join(tmp, "words", "model.words.onnx"))
-        graphs = {v: onnx.load(os.path.join(tmp, v, s["file"]), load_external_data=True) for v, s in spec.items()}
-    # The words graph keeps its output table a constant, so onnxruntime pre-packs it (one more copy of the word table,
-    # 0.73 GiB at base size, beside the second session's packed encoder): word-only prompts are most of a run's head
-    # rows, and an unpacked 250k-row head runs slower (an 8-row batch 315 vs 269 ms). The gathered graph reads the word head only for prompts that feed entities and rank
-    # by words (entity-word), and keeps the table a single copy.
-    leave_tied_tables_unpacked(graphs["gathered"], unpack_min_bytes)
-    weight_bytes = share_weights(onnx, graphs, out_dir)
-    for v, s in spec.items():
-        onnx.save_model(graphs[v], os.path.join(out_dir, s["file"]))
-    with open(os.path.join(out_dir, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-    write_side_files(out_dir)
-    manifest = {
-        "format": FORMAT,
-        "architecture": "word-only" if word_only else "luke",
-        "random_weights": random_weights,
-        "origin": origin,
-        "graphs": spec,
-        "files": {"tokenizer": "tokenizer.json", "config": "config.json", "weights": ["weights.bin"], **({} if word_only else {"entity_vocab": "entity_vocab.json"})},
-    }
-    with open(os.path.join(out_dir, "mlama-checkpoint.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-    print(f"wrote {out_dir}: {weight_bytes / 2**20:.0f} MiB of weights shared by the graphs")
-    return spec
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Word-only families (XLM-R / RoBERTa, BERT): chosen from the config's model_type, graphs named by the contract
-# (src/model/contract.json) and the family's input groups, as src/model/families declares them.
-
-CONTRACT_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "model", "contract.json")
-WORD_FAMILIES = {
-    "xlmr": {"model_types": ("xlm-roberta", "roberta"), "input_groups": ("words",), "heads": ("word",)},
-    "bert": {"model_types": ("bert",), "input_groups": ("words", "token_types"), "heads": ("word",)},
-}
-
-
-def load_contract():
-    with open(CONTRACT_FILE, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def word_family_of(model_type):
-    return next((name for name, fam in WORD_FAMILIES.items() if model_type in fam["model_types"]), None)
-
-
-def family_graph_spec(contract, family):
-    """The manifest's graphs for a family: its input groups, then the gather inputs of its heads."""
-    fam = WORD_FAMILIES[family]
-    words = [n for g in fam["input_groups"] for n in contract["input_groups"][g]]
-    heads = [contract["heads"][h] for h in fam["heads"]]
-    files = contract["files"]
-    return {
-        "gathered": {"file": files["gathered"], "inputs": words + [n for h in heads for n in h["gather_inputs"]], "outputs": [h["gathered_output"] for h in heads]},
-        "naive": {"file": files["naive"], "inputs": list(words), "outputs": [h["naive_output"] for h in heads]},
-    }
-
-
-def _word_family_head(mlm):
-    # BertForMaskedLM keeps its head in `cls`, the RoBERTa family in `lm_head`.
-    return mlm.cls if hasattr(mlm, "cls") else mlm.lm_head
-
-
-def _word_family_modules(torch):
-    nn = torch.nn
-
-    class Gathered(nn.Module):
-        def __init__(self, mlm, names):
-            super().__init__()
-            self.mlm, self.names = mlm, names
-
-        def forward(self, *args):
-            x = dict(zip(self.names, args))
-            words = {k: x[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in x}
-            hidden = self.mlm.base_model(**words, return_dict=True).last_hidden_state
-            pos, cand = x["word_positions"], x["word_candidates"]
-            rows = torch.gather(hidden, 1, pos.unsqueeze(-1).expand(-1, -1, hidden.size(-1))).reshape(-1, hidden.size(-1))
-            lp = torch.log_softmax(_word_family_head(self.mlm)(rows), dim=-1).reshape(pos.size(0), pos.size(1), -1)
-            return torch.gather(lp, 2, cand)
-
-    class Naive(nn.Module):
-        def __init__(self, mlm, names):
-            super().__init__()
-            self.mlm, self.names = mlm, names
-
-        def forward(self, *args):
-            return self.mlm(**dict(zip(self.names, args)), return_dict=True).logits
-
-    return Gathered, Naive
-
-
-def word_family_inputs(torch, spec):
-    B, L = 2, 7
-    inputs = {"input_ids": torch.randint(5, 100, (B, L)), "attention_mask": torch.ones(B, L, dtype=torch.long), "token_type_ids": torch.zeros(B, L, dtype=torch.long),
-              "word_positions": torch.tensor([[1, 2]] * B), "word_candidates": torch.randint(5, 100, (B, 2, 3))}
-    return {n: inputs[n] for n in spec["gathered"]["inputs"]}
-
-
-def check_word_family_heads(info, model):
-    tied = set(getattr(model, "_tied_weights_keys", None) or [])
-    missing = [k for k in info.get("missing_keys", []) if k.startswith(("cls.", "lm_head.")) and k not in tied]
-    if missing:
-        die(f"the checkpoint has no trained MLM head (transformers initialised {', '.join(sorted(missing)[:4])}); refusing to export a random head")
+        die(
+            f"the checkpoint has no trained prediction heads (transformers initialised {', '.join(sorted(missing)[:4])}"
+            f"{'...' if len(missing) > 4 else ''}); refusing to export random heads"
+        )
 
 
 def write_bert_tokenizer(tokenizer, vocab_size, out_dir):
     """tokenizer.json of a WordPiece model, as transformers converts BERT's vocab.txt, checked against the slow tokenizer."""
     from transformers import BertTokenizer, BertTokenizerFast
+
     if not hasattr(tokenizer, "save_vocabulary") or not hasattr(tokenizer, "vocab"):
         die("the tokenizer is not a WordPiece (BERT) tokenizer with a vocab.txt")
     lower = bool(getattr(tokenizer, "do_lower_case", False))
@@ -652,117 +638,212 @@ def write_bert_tokenizer(tokenizer, vocab_size, out_dir):
     fast.backend_tokenizer.save(os.path.join(out_dir, "tokenizer.json"))
 
 
-def export_word_family(torch, onnx, ort, mlm, tokenizer, family, out_dir, origin, tolerance, unpack_min_bytes=64 << 20):
-    """Graphs, shared weights, tokenizer, config and manifest of a word-only family; then parity against torch."""
+# ---------------------------------------------------------------------------------------------------------------
+# Parity: the exported graphs against the torch model they came from.
+
+
+def check_parity(torch, ort, mlm, out_dir, spec, family, tolerance, feeds=None):
+    """The largest |onnxruntime - torch| over every graph on the trace inputs (a padded batch); dies above tolerance."""
     contract = load_contract()
-    spec = family_graph_spec(contract, family)
-    os.makedirs(out_dir, exist_ok=True)
+    feeds = feeds or example_inputs(torch, contract, spec)
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+
+    def run(v):
+        session = ort.InferenceSession(os.path.join(out_dir, spec[v]["file"]), opts, providers=["CPUExecutionProvider"])
+        return session.run(None, {n: feeds[n].numpy() for n in spec[v]["inputs"]})
+
+    heads = FAMILIES[family]["heads"]
     mlm.eval()
-    Gathered, Naive = _word_family_modules(torch)
-    feeds = word_family_inputs(torch, spec)
-    axes = {n: dict(enumerate(contract["dynamic_axes"][n])) for v in spec.values() for n in v["inputs"] + v["outputs"]}
-    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
-        with torch.no_grad():
-            for variant, module in (("gathered", Gathered), ("naive", Naive)):
-                names = spec[variant]["inputs"]
-                # An eval-mode wrapper: torch.onnx.export restores the wrapper's mode afterwards, and a fresh
-                # nn.Module is in training mode, which would leave the model's dropout on for the parity check.
-                torch.onnx.export(module(mlm, names).eval(), tuple(feeds[n] for n in names), os.path.join(tmp, spec[variant]["file"]), input_names=names,
-                                  output_names=spec[variant]["outputs"], dynamic_axes={n: axes[n] for n in names + spec[variant]["outputs"]},
-                                  opset_version=17, do_constant_folding=True)
-        graphs = {v: onnx.load(os.path.join(tmp, sp["file"]), load_external_data=True) for v, sp in spec.items()}
-    leave_tied_tables_unpacked(graphs["gathered"], unpack_min_bytes)
-    weight_bytes = share_weights(onnx, graphs, out_dir)
-    for v, sp in spec.items():
-        onnx.save_model(graphs[v], os.path.join(out_dir, sp["file"]))
-    cfg = mlm.config.to_dict()
-    with open(os.path.join(out_dir, contract["files"]["config"]), "w") as f:
-        json.dump(cfg, f, indent=2)
-    if family == "bert":
-        write_bert_tokenizer(tokenizer, cfg["vocab_size"], out_dir)
-    else:
-        write_tokenizer(tokenizer, cfg["vocab_size"], out_dir)
-    manifest = {"format": contract["format"], "family": family, "architecture": "word-only", "random_weights": False, "origin": origin, "graphs": spec,
-                "files": {"tokenizer": contract["files"]["tokenizer"], "config": contract["files"]["config"], "weights": [contract["files"]["weights"]]}}
-    with open(os.path.join(out_dir, contract["manifest"]), "w") as f:
-        json.dump(manifest, f, indent=2)
-    print(f"wrote {out_dir}: {family}, {weight_bytes / 2**20:.0f} MiB of weights shared by the graphs")
-    worst = word_family_parity(torch, ort, mlm, out_dir, spec, feeds)
-    print(f"{family} max_abs={worst:.3e}")
+    with torch.no_grad():
+        ref = mlm(**{n: feeds[n] for n in spec["naive"]["inputs"]}, return_dict=True)
+        plain = mlm(**{n: feeds[n] for n in spec["words"]["inputs"] if n in spec["naive"]["inputs"]}, return_dict=True) if "words" in spec else None
+    worst = max(float(abs(g - getattr(ref, HEADS[h]["naive"]).numpy()).max()) for g, h in zip(run("naive"), heads))
+
+    def picked(out, head):
+        lp = torch.log_softmax(getattr(out, HEADS[head]["naive"]), -1)
+        pos, cand = (feeds[n] for n in contract["heads"][head]["gather_inputs"])
+        return torch.gather(torch.gather(lp, 1, pos.unsqueeze(-1).expand(-1, -1, lp.size(-1))), 2, cand).numpy()
+
+    worst = max([worst] + [float(abs(g - picked(ref, h)).max()) for g, h in zip(run("gathered"), heads)])
+    if plain is not None:
+        worst = max(worst, float(abs(run("words")[0] - picked(plain, "word")).max()))
+    # one line, "<family> max_abs=<x>", that the tests read: onnxruntime against torch over every graph
+    print(f"{family} max_abs={worst:.3e} (onnxruntime vs torch over every graph, tolerance {tolerance:g})")
     if not worst <= tolerance:
         die(f"exported graphs differ from the torch model by {worst:.2e} (> {tolerance:g})")
+    return worst
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def export_model(torch, onnx, mlm, family, config, out_dir, origin, write_side_files, unpack_min_bytes=64 << 20, random_weights=False):
+    """Everything after loading, into out_dir: graphs, shared weights, config, side files (a callback: tokenizer,
+    entity vocabulary), manifest. Returns the graphs' spec."""
+    contract = load_contract()
+    spec = graph_spec(contract, family)
+    heads = FAMILIES[family]["heads"]
+    os.makedirs(out_dir, exist_ok=True)
+    mlm.eval()
+    Gathered, Naive = _modules(torch, contract)
+    build = {
+        "gathered": lambda s: Gathered(mlm, family, s["inputs"], heads),
+        "naive": lambda s: Naive(mlm, family, s["inputs"], heads),
+        "words": lambda s: Gathered(mlm, family, s["inputs"], ("word",)),
+    }
+    if family == "luke" and is_transformers_luke(mlm):
+        PackedGathered, PackedWords = _packed_luke_modules(torch)
+        build.update({"gathered": lambda s: PackedGathered(mlm), "words": lambda s: PackedWords(mlm)})
+    feeds = example_inputs(torch, contract, spec)
+    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
+        with torch.no_grad():
+            # A wrapper is created in training mode, and torch.onnx.export restores the mode it found, recursively:
+            # without eval() here the model comes back with dropout on (the graphs are right, torch is not).
+            # Past 2 GB torch writes one external file per tensor, named after it, beside the graph: each graph
+            # gets its own directory, or the second export overwrites the first's same-named tensors.
+            for v, s in spec.items():
+                export_graph(torch, contract, build[v](s).eval(), feeds, s, os.path.join(tmp, v, s["file"]))
+        graphs = {v: onnx.load(os.path.join(tmp, v, s["file"]), load_external_data=True) for v, s in spec.items()}
+    # The words graph keeps its output table a constant, so onnxruntime pre-packs it (one more copy of the word table,
+    # 0.73 GiB at base size, beside the second session's packed encoder): word-only prompts are most of a run's head
+    # rows, and an unpacked 250k-row head runs slower (an 8-row batch 315 vs 269 ms). The gathered graph reads the
+    # word head only for prompts that feed entities and rank by words (entity-word), and keeps the table a single copy.
+    leave_tied_tables_unpacked(graphs["gathered"], unpack_min_bytes)
+    weight_bytes = share_weights(onnx, graphs, out_dir)
+    for v, s in spec.items():
+        onnx.save_model(graphs[v], os.path.join(out_dir, s["file"]))
+    files = contract["files"]
+    with open(os.path.join(out_dir, files["config"]), "w") as f:
+        json.dump(config, f, indent=2)
+    write_side_files(out_dir)
+    manifest = {
+        "format": contract["format"],
+        "family": family,
+        "architecture": "luke" if "entity" in heads else "word-only",
+        "random_weights": random_weights,
+        "origin": origin,
+        "graphs": spec,
+        "files": {
+            "tokenizer": files["tokenizer"],
+            "config": files["config"],
+            "weights": [files["weights"]],
+            **({"entity_vocab": files["entity_vocab"]} if "entity" in heads else {}),
+        },
+    }
+    with open(os.path.join(out_dir, contract["manifest"]), "w") as f:
+        json.dump(manifest, f, indent=2)
+    print(f"graphs written: {family}, {', '.join(s['file'] for s in spec.values())}, {weight_bytes / 2**20:.0f} MiB of weights shared by them")
     return spec
 
 
-def word_family_parity(torch, ort, mlm, out_dir, spec, feeds):
-    """The largest |onnxruntime - torch| over both graphs, on the trace inputs."""
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    words = {n: feeds[n] for n in spec["naive"]["inputs"]}
-    with torch.no_grad():
-        logits = mlm(**words, return_dict=True).logits
-    session = lambda v: ort.InferenceSession(os.path.join(out_dir, spec[v]["file"]), opts, providers=["CPUExecutionProvider"])
-    got = session("naive").run(None, {n: t.numpy() for n, t in words.items()})[0]
-    worst = float(abs(got - logits.numpy()).max())
-    lp = torch.log_softmax(logits, -1)
-    pos, cand = feeds["word_positions"], feeds["word_candidates"]
-    want = torch.gather(torch.gather(lp, 1, pos.unsqueeze(-1).expand(-1, -1, lp.size(-1))), 2, cand)
-    got = session("gathered").run(None, {n: feeds[n].numpy() for n in spec["gathered"]["inputs"]})[0]
-    return max(worst, float(abs(got - want.numpy()).max()))
+# ---------------------------------------------------------------------------------------------------------------
+# The output: written aside, moved into place once the export passed its own check.
 
 
-def export_word_family_main(a, config):
-    """The exporter's branch for XLMRobertaForMaskedLM, RobertaForMaskedLM and BertForMaskedLM."""
-    import onnx
-    import onnxruntime as ort
-    import torch
-    import transformers
+def aside(out):
+    """A hidden sibling folder to write into; refuses an existing OUT that is neither empty nor an mlama checkpoint."""
+    out = os.path.abspath(out)
+    if os.path.exists(out):
+        if not os.path.isdir(out):
+            die(f"{out}: exists and is not a directory")
+        if os.listdir(out) and not os.path.exists(os.path.join(out, MANIFEST)):
+            die(f"{out}: exists and is neither empty nor an mlama checkpoint; choose a new folder (nothing was written)")
+    parent = os.path.dirname(out)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.export-", dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would follow the folder into place
+    return tmp
+
+
+def move_into_place(tmp, out):
+    """Replaces OUT (empty, or an earlier export) by the finished export."""
+    out = os.path.abspath(out)
+    old = None
+    if os.path.exists(out):
+        old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-", dir=os.path.dirname(out))
+        os.rmdir(old)
+        os.rename(out, old)
+    os.rename(tmp, out)
+    if old:
+        shutil.rmtree(old)
+
+
+def load(a, family):
+    """The model and its slow tokenizer (the SentencePiece model itself: the fast XLM-R conversion drops byte fallback)."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer
-    family = word_family_of(config.model_type)
-    mlm, info = AutoModelForMaskedLM.from_pretrained(a.source, output_loading_info=True)
-    check_word_family_heads(info, mlm)
-    tokenizer = AutoTokenizer.from_pretrained(a.source, use_fast=False)
-    origin = {"exporter": "tools/export_mluke.py", "source": a.source, "family": family, "transformers": transformers.__version__, "torch": torch.__version__}
-    export_word_family(torch, onnx, ort, mlm, tokenizer, family, a.out, origin, a.tolerance)
+
+    try:
+        mlm, info = AutoModelForMaskedLM.from_pretrained(a.source, output_loading_info=True)
+    except Exception as e:
+        die(f"{a.source}: transformers could not load the model ({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''})")
+    check_heads(info, mlm, FAMILIES[family]["head_keys"])
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(a.source, use_fast=False)
+    except Exception as e:
+        die(f"{a.source}: transformers could not load the tokenizer ({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''})")
+    return mlm, tokenizer
+
+
+def side_files(a, family, tokenizer, cfg):
+    def write(out_dir):
+        if FAMILIES[family]["tokenizer"] == "wordpiece":
+            write_bert_tokenizer(tokenizer, cfg["vocab_size"], out_dir)
+        else:
+            write_tokenizer(tokenizer, cfg["vocab_size"], out_dir)
+        if "entity" in FAMILIES[family]["heads"]:
+            write_entity_vocab(read_entity_vocab(a.entity_vocab, tokenizer), cfg["entity_vocab_size"], out_dir)
+
+    return write
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("source", help="hub name (studio-ousia/mluke-base) or local directory")
+    ap.add_argument("source", help="directory written by save_pretrained (or a hub name in the local cache)")
     ap.add_argument("out", help="checkpoint directory to write")
-    ap.add_argument("--word-only", action="store_true", help="an XLM-R-style masked LM without entity inputs")
     ap.add_argument("--entity-vocab", help="entity vocabulary to use instead of the tokenizer's (.json or LUKE's .jsonl)")
     ap.add_argument("--random-weights", action="store_true", help="the source has random weights (test fixtures): the manifest says so and reports warn")
     ap.add_argument("--tolerance", type=float, default=1e-3, help="largest |difference| between onnxruntime and torch (default 1e-3)")
+    ap.add_argument("--word-only", action="store_true", help=argparse.SUPPRESS)  # older command lines; the family comes from model_type
+    ap.add_argument("--families-json", action="store_true", help=argparse.SUPPRESS)  # the family table, for the test against src/model/families
+    if "--families-json" in sys.argv[1:]:
+        print(json.dumps(family_table()))
+        return
     a = ap.parse_args()
     try:
         import onnx
         import onnxruntime as ort
         import torch
         import transformers
-        from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer
     except ImportError as e:
-        die(f"{e.name} is not installed (the exporter needs torch, transformers, onnx, onnxruntime, sentencepiece, protobuf)")
-
-    config = AutoConfig.from_pretrained(a.source)
-    if word_family_of(config.model_type):
-        return export_word_family_main(a, config)
-    if not a.word_only and config.model_type not in ("luke",):
-        die(f"{a.source}: model_type {config.model_type!r} is not LUKE; use --word-only for XLM-R-style models")
-    mlm, info = AutoModelForMaskedLM.from_pretrained(a.source, output_loading_info=True)
-    check_heads(info, mlm)
-    # The slow tokenizer is the SentencePiece model itself; AutoTokenizer's fast XLM-R conversion drops byte fallback.
-    tokenizer = AutoTokenizer.from_pretrained(a.source, use_fast=False)
-    cfg = mlm.config.to_dict()
-
-    def side_files(out_dir):
-        write_tokenizer(tokenizer, cfg["vocab_size"], out_dir)
-        if not a.word_only:
-            write_entity_vocab(read_entity_vocab(a.entity_vocab, tokenizer), cfg["entity_vocab_size"], out_dir)
-
-    origin = {"exporter": "tools/export_mluke.py", "source": a.source, "transformers": transformers.__version__, "torch": torch.__version__}
-    spec = export_checkpoint(torch, onnx, mlm, cfg, a.out, a.word_only, origin, side_files, random_weights=a.random_weights)
-    parity(torch, ort, mlm, a.out, spec, a.word_only, 0, a.tolerance)
+        die(
+            f"{e.name} is not installed for {sys.executable}: run the exporter as `mlama export SRC OUT`, or with the checkout's "
+            f".venv/bin/python tools/export_mluke.py (make python-env creates .venv)"
+        )
+    a.source = resolve_source(a.source)
+    config, family = read_source(a.source, a.entity_vocab)
+    tmp = aside(a.out)
+    done = False
+    try:
+        mlm, tokenizer = load(a, family)
+        cfg = mlm.config.to_dict()
+        origin = {
+            "exporter": "tools/export_mluke.py",
+            "graphs_version": GRAPHS_VERSION,
+            "source": a.source,
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+        }
+        spec = export_model(torch, onnx, mlm, family, cfg, tmp, origin, side_files(a, family, tokenizer, cfg), random_weights=a.random_weights)
+        check_parity(torch, ort, mlm, tmp, spec, family, a.tolerance)
+        move_into_place(tmp, a.out)
+        done = True
+        print(f"exported {a.source} ({family}) to {a.out}")
+    finally:
+        if not done:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ import { ExitStatus, HarnessError } from '../errors.js';
 import { registerBench } from './commands/bench.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerData } from './commands/data.js';
+import { registerExport } from './commands/export.js';
 import { registerKnownAnswer } from './commands/knownAnswer.js';
 import { registerModel } from './commands/model.js';
 import { registerRuns } from './commands/runs.js';
@@ -23,6 +24,7 @@ export function buildProgram(io: Io): Command {
   registerCluster(program, io);
   registerBench(program, io);
   registerKnownAnswer(program, io);
+  registerExport(program, io);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

@@ -3,6 +3,7 @@ the harness built (passes.json) with torch, so the harness can compare its onnxr
 
     /usr/bin/python3 test/support/export_stub.py TINY_CHECKPOINT OUT_DIR [PASSES_JSON REFERENCE_JSON]
 """
+
 import importlib.util
 import json
 import os
@@ -32,7 +33,7 @@ def side_files(out_dir):
     shutil.copy(os.path.join(source, "entity_vocab.json"), out_dir)
 
 
-exporter.export_checkpoint(torch, onnx, mlm, config, out, False, {"exporter": "tools/export_mluke.py", "source": "stub"}, side_files, unpack_min_bytes=0)
+exporter.export_model(torch, onnx, mlm, "luke", config, out, {"exporter": "tools/export_mluke.py", "source": "stub"}, side_files, unpack_min_bytes=0)
 
 if len(sys.argv) > 4:
     with open(sys.argv[3]) as f:
@@ -43,9 +44,17 @@ if len(sys.argv) > 4:
             L, E = len(p["inputIds"]), max(1, len(p["entityIds"]))
             P = max([1] + [len(x) for x in p["entityPositions"]])
             ids = p["entityIds"] or [0]
-            pos = [[(p["entityPositions"][e][k] if e < len(p["entityPositions"]) and k < len(p["entityPositions"][e]) else -1) for k in range(P)] for e in range(E)]
-            r = mlm(torch.tensor([p["inputIds"]]), torch.ones(1, L, dtype=torch.long), torch.tensor([ids]),
-                    torch.tensor([[1 if p["entityIds"] else 0] * E]), torch.zeros(1, E, dtype=torch.long), torch.tensor([pos]))
+            pos = [
+                [(p["entityPositions"][e][k] if e < len(p["entityPositions"]) and k < len(p["entityPositions"][e]) else -1) for k in range(P)] for e in range(E)
+            ]
+            r = mlm(
+                torch.tensor([p["inputIds"]]),
+                torch.ones(1, L, dtype=torch.long),
+                torch.tensor([ids]),
+                torch.tensor([[1 if p["entityIds"] else 0] * E]),
+                torch.zeros(1, E, dtype=torch.long),
+                torch.tensor([pos]),
+            )
             if p["head"] == "word":
                 lp = torch.log_softmax(r.logits[0], -1)
                 scores.append([sum(float(lp[m, t]) for m, t in zip(p["maskPositions"], toks)) / len(toks) for toks in p["candidateTokens"]])

@@ -9,6 +9,7 @@ vocabulary (1,000,000 ids) is kept. RANDOM weights: for memory and speed only.
 
     python3 tools/parity/base_export.py --like checkpoints/base-shaped --out checkpoints/exported-base
 """
+
 import argparse
 import importlib.util
 import json
@@ -50,16 +51,29 @@ def main():
     import onnxruntime as ort
     import torch
     import transformers
+
     ex = load_exporter()
     with open(os.path.join(a.like, "config.json")) as f:
         like = json.load(f)
     t0 = time.time()
     os.makedirs(a.out, exist_ok=True)
     words = tokenizer_with_entity_tokens(os.path.join(a.like, "tokenizer.json"), os.path.join(a.out, "tokenizer.json.tmp"))
-    config = transformers.LukeConfig(vocab_size=words, entity_vocab_size=like["entity_vocab_size"], hidden_size=768, entity_emb_size=256,
-                                     num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072, max_position_embeddings=514,
-                                     type_vocab_size=1, layer_norm_eps=1e-5, use_entity_aware_attention=a.entity_aware,
-                                     pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    config = transformers.LukeConfig(
+        vocab_size=words,
+        entity_vocab_size=like["entity_vocab_size"],
+        hidden_size=768,
+        entity_emb_size=256,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        layer_norm_eps=1e-5,
+        use_entity_aware_attention=a.entity_aware,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
     torch.manual_seed(a.seed)
     mlm = transformers.LukeForMaskedLM(config).eval()
     params = sum(p.numel() for p in mlm.parameters())
@@ -69,9 +83,14 @@ def main():
         os.replace(os.path.join(out_dir, "tokenizer.json.tmp"), os.path.join(out_dir, "tokenizer.json"))
         shutil.copy(os.path.join(a.like, "entity_vocab.json"), out_dir)
 
-    origin = {"exporter": "tools/parity/base_export.py", "source": "random LukeForMaskedLM, mluke-base shapes", "transformers": transformers.__version__, "torch": torch.__version__}
-    spec = ex.export_checkpoint(torch, onnx, mlm, mlm.config.to_dict(), a.out, False, origin, side_files, random_weights=True)
-    ex.parity(torch, ort, mlm, a.out, spec, False, 0, 1e-3)
+    origin = {
+        "exporter": "tools/parity/base_export.py",
+        "source": "random LukeForMaskedLM, mluke-base shapes",
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+    }
+    spec = ex.export_model(torch, onnx, mlm, "luke", mlm.config.to_dict(), a.out, origin, side_files, random_weights=True)
+    ex.check_parity(torch, ort, mlm, a.out, spec, "luke", 1e-3)
     size = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"base export: {size / 2**30:.2f} GiB written (over protobuf's 2 GB limit: {size > 2**31}), peak RSS {peak:.1f} GiB, {time.time() - t0:.0f} s")

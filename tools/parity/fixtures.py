@@ -16,6 +16,7 @@ not what any model knows.
 
     python3 tools/parity/fixtures.py --data ../shared/datasets/mlama --out checkpoints/parity
 """
+
 import argparse
 import hashlib
 import json
@@ -46,7 +47,7 @@ PRESETS = {
 
 def read_jsonl(path):
     with open(path, encoding="utf-8") as f:
-        return [json.loads(l) for l in f if l.strip()]
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def read_data(root):
@@ -75,6 +76,7 @@ def read_data(root):
 
 def train_spm(data, vocab_size, out_dir):
     import sentencepiece as spm
+
     lines = set()
     for d in data.values():
         lines.update(t.replace("[X]", "").replace("[Y]", "") for t in d["templates"])
@@ -83,11 +85,20 @@ def train_spm(data, vocab_size, out_dir):
         lines.update(d["objects"])
     corpus = os.path.join(out_dir, "corpus.txt")
     with open(corpus, "w", encoding="utf-8") as f:
-        f.write("\n".join(sorted(l for l in lines if l.strip())) + "\n")
+        f.write("\n".join(sorted(line for line in lines if line.strip())) + "\n")
     # XLM-R's layout: <unk>=0, <s>=1, </s>=2 in SentencePiece, shifted by fairseq's offset in the tokenizer.
-    spm.SentencePieceTrainer.train(input=corpus, model_prefix=os.path.join(out_dir, "spm"), vocab_size=vocab_size, model_type="unigram",
-                                   character_coverage=1.0, byte_fallback=True, num_threads=1, shuffle_input_sentence=False,
-                                   seed_sentencepiece_size=200000, minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        input=corpus,
+        model_prefix=os.path.join(out_dir, "spm"),
+        vocab_size=vocab_size,
+        model_type="unigram",
+        character_coverage=1.0,
+        byte_fallback=True,
+        num_threads=1,
+        shuffle_input_sentence=False,
+        seed_sentencepiece_size=200000,
+        minloglevel=2,
+    )
     os.remove(corpus)
     return os.path.join(out_dir, "spm.model"), len(lines)
 
@@ -110,8 +121,7 @@ def build_entity_vocab(data, seed, keep_en=0.85, keep_other=0.5):
     vocab = {s: i for i, s in enumerate(SPECIALS)}
     nxt = len(SPECIALS)
     for uri in sorted(titles):
-        keys = [f"{lang}:{label}" for lang, label in sorted(titles[uri].items())
-                if unit_hash(seed, uri, lang) < (keep_en if lang == "en" else keep_other)]
+        keys = [f"{lang}:{label}" for lang, label in sorted(titles[uri].items()) if unit_hash(seed, uri, lang) < (keep_en if lang == "en" else keep_other)]
         keys = [k for k in keys if k not in vocab]
         if not keys:
             continue
@@ -137,6 +147,7 @@ def wordpiece_vocab_txt(out_dir):
 def build_family(name, fam, preset, spm_model, entity_vocab_file, seed, hf_dir):
     import torch
     import transformers
+
     tok_cls = getattr(transformers, fam["tokenizer"])
     if fam.get("vocab") == "wordpiece":
         # Cased, as multilingual BERT's (bert-base-multilingual-cased): no lower-casing, accents kept.
@@ -145,9 +156,18 @@ def build_family(name, fam, preset, spm_model, entity_vocab_file, seed, hf_dir):
         tok = tok_cls(vocab_file=spm_model, entity_vocab_file=entity_vocab_file)
     else:
         tok = tok_cls(vocab_file=spm_model)
-    common = dict(vocab_size=len(tok), hidden_size=preset["hidden"], num_hidden_layers=preset["layers"], num_attention_heads=preset["heads"],
-                  intermediate_size=preset["intermediate"], max_position_embeddings=256, type_vocab_size=1,
-                  pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    common = dict(
+        vocab_size=len(tok),
+        hidden_size=preset["hidden"],
+        num_hidden_layers=preset["layers"],
+        num_attention_heads=preset["heads"],
+        intermediate_size=preset["intermediate"],
+        max_position_embeddings=256,
+        type_vocab_size=1,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
     if fam["entities"]:
         config = transformers.LukeConfig(entity_vocab_size=max(tok.entity_vocab.values()) + 1, entity_emb_size=preset["entity_emb"], **common, **fam["config"])
     elif fam["model"] == "BertForMaskedLM":
@@ -179,13 +199,15 @@ def main():
     ev_file = os.path.join(a.out, "entity_vocab.json")
     with open(ev_file, "w", encoding="utf-8") as f:
         json.dump(vocab, f, ensure_ascii=False)
-    print(f"fixtures: SentencePiece Unigram {preset['vocab_size']} pieces on {n_lines} lines of {len(data)} languages; "
-          f"entity vocabulary {len(vocab)} keys, {vocab['[MASK2]'] + 1} ids")
+    print(
+        f"fixtures: SentencePiece Unigram {preset['vocab_size']} pieces on {n_lines} lines of {len(data)} languages; "
+        f"entity vocabulary {len(vocab)} keys, {vocab['[MASK2]'] + 1} ids"
+    )
     for name in a.families.split(","):
         fam = FAMILIES[name]
         hf = build_family(name, fam, preset, spm_model, ev_file, a.seed, os.path.join(a.out, "hf"))
         ck = os.path.join(a.out, "ck", name)
-        cmd = [sys.executable, EXPORTER, hf, ck, "--tolerance", "1e-4", "--random-weights"] + ([] if fam["entities"] else ["--word-only"])
+        cmd = [sys.executable, EXPORTER, hf, ck, "--tolerance", "1e-4", "--random-weights"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         print(f"fixtures: {name}: {fam['model']} (random weights, seed {a.seed}) exported to {ck}")
 
