@@ -23,6 +23,7 @@ The regression gate's demo (make gate-demo) retrains with --seed (training order
 --split-seed (which facts are trained), and plants a regression with --corrupt LANG: that language's trained facts
 are taught with a wrong object (each relation's objects rotated), the other languages' facts as before.
 """
+
 import argparse
 import json
 import os
@@ -73,10 +74,10 @@ def split_subjects(triples, seed):
     for rel in sorted({r for lang in LANGS for r in triples[lang]}):
         subs = sorted({t["sub_uri"] for lang in LANGS for t in triples[lang].get(rel, [])})
         rng.shuffle(subs)
-        cut, start = [], 0
+        start = 0
         for name, frac in SPLIT:
             n = round(frac * len(subs))
-            out.update({(rel, s): name for s in subs[start:start + n]})
+            out.update({(rel, s): name for s in subs[start : start + n]})
             start += n
         out.update({(rel, s): SPLIT[-1][0] for s in subs[start:]})
     return out
@@ -88,6 +89,7 @@ def split_subjects(triples, seed):
 
 def train_sentencepiece(templates, triples, candidates, work):
     import sentencepiece as spm
+
     lines = set()
     for lang in LANGS:
         for t in templates[lang].values():
@@ -101,9 +103,18 @@ def train_sentencepiece(templates, triples, candidates, work):
     with open(corpus, "w", encoding="utf-8") as f:
         f.write("\n".join(sorted(lines)) + "\n")
     prefix = os.path.join(work, "sentencepiece.bpe")  # XLM-R's file name, although the model is Unigram
-    spm.SentencePieceTrainer.train(input=corpus, model_prefix=prefix, vocab_size=4000, model_type="unigram", character_coverage=1.0,
-                                   hard_vocab_limit=False, normalization_rule_name="nfkc", num_threads=1, shuffle_input_sentence=False,
-                                   minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        input=corpus,
+        model_prefix=prefix,
+        vocab_size=4000,
+        model_type="unigram",
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        normalization_rule_name="nfkc",
+        num_threads=1,
+        shuffle_input_sentence=False,
+        minloglevel=2,
+    )
     return prefix + ".model", len(lines)
 
 
@@ -146,6 +157,7 @@ class PieceEncoder:
 
     def __init__(self, fast):
         from tokenizers import Tokenizer
+
         spec = json.loads(fast.backend_tokenizer.to_str())
         self.initial = Tokenizer.from_str(json.dumps(spec))
         spec["pre_tokenizer"] = self._never(spec["pre_tokenizer"])
@@ -169,9 +181,9 @@ def cut_template(text, enc):
     ix, iy = text.index("[X]"), text.index("[Y]")
     first = "X" if ix < iy else "Y"
     a, b = sorted((ix, iy))
-    before, between, after = text[:a], text[a + 3:b], text[b + 3:].rstrip()
+    before, between, after = text[:a], text[a + 3 : b], text[b + 3 :].rstrip()
     bt, wt = before.rstrip(), between.rstrip()
-    slots = {first: (before[len(bt):], bt == ""), ("Y" if first == "X" else "X"): (between[len(wt):], False)}
+    slots = {first: (before[len(bt) :], bt == ""), ("Y" if first == "X" else "X"): (between[len(wt) :], False)}
     return first, [enc.encode(bt, True), enc.encode(wt, False), enc.encode(after, False)], slots
 
 
@@ -222,7 +234,14 @@ def make_examples(templates, triples, split, enc, vocab, special):
                 for p, o in zip(mp, obj):
                     labels[p] = o
                 examples.append({"ids": ids, "labels": labels, "entities": []})
-                examples.append({"cut": cut, "subj": subj, "obj": obj, "entities": [(vocab["[MASK]"], None, vocab[f"{lang}:{t['obj_label']}"]), (vocab[f"{lang}:{t['sub_label']}"], None, -100)]})
+                examples.append(
+                    {
+                        "cut": cut,
+                        "subj": subj,
+                        "obj": obj,
+                        "entities": [(vocab["[MASK]"], None, vocab[f"{lang}:{t['obj_label']}"]), (vocab[f"{lang}:{t['sub_label']}"], None, -100)],
+                    }
+                )
     return examples, facts
 
 
@@ -247,10 +266,14 @@ def collate(torch, batch, pad_id, pad_entity):
     P = max([1] + [len(p) for e in batch for _, p, _ in e["entities"]])
     B = len(batch)
     t = {
-        "input_ids": torch.full((B, L), pad_id, dtype=torch.long), "attention_mask": torch.zeros(B, L, dtype=torch.long),
-        "labels": torch.full((B, L), -100, dtype=torch.long), "entity_ids": torch.full((B, E), pad_entity, dtype=torch.long),
-        "entity_attention_mask": torch.zeros(B, E, dtype=torch.long), "entity_token_type_ids": torch.zeros(B, E, dtype=torch.long),
-        "entity_position_ids": torch.full((B, E, P), -1, dtype=torch.long), "entity_labels": torch.full((B, E), -100, dtype=torch.long),
+        "input_ids": torch.full((B, L), pad_id, dtype=torch.long),
+        "attention_mask": torch.zeros(B, L, dtype=torch.long),
+        "labels": torch.full((B, L), -100, dtype=torch.long),
+        "entity_ids": torch.full((B, E), pad_entity, dtype=torch.long),
+        "entity_attention_mask": torch.zeros(B, E, dtype=torch.long),
+        "entity_token_type_ids": torch.zeros(B, E, dtype=torch.long),
+        "entity_position_ids": torch.full((B, E, P), -1, dtype=torch.long),
+        "entity_labels": torch.full((B, E), -100, dtype=torch.long),
     }
     for i, e in enumerate(batch):
         n = len(e["ids"])
@@ -260,7 +283,7 @@ def collate(torch, batch, pad_id, pad_entity):
         for j, (eid, pos, label) in enumerate(e["entities"]):
             t["entity_ids"][i, j] = eid
             t["entity_attention_mask"][i, j] = 1
-            t["entity_position_ids"][i, j, :len(pos)] = torch.tensor(pos)
+            t["entity_position_ids"][i, j, : len(pos)] = torch.tensor(pos)
             t["entity_labels"][i, j] = label
     return t
 
@@ -268,9 +291,15 @@ def collate(torch, batch, pad_id, pad_entity):
 def luke_losses(torch, model, b):
     """LukeForMaskedLM's own loss (word MLM + masked entity prediction, cross-entropy over the full vocabularies),
     with the heads run only on the labelled rows: the same value, a fraction of the cost."""
-    out = model.luke(input_ids=b["input_ids"], attention_mask=b["attention_mask"], entity_ids=b["entity_ids"],
-                     entity_attention_mask=b["entity_attention_mask"], entity_token_type_ids=b["entity_token_type_ids"],
-                     entity_position_ids=b["entity_position_ids"], return_dict=True)
+    out = model.luke(
+        input_ids=b["input_ids"],
+        attention_mask=b["attention_mask"],
+        entity_ids=b["entity_ids"],
+        entity_attention_mask=b["entity_attention_mask"],
+        entity_token_type_ids=b["entity_token_type_ids"],
+        entity_position_ids=b["entity_position_ids"],
+        return_dict=True,
+    )
     ce = torch.nn.functional.cross_entropy
     words = b["labels"] != -100
     ents = b["entity_labels"] != -100
@@ -289,10 +318,16 @@ def finish(out, facts, seed, extra=""):
     what = f"tools/known_answer.py --seed {seed}{extra}"
     with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as f:
         f.write(README)
-    for name, edit in (("config.json", lambda c: c.update(_name_or_path=what)),
-                       ("mlama-checkpoint.json", lambda m: m["origin"].update(
-                           source=what, description=f"a small LUKE model trained here on {len(facts)} (language, fact) pairs of the mLAMA sample "
-                                                    "(training-facts.jsonl); not mLUKE"))):
+    for name, edit in (
+        ("config.json", lambda c: c.update(_name_or_path=what)),
+        (
+            "mlama-checkpoint.json",
+            lambda m: m["origin"].update(
+                source=what,
+                description=f"a small LUKE model trained here on {len(facts)} (language, fact) pairs of the mLAMA sample (training-facts.jsonl); not mLUKE",
+            ),
+        ),
+    ):
         path = os.path.join(out, name)
         with open(path, encoding="utf-8") as f:
             value = json.load(f)
@@ -317,6 +352,7 @@ def main():
     import torch
     import transformers
     from transformers import LukeConfig, LukeForMaskedLM, MLukeTokenizer, XLMRobertaTokenizerFast
+
     random.seed(a.seed)
     torch.manual_seed(a.seed)
     torch.use_deterministic_algorithms(True)
@@ -337,20 +373,37 @@ def main():
         tok = MLukeTokenizer(vocab_file=sp_file, entity_vocab_file=ev_file)
         tok.save_pretrained(a.work)
         fast = XLMRobertaTokenizerFast(vocab_file=sp_file)
-    print(f"tokenizer: {len(tok)} word ids from {lines} lines; entities: {len(uri_id)} Wikidata ids, {max(vocab.values()) + 1} entity ids, {clashes} label clashes")
+    print(
+        f"tokenizer: {len(tok)} word ids from {lines} lines; entities: {len(uri_id)} Wikidata ids, "
+        f"{max(vocab.values()) + 1} entity ids, {clashes} label clashes"
+    )
 
     enc = PieceEncoder(fast)
     special = (tok.bos_token_id, tok.eos_token_id, tok.mask_token_id)
     taught = corrupted(triples, a.corrupt) if a.corrupt else triples
     examples, facts = make_examples(templates, taught, split, enc, vocab, special)
-    print(f"training: {len(facts)} (language, fact) pairs, {len(examples)} examples; subjects per split: "
-          + ", ".join(f"{n} {sum(1 for v in split.values() if v == n)}" for n, _ in SPLIT))
+    print(
+        f"training: {len(facts)} (language, fact) pairs, {len(examples)} examples; subjects per split: "
+        + ", ".join(f"{n} {sum(1 for v in split.values() if v == n)}" for n, _ in SPLIT)
+    )
 
-    config = LukeConfig(vocab_size=len(tok), entity_vocab_size=max(vocab.values()) + 1, hidden_size=128, entity_emb_size=64,
-                        num_hidden_layers=2, num_attention_heads=4, intermediate_size=256, max_position_embeddings=64,
-                        type_vocab_size=1, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                        use_entity_aware_attention=False, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-                        eos_token_id=tok.eos_token_id)
+    config = LukeConfig(
+        vocab_size=len(tok),
+        entity_vocab_size=max(vocab.values()) + 1,
+        hidden_size=128,
+        entity_emb_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=256,
+        max_position_embeddings=64,
+        type_vocab_size=1,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        use_entity_aware_attention=False,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
     model = LukeForMaskedLM(config)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
     batch_size = 64
@@ -366,8 +419,12 @@ def main():
         rng.shuffle(order)
         total, n = 0.0, 0
         for i in range(0, len(order), batch_size):
-            chosen = [examples[j] if "cut" not in examples[j] else entity_example(examples[j], rng.choice((len(examples[j]["obj"]), rng.randint(1, MAX_GROUP))), rng.random() < 0.5, special)
-                      for j in order[i:i + batch_size]]
+            chosen = [
+                examples[j]
+                if "cut" not in examples[j]
+                else entity_example(examples[j], rng.choice((len(examples[j]["obj"]), rng.randint(1, MAX_GROUP))), rng.random() < 0.5, special)
+                for j in order[i : i + batch_size]
+            ]
             batch = collate(torch, chosen, tok.pad_token_id, vocab["[PAD]"])
             loss = luke_losses(torch, model, batch)
             opt.zero_grad()

@@ -11,6 +11,7 @@ templates and labels, then padded with pieces no text can produce (private-use c
 vocabulary has one id per Wikidata entity of the data (its titles in every language, "<lang>:<title>") and
 filler up to 1,000,000 ids, plus [MASK2] as mLUKE's conversion appends it. The weights are RANDOM.
 """
+
 import argparse
 import glob
 import json
@@ -44,19 +45,28 @@ def corpus_and_entities(data):
                 for sets in json.load(f).values():
                     for k in ("subjects", "objects"):
                         lines.update(sets.get(k, []))
-    return sorted(l for l in lines if l.strip()), by_uri
+    return sorted(line for line in lines if line.strip()), by_uri
 
 
 def train_spm(lines, out_model):
     import sentencepiece as spm
     from sentencepiece import sentencepiece_model_pb2 as pb
+
     with tempfile.TemporaryDirectory() as tmp:
         corpus = os.path.join(tmp, "corpus.txt")
         with open(corpus, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
-        spm.SentencePieceTrainer.train(input=corpus, model_prefix=os.path.join(tmp, "m"), vocab_size=32000, model_type="unigram",
-                                       character_coverage=1.0, normalization_rule_name="nfkc", num_threads=2,
-                                       shuffle_input_sentence=False, minloglevel=2)
+        spm.SentencePieceTrainer.train(
+            input=corpus,
+            model_prefix=os.path.join(tmp, "m"),
+            vocab_size=32000,
+            model_type="unigram",
+            character_coverage=1.0,
+            normalization_rule_name="nfkc",
+            num_threads=2,
+            shuffle_input_sentence=False,
+            minloglevel=2,
+        )
         m = pb.ModelProto()
         with open(os.path.join(tmp, "m.model"), "rb") as f:
             m.ParseFromString(f.read())
@@ -108,9 +118,21 @@ def main():
     if len(tok) != 250_004:
         sys.exit(f"error: the tokenizer has {len(tok)} ids, not 250,004")
     torch.manual_seed(a.seed)
-    config = LukeConfig(vocab_size=len(tok), entity_vocab_size=ENTITIES + 1, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                        intermediate_size=3072, entity_emb_size=256, max_position_embeddings=514, type_vocab_size=1,
-                        use_entity_aware_attention=True, bos_token_id=0, pad_token_id=1, eos_token_id=2)
+    config = LukeConfig(
+        vocab_size=len(tok),
+        entity_vocab_size=ENTITIES + 1,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        entity_emb_size=256,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        use_entity_aware_attention=True,
+        bos_token_id=0,
+        pad_token_id=1,
+        eos_token_id=2,
+    )
     model = LukeForMaskedLM(config).eval()
     model.save_pretrained(a.out)
     with open(os.path.join(a.out, "RANDOM_WEIGHTS"), "w") as f:

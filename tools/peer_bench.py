@@ -13,6 +13,7 @@ The query file is written by the harness (the same built prompts it scores), one
      "passes": [{"ids", "masks", "eids", "epos", "cands"}]}
 so both sides score the very same inputs; the peer is not charged for tokenizing them.
 """
+
 import argparse
 import json
 import sys

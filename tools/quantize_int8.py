@@ -10,6 +10,7 @@ the lookups read.
 
 Re-running replaces the int8 files and the manifest's int8 entry; nothing else in the manifest changes.
 """
+
 import argparse
 import json
 import os
@@ -135,8 +136,7 @@ def main():
             if os.path.exists(old):
                 os.remove(old)
         try:
-            quantize_dynamic(src, out, op_types_to_quantize=["MatMul", "Gemm"], weight_type=QuantType.QInt8, per_channel=False,
-                             use_external_data_format=True)
+            quantize_dynamic(src, out, op_types_to_quantize=["MatMul", "Gemm"], weight_type=QuantType.QInt8, per_channel=False, use_external_data_format=True)
         except Exception as e:
             fail(f"{src}: onnxruntime cannot quantise the graph ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
         restored, files = repair(onnx, src, out)

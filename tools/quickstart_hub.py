@@ -9,6 +9,7 @@ own builders (tools/parity/fixtures.py) with their small `golden` preset, on the
 
     .venv/bin/python tools/quickstart_hub.py --data datasets/mlama-sample --out WORK/hub
 """
+
 import argparse
 import json
 import os

@@ -6,6 +6,7 @@ is how mBERT's own tokenizer.json comes from its vocab.txt ([CLS] $A [SEP]).
 
     python tools/train_wordpiece.py CORPUS.txt OUT.tokenizer.json VOCAB_SIZE
 """
+
 import os
 import sys
 import tempfile
@@ -16,8 +17,15 @@ from transformers import BertTokenizerFast
 corpus, out, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 SPECIALS = ["[PAD]"] + [f"[unused{i}]" for i in range(1, 100)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 trainer = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
-trainer.train([corpus], vocab_size=size, min_frequency=2, limit_alphabet=20000, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
-              wordpieces_prefix="##", show_progress=False)
+trainer.train(
+    [corpus],
+    vocab_size=size,
+    min_frequency=2,
+    limit_alphabet=20000,
+    special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+    wordpieces_prefix="##",
+    show_progress=False,
+)
 learned = [t for t, _ in sorted(trainer.get_vocab().items(), key=lambda kv: kv[1]) if t not in SPECIALS]
 with tempfile.TemporaryDirectory() as tmp:
     vocab = os.path.join(tmp, "vocab.txt")

@@ -5,6 +5,7 @@ mlm.lm_head, mlm.entity_predictions, mlm(...) with logits and entity_logits) and
 word positions, entity embedding = table + mean of its tokens' position embeddings + type, tied output tables).
 It is not LUKE's encoder: one standard transformer layer stands in for twelve entity-aware ones.
 """
+
 from types import SimpleNamespace
 
 import torch
@@ -42,8 +43,9 @@ class Encoder(nn.Module):
         # Like LUKE's hidden dropout: an export that leaves the model in training mode shows as a parity failure.
         self.dropout = nn.Dropout(0.1)
 
-    def forward(self, input_ids, attention_mask, entity_ids=None, entity_attention_mask=None, entity_token_type_ids=None, entity_position_ids=None,
-                return_dict=True):
+    def forward(
+        self, input_ids, attention_mask, entity_ids=None, entity_attention_mask=None, entity_token_type_ids=None, entity_position_ids=None, return_dict=True
+    ):
         pad = self.c["pad_token_id"]
         not_pad = (input_ids != pad).long()
         positions = torch.cumsum(not_pad, 1) * not_pad + pad
@@ -86,8 +88,9 @@ class StubLukeForMaskedLM(nn.Module):
     def base_model(self):
         return self.luke
 
-    def forward(self, input_ids, attention_mask, entity_ids=None, entity_attention_mask=None, entity_token_type_ids=None, entity_position_ids=None,
-                return_dict=True):
+    def forward(
+        self, input_ids, attention_mask, entity_ids=None, entity_attention_mask=None, entity_token_type_ids=None, entity_position_ids=None, return_dict=True
+    ):
         out = self.luke(input_ids, attention_mask, entity_ids, entity_attention_mask, entity_token_type_ids, entity_position_ids)
         entity_logits = None if entity_ids is None else self.entity_predictions(out.entity_last_hidden_state)
         return SimpleNamespace(logits=self.lm_head(out.last_hidden_state), entity_logits=entity_logits)

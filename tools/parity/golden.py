@@ -10,6 +10,7 @@ the tokenizer files they came from, and what transformers gives on the sample:
 
     .venv/bin/python tools/parity/golden.py
 """
+
 import filecmp
 import json
 import os
@@ -59,10 +60,27 @@ def share_files(name):
 
 def main():
     from transformers import AutoModelForMaskedLM, AutoTokenizer
+
     styles_info = parity.styles_table()
     with tempfile.TemporaryDirectory(prefix="mlama-golden-") as tmp:
         work = os.path.join(tmp, "fixtures")
-        subprocess.run([sys.executable, "-W", "ignore", os.path.join(HERE, "fixtures.py"), "--preset", "golden", "--data", DATA, "--out", work, "--families", ",".join(FAMILIES)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-W",
+                "ignore",
+                os.path.join(HERE, "fixtures.py"),
+                "--preset",
+                "golden",
+                "--data",
+                DATA,
+                "--out",
+                work,
+                "--families",
+                ",".join(FAMILIES),
+            ],
+            check=True,
+        )
         shutil.rmtree(OUT, ignore_errors=True)
         os.makedirs(os.path.join(OUT, "tokenizer"))
         for f in TOKENIZER_FILES:
