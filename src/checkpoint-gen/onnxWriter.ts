@@ -53,6 +53,21 @@ export interface GraphBuilder {
   encode(docString: string): Uint8Array;
 }
 
+const valueInfo = (name: string, elemType: number, dims: Dim[]) => ({
+  name,
+  type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+});
+const attr = (name: string, v: Attr): onnxProto.onnx.IAttributeProto => {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
+  if (typeof v === 'number')
+    return Number.isInteger(v) && !name.startsWith('f_') && name !== 'epsilon' && name !== 'alpha'
+      ? { name, type: T.INT, i: v }
+      : { name, type: T.FLOAT, f: v };
+  return { name, type: T.TENSOR, t: v.tensor };
+};
+
 export function graphBuilder(wf: WeightFile): GraphBuilder {
   const nodes: onnxProto.onnx.INodeProto[] = [];
   const inits: onnxProto.onnx.ITensorProto[] = [];
@@ -60,20 +75,6 @@ export function graphBuilder(wf: WeightFile): GraphBuilder {
   const outputs: onnxProto.onnx.IValueInfoProto[] = [];
   const used = new Set<string>();
   let counter = 0;
-  const valueInfo = (name: string, elemType: number, dims: Dim[]) => ({
-    name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  });
-  const attr = (name: string, v: Attr): onnxProto.onnx.IAttributeProto => {
-    const T = onnx.AttributeProto.AttributeType;
-    if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
-    if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
-    if (typeof v === 'number')
-      return Number.isInteger(v) && !name.startsWith('f_') && name !== 'epsilon' && name !== 'alpha'
-        ? { name, type: T.INT, i: v }
-        : { name, type: T.FLOAT, f: v };
-    return { name, type: T.TENSOR, t: v.tensor };
-  };
   const b: GraphBuilder = {
     node(op, ins, attrs = {}, n = 1) {
       const outs = Array.from({ length: n }, () => `${op.toLowerCase()}_${counter++}`);

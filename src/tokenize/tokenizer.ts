@@ -79,8 +79,8 @@ function withoutPrefixSpace(pre: Record<string, unknown> | null | undefined): Re
   return pre;
 }
 
-export function loadTokenizer(file: string, conventions: TokenizerConventions = XLMR_TOKENIZER): WordTokenizer {
-  const json = readJsonFile(file) as TokenizerJson;
+/** The fields of a tokenizer.json the harness relies on, checked before the library sees them: one line naming the field. */
+function checkTokenizerJson(file: string, json: TokenizerJson): asserts json is TokenizerJson & { model: NonNullable<TokenizerJson['model']> } {
   if (!json || typeof json !== 'object' || !json.model) fail(`${file}: not a tokenizer.json (field "model" missing)`);
   // The library falls back silently on a type it does not know; the in-context piece logic assumes these.
   if (!['Unigram', 'BPE', 'WordPiece'].includes(json.model.type ?? ''))
@@ -102,6 +102,11 @@ export function loadTokenizer(file: string, conventions: TokenizerConventions = 
       fail(`${file}: field "added_tokens[${i}]" must be an object with an integer "id" and a string "content"`);
     }
   });
+}
+
+export function loadTokenizer(file: string, conventions: TokenizerConventions = XLMR_TOKENIZER): WordTokenizer {
+  const json = readJsonFile(file) as TokenizerJson;
+  checkTokenizerJson(file, json);
   const vocabList = Array.isArray(json.model.vocab) ? json.model.vocab.map((v) => v[0]) : null;
   if (!vocabList && (!json.model.vocab || typeof json.model.vocab !== 'object')) fail(`${file}: field "model.vocab" missing`);
   const idToToken = new Map<number, string>();
