@@ -774,7 +774,11 @@ def move_into_place(tmp, out):
 def load(a, family):
     """The model and its slow tokenizer (the SentencePiece model itself: the fast XLM-R conversion drops byte fallback)."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    # Heads are checked from the loading info below, not from transformers' log, whose advice (generation mixins,
+    # newly initialised weights) would only bury the exporter's own lines.
+    hf_logging.set_verbosity_error()
     try:
         mlm, info = AutoModelForMaskedLM.from_pretrained(a.source, output_loading_info=True)
     except Exception as e:

@@ -32,7 +32,7 @@ function setup(what: string, cmd: string, args: string[], cwd: string): void {
   process.stdout.write(r.stdout);
 }
 
-/** The work folder: hub directories, the official layout under mlama/data, and a PATH folder with `mlama`. */
+/** The work folder: hub directories, the official layout under mlama/data (the builder writes DIR/data), and a PATH folder with `mlama`. */
 function prepare(work: string): string {
   const python = process.env.MLAMA_PYTHON ?? join(ROOT, '.venv', 'bin', 'python');
   if (!existsSync(python)) fail(`quickstart: ${python} missing; run make python-env`);
@@ -40,7 +40,7 @@ function prepare(work: string): string {
   setup('the hub-style models', python, ['-W', 'ignore', join(ROOT, 'tools', 'quickstart_hub.py'), '--data', SAMPLE, '--out', join(work, 'hub')], work);
   const layout = join(ROOT, 'tools', 'make-official-layout.ts');
   if (!existsSync(layout)) fail(`quickstart: ${layout} missing (the builder of mLAMA 1.1's official layout from the sample)`);
-  setup('the official mLAMA 1.1 layout', process.execPath, ['--import', 'tsx', layout, join(work, 'mlama', 'data')], ROOT);
+  setup('the official mLAMA 1.1 layout', process.execPath, ['--import', 'tsx', layout, join(work, 'mlama')], ROOT);
   const bin = join(work, '.bin');
   mkdirSync(bin);
   writeFileSync(join(bin, 'mlama'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin', 'mlama.js')}" "$@"\n`);
