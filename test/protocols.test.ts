@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openDataset } from '../src/data/mlama.js';
+import { readLabelIndex } from '../src/data/labels.js';
+import { loadCheckpoint } from '../src/model/checkpoint.js';
+import { languageQueries, selectedSets } from '../src/prompts/source.js';
+import { loadStyle } from '../src/prompts/styles.js';
+import { authorsPrecision, mlamaPrecision, scriptCrashes, type ProtocolRow } from '../src/report/protocolMetrics.js';
+import { runDifferences } from '../src/run/config.js';
+import { selectionOf } from '../src/run/context.js';
+import { PROTOCOLS } from '../src/run/protocols.js';
+import { keysForLabels } from '../src/tokenize/entityLinker.js';
+import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
+import { tinyCheckpoint } from './support/fixtures.js';
+import { assertSameRows, storedRun } from './support/rows.js';
+
+const ck = tinyCheckpoint(1, true, SAMPLE_DATA);
+const run = (db: string, ...args: string[]) => cli('run', '--data', SAMPLE_DATA, '--model', ck, '--threads', '1', '--db', db, ...args);
+
+test('--protocol paper is the default: it stores the same answers as a run without it, and the run and its report name it', async () => {
+  const db = join(tempDir(), 'paper.sqlite');
+  assert.equal((await run(db, '--limit', '3', '--name', 'plain')).code, 0);
+  const r = await run(db, '--limit', '3', '--name', 'paper', '--protocol', 'paper');
+  assert.equal(r.code, 0, r.err);
+  const a = storedRun(db, 'plain');
+  const b = storedRun(db, 'paper');
+  assert.ok(a.rows.length > 0);
+  assertSameRows(a.rows, b.rows);
+  assert.ok(b.rows.every((x) => x.top.length <= 10));
+  const rep = await cli('report', '--run', 'paper', '--db', db);
+  assert.equal(rep.code, 0, rep.err);
+  assert.match(rep.out, /^protocol: paper \(/m);
+  // Runs of one protocol compare; a run stored before protocols existed ran the paper's.
+  assert.equal((await cli('compare', 'plain', 'paper', '--db', db)).code, 0);
+});
+
+test('runs under different protocols are not comparable; a run stored without one is the paper', () => {
+  const at = (options: Record<string, unknown>) => ({ options, checkpoint: {}, dataset: {} });
+  assert.deepEqual(runDifferences('compare', at({ protocol: 'paper' }), at({ protocol: 'authors-script' })), ['protocol: "paper" vs "authors-script"']);
+  assert.deepEqual(runDifferences('merge', at({}), at({ protocol: 'paper' })), []);
+  assert.deepEqual(runDifferences('resume', at({}), at({ protocol: 'mlama' })), ['protocol: "paper" vs "mlama"']);
+});
+
+function built(protocol: 'paper' | 'authors-script' | 'mlama', lang: string) {
+  const ds = openDataset(SAMPLE_DATA);
+  const labels = readLabelIndex(ds);
+  const c = loadCheckpoint(ck, { entityKeys: keysForLabels(labels.labels) });
+  const sel = selectionOf({ fallback: false, templates: 'main', protocol });
+  return { tok: c.tokenizer, queries: [...languageQueries(ds, lang, c.tokenizer, c.entityVocab, labels, [loadStyle('word')], sel)] };
+}
+
+test('authors-script: every template piece, the subject and each candidate is tokenized alone, each starting a word', () => {
+  const { tok, queries } = built('authors-script', 'ja');
+  const paper = built('paper', 'ja').queries;
+  let changed = 0;
+  queries.forEach((b, i) => {
+    for (const t of b.relation.candidates.tokens) assert.ok(tok.tokenOf(t[0]).startsWith('▁'), b.relation.candidates.labels.join());
+    // The subject's positions are those of the last pass (the longest mask run).
+    const ids = b.passes.at(-1)!.inputIds;
+    assert.ok(tok.tokenOf(ids[b.subjectPositions[0]]).startsWith('▁'), b.query.subject);
+    // Every run of text between <s>, the slots and </s> starts a word.
+    const slots = new Set([...b.subjectPositions, ...b.passes.at(-1)!.maskPositions]);
+    for (let p = 1; p < ids.length - 1; p++) if (!slots.has(p) && slots.has(p - 1)) assert.ok(tok.tokenOf(ids[p]).startsWith('▁'), `${b.query.template} ${p}`);
+    if (JSON.stringify(paper[i].passes) !== JSON.stringify(b.passes)) changed++;
+  });
+  // ja templates glue text to the slots ("[Y]は[X]の"): the in-context tokens differ there.
+  assert.ok(changed > 0);
+});
+
+test('mlama: candidates alone, the sentence in context', () => {
+  const { tok, queries } = built('mlama', 'ja');
+  const paper = built('paper', 'ja').queries;
+  queries.forEach((b, i) => {
+    for (const t of b.relation.candidates.tokens) assert.ok(tok.tokenOf(t[0]).startsWith('▁'));
+    assert.deepEqual(b.relation.template.pieces, paper[i].relation.template.pieces);
+  });
+});
+
+test('--protocol authors-script runs its styles (entity ranked by the word score) and keeps the top 100 for its P@100', async () => {
+  const db = join(tempDir(), 'authors.sqlite');
+  const r = await run(db, '--limit', '2', '--languages', 'en,ja', '--name', 'a', '--protocol', 'authors-script');
+  assert.equal(r.code, 0, r.err);
+  const { rows } = storedRun(db, 'a');
+  assert.deepEqual([...new Set(rows.map((x) => x.style))].sort(), [...PROTOCOLS['authors-script'].styles].sort());
+  assert.ok(rows.every((x) => x.top.length === Math.min(100, x.candidates)));
+  const rep = await cli('report', '--run', 'a', '--db', db);
+  assert.match(rep.out, /^protocol: authors-script \(/m);
+  const c = await cli('compare', 'a', 'a', '--db', db);
+  assert.equal(c.code, 0, c.err);
+});
+
+const row = (relation: string, template: string, subject: string, golds: string[], top: [string, number][], lineids = golds.map((_, i) => i)): ProtocolRow => ({
+  language: 'en',
+  relation,
+  template,
+  subject,
+  style: 'word',
+  golds,
+  lineids,
+  top: top.map(([label, score]) => ({ label, score })),
+});
+
+test('authors-script P@k: keyed by question string across relations, candidates appended per triple, the last triple wins', () => {
+  const top: [string, number][] = [
+    ['A', -1],
+    ['B', -2],
+    ['C', -3],
+    ['D', -4],
+  ];
+  // Two triples of one subject: every candidate appears twice, so C (third) stands at 5 and D at 7.
+  const [two] = authorsPrecision([row('P1', '[X] in [Y].', 's', ['A', 'C'], top, [1, 2])], [1, 5, 6]);
+  assert.deepEqual(two.p, { 1: 0, 5: 1, 6: 1 });
+  // A second relation with the same template and subject is the same question; its last gold is the answer.
+  const merged = authorsPrecision([row('P1', '[X] in [Y].', 's', ['A'], top, [1]), row('P2', '[X] in [Y].', 's', ['B'], top, [1])], [1, 3, 4], ['P1', 'P2']);
+  assert.equal(merged.length, 1);
+  assert.equal(merged[0].questions, 1);
+  // B: ahead of it A twice (once per relation's triple), so B stands at 3.
+  assert.deepEqual(merged[0].p, { 1: 0, 3: 1, 4: 1 });
+  // Beyond the stored top list the answer is a miss at every k.
+  assert.deepEqual(authorsPrecision([row('P1', '[X] in [Y].', 's', ['Z'], top)], [1, 100])[0].p, { 1: 0, 100: 0 });
+});
+
+test('mlama P@1: one query per triple with the other golds competing, per relation then language, date relations skipped', () => {
+  const [m] = mlamaPrecision([
+    row(
+      'P1',
+      '[X] in [Y].',
+      's',
+      ['A', 'B'],
+      [
+        ['A', -1],
+        ['B', -2],
+      ],
+    ),
+    row('P1', '[X] in [Y].', 't', ['A'], [['A', -1]]),
+    row(
+      'P2',
+      '[X] of [Y].',
+      's',
+      ['C'],
+      [
+        ['A', -1],
+        ['C', -2],
+      ],
+    ),
+    row('date_of_birth', '[X] born [Y].', 's', ['A'], [['A', -1]]),
+  ]);
+  assert.deepEqual(m.relations, { P1: { triples: 3, p1: 2 / 3 }, P2: { triples: 1, p1: 0 } });
+  assert.equal(m.p1, 1 / 3);
+  assert.deepEqual(m.skipped, ['date_of_birth']);
+});
+
+test("scriptCrashes counts the triples under [Y]-before-[X] templates the authors' script stops on", () => {
+  const ds = openDataset(SAMPLE_DATA);
+  const ja = scriptCrashes(selectedSets(ds, 'ja', { fallback: false }));
+  const triples = [...selectedSets(ds, 'ja', { fallback: false })]
+    .filter((s) => s.template.text.indexOf('[Y]') < s.template.text.indexOf('[X]'))
+    .reduce((n, s) => n + s.triples, 0);
+  assert.ok(triples > 0);
+  assert.equal(ja.yBeforeX, triples);
+  assert.equal(scriptCrashes(selectedSets(ds, 'en', { fallback: false })).yBeforeX, 0);
+});
