@@ -35,6 +35,16 @@ test('--protocol paper is the default: it stores the same answers as a run witho
   assert.equal((await cli('compare', 'plain', 'paper', '--db', db)).code, 0);
 });
 
+test('--protocol mlama runs the word style and its report prints P@1 per relation then language', async () => {
+  const db = join(tempDir(), 'mlama.sqlite');
+  const r = await run(db, '--limit', '2', '--languages', 'en', '--name', 'm', '--protocol', 'mlama');
+  assert.equal(r.code, 0, r.err);
+  const { rows } = storedRun(db, 'm');
+  assert.deepEqual([...new Set(rows.map((x) => x.style))], ['word']);
+  const rep = await cli('report', '--run', 'm', '--db', db);
+  assert.match(rep.out, /^mlama word en: P@1 [\d.]+ averaged over \d+ relations$/m);
+});
+
 test('runs under different protocols are not comparable; a run stored without one is the paper', () => {
   const at = (options: Record<string, unknown>) => ({ options, checkpoint: {}, dataset: {} });
   assert.deepEqual(runDifferences('compare', at({ protocol: 'paper' }), at({ protocol: 'authors-script' })), ['protocol: "paper" vs "authors-script"']);
@@ -79,16 +89,50 @@ test('mlama: candidates alone, the sentence in context', () => {
 
 test('--protocol authors-script runs its styles (entity ranked by the word score) and keeps the top 100 for its P@100', async () => {
   const db = join(tempDir(), 'authors.sqlite');
-  const r = await run(db, '--limit', '2', '--languages', 'en,ja', '--name', 'a', '--protocol', 'authors-script');
+  const r = await run(db, '--languages', 'en,ja', '--name', 'a', '--protocol', 'authors-script');
   assert.equal(r.code, 0, r.err);
   const { rows } = storedRun(db, 'a');
   assert.deepEqual([...new Set(rows.map((x) => x.style))].sort(), [...PROTOCOLS['authors-script'].styles].sort());
   assert.ok(rows.every((x) => x.top.length === Math.min(100, x.candidates)));
   const rep = await cli('report', '--run', 'a', '--db', db);
   assert.match(rep.out, /^protocol: authors-script \(/m);
+  assert.match(rep.out, /^authors-script entity-word ja: P@1 [\d.]+ P@5 [\d.]+ P@10 [\d.]+ P@100 [\d.]+ over \d+ question strings/m);
+  // The P@k printed equals the script's own procedure replayed on the stored lists: an entry below rank 100 of its
+  // own list has 100 entries ahead of it in the script's list too, so the top 100 decide every k up to 100.
+  for (const m of authorsPrecision(rows, [1, 5, 10, 100]))
+    assert.deepEqual(m.p, replayed(rows.filter((x) => x.style === m.style && x.language === m.language)), `${m.style} ${m.language}`);
   const c = await cli('compare', 'a', 'a', '--db', db);
   assert.equal(c.code, 0, c.err);
 });
+
+/** The script's loop as it reads: per triple, the answer overwritten and every candidate appended; then a stable sort. */
+function replayed(rows: ProtocolRow[]): Record<number, number> {
+  const results = new Map<string, { answer: string; candidates: [string, number][] }>();
+  for (const r of rows)
+    for (const g of r.golds) {
+      const q = r.template.replace('[X]', r.subject);
+      const e = results.get(q) ?? { answer: g, candidates: [] };
+      e.answer = g;
+      e.candidates.push(...r.top.map((t): [string, number] => [t.label, t.score]));
+      results.set(q, e);
+    }
+  const p: Record<number, number> = {};
+  for (const k of [1, 5, 10, 100]) {
+    let hits = 0;
+    for (const e of results.values())
+      if (
+        new Set(
+          [...e.candidates]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, k)
+            .map((c) => c[0]),
+        ).has(e.answer)
+      )
+        hits++;
+    p[k] = hits / results.size;
+  }
+  return p;
+}
 
 const row = (relation: string, template: string, subject: string, golds: string[], top: [string, number][], lineids = golds.map((_, i) => i)): ProtocolRow => ({
   language: 'en',

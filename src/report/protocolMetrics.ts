@@ -1,4 +1,5 @@
 import type { RelationSet } from '../data/types.js';
+import type { Protocol } from '../run/protocols.js';
 import type { ResultRow } from '../store/db.js';
 import { isDateRelation } from './metrics.js';
 
@@ -105,4 +106,35 @@ export function scriptCrashes(sets: Iterable<RelationSet>): ScriptCrashes {
     for (const q of set.queries) for (const g of q.golds) if (added.has(g.label)) c.goldMissing += 1;
   }
   return c;
+}
+
+/** A run's numbers as its protocol defines them, beside the per-query table every run has. */
+export interface ProtocolMetrics {
+  protocol: string;
+  authors?: AuthorsPrecision[];
+  mlama?: MlamaPrecision[];
+}
+
+/** The protocol's own metric of a run's rows: none for the paper, whose numbers are the report's table. */
+export function protocolMetrics(protocol: Protocol, rows: readonly ProtocolRow[]): ProtocolMetrics | undefined {
+  if (protocol.averaging === 'micro-questions') return { protocol: protocol.name, authors: authorsPrecision(rows, protocol.ks) };
+  if (protocol.averaging === 'relation-then-language') return { protocol: protocol.name, mlama: mlamaPrecision(rows) };
+  return undefined;
+}
+
+const pct = (x: number) => (100 * x).toFixed(1);
+
+/** One line per style and language, as the protocol's script would print it. */
+export function protocolMetricLines(m: ProtocolMetrics): string[] {
+  const authors = (m.authors ?? []).map(
+    (a) =>
+      `${m.protocol} ${a.style} ${a.language}: ${Object.entries(a.p)
+        .map(([k, v]) => `P@${k} ${pct(v)}`)
+        .join(' ')} over ${a.questions} question strings${a.ties ? ` (${a.ties} with a tied answer score)` : ''}`,
+  );
+  const mlama = (m.mlama ?? []).map(
+    (x) =>
+      `${m.protocol} ${x.style} ${x.language}: P@1 ${pct(x.p1)} averaged over ${Object.keys(x.relations).length} relations${x.skipped.length ? ` (${x.skipped.join(', ')} skipped)` : ''}`,
+  );
+  return [...authors, ...mlama];
 }

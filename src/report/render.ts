@@ -9,6 +9,7 @@ import type { Head } from '../model/contract.js';
 import { loadStyle } from '../prompts/styles.js';
 import { precisionNote } from './precision.js';
 import { protocolOf } from '../run/protocols.js';
+import { protocolMetricLines, type ProtocolMetrics } from './protocolMetrics.js';
 import { METRICS, metricsFor, type RelationMetrics, type StyleMetrics } from './metrics.js';
 import { renderTable, toCsv, type Cell } from './table.js';
 import type { LinkCounts } from '../tokenize/entityLinker.js';
@@ -36,6 +37,8 @@ export interface Report {
   heads: Record<string, Head>;
   /** Languages the run planned but holds only partly (stored < planned answers) or not at all (stored 0). */
   partial: { language: string; stored: number; planned: number }[];
+  /** The run's numbers as its protocol computes them (not for the paper's, whose numbers are the table). */
+  protocol?: ProtocolMetrics;
 }
 
 /**
@@ -150,6 +153,7 @@ export function renderReportTable(r: Report, colour: boolean): string {
     );
   const t = languageTable(r);
   lines.push(renderTable(t.head, t.rows, { colour }));
+  if (r.protocol) lines.push(...protocolMetricLines(r.protocol));
   if (r.partial.length)
     lines.push(
       c.yellow(
