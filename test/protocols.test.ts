@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openDataset } from '../src/data/mlama.js';
@@ -204,4 +205,31 @@ test("scriptCrashes counts the triples under [Y]-before-[X] templates the author
   assert.ok(triples > 0);
   assert.equal(ja.yBeforeX, triples);
   assert.equal(scriptCrashes(selectedSets(ds, 'en', { fallback: false })).yBeforeX, 0);
+});
+
+test("authors-script: each piece alone is what transformers' MLukeTokenizer gives where it cuts at the same places (the subject's entity span)", () => {
+  // The parity fixture: inputs written by transformers' MLukeTokenizer with entity_spans, which cuts the sentence
+  // at the subject and the mask run and tokenizes each piece on its own, as the authors' script does every piece.
+  const dir = join(import.meta.dirname, 'fixtures', 'parity');
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
+    limit: number;
+    families: { luke: { inputs: Record<string, { input_ids: number[]; entity_ids: number[] }[]> } };
+  };
+  const ds = openDataset(SAMPLE_DATA);
+  const labels = readLabelIndex(ds);
+  const c = loadCheckpoint(join(dir, 'luke'), { entityKeys: keysForLabels(labels.labels) });
+  const sel = { ...selectionOf({ fallback: false, templates: 'main', protocol: 'authors-script' }), limit: expected.limit };
+  let compared = 0;
+  for (const lang of ds.languages)
+    for (const b of languageQueries(ds, lang, c.tokenizer, c.entityVocab, labels, [loadStyle('entity')], sel)) {
+      const want = expected.families.luke.inputs[['entity', lang, b.query.relation, b.query.template, b.query.subject].join('|')];
+      if (!want || want[0].entity_ids.length < 2) continue;
+      assert.deepEqual(
+        b.passes.map((p) => p.inputIds),
+        want.map((w) => w.input_ids),
+        `${lang} ${b.query.template} ${b.query.subject}`,
+      );
+      compared++;
+    }
+  assert.ok(compared >= 10, String(compared));
 });
