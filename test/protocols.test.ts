@@ -17,6 +17,7 @@ import { tinyCheckpoint } from './support/fixtures.js';
 import { assertSameRows, storedRun } from './support/rows.js';
 
 const ck = tinyCheckpoint(1, true, SAMPLE_DATA);
+const KNOWN_ANSWER = join(import.meta.dirname, '..', 'datasets', 'known-answer');
 const run = (db: string, ...args: string[]) => cli('run', '--data', SAMPLE_DATA, '--model', ck, '--threads', '1', '--db', db, ...args);
 
 test('--protocol paper is the default: it stores the same answers as a run without it, and the run and its report name it', async () => {
@@ -232,4 +233,14 @@ test("authors-script: each piece alone is what transformers' MLukeTokenizer give
       compared++;
     }
   assert.ok(compared >= 10, String(compared));
+});
+
+test("prompts --protocol shows the tokens each protocol builds (the issue's ja P30 example)", async () => {
+  const args = ['prompts', '--data', SAMPLE_DATA, '--model', KNOWN_ANSWER, '--language', 'ja', '--relation', 'P30', '--style', 'word', '--limit', '1'];
+  const paper = await cli(...args);
+  const authors = await cli(...args, '--protocol', 'authors-script');
+  assert.equal(authors.code, 0, authors.err);
+  assert.match(paper.out, /tokens <s> ▁トルコ は <mask> <mask> の 大陸/);
+  assert.match(authors.out, /tokens <s> ▁トルコ ▁は <mask> <mask> ▁ の 大陸/);
+  assert.match((await cli(...args, '--protocol', 'lama')).err, /--protocol must be paper, authors-script, mlama, got "lama"/);
 });
