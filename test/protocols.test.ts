@@ -7,7 +7,7 @@ import { readLabelIndex } from '../src/data/labels.js';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { languageQueries, selectedSets } from '../src/prompts/source.js';
 import { loadStyle } from '../src/prompts/styles.js';
-import { authorsPrecision, mlamaPrecision, scriptCrashes, type ProtocolRow } from '../src/report/protocolMetrics.js';
+import { authorsPrecision, mlamaPrecision, protocolMetrics, scriptCrashes, type ProtocolRow } from '../src/report/protocolMetrics.js';
 import { runDifferences } from '../src/run/config.js';
 import { selectionOf } from '../src/run/context.js';
 import { PROTOCOLS } from '../src/run/protocols.js';
@@ -243,4 +243,13 @@ test("prompts --protocol shows the tokens each protocol builds (the issue's ja P
   assert.match(paper.out, /tokens <s> ▁トルコ は <mask> <mask> の 大陸/);
   assert.match(authors.out, /tokens <s> ▁トルコ ▁は <mask> <mask> ▁ の 大陸/);
   assert.match((await cli(...args, '--protocol', 'lama')).err, /--protocol must be paper, authors-script, mlama, got "lama"/);
+});
+
+test("the protocols' own numbers read main-template answers only, as both scripts read templates.jsonl alone", () => {
+  const top: [string, number][] = [['A', -1]];
+  const main = row('P1', '[X] in [Y].', 's', ['A'], top);
+  const paraphrase = { ...row('P1', '[X] lies in [Y].', 's', ['B'], top), template_main: false };
+  assert.equal(protocolMetrics(PROTOCOLS['authors-script'], [main, paraphrase])!.authors![0].p[1], 1);
+  assert.equal(protocolMetrics(PROTOCOLS.mlama, [main, paraphrase])!.mlama![0].p1, 1);
+  assert.equal(protocolMetrics(PROTOCOLS.paper, [main]), undefined);
 });

@@ -4,7 +4,8 @@ import type { ResultRow } from '../store/db.js';
 import { isDateRelation } from './metrics.js';
 
 /** What the protocol metrics read of a stored answer. */
-export type ProtocolRow = Pick<ResultRow, 'language' | 'relation' | 'template' | 'subject' | 'style' | 'golds' | 'lineids' | 'top'>;
+export type ProtocolRow = Pick<ResultRow, 'language' | 'relation' | 'template' | 'subject' | 'style' | 'golds' | 'lineids' | 'top'> &
+  Partial<Pick<ResultRow, 'template_main'>>;
 
 export interface AuthorsPrecision {
   style: string;
@@ -116,7 +117,9 @@ export interface ProtocolMetrics {
 }
 
 /** The protocol's own metric of a run's rows: none for the paper, whose numbers are the report's table. */
-export function protocolMetrics(protocol: Protocol, rows: readonly ProtocolRow[]): ProtocolMetrics | undefined {
+export function protocolMetrics(protocol: Protocol, all: readonly ProtocolRow[]): ProtocolMetrics | undefined {
+  // Both scripts read each relation's main template only: answers to paraphrases (--templates all) are left out.
+  const rows = all.filter((r) => r.template_main !== false);
   if (protocol.averaging === 'micro-questions') return { protocol: protocol.name, authors: authorsPrecision(rows, protocol.ks) };
   if (protocol.averaging === 'relation-then-language') return { protocol: protocol.name, mlama: mlamaPrecision(rows) };
   return undefined;
