@@ -43,8 +43,20 @@ test('an option that only a resume must keep (the shard) sets shards of one run 
   assert.deepEqual(runDifferences('resume', a, b), ['shard: "0/2" vs "1/2"']);
   assert.deepEqual(runDifferences('merge', a, b), []);
   assert.deepEqual(runDifferences('compare', a, b), []);
-  assert.deepEqual(identityKeys('compare'), ['languages', 'relations', 'styles', 'limit', 'sample', 'seed', 'templates', 'fallback']);
-  assert.deepEqual(identityKeys('resume'), ['languages', 'relations', 'styles', 'limit', 'sample', 'seed', 'templates', 'fallback', 'precision', 'shard']);
+  assert.deepEqual(identityKeys('compare'), ['languages', 'relations', 'styles', 'limit', 'sample', 'seed', 'templates', 'fallback', 'protocol']);
+  assert.deepEqual(identityKeys('resume'), [
+    'languages',
+    'relations',
+    'styles',
+    'limit',
+    'sample',
+    'seed',
+    'templates',
+    'fallback',
+    'protocol',
+    'precision',
+    'shard',
+  ]);
 });
 
 test('a run stored before an option existed ran as its default: it resumes as float32 and refuses int8', () => {

@@ -123,10 +123,12 @@ export function encodeSlot(ctx: SlotContext, value: string, tok: PieceEncoder): 
 
 export function prepareRelation(set: RelationSet, tok: PieceEncoder, link: EntityLinker | null, tokenization: Tokenization = 'in-context'): PreparedRelation {
   const template = prepareTemplate(set.template.text, tok, set.template.source);
+  if (tokenization === 'pieces-alone') template.pieces = alonePieces(set.template.text, template.first, tok);
   // A candidate stands where the [MASK]s stand, which split words: it starts a word of its own. 'spans': a
   // candidate is its own piece, as the tokenizer cuts an entity span out of the sentence.
   const candidateSlot = { ...template.slots.Y, after: '' };
-  const tokens = set.candidates.map((c) => (tokenization === 'spans' ? tok.encodePiece(c.label.trim(), true) : encodeSlot(candidateSlot, c.label, tok)));
+  const alone = tokenization !== 'in-context';
+  const tokens = set.candidates.map((c) => (alone ? tok.encodePiece(c.label.trim(), true) : encodeSlot(candidateSlot, c.label, tok)));
   const byLength = new Map<number, number[]>();
   tokens.forEach((t, i) => {
     if (t.length === 0) fail(`${set.language}/${set.relation}: candidate ${JSON.stringify(set.candidates[i].label)} has no tokens`);
@@ -141,6 +143,13 @@ export function prepareRelation(set: RelationSet, tok: PieceEncoder, link: Entit
   );
   const labels = set.candidates.map((c) => c.label);
   return { set, template, candidates: { labels, tokens, entities, groups }, tokenization, labelIndex: new Map(labels.map((l, i) => [l, i])) };
+}
+
+/** The three template pieces each tokenized on its own as a word start; an empty piece has no tokens. */
+function alonePieces(text: string, first: 'X' | 'Y', tok: PieceEncoder): PreparedTemplate['pieces'] {
+  const [a, b] = first === 'X' ? [text.indexOf('[X]'), text.indexOf('[Y]')] : [text.indexOf('[Y]'), text.indexOf('[X]')];
+  const alone = (piece: string) => (piece.trim() === '' ? [] : tok.encodePiece(piece.trim(), true));
+  return [alone(text.slice(0, a)), alone(text.slice(a + 3, b)), alone(text.slice(b + 3))];
 }
 
 /** The word sequence <s> piece slot piece slot piece </s>, with the positions of each slot. */
@@ -163,10 +172,11 @@ function assemble(t: PreparedTemplate, subject: number[], masks: number, tok: Pi
 /** The model inputs of one query under one style: pure, given the prepared relation. */
 export function buildQuery(rel: PreparedRelation, query: Query, style: PromptStyle, tok: PieceEncoder, ent: EntityInputs | null): BuiltQuery {
   if (style.entityInputs && !ent) fail(`prompt style "${style.name}" needs an entity vocabulary`);
-  const subject = encodeSlot(rel.template.slots.X, query.subject, tok);
+  const piecesAlone = rel.tokenization === 'pieces-alone';
+  const subject = piecesAlone ? tok.encodePiece(query.subject.trim(), true) : encodeSlot(rel.template.slots.X, query.subject, tok);
   const t = rel.template;
   const pieces = t.pieces.slice() as PreparedTemplate['pieces'];
-  if (tok.continuesWords) pieces[t.afterSubject.index] = tok.encodePiece(t.afterSubject.text, false, query.subject);
+  if (tok.continuesWords && !piecesAlone) pieces[t.afterSubject.index] = tok.encodePiece(t.afterSubject.text, false, query.subject);
   const subjectEntity = style.subjectEntity === 'entity' && ent ? ent.link(query.language, query.subject, query.subjectUri) : null;
   const groups = style.objectMasks === 'single' ? [{ length: 1, members: rel.candidates.labels.map((_, i) => i) }] : rel.candidates.groups;
   let subjectPositions: number[] = [];

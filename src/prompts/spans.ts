@@ -6,8 +6,11 @@ import type { PieceEncoder } from './build.js';
  * and XLMRobertaTokenizer do when a user calls `tok(text, entities=..., entity_spans=...)` on the filled sentence:
  * the text is cut only at entity spans and at the `<mask>` run, and every cut-out piece starts a word (SentencePiece's
  * dummy prefix). 'spans' exists to show the harness reproduces the tokenizer exactly when its choice is off.
+ * 'pieces-alone': every template piece, the subject and each candidate tokenized on its own, each starting a word
+ * (the authors' script with MLukeTokenizer: its in-context path is taken only for an XLMRobertaTokenizer).
+ * 'candidates-alone': the sentence in context, the candidates on their own (mLAMA's original scripts).
  */
-export type Tokenization = 'in-context' | 'spans';
+export type Tokenization = 'in-context' | 'spans' | 'pieces-alone' | 'candidates-alone';
 
 const MASK_TEXT = '<mask>';
 

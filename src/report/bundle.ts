@@ -6,6 +6,8 @@ import { differenceNotes, tableDifferences, type RunDifference } from './differe
 import { paraphraseRobustness, type ParaphraseReport } from './paraphrase.js';
 import { crossLingual, type CrossLingualReport } from './crosslingual.js';
 import { languageBias, type BiasReport } from './bias.js';
+import { protocolMetrics } from './protocolMetrics.js';
+import { protocolOf } from '../run/protocols.js';
 
 /** A run's report with the research analyses; they are computed only for the formats that show them. */
 export interface RunReport extends Report {
@@ -30,7 +32,12 @@ export const runLabel = (run: RunRecord): string => ((run as RunRecord & { label
 
 export function runReport(run: RunRecord, rows: ResultRow[], analyses: boolean): RunReport {
   const langs = languageMetrics(rows);
-  const base: RunReport = { ...reportOf(run, langs, averageOverLanguages(langs), relationMetrics(rows)), label: runLabel(run) };
+  const protocol = protocolMetrics(protocolOf(run.options.protocol as string | undefined), rows);
+  const base: RunReport = {
+    ...reportOf(run, langs, averageOverLanguages(langs), relationMetrics(rows)),
+    label: runLabel(run),
+    ...(protocol ? { protocol } : {}),
+  };
   if (!analyses) return base;
   return { ...base, paraphrase: paraphraseRobustness(rows), cross_lingual: crossLingual(rows), bias: languageBias(rows) };
 }

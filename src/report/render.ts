@@ -8,6 +8,8 @@ import type { PairedDelta } from './compare.js';
 import type { Head } from '../model/contract.js';
 import { loadStyle } from '../prompts/styles.js';
 import { precisionNote } from './precision.js';
+import { protocolOf } from '../run/protocols.js';
+import { protocolMetricLines, type ProtocolMetrics } from './protocolMetrics.js';
 import { METRICS, metricsFor, type RelationMetrics, type StyleMetrics } from './metrics.js';
 import { renderTable, toCsv, type Cell } from './table.js';
 import type { LinkCounts } from '../tokenize/entityLinker.js';
@@ -35,6 +37,8 @@ export interface Report {
   heads: Record<string, Head>;
   /** Languages the run planned but holds only partly (stored < planned answers) or not at all (stored 0). */
   partial: { language: string; stored: number; planned: number }[];
+  /** The run's numbers as its protocol computes them (not for the paper's, whose numbers are the table). */
+  protocol?: ProtocolMetrics;
 }
 
 /**
@@ -140,6 +144,7 @@ export function renderReportTable(r: Report, colour: boolean): string {
       `${r.run.label ? `  "${r.run.label}"` : ''}  styles ${JSON.stringify(r.run.options.styles)}${precisionNote(r.run.options, '  ')}  numbers in %`,
   );
   if (r.run.model) lines.push(`model ${shortPath(r.run.model)}  data ${shortPath(r.run.data ?? '')}`);
+  lines.push(protocolLine(r.run.options.protocol));
   if (Object.values(r.heads).includes('entity') || ((r.run.options.styles as string[] | undefined) ?? []).some((s) => s.startsWith('entity')))
     lines.push(lookupLine(r.run.options.fallback === true));
   if (r.run.random_weights)
@@ -148,6 +153,7 @@ export function renderReportTable(r: Report, colour: boolean): string {
     );
   const t = languageTable(r);
   lines.push(renderTable(t.head, t.rows, { colour }));
+  if (r.protocol) lines.push(...protocolMetricLines(r.protocol));
   if (r.partial.length)
     lines.push(
       c.yellow(
@@ -165,6 +171,12 @@ export function renderReportTable(r: Report, colour: boolean): string {
     'queries: unique (relation, template, subject) questions; a run stores one answer per query and style. P@k over queries; "average (languages)" weighs each language equally (its queries are their sum). Macro (per-relation) P@1, P@5, P@100, MRR and ties are in --format json/csv.',
   );
   return lines.join('\n');
+}
+
+/** The run's protocol by name, with what it bundles: a run stored before protocols existed ran the paper's. */
+export function protocolLine(stored: unknown): string {
+  const p = protocolOf(typeof stored === 'string' ? stored : null);
+  return `protocol: ${p.name} (${p.summary}; docs/PROTOCOLS.md)`;
 }
 
 /** How entity styles found their entities: the paper's `<lang>:<title>` lookup, or with the Wikidata-id fallback. */

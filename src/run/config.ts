@@ -4,6 +4,7 @@ import { distinct } from '../data/mlama.js';
 import { parseShardName, shardName, type ShardSpec } from './shard.js';
 import { PRECISIONS, type Precision } from '../model/checkpoint.js';
 import { seedValue } from '../prompts/sample.js';
+import { protocolName, PROTOCOL_NAMES, type ProtocolName } from './protocols.js';
 
 /**
  * The run configuration, declared once: every option of `mlama run` with its flag, help, parser and default, and
@@ -26,6 +27,8 @@ export interface RunOptions {
   budget?: number;
   templates: 'main' | 'all';
   fallback: boolean;
+  /** The named bundle of protocol choices (src/run/protocols.ts); absent: 'paper'. */
+  protocol?: ProtocolName;
   name?: string;
   label?: string;
   resume?: string;
@@ -213,6 +216,15 @@ export const RUN_OPTIONS: { [K in keyof Declared]-?: OptionSpec<NonNullable<Decl
     negation: "entity lookup as `<lang>:<title>` in the query language only (the paper's protocol; the default)",
     identity: 'comparable',
     stored: 'boolean',
+    selects: true,
+  },
+  protocol: {
+    flags: '--protocol <name>',
+    help: `${PROTOCOL_NAMES.join(' | ')}: every choice of a public evaluation as one preset (docs/PROTOCOLS.md); paper is the default`,
+    parse: protocolName,
+    default: 'paper',
+    identity: 'comparable',
+    stored: 'text',
     selects: true,
   },
   name: { flags: '--name <name>', help: 'run name (default: run-<timestamp>)', parse: runName, identity: null },

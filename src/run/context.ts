@@ -7,10 +7,20 @@ import type { QuerySelection } from '../prompts/source.js';
 import { atPrecision, loadCheckpoint, refuseUnservedStyles, styleRefusal, type Checkpoint, type Precision } from '../model/checkpoint.js';
 import { datasetFingerprint } from './fingerprint.js';
 import type { RunOptions } from './config.js';
+import { protocolOf, type ProtocolName } from './protocols.js';
 
 /** The queries a run asks of each (language, relation): one object from the options to every reader of the data. */
-export function selectionOf(o: Pick<RunOptions, 'relations' | 'limit' | 'templates' | 'fallback' | 'sample' | 'seed'>): QuerySelection {
-  return { relations: o.relations, limit: o.limit, templates: o.templates, fallback: o.fallback, sample: sampleOf(o) };
+export function selectionOf(o: Pick<RunOptions, 'relations' | 'limit' | 'templates' | 'fallback' | 'sample' | 'seed' | 'protocol'>): QuerySelection {
+  const tokenization = protocolOf(o.protocol).tokenization;
+  // The paper's selection is built as it was before protocols existed: no tokenization key, in-context.
+  return {
+    relations: o.relations,
+    limit: o.limit,
+    templates: o.templates,
+    fallback: o.fallback,
+    sample: sampleOf(o),
+    ...(tokenization === 'in-context' ? {} : { tokenization }),
+  };
 }
 
 /** The paper's two prompts: what a run asks by default, those of them the checkpoint's family serves. */
@@ -33,6 +43,8 @@ export interface ContextOptions {
   fingerprint?: boolean;
   /** The flag the relations came from, for errors (`prompts --relation`). */
   relationFlag?: string;
+  /** Whose default styles a run without --styles asks (src/run/protocols.ts); absent: the paper's. */
+  protocol?: ProtocolName;
 }
 
 /** Everything a run, a benchmark, `prompts` or `shards` reads before it builds a query: loaded once, here. */
@@ -63,17 +75,19 @@ export function openRunContext(o: ContextOptions): RunContext {
   const given = o.styles ? loadStyles(o.styles) : undefined;
   const labels = readLabelIndex(ds);
   const ck = atPrecision(loadCheckpoint(o.model, { entityKeys: keysForLabels(labels.labels) }), o.precision ?? 'float32');
-  const { styles, chosen } = given ? { styles: given, chosen: 'as given by --styles' } : defaultStyles(ck);
+  const { styles, chosen } = given ? { styles: given, chosen: 'as given by --styles' } : defaultStyles(ck, o.protocol);
   if (o.serve) refuseUnservedStyles(ck, styles);
   return { ds, languages, read, dataset, labels, ck, styles, stylesChosen: chosen, selection: o.selection };
 }
 
 /** The paper styles this checkpoint can run, and why the others are left out (a word-only family, a lite vocabulary). */
-export function defaultStyles(ck: Checkpoint): { styles: PromptStyle[]; chosen: string } {
-  const all = PAPER_STYLES.map((s) => loadStyle(s));
+export function defaultStyles(ck: Checkpoint, protocol?: ProtocolName): { styles: PromptStyle[]; chosen: string } {
+  const p = protocolOf(protocol);
+  const all = (p.name === 'paper' ? PAPER_STYLES : p.styles).map((s) => loadStyle(s));
   const styles = all.filter((s) => styleRefusal(ck, s) === null);
   const left = all.filter((s) => !styles.includes(s)).map((s) => `${s.name} left out: ${styleRefusal(ck, s)}`);
-  return { styles, chosen: `the default for family ${ck.family.name}: the paper styles it serves${left.length ? `; ${left.join('; ')}` : ''}` };
+  const whose = p.name === 'paper' ? 'the paper styles' : `the styles of protocol ${p.name}`;
+  return { styles, chosen: `the default for family ${ck.family.name}: ${whose} it serves${left.length ? `; ${left.join('; ')}` : ''}` };
 }
 
 /** The line a run opens with: the styles it asks and why those. */

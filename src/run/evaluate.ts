@@ -62,6 +62,7 @@ function runContext(o: RunOptions, prev: RunRecord | undefined): RunContext {
     languages: o.languages,
     styles: o.styles,
     selection: selectionOf(o),
+    protocol: o.protocol,
     precision: o.precision ?? 'float32',
     hold: true,
     serve: true,

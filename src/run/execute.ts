@@ -15,6 +15,7 @@ import { shardName } from './shard.js';
 import type { RunContext } from './context.js';
 import { answerKey, type RunPlan } from './plan.js';
 import { HEARTBEAT_MS, hold, ownLease } from './lease.js';
+import { protocolOf } from './protocols.js';
 
 export interface Progress {
   start(language: string, total: number, done: number): void;
@@ -114,6 +115,7 @@ async function scoreLanguage(x: Execution, lang: string, warn: (w: string) => vo
   for await (const batch of scoreQueries(x.sessions.gathered, pending(), {
     batchSize: o.batchSize,
     tokenBudget: o.tokenBudget,
+    topK: protocolOf(o.protocol).topK,
     headWidths: headWidths(ck),
     padEntityId: ck.entityVocab?.special.pad ?? 0,
     maxLength: maxSequenceLength(ck.config, ck.family),

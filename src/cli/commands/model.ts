@@ -6,7 +6,8 @@ import { PRESETS, type PresetName } from '../../checkpoint-gen/weights.js';
 import { BUNDLED_SAMPLE, generateCheckpoint } from '../../checkpoint-gen/generate.js';
 import { FAMILIES, FAMILY_NAMES, isFamilyName } from '../../model/families/index.js';
 import { MANIFEST } from '../../model/checkpoint.js';
-import { openRunContext } from '../../run/context.js';
+import { openRunContext, selectionOf } from '../../run/context.js';
+import { protocolName, type ProtocolName } from '../../run/protocols.js';
 import { headSpec } from '../../model/heads.js';
 import { languageQueries } from '../../prompts/source.js';
 import type { Io } from '../io.js';
@@ -52,6 +53,7 @@ export function registerModel(program: Command, io: Io): void {
     .option('--limit <n>', 'queries to show', count('--limit'), 5)
     .option('--fallback', "also look entities up through the same Wikidata id's labels in other languages (not the paper's protocol)", false)
     .option('--no-fallback', 'look entities up as <lang>:<title> in the query language only (the default)')
+    .option('--protocol <name>', 'build the queries as this protocol tokenizes them (docs/PROTOCOLS.md)', protocolName, 'paper')
     .action((o: PromptsOptions) => promptsCommand(o, io));
 }
 
@@ -116,6 +118,7 @@ export interface PromptsOptions {
   style: string;
   limit: number;
   fallback: boolean;
+  protocol?: ProtocolName;
 }
 
 /** `mlama prompts`: built queries shown readably. */
@@ -125,7 +128,7 @@ export function promptsCommand(o: PromptsOptions, io: Io): void {
     model: o.model,
     languages: [o.language],
     styles: [o.style],
-    selection: { relations: o.relation ? [o.relation] : undefined, limit: o.limit, fallback: o.fallback },
+    selection: selectionOf({ relations: o.relation ? [o.relation] : undefined, limit: o.limit, fallback: o.fallback, templates: 'main', protocol: o.protocol }),
     relationFlag: '--relation',
   });
   const { ds, labels, ck } = ctx;
