@@ -186,3 +186,9 @@ test('every report format renders one run and several, naming each run: a format
     for (const r of runs) assert.ok(text.includes(r.name), `${f}: ${r.name}`);
   }
 });
+
+test("the terminal table's note names every metric it leaves out, from the metric table", async () => {
+  const text = await REPORT_FORMATS.table.render(bundleOf([runReport(runWith(['word']), word, false)], {}), { colour: false, relations: false });
+  const note = text.split('\n').find((l) => l.includes('--format json/csv'));
+  for (const d of METRICS.filter((m) => !m.inTable)) assert.ok(note?.includes(d.label), `${d.label}: ${note}`);
+});
