@@ -4,5 +4,5 @@
  */
 
 /** A head a prompt style reads and a family may serve: the request type of a pass. */
-export type Head = 'word' | 'entity';
-export const HEADS: readonly Head[] = ['word', 'entity'];
+export const HEADS = ['word', 'entity'] as const;
+export type Head = (typeof HEADS)[number];

@@ -57,3 +57,32 @@ test('each head reads scores back from its own gathered output', () => {
   assert.equal(HEAD_SPECS.entity.mustScore(candidates, 1), false);
   assert.equal(HEAD_SPECS.word.mustScore(candidates, 1), true);
 });
+
+test("every head's feeds are the gather inputs of every head of the contract: its own filled, the others empty", () => {
+  const candidates = {
+    labels: ['a', 'b'],
+    tokens: [
+      [11, 12],
+      [13, 14],
+    ],
+    entities: [
+      { id: 3, via: 'direct' as const },
+      { id: 4, via: 'direct' as const },
+    ],
+    groups: [],
+  };
+  const all = Object.values(CONTRACT.heads).flatMap((c) => c.gather_inputs);
+  const made: Record<string, number[]> = {};
+  const tensor = (name: string, dims: number[], fill: bigint) => {
+    made[name] = dims;
+    return { data: new BigInt64Array(dims.reduce((a, d) => a * d, 1)).fill(fill), tensor: name };
+  };
+  for (const spec of Object.values(HEAD_SPECS)) {
+    const feeds = spec.feeds([{ pass, candidates }], tensor, 0);
+    assert.deepEqual(Object.keys(feeds).sort(), [...all].sort(), spec.name);
+    for (const n of all) {
+      const own = spec.contract.gather_inputs.includes(n);
+      assert.equal(made[n].includes(0), !own, `${spec.name}: ${n} ${made[n]}`);
+    }
+  }
+});

@@ -5,6 +5,7 @@ import { registerCluster } from './commands/cluster.js';
 import { registerData } from './commands/data.js';
 import { registerExport } from './commands/export.js';
 import { registerKnownAnswer } from './commands/knownAnswer.js';
+import { registerLs } from './commands/ls.js';
 import { registerModel } from './commands/model.js';
 import { registerRuns } from './commands/runs.js';
 import { registerReport } from './commands/report.js';
@@ -25,6 +26,7 @@ export function buildProgram(io: Io): Command {
   registerBench(program, io);
   registerKnownAnswer(program, io);
   registerExport(program, io);
+  registerLs(program, io);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

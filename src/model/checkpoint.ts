@@ -10,6 +10,7 @@ import type { PromptStyle } from '../prompts/styles.js';
 import type { ModelConfig } from './config.js';
 import { CONTRACT, graphSignature, type GraphSignature, type Head, type Variant } from './contract.js';
 import { HEAD_SPECS } from './heads.js';
+import { HEADS } from '../types.js';
 import { familyByName, legacyFamily, type FamilyName, type ModelFamily } from './families/index.js';
 
 export const MANIFEST = CONTRACT.manifest;
@@ -279,7 +280,7 @@ export function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true });
 }
 
-/** The widths of the two heads' outputs, for the scorer's head budget. */
+/** The widths of the heads' outputs, for the scorer's head budget. */
 export function headWidths(ck: Checkpoint): Record<Head, number> {
-  return { word: HEAD_SPECS.word.width(ck.config), entity: HEAD_SPECS.entity.width(ck.config) };
+  return Object.fromEntries(HEADS.map((h) => [h, HEAD_SPECS[h].width(ck.config)])) as Record<Head, number>;
 }

@@ -58,10 +58,16 @@ function logSoftmaxAt(data: Float32Array, offset: number, n: number): (id: numbe
   return (id) => data[offset + id] - lse;
 }
 
-const empty = (tensor: TensorMaker, B: number, names: string[]) => ({
-  [names[0]]: tensor(names[0], [B, 0], 0n).tensor,
-  [names[1]]: tensor(names[1], [B, 0, 1], 0n).tensor,
-});
+/** Every other head's gather inputs, empty (positions [B, 0], candidates [B, 0, 1]): a graph takes all of them. */
+const othersEmpty = (self: Head, tensor: TensorMaker, B: number): Record<string, unknown> =>
+  Object.fromEntries(
+    Object.entries(CONTRACT.heads)
+      .filter(([h]) => h !== self)
+      .flatMap(([, c]) => [
+        [c.gather_inputs[0], tensor(c.gather_inputs[0], [B, 0], 0n).tensor],
+        [c.gather_inputs[1], tensor(c.gather_inputs[1], [B, 0, 1], 0n).tensor],
+      ]),
+  );
 
 const word: HeadSpec = {
   name: 'word',
@@ -80,7 +86,7 @@ const word: HeadSpec = {
       r.pass.maskPositions.forEach((p, i) => (pos.data[b * M + i] = BigInt(p)));
       r.pass.candidates.forEach((c, j) => r.candidates.tokens[c].forEach((t, i) => (cand.data[(b * M + i) * K + j] = BigInt(t))));
     });
-    return { word_positions: pos.tensor, word_candidates: cand.tensor, ...empty(tensor, B, CONTRACT.heads.entity.gather_inputs) };
+    return { ...othersEmpty('word', tensor, B), word_positions: pos.tensor, word_candidates: cand.tensor };
   },
   collect(data, [, M, K], b, row, scores) {
     // A candidate's score is the mean log-probability of its tokens at the masks.
@@ -120,7 +126,7 @@ const entity: HeadSpec = {
         if (id !== null) cand.data[b * K + j] = BigInt(id);
       }),
     );
-    return { ...empty(tensor, B, CONTRACT.heads.word.gather_inputs), entity_slots: tensor('entity_slots', [B, 1], 0n).tensor, entity_candidates: cand.tensor };
+    return { ...othersEmpty('entity', tensor, B), entity_slots: tensor('entity_slots', [B, 1], 0n).tensor, entity_candidates: cand.tensor };
   },
   collect(data, [, , K], b, row, scores) {
     // A candidate without an entity id keeps -Infinity: the entity head cannot rank it.

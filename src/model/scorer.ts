@@ -1,4 +1,5 @@
 import { HarnessError } from '../errors.js';
+import type { Head } from '../types.js';
 import type { BuiltQuery, Pass } from '../prompts/build.js';
 import { headSpec, type HeadRow } from './heads.js';
 import { isWordOnly, ort, type ModelSession } from './session.js';
@@ -36,8 +37,8 @@ export interface ScorerOptions {
    * log-softmax of 64 entity rows over mLUKE's 1.2M entities would be 300 MB, twice over; this caps it.
    */
   headBudget?: number;
-  /** Vocabulary sizes of the word and entity heads, for headBudget. */
-  headWidths?: { word: number; entity: number };
+  /** Vocabulary sizes of the heads, for headBudget (a head not named: no cap). */
+  headWidths?: Partial<Record<Head, number>>;
   /** Entity id fed at the dummy slot of word-only passes (masked out); the vocabulary's [PAD]. */
   padEntityId: number;
   /**
@@ -136,7 +137,7 @@ export async function* scoreQueries(
       if (!rows) buckets.set(key, (rows = []));
       rows.push({ q: pending, pass });
       const headRows = head.rowsRead(pass);
-      const width = o.headWidths ? o.headWidths[head.name] : 0;
+      const width = o.headWidths?.[head.name] ?? 0;
       if (rows.length >= batchSize || (rows.length + 1) * pass.inputIds.length > tokenBudget || (rows.length + 1) * headRows * width > headBudget) {
         buckets.delete(key);
         yield* flush(rows);
@@ -167,7 +168,7 @@ const RUN_COST_TOKENS = 48;
  * A small run (a sample, a shard's last relations) is mostly such leftovers: one batch per exact length would
  * make many runs of a few rows, each paying for all the weights.
  */
-function tailBatches(rows: Row[], batchSize: number, tokenBudget: number, headBudget: number, widths?: { word: number; entity: number }): Row[][] {
+function tailBatches(rows: Row[], batchSize: number, tokenBudget: number, headBudget: number, widths?: Partial<Record<Head, number>>): Row[][] {
   const groups = new Map<string, Row[]>();
   for (const r of rows) {
     const head = headSpec(r.q.built.style.head);
@@ -180,7 +181,7 @@ function tailBatches(rows: Row[], batchSize: number, tokenBudget: number, headBu
   for (const g of groups.values()) {
     g.sort((a, b) => a.pass.inputIds.length - b.pass.inputIds.length);
     const head = headSpec(g[0].q.built.style.head);
-    const perRow = head.rowsRead(g[0].pass) * (widths ? widths[head.name] : 0);
+    const perRow = head.rowsRead(g[0].pass) * (widths?.[head.name] ?? 0);
     // cost[i]: the cheapest cut of the first i rows; from[i]: where its last batch starts.
     const cost = [0];
     const from = [0];

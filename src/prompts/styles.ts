@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fail } from '../errors.js';
 import { readJsonFile } from '../data/jsonl.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import type { Head } from '../types.js';
+import { HEADS, type Head } from '../types.js';
 
 /** A prompt style as data (prompts/*.json): which inputs it adds and which head it reads. */
 export interface PromptStyle {
@@ -83,7 +83,7 @@ export function loadStyle(nameOrPath: string): PromptStyle {
   const style: PromptStyle = {
     name: j.name,
     description: typeof j.description === 'string' ? j.description : '',
-    head: oneOf('head', ['word', 'entity'] as const),
+    head: oneOf('head', HEADS),
     entityInputs: j.head === 'entity' || j.entity_inputs === true,
     objectMasks: oneOf('object_masks', ['candidate-length', 'single'] as const),
     subjectEntity: oneOf('subject_entity', ['none', 'entity', 'mask'] as const),

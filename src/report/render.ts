@@ -167,8 +167,10 @@ export function renderReportTable(r: Report, colour: boolean): string {
         `note: ${tooLong.map((m) => `${m.language}/${m.style} ${m.too_long}`).join(', ')} queries were longer than the model's positions: not scored, counted wrong.`,
       ),
     );
+  // The metrics left out of the table, named from the metric table so that an added one is named too.
+  const rest = METRICS.filter((d) => !d.inTable).map((d) => d.label);
   lines.push(
-    'queries: unique (relation, template, subject) questions; a run stores one answer per query and style. P@k over queries; "average (languages)" weighs each language equally (its queries are their sum). Macro (per-relation) P@1, P@5, P@100, MRR and ties are in --format json/csv.',
+    `queries: unique (relation, template, subject) questions; a run stores one answer per query and style. P@k over queries; "average (languages)" weighs each language equally (its queries are their sum). ${rest.slice(0, -1).join(', ')} and ${rest.at(-1)} are in --format json/csv.`,
   );
   return lines.join('\n');
 }
