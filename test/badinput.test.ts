@@ -95,6 +95,13 @@ async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Pr
   }
 }
 
+/** A gate file holding `policy`, in a folder of its own. */
+function gateFile(policy: unknown): string {
+  const f = join(tempDir(), 'gate.json');
+  writeFileSync(f, JSON.stringify(policy));
+  return f;
+}
+
 /** A copy of the good results file, with `edit` applied to it through SQLite or its bytes. */
 function dbCopy(name: string, edit?: (file: string) => void): string {
   const f = join(tempDir(), name);
@@ -714,6 +721,19 @@ const cases: Case[] = [
     argv: () => ['compare', 'good', 'good', '--db', goodDb, '--format', 'xml'],
     code: 2,
     err: /--format must be table, json, markdown or junit, got "xml"/,
+  },
+  // H10: a gate file's thresholds and styles that apply to nothing are named, not silently ignored
+  {
+    name: 'gate file max_drop for a language neither run answered',
+    argv: () => ['compare', 'good', 'good', '--db', goodDb, '--gate', gateFile({ max_drop: { default: 10, jp: 3 } })],
+    code: 2,
+    err: /gate\.json: max_drop\.jp: neither run answered language "jp" \("good" and "good" answered en\)/,
+  },
+  {
+    name: 'gate file styles that no run has',
+    argv: () => ['compare', 'good', 'good', '--db', goodDb, '--gate', gateFile({ styles: ['nope'] })],
+    code: 2,
+    err: /gate\.json: styles \["nope"\]: no style both runs have \("good" has word, entity; "good" has word, entity\)/,
   },
   { name: '--threads 999', argv: () => run(SAMPLE_DATA, ck, '--threads', '999'), code: 2, err: /--threads 999 is more than 4x this machine's \d+ cores/ },
   { name: '--name 1', argv: () => run(SAMPLE_DATA, ck, '--name', '1'), code: 2, err: /--name "1" reads as a run id/ },

@@ -103,6 +103,27 @@ function unjudgedStyles(ra: RunRecord, rb: RunRecord, pairs: { a: string }[], na
     .map((s) => `run "${rb.name}" has no style "${s}" that the baseline "${ra.name}" has`);
 }
 
+/** A gate file's styles of which neither run has one judge nothing: the file and field are named, not the runs' styles. */
+function unmatchedStyles(p: GatePolicy, file: string, ra: RunRecord, rb: RunRecord, named: string | undefined): void {
+  if (!p.styles || named !== undefined) return;
+  const [sa, sb] = [ra.options.styles as string[], rb.options.styles as string[]];
+  if (p.styles.some((s) => sa.includes(s) && sb.includes(s))) return;
+  fail(`${file}: styles ${JSON.stringify(p.styles)}: no style both runs have ("${ra.name}" has ${sa.join(', ')}; "${rb.name}" has ${sb.join(', ')})`);
+}
+
+/**
+ * A threshold for a language neither run answered applies to nothing: a typo ("jp") would silently leave the
+ * language it meant at the default, so it is refused as an unknown field is.
+ */
+function unmatchedLanguages(p: GatePolicy, file: string, runs: RunRecord[], rows: { language: string }[][]): void {
+  const answered = new Set(rows.flatMap((rs) => rs.map((r) => r.language)));
+  const stray = Object.keys(p.max_drop.languages).filter((l) => !answered.has(l));
+  if (stray.length)
+    fail(
+      `${file}: max_drop.${stray[0]}: neither run answered language "${stray[0]}" (${runs.map((r) => `"${r.name}"`).join(' and ')} answered ${[...answered].sort().join(', ')}); a threshold that applies to nothing is refused, as an unknown field is`,
+    );
+}
+
 /** `mlama compare`: paired deltas of two runs; with a gate, exit 0 pass, 1 regressed, 4 inconclusive. */
 export async function compareCommand(a: string, b: string, o: CompareOptions, io: Io): Promise<void> {
   if (!FORMATS.includes(o.format)) fail(`--format must be table, json, markdown or junit, got "${o.format}"`);
@@ -116,6 +137,7 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
     if (diffs.length && !o.force) fail(`runs "${ra.name}" and "${rb.name}" differ in ${diffs.join('; ')} (use --force to compare anyway)`);
     for (const d of diffs) io.err(`warning: --force: comparing although the runs differ in ${d}`);
     for (const r of [ra, rb]) if (r.status !== 'complete') io.err(`warning: run "${r.name}" is ${r.status}`);
+    if (policy && o.gate) unmatchedStyles(policy, o.gate, ra, rb, sa.style ?? sb.style);
     const styling = pairStyles(
       ra.options.styles as string[],
       rb.options.styles as string[],
@@ -131,6 +153,7 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
     const rowsA = readResults(store, ra.id);
     const rowsB = readResults(store, rb.id);
     // Without a gate, compare reports what was stored: no answer is set aside as a near tie.
+    if (policy && o.gate) unmatchedLanguages(policy, o.gate, [ra, rb], [rowsA, rowsB]);
     const deltas = pairedDeltas(rowsA, rowsB, styling.pairs, policy?.tolerance ?? -1);
     if (deltas.length === 0) fail(`runs "${ra.name}" and "${rb.name}" share no queries in ${styling.pairs.map((p) => `${p.a}/${p.b}`).join(', ')}`);
     const gaps = policy
