@@ -95,6 +95,12 @@ async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Pr
   }
 }
 
+/** Adds a run named `name`, a copy of the good run's record without its answers. */
+const copyRunAs = (name: string) => (d: Database.Database) => {
+  const cols = (d.pragma('table_info(runs)') as { name: string }[]).map((c) => c.name).filter((c) => c !== 'id');
+  d.prepare(`INSERT INTO runs (${cols.join(', ')}) SELECT ${cols.map((c) => (c === 'name' ? '?' : c)).join(', ')} FROM runs WHERE name = 'good'`).run(name);
+};
+
 /** A gate file holding `policy`, in a folder of its own. */
 function gateFile(policy: unknown): string {
   const f = join(tempDir(), 'gate.json');
@@ -735,6 +741,16 @@ const cases: Case[] = [
     code: 2,
     err: /gate\.json: styles \["nope"\]: no style both runs have \("good" has word, entity; "good" has word, entity\)/,
   },
+  // H10: a RUN:STYLE that is also another run's whole name is refused, not read silently as the whole name
+  ...(['compare', 'report'] as const).map((cmd) => ({
+    name: `${cmd}: good:word when a run is named "good:word"`,
+    argv: () => {
+      const f = dbCopy(`colon-${cmd}.sqlite`, sql(copyRunAs('good:word')));
+      return cmd === 'compare' ? ['compare', 'good:word', 'good', '--db', f] : ['report', '--runs', 'good:word,good', '--db', f];
+    },
+    code: 2,
+    err: /"good:word" names both run "good:word" \(#2\) and style "word" of run "good" \(#1\); give 2 or 1:word/,
+  })),
   { name: '--threads 999', argv: () => run(SAMPLE_DATA, ck, '--threads', '999'), code: 2, err: /--threads 999 is more than 4x this machine's \d+ cores/ },
   { name: '--name 1', argv: () => run(SAMPLE_DATA, ck, '--name', '1'), code: 2, err: /--name "1" reads as a run id/ },
   { name: '--name latest', argv: () => run(SAMPLE_DATA, ck, '--name', 'latest'), code: 2, err: /--name "latest" is the alias of the newest run/ },

@@ -8,6 +8,7 @@ import { GATE_EXIT, judge } from '../../gate/gate.js';
 import { DEFAULT_POLICY, readPolicy, type GatePolicy } from '../../gate/policy.js';
 import { compareHeader, gateJunit, gateLines, gateMarkdown, gateTable, overall, type Compared } from '../../gate/render.js';
 import { points, type Io } from '../io.js';
+import { refuseAmbiguousRef } from '../runref.js';
 
 export interface CompareOptions {
   db: string;
@@ -53,6 +54,7 @@ export function registerCompare(program: Command, io: Io): void {
 
 /** RUN or RUN:STYLE: a run whose whole name has a colon wins over the split. */
 function runAndStyle(store: Store, spec: string): { run: RunRecord; style?: string } {
+  refuseAmbiguousRef(store, spec);
   const whole = findRun(store, spec);
   const at = spec.lastIndexOf(':');
   if (whole || at <= 0) return { run: whole ?? requireRun(store, spec) };
