@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -227,4 +227,22 @@ test('run --budget MINUTES chooses --sample from the measured cost model, prints
   assert.match(both.err, /--budget chooses --sample: give one of them/);
   const bad = await run('--model', ck1, '--budget', '0');
   assert.match(bad.err, /--budget must be a positive number of minutes, got "0"/);
+});
+
+test('a style given as a file pairs and gates under the name its answers are stored by', async () => {
+  const entityFile = join(tempDir(), 'my-entity.json');
+  writeFileSync(entityFile, readFileSync('prompts/entity.json'));
+  const r = await run('--model', ck1, '--name', 'file-styles', '--styles', `word,${entityFile}`, '--languages', 'en,ja');
+  assert.equal(r.code, 0, r.err);
+  const json = JSON.parse((await cli('compare', 'both', 'file-styles', '--db', db, '--format', 'json')).out);
+  assert.deepEqual(json.compared.pairs, [
+    { a: 'entity', b: 'entity' },
+    { a: 'word', b: 'word' },
+  ]);
+  assert.deepEqual(json.compared.left_out, []);
+  const gated = await cli('compare', 'both', 'file-styles', '--db', db, '--fail-on-drop', '5');
+  assert.equal(gated.code, 0, gated.out + gated.err);
+  const named = await cli('compare', 'both:entity', 'file-styles:entity', '--db', db);
+  assert.equal(named.code, 0, named.err);
+  assert.match(named.out, /on entity: 598 paired queries/);
 });

@@ -8,7 +8,7 @@ import { GATE_EXIT, judge } from '../../gate/gate.js';
 import { DEFAULT_POLICY, readPolicy, type GatePolicy } from '../../gate/policy.js';
 import { compareHeader, gateJunit, gateLines, gateMarkdown, gateTable, overall, type Compared } from '../../gate/render.js';
 import { points, type Io } from '../io.js';
-import { refuseAmbiguousRef } from '../runref.js';
+import { refuseAmbiguousRef, styleNames } from '../runref.js';
 
 export interface CompareOptions {
   db: string;
@@ -60,7 +60,7 @@ function runAndStyle(store: Store, spec: string): { run: RunRecord; style?: stri
   if (whole || at <= 0) return { run: whole ?? requireRun(store, spec) };
   const style = spec.slice(at + 1);
   const run = requireRun(store, spec.slice(0, at));
-  const styles = run.options.styles as string[];
+  const styles = styleNames(run);
   if (!styles.includes(style)) fail(`run "${run.name}" has no style "${style}" (it has ${styles.join(', ')})`);
   return { run, style };
 }
@@ -81,7 +81,7 @@ function policyFrom(o: CompareOptions): GatePolicy | undefined {
 function policyGaps(p: GatePolicy, runs: RunRecord[]): string[] {
   const gaps: string[] = [];
   for (const r of runs) {
-    const styles = r.options.styles as string[];
+    const styles = styleNames(r);
     for (const s of p.styles ?? []) if (!styles.includes(s)) gaps.push(`run "${r.name}" has no style "${s}" that the gate judges`);
     if (p.sample) {
       const size = r.options.sample ?? null;
@@ -100,7 +100,7 @@ function policyGaps(p: GatePolicy, runs: RunRecord[]): string[] {
 function unjudgedStyles(ra: RunRecord, rb: RunRecord, pairs: { a: string }[], named: string | undefined, p: GatePolicy): string[] {
   if (named !== undefined) return [];
   const judged = new Set(pairs.map((x) => x.a));
-  return (ra.options.styles as string[])
+  return styleNames(ra)
     .filter((s) => !judged.has(s) && (!p.styles || p.styles.includes(s)))
     .map((s) => `run "${rb.name}" has no style "${s}" that the baseline "${ra.name}" has`);
 }
@@ -108,7 +108,7 @@ function unjudgedStyles(ra: RunRecord, rb: RunRecord, pairs: { a: string }[], na
 /** A gate file's styles of which neither run has one judge nothing: the file and field are named, not the runs' styles. */
 function unmatchedStyles(p: GatePolicy, file: string, ra: RunRecord, rb: RunRecord, named: string | undefined): void {
   if (!p.styles || named !== undefined) return;
-  const [sa, sb] = [ra.options.styles as string[], rb.options.styles as string[]];
+  const [sa, sb] = [styleNames(ra), styleNames(rb)];
   if (p.styles.some((s) => sa.includes(s) && sb.includes(s))) return;
   fail(`${file}: styles ${JSON.stringify(p.styles)}: no style both runs have ("${ra.name}" has ${sa.join(', ')}; "${rb.name}" has ${sb.join(', ')})`);
 }
@@ -140,17 +140,12 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
     for (const d of diffs) io.err(`warning: --force: comparing although the runs differ in ${d}`);
     for (const r of [ra, rb]) if (r.status !== 'complete') io.err(`warning: run "${r.name}" is ${r.status}`);
     if (policy && o.gate) unmatchedStyles(policy, o.gate, ra, rb, sa.style ?? sb.style);
-    const styling = pairStyles(
-      ra.options.styles as string[],
-      rb.options.styles as string[],
-      { a: sa.style, b: sb.style, only: policy?.styles },
-      { a: ra.name, b: rb.name },
-    );
+    const styling = pairStyles(styleNames(ra), styleNames(rb), { a: sa.style, b: sb.style, only: policy?.styles }, { a: ra.name, b: rb.name });
     if (styling.pairs.length === 0)
       fail(
         sa.style || sb.style
-          ? `say which style of each run to pair: ${ra.name}:STYLE ${rb.name}:STYLE (${ra.name} has ${(ra.options.styles as string[]).join(', ')}; ${rb.name} has ${(rb.options.styles as string[]).join(', ')})`
-          : `runs "${ra.name}" and "${rb.name}" have no style in common (${(ra.options.styles as string[]).join(', ')} vs ${(rb.options.styles as string[]).join(', ')}); pair two with ${ra.name}:STYLE ${rb.name}:STYLE`,
+          ? `say which style of each run to pair: ${ra.name}:STYLE ${rb.name}:STYLE (${ra.name} has ${styleNames(ra).join(', ')}; ${rb.name} has ${styleNames(rb).join(', ')})`
+          : `runs "${ra.name}" and "${rb.name}" have no style in common (${styleNames(ra).join(', ')} vs ${styleNames(rb).join(', ')}); pair two with ${ra.name}:STYLE ${rb.name}:STYLE`,
       );
     const rowsA = readResults(store, ra.id);
     const rowsB = readResults(store, rb.id);
