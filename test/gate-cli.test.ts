@@ -246,3 +246,20 @@ test('a style given as a file pairs and gates under the name its answers are sto
   assert.equal(named.code, 0, named.err);
   assert.match(named.out, /on entity: 598 paired queries/);
 });
+
+test("a style's definition refuses a compare only where that style is paired with itself", async () => {
+  const entityFile = join(tempDir(), 'entity.json');
+  writeFileSync(entityFile, JSON.stringify({ ...JSON.parse(readFileSync('prompts/entity-nosubj.json', 'utf8')), name: 'entity' }));
+  const r = await run('--model', ck1, '--name', 'nosubj', '--styles', `word,${entityFile}`, '--languages', 'en,ja');
+  assert.equal(r.code, 0, r.err);
+  const bare = await cli('compare', 'both', 'nosubj', '--db', db);
+  assert.equal(bare.code, 2);
+  assert.match(bare.err, /^error: runs "both" and "nosubj" differ in style "entity" subject_entity: "entity" vs "none"; /);
+  const word = await cli('compare', 'both:word', 'nosubj:word', '--db', db);
+  assert.equal(word.code, 0, word.err);
+  assert.match(word.out, /on word: 598 paired queries; left out: both:entity, nosubj:entity$/m);
+  const gate = join(tempDir(), 'gate.json');
+  writeFileSync(gate, JSON.stringify({ styles: ['word'], max_drop: 50 }));
+  const gated = await cli('compare', 'both', 'nosubj', '--db', db, '--gate', gate);
+  assert.equal(gated.code, 0, gated.out + gated.err);
+});

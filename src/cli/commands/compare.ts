@@ -105,6 +105,18 @@ function unjudgedStyles(ra: RunRecord, rb: RunRecord, pairs: { a: string }[], na
     .map((s) => `run "${rb.name}" has no style "${s}" that the baseline "${ra.name}" has`);
 }
 
+/**
+ * What refuses this compare: the runs' differences, of the style definitions only those of a style paired with
+ * itself (a style left out, or paired with another style by name, is not compared as the same question).
+ */
+function comparedDifferences(ra: RunRecord, rb: RunRecord, pairs: { a: string; b: string }[]): string[] {
+  const same = new Set(pairs.filter((p) => p.a === p.b).map((p) => p.a));
+  return compareDifferences(ra, rb).filter((d) => {
+    const m = /^style "(.*?)" /.exec(d);
+    return !m || same.has(m[1]);
+  });
+}
+
 /** A gate file's styles of which neither run has one judge nothing: the file and field are named, not the runs' styles. */
 function unmatchedStyles(p: GatePolicy, file: string, ra: RunRecord, rb: RunRecord, named: string | undefined): void {
   if (!p.styles || named !== undefined) return;
@@ -135,9 +147,6 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
     const sa = runAndStyle(store, a);
     const sb = runAndStyle(store, b);
     const [ra, rb] = [sa.run, sb.run];
-    const diffs = compareDifferences(ra, rb);
-    if (diffs.length && !o.force) fail(`runs "${ra.name}" and "${rb.name}" differ in ${diffs.join('; ')} (use --force to compare anyway)`);
-    for (const d of diffs) io.err(`warning: --force: comparing although the runs differ in ${d}`);
     for (const r of [ra, rb]) if (r.status !== 'complete') io.err(`warning: run "${r.name}" is ${r.status}`);
     if (policy && o.gate) unmatchedStyles(policy, o.gate, ra, rb, sa.style ?? sb.style);
     const styling = pairStyles(styleNames(ra), styleNames(rb), { a: sa.style, b: sb.style, only: policy?.styles }, { a: ra.name, b: rb.name });
@@ -147,6 +156,9 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
           ? `say which style of each run to pair: ${ra.name}:STYLE ${rb.name}:STYLE (${ra.name} has ${styleNames(ra).join(', ')}; ${rb.name} has ${styleNames(rb).join(', ')})`
           : `runs "${ra.name}" and "${rb.name}" have no style in common (${styleNames(ra).join(', ')} vs ${styleNames(rb).join(', ')}); pair two with ${ra.name}:STYLE ${rb.name}:STYLE`,
       );
+    const diffs = comparedDifferences(ra, rb, styling.pairs);
+    if (diffs.length && !o.force) fail(`runs "${ra.name}" and "${rb.name}" differ in ${diffs.join('; ')} (use --force to compare anyway)`);
+    for (const d of diffs) io.err(`warning: --force: comparing although the runs differ in ${d}`);
     const rowsA = readResults(store, ra.id);
     const rowsB = readResults(store, rb.id);
     // Without a gate, compare reports what was stored: no answer is set aside as a near tie.
