@@ -751,6 +751,13 @@ const cases: Case[] = [
     code: 2,
     err: /"good:word" names both run "good:word" \(#2\) and style "word" of run "good" \(#1\); give 2 or 1:word/,
   })),
+  // H10: shards that each chose their own --sample from their own pilot could never be merged
+  {
+    name: '--budget with --shard 1/2',
+    argv: () => run(SAMPLE_DATA, ck, '--budget', '1', '--shard', '1/2').filter((a, i, all) => a !== '--limit' && all[i - 1] !== '--limit'),
+    code: 2,
+    err: /--budget with shard 1\/2: each shard would time its own pilot and choose its own --sample/,
+  },
   { name: '--threads 999', argv: () => run(SAMPLE_DATA, ck, '--threads', '999'), code: 2, err: /--threads 999 is more than 4x this machine's \d+ cores/ },
   { name: '--name 1', argv: () => run(SAMPLE_DATA, ck, '--name', '1'), code: 2, err: /--name "1" reads as a run id/ },
   { name: '--name latest', argv: () => run(SAMPLE_DATA, ck, '--name', 'latest'), code: 2, err: /--name "latest" is the alias of the newest run/ },
