@@ -43,10 +43,31 @@ export function declareOptions(c: Command, table: OptionTable, keys?: readonly s
 /** The options that choose the queries, shared by `run` and `shards`, which must split the same set. */
 export const SELECTION_KEYS = Object.keys(RUN_OPTIONS).filter((k) => RUN_OPTIONS[k as keyof typeof RUN_OPTIONS].selects);
 
+let closedPipeStop: (() => void) | undefined;
+/** A run was stopped by a closed pipe: later writes to it are dropped and the run's own exit status stands. */
+let pipeClosedInRun = false;
+
+/**
+ * While a run scores, a closed output pipe stops it as a closed terminal does (after the current batch, stored as
+ * interrupted, exit 130) instead of ending the process with exit 0 and the run half done. Returns the release.
+ */
+export function stopOnClosedPipe(stop: () => void): () => void {
+  closedPipeStop = stop;
+  return () => {
+    if (closedPipeStop === stop) closedPipeStop = undefined;
+  };
+}
+
 /** `mlama ... | head` closes the pipe early: that is the reader's choice, not an error. */
 export function quietOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
+      const closed = e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED';
+      if (closed && closedPipeStop) {
+        pipeClosedInRun = true;
+        return closedPipeStop();
+      }
+      if (closed && pipeClosedInRun) return;
       if (e.code === 'EPIPE') process.exit(0);
       throw e;
     });
