@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
+import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 import { mcnemarExact } from '../src/report/compare.js';
 
@@ -262,4 +262,20 @@ test("a style's definition refuses a compare only where that style is paired wit
   writeFileSync(gate, JSON.stringify({ styles: ['word'], max_drop: 50 }));
   const gated = await cli('compare', 'both', 'nosubj', '--db', db, '--gate', gate);
   assert.equal(gated.code, 0, gated.out + gated.err);
+});
+
+test('over different data (--force), a query whose golds changed is not paired, and a gate fails closed on it', async () => {
+  const data = sampleCopy();
+  const file = join(data, 'en', 'P19.jsonl');
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  const changed = lines.map((l, i) => (i < 10 ? JSON.stringify({ ...JSON.parse(l), obj_label: JSON.parse(l).obj_label === 'Paris' ? 'London' : 'Paris' }) : l));
+  writeFileSync(file, `${changed.join('\n')}\n`);
+  const r = await cli('run', '--data', data, '--db', db, '--model', ck1, '--name', 'other-golds', '--styles', 'word,entity', '--languages', 'en,ja');
+  assert.equal(r.code, 0, r.err);
+  const json = JSON.parse((await cli('compare', 'both', 'other-golds', '--db', db, '--force', '--format', 'json')).out);
+  assert.deepEqual(json.compared.unpaired, { a: 20, b: 20 });
+  for (const d of json.deltas) if (d.language === 'en') assert.equal(d.paired, 289);
+  const gated = await cli('compare', 'both', 'other-golds', '--db', db, '--force', '--fail-on-drop', '50');
+  assert.equal(gated.code, 1, gated.out + gated.err);
+  assert.match(gated.out, /^FAIL: run "other-golds" answers 289 of the 299 en\/word queries of "both"/m);
 });

@@ -67,7 +67,8 @@ export function pairedDeltas(rowsA: ResultRow[], rowsB: ResultRow[], pairs: { a:
   if (pairs.length === 0) pairs = [...new Set(rowsA.map((r) => r.style))].filter((s) => rowsB.some((r) => r.style === s)).map((s) => ({ a: s, b: s }));
   const out: PairedDelta[] = [];
   for (const p of pairs) {
-    const key = (r: ResultRow) => JSON.stringify([r.language, r.relation, r.template, r.subject]);
+    // The golds are part of the question: over different data (--force) a query whose answer changed is not paired.
+    const key = (r: ResultRow) => JSON.stringify([r.language, r.relation, r.template, r.subject, [...r.golds].sort()]);
     const bByKey = new Map(rowsB.filter((r) => r.style === p.b).map((r) => [key(r), r]));
     const groups = new Map<string, CellCounts>();
     for (const ra of rowsA) {
