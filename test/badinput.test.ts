@@ -717,10 +717,16 @@ const cases: Case[] = [
     name: 'compare --fail-on-drop abc',
     argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', 'abc'],
     code: 2,
-    err: /--fail-on-drop must be a non-negative number of points .*got "abc"/,
+    err: /--fail-on-drop must be a number of points from 0 to 100 .*got "abc"/,
   },
   { name: 'compare --fail-on-drop 1pt', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '1pt'], code: 2, err: /got "1pt"/ },
   { name: 'compare --fail-on-drop 1,5', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '1,5'], code: 2, err: /got "1,5"/ },
+  {
+    name: 'compare --fail-on-drop 101',
+    argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '101'],
+    code: 2,
+    err: /from 0 to 100 .*got "101"/,
+  },
   { name: 'compare --fail-on-drop -1', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '-1'], code: 2, err: /got "-1"/ },
   {
     name: 'compare --format xml',

@@ -16,9 +16,13 @@ export const processIo: Io = {
   tty: Boolean(process.stdout.isTTY),
 };
 
-/** Points for a gate: a plain non-negative decimal ("2", "0.5"); "abc", "1pt", "1,5", "-1" would be NaN or a gate that never fires. */
+/**
+ * Points for a gate: a plain decimal from 0 to 100 ("2", "0.5"), as a gate file's max_drop; "abc", "1pt", "1,5",
+ * "-1" would be NaN, and over 100 points (no P@1 can drop that far) a gate that never fires.
+ */
 export function points(value: string): number {
-  if (!/^\d+(\.\d+)?$/.test(value.trim())) fail(`--fail-on-drop must be a non-negative number of points such as 2 or 0.5, got "${value}"`);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || Number(value) > 100)
+    fail(`--fail-on-drop must be a number of points from 0 to 100 such as 2 or 0.5, got "${value}"`);
   return Number(value);
 }
 
