@@ -764,6 +764,12 @@ const cases: Case[] = [
     code: 2,
     err: /--budget with shard 1\/2: each shard would time its own pilot and choose its own --sample/,
   },
+  {
+    name: 'data check on a file',
+    argv: () => ['data', 'check', join(SAMPLE_DATA, 'en', 'P19.jsonl')],
+    code: 2,
+    err: /P19\.jsonl: not a directory \(--data takes the dataset folder\)$/,
+  },
   { name: '--threads 999', argv: () => run(SAMPLE_DATA, ck, '--threads', '999'), code: 2, err: /--threads 999 is more than 4x this machine's \d+ cores/ },
   { name: '--name 1', argv: () => run(SAMPLE_DATA, ck, '--name', '1'), code: 2, err: /--name "1" reads as a run id/ },
   { name: '--name latest', argv: () => run(SAMPLE_DATA, ck, '--name', 'latest'), code: 2, err: /--name "latest" is the alias of the newest run/ },
