@@ -174,6 +174,8 @@ def read_source(src, entity_vocab=None):
     if not isinstance(config, dict):
         die(f"{path}: not a JSON object")
     model_type = config.get("model_type")
+    if "model_type" in config and (not isinstance(model_type, str) or not model_type):
+        die(f"{path}: model_type must be a non-empty string such as 'luke', got {json.dumps(model_type)}")
     if not isinstance(model_type, str) or not model_type:
         die(f"{path}: no model_type field (the family is never guessed from the folder's name)")
     family = family_of(model_type)

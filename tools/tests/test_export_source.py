@@ -41,6 +41,7 @@ def test_no_model_type_is_guessed_from_the_folder_name(tmp_path, capsys):
     [
         ('{"model_type": ', ("model.safetensors",), "config.json: not valid JSON"),
         ({"vocab_size": 3}, ("model.safetensors",), "config.json: no model_type field"),
+        ({"model_type": 5}, ("model.safetensors",), "config.json: model_type must be a non-empty string such as 'luke', got 5"),
         ({"model_type": "gpt2"}, ("model.safetensors",), "config.json: model_type 'gpt2' is not a family the harness knows"),
         ({"model_type": "bert"}, ("vocab.txt",), "hub: no weights (model.safetensors or pytorch_model.bin)"),
         ({"model_type": "bert"}, ("pytorch_model.bin",), "vocab.txt: missing"),
