@@ -765,6 +765,13 @@ const cases: Case[] = [
     err: /--budget with shard 1\/2: each shard would time its own pilot and choose its own --sample/,
   },
   {
+    name: 'compare a run with one of its own styles lists what it leaves out once',
+    argv: () => ['compare', 'good', 'good:word', '--db', goodDb],
+    code: 0,
+    err: /^$/,
+    out: /on word: \d+ paired queries; left out: good:entity$/m,
+  },
+  {
     name: 'data check on a file',
     argv: () => ['data', 'check', join(SAMPLE_DATA, 'en', 'P19.jsonl')],
     code: 2,

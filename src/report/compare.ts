@@ -36,7 +36,8 @@ export function pairStyles(
     const b = asked.b ?? (asked.a !== undefined && stylesB.includes(asked.a) ? asked.a : stylesB.length === 1 ? stylesB[0] : undefined);
     if (!a || !b) return { pairs: [], leftOut: [] };
     const leftOut = [...stylesA.filter((s) => s !== a).map((s) => `${names.a}:${s}`), ...stylesB.filter((s) => s !== b).map((s) => `${names.b}:${s}`)];
-    return { pairs: [{ a, b }], leftOut };
+    // A run compared with itself (compare a a:word) lists each style it leaves out once.
+    return { pairs: [{ a, b }], leftOut: [...new Set(leftOut)] };
   }
   const common = stylesA.filter((s) => stylesB.includes(s) && (!asked.only || asked.only.includes(s))).sort();
   const leftOut = [
