@@ -95,6 +95,19 @@ async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Pr
   }
 }
 
+/** Adds a run named `name`, a copy of the good run's record without its answers. */
+const copyRunAs = (name: string) => (d: Database.Database) => {
+  const cols = (d.pragma('table_info(runs)') as { name: string }[]).map((c) => c.name).filter((c) => c !== 'id');
+  d.prepare(`INSERT INTO runs (${cols.join(', ')}) SELECT ${cols.map((c) => (c === 'name' ? '?' : c)).join(', ')} FROM runs WHERE name = 'good'`).run(name);
+};
+
+/** A gate file holding `policy`, in a folder of its own. */
+function gateFile(policy: unknown): string {
+  const f = join(tempDir(), 'gate.json');
+  writeFileSync(f, JSON.stringify(policy));
+  return f;
+}
+
 /** A copy of the good results file, with `edit` applied to it through SQLite or its bytes. */
 function dbCopy(name: string, edit?: (file: string) => void): string {
   const f = join(tempDir(), name);
@@ -704,16 +717,65 @@ const cases: Case[] = [
     name: 'compare --fail-on-drop abc',
     argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', 'abc'],
     code: 2,
-    err: /--fail-on-drop must be a non-negative number of points .*got "abc"/,
+    err: /--fail-on-drop must be a number of points from 0 to 100 .*got "abc"/,
   },
   { name: 'compare --fail-on-drop 1pt', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '1pt'], code: 2, err: /got "1pt"/ },
   { name: 'compare --fail-on-drop 1,5', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '1,5'], code: 2, err: /got "1,5"/ },
+  {
+    name: 'compare --fail-on-drop 101',
+    argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '101'],
+    code: 2,
+    err: /from 0 to 100 .*got "101"/,
+  },
   { name: 'compare --fail-on-drop -1', argv: () => ['compare', 'good', 'good', '--db', goodDb, '--fail-on-drop', '-1'], code: 2, err: /got "-1"/ },
   {
     name: 'compare --format xml',
     argv: () => ['compare', 'good', 'good', '--db', goodDb, '--format', 'xml'],
     code: 2,
     err: /--format must be table, json, markdown or junit, got "xml"/,
+  },
+  // H10: a gate file's thresholds and styles that apply to nothing are named, not silently ignored
+  {
+    name: 'gate file max_drop for a language neither run answered',
+    argv: () => ['compare', 'good', 'good', '--db', goodDb, '--gate', gateFile({ max_drop: { default: 10, jp: 3 } })],
+    code: 2,
+    err: /gate\.json: max_drop\.jp: neither run answered language "jp" \("good" and "good" answered en\)/,
+  },
+  {
+    name: 'gate file styles that no run has',
+    argv: () => ['compare', 'good', 'good', '--db', goodDb, '--gate', gateFile({ styles: ['nope'] })],
+    code: 2,
+    err: /gate\.json: styles \["nope"\]: no style both runs have \("good" has word, entity; "good" has word, entity\)/,
+  },
+  // H10: a RUN:STYLE that is also another run's whole name is refused, not read silently as the whole name
+  ...(['compare', 'report'] as const).map((cmd) => ({
+    name: `${cmd}: good:word when a run is named "good:word"`,
+    argv: () => {
+      const f = dbCopy(`colon-${cmd}.sqlite`, sql(copyRunAs('good:word')));
+      return cmd === 'compare' ? ['compare', 'good:word', 'good', '--db', f] : ['report', '--runs', 'good:word,good', '--db', f];
+    },
+    code: 2,
+    err: /"good:word" names both run "good:word" \(#2\) and style "word" of run "good" \(#1\); give 2 or 1:word/,
+  })),
+  // H10: shards that each chose their own --sample from their own pilot could never be merged
+  {
+    name: '--budget with --shard 1/2',
+    argv: () => run(SAMPLE_DATA, ck, '--budget', '1', '--shard', '1/2').filter((a, i, all) => a !== '--limit' && all[i - 1] !== '--limit'),
+    code: 2,
+    err: /--budget with shard 1\/2: each shard would time its own pilot and choose its own --sample/,
+  },
+  {
+    name: 'compare a run with one of its own styles lists what it leaves out once',
+    argv: () => ['compare', 'good', 'good:word', '--db', goodDb],
+    code: 0,
+    err: /^$/,
+    out: /on word: \d+ paired queries; left out: good:entity$/m,
+  },
+  {
+    name: 'data check on a file',
+    argv: () => ['data', 'check', join(SAMPLE_DATA, 'en', 'P19.jsonl')],
+    code: 2,
+    err: /P19\.jsonl: not a directory \(--data takes the dataset folder\)$/,
   },
   { name: '--threads 999', argv: () => run(SAMPLE_DATA, ck, '--threads', '999'), code: 2, err: /--threads 999 is more than 4x this machine's \d+ cores/ },
   { name: '--name 1', argv: () => run(SAMPLE_DATA, ck, '--name', '1'), code: 2, err: /--name "1" reads as a run id/ },

@@ -131,7 +131,12 @@ test('an export that fails its own check leaves no loadable checkpoint, and an e
   assert.deepEqual(hidden(out), [], 'the folder written aside is removed');
   assert.equal((await cli('export', join(hub, 'xlmr'), out)).code, 0);
   const before = readFileSync(join(out, CONTRACT.manifest));
-  assert.equal((await cli('export', join(hub, 'bert'), out, '--tolerance', '0')).code, 2);
+  assert.equal((await cli('export', join(hub, 'xlmr'), out, '--tolerance', '0')).code, 2);
+  assert.deepEqual(readFileSync(join(out, CONTRACT.manifest)), before);
+  // Another source's export is refused before anything is written: the checkpoint there is another model.
+  const other = await cli('export', join(hub, 'bert'), out);
+  assert.equal(other.code, 2);
+  assert.match(other.err, /^error: \S+: holds a checkpoint that is not an earlier export of \S+ \(mlama-checkpoint\.json: origin\); choose a new folder/);
   assert.deepEqual(readFileSync(join(out, CONTRACT.manifest)), before);
   assert.equal(loadCheckpoint(out).family.name, 'xlmr');
   assert.deepEqual(hidden(out), []);

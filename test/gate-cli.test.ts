@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
+import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 import { mcnemarExact } from '../src/report/compare.js';
 
@@ -227,4 +227,55 @@ test('run --budget MINUTES chooses --sample from the measured cost model, prints
   assert.match(both.err, /--budget chooses --sample: give one of them/);
   const bad = await run('--model', ck1, '--budget', '0');
   assert.match(bad.err, /--budget must be a positive number of minutes, got "0"/);
+});
+
+test('a style given as a file pairs and gates under the name its answers are stored by', async () => {
+  const entityFile = join(tempDir(), 'my-entity.json');
+  writeFileSync(entityFile, readFileSync('prompts/entity.json'));
+  const r = await run('--model', ck1, '--name', 'file-styles', '--styles', `word,${entityFile}`, '--languages', 'en,ja');
+  assert.equal(r.code, 0, r.err);
+  const json = JSON.parse((await cli('compare', 'both', 'file-styles', '--db', db, '--format', 'json')).out);
+  assert.deepEqual(json.compared.pairs, [
+    { a: 'entity', b: 'entity' },
+    { a: 'word', b: 'word' },
+  ]);
+  assert.deepEqual(json.compared.left_out, []);
+  const gated = await cli('compare', 'both', 'file-styles', '--db', db, '--fail-on-drop', '5');
+  assert.equal(gated.code, 0, gated.out + gated.err);
+  const named = await cli('compare', 'both:entity', 'file-styles:entity', '--db', db);
+  assert.equal(named.code, 0, named.err);
+  assert.match(named.out, /on entity: 598 paired queries/);
+});
+
+test("a style's definition refuses a compare only where that style is paired with itself", async () => {
+  const entityFile = join(tempDir(), 'entity.json');
+  writeFileSync(entityFile, JSON.stringify({ ...JSON.parse(readFileSync('prompts/entity-nosubj.json', 'utf8')), name: 'entity' }));
+  const r = await run('--model', ck1, '--name', 'nosubj', '--styles', `word,${entityFile}`, '--languages', 'en,ja');
+  assert.equal(r.code, 0, r.err);
+  const bare = await cli('compare', 'both', 'nosubj', '--db', db);
+  assert.equal(bare.code, 2);
+  assert.match(bare.err, /^error: runs "both" and "nosubj" differ in style "entity" subject_entity: "entity" vs "none"; /);
+  const word = await cli('compare', 'both:word', 'nosubj:word', '--db', db);
+  assert.equal(word.code, 0, word.err);
+  assert.match(word.out, /on word: 598 paired queries; left out: both:entity, nosubj:entity$/m);
+  const gate = join(tempDir(), 'gate.json');
+  writeFileSync(gate, JSON.stringify({ styles: ['word'], max_drop: 50 }));
+  const gated = await cli('compare', 'both', 'nosubj', '--db', db, '--gate', gate);
+  assert.equal(gated.code, 0, gated.out + gated.err);
+});
+
+test('over different data (--force), a query whose golds changed is not paired, and a gate fails closed on it', async () => {
+  const data = sampleCopy();
+  const file = join(data, 'en', 'P19.jsonl');
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  const changed = lines.map((l, i) => (i < 10 ? JSON.stringify({ ...JSON.parse(l), obj_label: JSON.parse(l).obj_label === 'Paris' ? 'London' : 'Paris' }) : l));
+  writeFileSync(file, `${changed.join('\n')}\n`);
+  const r = await cli('run', '--data', data, '--db', db, '--model', ck1, '--name', 'other-golds', '--styles', 'word,entity', '--languages', 'en,ja');
+  assert.equal(r.code, 0, r.err);
+  const json = JSON.parse((await cli('compare', 'both', 'other-golds', '--db', db, '--force', '--format', 'json')).out);
+  assert.deepEqual(json.compared.unpaired, { a: 20, b: 20 });
+  for (const d of json.deltas) if (d.language === 'en') assert.equal(d.paired, 289);
+  const gated = await cli('compare', 'both', 'other-golds', '--db', db, '--force', '--fail-on-drop', '50');
+  assert.equal(gated.code, 1, gated.out + gated.err);
+  assert.match(gated.out, /^FAIL: run "other-golds" answers 289 of the 299 en\/word queries of "both"/m);
 });

@@ -86,7 +86,7 @@ test('--fail-on-drop takes a plain non-negative number: abc, 1pt, 1,5, -1, NaN a
   for (const bad of ['abc', '1pt', '1,5', '-1', 'NaN', '', 'Infinity']) {
     const r = await cli('compare', 'a', 'same', '--db', db, '--fail-on-drop', bad);
     assert.equal(r.code, 2, `${bad}: ${r.out}${r.err}`);
-    assert.match(r.err, new RegExp(`--fail-on-drop must be a non-negative number of points .*got "${bad}"`));
+    assert.match(r.err, new RegExp(`--fail-on-drop must be a number of points from 0 to 100 .*got "${bad}"`));
     assert.equal(r.err.trim().split('\n').length, 1);
   }
   assert.equal((await cli('compare', 'a', 'same', '--db', db, '--fail-on-drop', '0.5')).code, 4);

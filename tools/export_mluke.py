@@ -174,6 +174,8 @@ def read_source(src, entity_vocab=None):
     if not isinstance(config, dict):
         die(f"{path}: not a JSON object")
     model_type = config.get("model_type")
+    if "model_type" in config and (not isinstance(model_type, str) or not model_type):
+        die(f"{path}: model_type must be a non-empty string such as 'luke', got {json.dumps(model_type)}")
     if not isinstance(model_type, str) or not model_type:
         die(f"{path}: no model_type field (the family is never guessed from the folder's name)")
     family = family_of(model_type)
@@ -741,14 +743,31 @@ def export_model(torch, onnx, mlm, family, config, out_dir, origin, write_side_f
 # The output: written aside, moved into place once the export passed its own check.
 
 
-def aside(out):
-    """A hidden sibling folder to write into; refuses an existing OUT that is neither empty nor an mlama checkpoint."""
+def earlier_source(out):
+    """The source an mlama checkpoint in OUT was exported from, or None (made otherwise, or unreadable)."""
+    try:
+        with open(os.path.join(out, MANIFEST), encoding="utf-8") as f:
+            origin = json.load(f).get("origin")
+    except (OSError, ValueError, AttributeError):
+        return None
+    source = origin.get("source") if isinstance(origin, dict) and origin.get("exporter") == "tools/export_mluke.py" else None
+    return os.path.realpath(source) if isinstance(source, str) and os.path.isdir(source) else None
+
+
+def aside(out, source):
+    """A hidden sibling folder to write into. An existing OUT is replaced only when it is empty or an earlier export
+    of this same source: another model's checkpoint (a trained one, make-checkpoint's, another export) is never lost."""
     out = os.path.abspath(out)
     if os.path.exists(out):
         if not os.path.isdir(out):
             die(f"{out}: exists and is not a directory")
         if os.listdir(out) and not os.path.exists(os.path.join(out, MANIFEST)):
             die(f"{out}: exists and is neither empty nor an mlama checkpoint; choose a new folder (nothing was written)")
+        if os.listdir(out) and earlier_source(out) != os.path.realpath(source):
+            die(
+                f"{out}: holds a checkpoint that is not an earlier export of {source} ({MANIFEST}: origin); "
+                "choose a new folder, or remove it first (nothing was written)"
+            )
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.export-", dir=parent)
@@ -828,7 +847,7 @@ def main():
         )
     a.source = resolve_source(a.source)
     config, family = read_source(a.source, a.entity_vocab)
-    tmp = aside(a.out)
+    tmp = aside(a.out, a.source)
     done = False
     try:
         mlm, tokenizer = load(a, family)

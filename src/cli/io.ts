@@ -16,9 +16,13 @@ export const processIo: Io = {
   tty: Boolean(process.stdout.isTTY),
 };
 
-/** Points for a gate: a plain non-negative decimal ("2", "0.5"); "abc", "1pt", "1,5", "-1" would be NaN or a gate that never fires. */
+/**
+ * Points for a gate: a plain decimal from 0 to 100 ("2", "0.5"), as a gate file's max_drop; "abc", "1pt", "1,5",
+ * "-1" would be NaN, and over 100 points (no P@1 can drop that far) a gate that never fires.
+ */
 export function points(value: string): number {
-  if (!/^\d+(\.\d+)?$/.test(value.trim())) fail(`--fail-on-drop must be a non-negative number of points such as 2 or 0.5, got "${value}"`);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || Number(value) > 100)
+    fail(`--fail-on-drop must be a number of points from 0 to 100 such as 2 or 0.5, got "${value}"`);
   return Number(value);
 }
 
@@ -43,10 +47,31 @@ export function declareOptions(c: Command, table: OptionTable, keys?: readonly s
 /** The options that choose the queries, shared by `run` and `shards`, which must split the same set. */
 export const SELECTION_KEYS = Object.keys(RUN_OPTIONS).filter((k) => RUN_OPTIONS[k as keyof typeof RUN_OPTIONS].selects);
 
+let closedPipeStop: (() => void) | undefined;
+/** A run was stopped by a closed pipe: later writes to it are dropped and the run's own exit status stands. */
+let pipeClosedInRun = false;
+
+/**
+ * While a run scores, a closed output pipe stops it as a closed terminal does (after the current batch, stored as
+ * interrupted, exit 130) instead of ending the process with exit 0 and the run half done. Returns the release.
+ */
+export function stopOnClosedPipe(stop: () => void): () => void {
+  closedPipeStop = stop;
+  return () => {
+    if (closedPipeStop === stop) closedPipeStop = undefined;
+  };
+}
+
 /** `mlama ... | head` closes the pipe early: that is the reader's choice, not an error. */
 export function quietOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
+      const closed = e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED';
+      if (closed && closedPipeStop) {
+        pipeClosedInRun = true;
+        return closedPipeStop();
+      }
+      if (closed && pipeClosedInRun) return;
       if (e.code === 'EPIPE') process.exit(0);
       throw e;
     });

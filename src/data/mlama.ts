@@ -40,7 +40,7 @@ function held<T>(ds: Dataset, lang: string, file: string, read: () => T): T {
  * beside them or one level up), or the official layout's `data/` root with the release unzipped in `mlama1.1/`.
  */
 export function openDataset(given: string): Dataset {
-  if (!isDir(given)) fail(`${given}: dataset directory not found`);
+  if (!isDir(given)) fail(existsSync(given) ? `${given}: not a directory (--data takes the dataset folder)` : `${given}: dataset directory not found`);
   const here = languageDirs(given);
   if (here.length) return { root: given, candidateRoot: candidateRootFor(given), languages: here };
   const inner = join(given, RELEASE_DIR);

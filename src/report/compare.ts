@@ -36,7 +36,8 @@ export function pairStyles(
     const b = asked.b ?? (asked.a !== undefined && stylesB.includes(asked.a) ? asked.a : stylesB.length === 1 ? stylesB[0] : undefined);
     if (!a || !b) return { pairs: [], leftOut: [] };
     const leftOut = [...stylesA.filter((s) => s !== a).map((s) => `${names.a}:${s}`), ...stylesB.filter((s) => s !== b).map((s) => `${names.b}:${s}`)];
-    return { pairs: [{ a, b }], leftOut };
+    // A run compared with itself (compare a a:word) lists each style it leaves out once.
+    return { pairs: [{ a, b }], leftOut: [...new Set(leftOut)] };
   }
   const common = stylesA.filter((s) => stylesB.includes(s) && (!asked.only || asked.only.includes(s))).sort();
   const leftOut = [
@@ -67,7 +68,8 @@ export function pairedDeltas(rowsA: ResultRow[], rowsB: ResultRow[], pairs: { a:
   if (pairs.length === 0) pairs = [...new Set(rowsA.map((r) => r.style))].filter((s) => rowsB.some((r) => r.style === s)).map((s) => ({ a: s, b: s }));
   const out: PairedDelta[] = [];
   for (const p of pairs) {
-    const key = (r: ResultRow) => JSON.stringify([r.language, r.relation, r.template, r.subject]);
+    // The golds are part of the question: over different data (--force) a query whose answer changed is not paired.
+    const key = (r: ResultRow) => JSON.stringify([r.language, r.relation, r.template, r.subject, [...r.golds].sort()]);
     const bByKey = new Map(rowsB.filter((r) => r.style === p.b).map((r) => [key(r), r]));
     const groups = new Map<string, CellCounts>();
     for (const ra of rowsA) {

@@ -41,6 +41,7 @@ def test_no_model_type_is_guessed_from_the_folder_name(tmp_path, capsys):
     [
         ('{"model_type": ', ("model.safetensors",), "config.json: not valid JSON"),
         ({"vocab_size": 3}, ("model.safetensors",), "config.json: no model_type field"),
+        ({"model_type": 5}, ("model.safetensors",), "config.json: model_type must be a non-empty string such as 'luke', got 5"),
         ({"model_type": "gpt2"}, ("model.safetensors",), "config.json: model_type 'gpt2' is not a family the harness knows"),
         ({"model_type": "bert"}, ("vocab.txt",), "hub: no weights (model.safetensors or pytorch_model.bin)"),
         ({"model_type": "bert"}, ("pytorch_model.bin",), "vocab.txt: missing"),
@@ -64,3 +65,43 @@ def test_every_family_gets_the_contract_graphs_of_its_groups_and_heads():
     assert luke["words"]["inputs"] == ["input_ids", "attention_mask", "word_positions", "word_candidates"]
     assert ex.graph_spec(contract, "bert")["naive"]["inputs"] == ["input_ids", "attention_mask", "token_type_ids"]
     assert "words" not in ex.graph_spec(contract, "xlmr")
+
+
+def checkpoint_in(tmp_path, origin, extra=("training-facts.jsonl",)):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ex.MANIFEST).write_text(json.dumps({"format": "mlama-checkpoint/1", "origin": origin}), encoding="utf-8")
+    for f in extra:
+        (out / f).write_text("kept\n", encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        {"generator": "mlama make-checkpoint", "family": "luke", "preset": "tiny", "seed": 1},
+        {"exporter": "tools/export_mluke.py", "source": "tools/known_answer.py --seed 17"},
+        {"exporter": "tools/export_mluke.py", "source": "OTHER"},
+    ],
+)
+def test_an_out_holding_another_models_checkpoint_is_refused_and_kept(tmp_path, capsys, origin):
+    src = hub(tmp_path, {"model_type": "xlm-roberta"})
+    if origin.get("source") == "OTHER":
+        other = tmp_path / "other"
+        other.mkdir()
+        origin = {**origin, "source": str(other)}
+    out = checkpoint_in(tmp_path, origin)
+    with pytest.raises(SystemExit) as e:
+        ex.aside(str(out), src)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{out}: holds a checkpoint that is not an earlier export of {src}" in err
+    assert sorted(p.name for p in out.iterdir()) == [ex.MANIFEST, "training-facts.jsonl"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
+
+
+def test_an_earlier_export_of_the_same_source_is_replaced(tmp_path):
+    src = hub(tmp_path, {"model_type": "xlm-roberta"})
+    out = checkpoint_in(tmp_path, {"exporter": "tools/export_mluke.py", "source": src})
+    tmp = ex.aside(str(out), src)
+    assert tmp.startswith(str(tmp_path / ".out.export-"))

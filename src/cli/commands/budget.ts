@@ -7,6 +7,11 @@ import type { Io } from '../io.js';
 export async function withBudget(o: RunCommandOptions, io: Io): Promise<RunCommandOptions> {
   if (o.resume) fail('--budget chooses the sample of a new run; a resumed run keeps its stored sample');
   if (o.sample !== undefined) fail('--budget chooses --sample: give one of them');
+  // Each shard's pilot times differently, so shards would choose different samples and could never be merged.
+  if (o.shard && o.shard.count > 1)
+    fail(
+      `--budget with shard ${o.shard.index}/${o.shard.count}: each shard would time its own pilot and choose its own --sample, and shards of different samples cannot be merged; give every shard the same --sample N (a run with --budget prints the N it chooses)`,
+    );
   const choice = await chooseSample(o, o.budget!);
   io.out(budgetLine(o.budget!, choice));
   return { ...o, sample: choice.size, given: o.given ? [...o.given, 'sample'] : undefined };

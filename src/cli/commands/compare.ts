@@ -8,6 +8,7 @@ import { GATE_EXIT, judge } from '../../gate/gate.js';
 import { DEFAULT_POLICY, readPolicy, type GatePolicy } from '../../gate/policy.js';
 import { compareHeader, gateJunit, gateLines, gateMarkdown, gateTable, overall, type Compared } from '../../gate/render.js';
 import { points, type Io } from '../io.js';
+import { refuseAmbiguousRef, styleNames } from '../runref.js';
 
 export interface CompareOptions {
   db: string;
@@ -53,12 +54,13 @@ export function registerCompare(program: Command, io: Io): void {
 
 /** RUN or RUN:STYLE: a run whose whole name has a colon wins over the split. */
 function runAndStyle(store: Store, spec: string): { run: RunRecord; style?: string } {
+  refuseAmbiguousRef(store, spec);
   const whole = findRun(store, spec);
   const at = spec.lastIndexOf(':');
   if (whole || at <= 0) return { run: whole ?? requireRun(store, spec) };
   const style = spec.slice(at + 1);
   const run = requireRun(store, spec.slice(0, at));
-  const styles = run.options.styles as string[];
+  const styles = styleNames(run);
   if (!styles.includes(style)) fail(`run "${run.name}" has no style "${style}" (it has ${styles.join(', ')})`);
   return { run, style };
 }
@@ -79,7 +81,7 @@ function policyFrom(o: CompareOptions): GatePolicy | undefined {
 function policyGaps(p: GatePolicy, runs: RunRecord[]): string[] {
   const gaps: string[] = [];
   for (const r of runs) {
-    const styles = r.options.styles as string[];
+    const styles = styleNames(r);
     for (const s of p.styles ?? []) if (!styles.includes(s)) gaps.push(`run "${r.name}" has no style "${s}" that the gate judges`);
     if (p.sample) {
       const size = r.options.sample ?? null;
@@ -98,9 +100,42 @@ function policyGaps(p: GatePolicy, runs: RunRecord[]): string[] {
 function unjudgedStyles(ra: RunRecord, rb: RunRecord, pairs: { a: string }[], named: string | undefined, p: GatePolicy): string[] {
   if (named !== undefined) return [];
   const judged = new Set(pairs.map((x) => x.a));
-  return (ra.options.styles as string[])
+  return styleNames(ra)
     .filter((s) => !judged.has(s) && (!p.styles || p.styles.includes(s)))
     .map((s) => `run "${rb.name}" has no style "${s}" that the baseline "${ra.name}" has`);
+}
+
+/**
+ * What refuses this compare: the runs' differences, of the style definitions only those of a style paired with
+ * itself (a style left out, or paired with another style by name, is not compared as the same question).
+ */
+function comparedDifferences(ra: RunRecord, rb: RunRecord, pairs: { a: string; b: string }[]): string[] {
+  const same = new Set(pairs.filter((p) => p.a === p.b).map((p) => p.a));
+  return compareDifferences(ra, rb).filter((d) => {
+    const m = /^style "(.*?)" /.exec(d);
+    return !m || same.has(m[1]);
+  });
+}
+
+/** A gate file's styles of which neither run has one judge nothing: the file and field are named, not the runs' styles. */
+function unmatchedStyles(p: GatePolicy, file: string, ra: RunRecord, rb: RunRecord, named: string | undefined): void {
+  if (!p.styles || named !== undefined) return;
+  const [sa, sb] = [styleNames(ra), styleNames(rb)];
+  if (p.styles.some((s) => sa.includes(s) && sb.includes(s))) return;
+  fail(`${file}: styles ${JSON.stringify(p.styles)}: no style both runs have ("${ra.name}" has ${sa.join(', ')}; "${rb.name}" has ${sb.join(', ')})`);
+}
+
+/**
+ * A threshold for a language neither run answered applies to nothing: a typo ("jp") would silently leave the
+ * language it meant at the default, so it is refused as an unknown field is.
+ */
+function unmatchedLanguages(p: GatePolicy, file: string, runs: RunRecord[], rows: { language: string }[][]): void {
+  const answered = new Set(rows.flatMap((rs) => rs.map((r) => r.language)));
+  const stray = Object.keys(p.max_drop.languages).filter((l) => !answered.has(l));
+  if (stray.length)
+    fail(
+      `${file}: max_drop.${stray[0]}: neither run answered language "${stray[0]}" (${runs.map((r) => `"${r.name}"`).join(' and ')} answered ${[...answered].sort().join(', ')}); a threshold that applies to nothing is refused, as an unknown field is`,
+    );
 }
 
 /** `mlama compare`: paired deltas of two runs; with a gate, exit 0 pass, 1 regressed, 4 inconclusive. */
@@ -112,25 +147,22 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
     const sa = runAndStyle(store, a);
     const sb = runAndStyle(store, b);
     const [ra, rb] = [sa.run, sb.run];
-    const diffs = compareDifferences(ra, rb);
-    if (diffs.length && !o.force) fail(`runs "${ra.name}" and "${rb.name}" differ in ${diffs.join('; ')} (use --force to compare anyway)`);
-    for (const d of diffs) io.err(`warning: --force: comparing although the runs differ in ${d}`);
     for (const r of [ra, rb]) if (r.status !== 'complete') io.err(`warning: run "${r.name}" is ${r.status}`);
-    const styling = pairStyles(
-      ra.options.styles as string[],
-      rb.options.styles as string[],
-      { a: sa.style, b: sb.style, only: policy?.styles },
-      { a: ra.name, b: rb.name },
-    );
+    if (policy && o.gate) unmatchedStyles(policy, o.gate, ra, rb, sa.style ?? sb.style);
+    const styling = pairStyles(styleNames(ra), styleNames(rb), { a: sa.style, b: sb.style, only: policy?.styles }, { a: ra.name, b: rb.name });
     if (styling.pairs.length === 0)
       fail(
         sa.style || sb.style
-          ? `say which style of each run to pair: ${ra.name}:STYLE ${rb.name}:STYLE (${ra.name} has ${(ra.options.styles as string[]).join(', ')}; ${rb.name} has ${(rb.options.styles as string[]).join(', ')})`
-          : `runs "${ra.name}" and "${rb.name}" have no style in common (${(ra.options.styles as string[]).join(', ')} vs ${(rb.options.styles as string[]).join(', ')}); pair two with ${ra.name}:STYLE ${rb.name}:STYLE`,
+          ? `say which style of each run to pair: ${ra.name}:STYLE ${rb.name}:STYLE (${ra.name} has ${styleNames(ra).join(', ')}; ${rb.name} has ${styleNames(rb).join(', ')})`
+          : `runs "${ra.name}" and "${rb.name}" have no style in common (${styleNames(ra).join(', ')} vs ${styleNames(rb).join(', ')}); pair two with ${ra.name}:STYLE ${rb.name}:STYLE`,
       );
+    const diffs = comparedDifferences(ra, rb, styling.pairs);
+    if (diffs.length && !o.force) fail(`runs "${ra.name}" and "${rb.name}" differ in ${diffs.join('; ')} (use --force to compare anyway)`);
+    for (const d of diffs) io.err(`warning: --force: comparing although the runs differ in ${d}`);
     const rowsA = readResults(store, ra.id);
     const rowsB = readResults(store, rb.id);
     // Without a gate, compare reports what was stored: no answer is set aside as a near tie.
+    if (policy && o.gate) unmatchedLanguages(policy, o.gate, [ra, rb], [rowsA, rowsB]);
     const deltas = pairedDeltas(rowsA, rowsB, styling.pairs, policy?.tolerance ?? -1);
     if (deltas.length === 0) fail(`runs "${ra.name}" and "${rb.name}" share no queries in ${styling.pairs.map((p) => `${p.a}/${p.b}`).join(', ')}`);
     const gaps = policy

@@ -12,6 +12,7 @@ import { parseMetric, TABLE_METRICS, tieWarnings } from '../../report/metrics.js
 import { list, selection, warnIfIncomplete, type Io } from '../io.js';
 import { openOutFile, refuseOutOverDb } from '../outFile.js';
 import { DEFAULT_DB } from './runs.js';
+import { refuseAmbiguousRef } from '../runref.js';
 
 const ANSWER_FORMAT_OPTION = formatOption(ANSWER_FORMATS);
 
@@ -69,6 +70,7 @@ export async function reportCommand(o: ReportOptions, io: Io): Promise<void> {
     // One report per run, however many of its styles the columns name; columns refer to it by its stored name.
     const columns = (o.runs ?? [o.run ?? 'latest']).map((ref) => {
       // A run whose name holds ':' is found by its whole name before RUN:STYLE is read.
+      if (o.runs) refuseAmbiguousRef(store, ref);
       const spec = o.runs && !findRun(store, ref) ? parseColumn(ref) : { run: ref, style: null };
       const run = requireRun(store, spec.run);
       if (!reports.some((r) => r.run.id === run.id)) {

@@ -9,7 +9,7 @@ import { registerCompare } from './compare.js';
 import { withBudget } from './budget.js';
 import { progressBars } from '../../report/progress.js';
 import { renderTable } from '../../report/table.js';
-import { declareOptions, type Io } from '../io.js';
+import { declareOptions, stopOnClosedPipe, type Io } from '../io.js';
 import { shardFromEnv } from './shard.js';
 import { liveHolder, statusText } from '../../run/lease.js';
 import { formatOption } from '../../report/formatOption.js';
@@ -61,6 +61,9 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const s of signals) process.on(s, onSignal);
+  const releasePipe = stopOnClosedPipe(() => {
+    stop = true;
+  });
   await withStore(o.db, { busyTimeoutMs: o.busyTimeout, createLate: true }, async (store) => {
     const outcome = await evaluate(
       store,
@@ -95,6 +98,7 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
     })
     .finally(() => {
       for (const s of signals) process.off(s, onSignal);
+      releasePipe();
     });
 }
 
