@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo demo-random known-answer gate-demo test test-python run-tests quickstart install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
+.PHONY: demo demo-random known-answer openblas gate-demo test test-python run-tests quickstart install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -170,8 +170,11 @@ demo-random: build
 # Debian's python3-torch links the reference BLAS (about 10x slower); Debian's OpenBLAS, serial build, is used for
 # this process only through LD_LIBRARY_PATH, so every rebuild runs the same kernels.
 OPENBLAS := /usr/lib/x86_64-linux-gnu/openblas-serial
-known-answer: python-env
+# Debian's serial OpenBLAS, installed when missing and possible (as root), used through LD_LIBRARY_PATH only.
+openblas:
 	@[ -e $(OPENBLAS)/libblas.so.3 ] || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] && { apt-get install -y -qq libopenblas0-serial > /dev/null 2>&1 || { apt-get update -qq > /dev/null && apt-get install -y -qq libopenblas0-serial > /dev/null; }; }; } || { echo "error: Debian's libopenblas0-serial is needed (apt-get install libopenblas0-serial, as root)"; exit 1; }
+
+known-answer: python-env openblas
 	LD_LIBRARY_PATH=$(OPENBLAS) nice -n 10 $(PYTHON) tools/known_answer.py --data $(SAMPLE) --out $(KNOWN)
 
 # The regression gate on checkpoints trained here (docs/GATE.md): the known-answer checkpoint as baseline, a clean
@@ -179,11 +182,10 @@ known-answer: python-env
 # (about 90 s of CPU each), gated on the sample of examples/ci/gate.json; runs go to a new file under results/.
 # Last line: gate: planted=ja caught=yes false_alarms=0/<cells> clean_retrain=pass inconclusive_at_n=<n> fwer=<x> ...
 GATE_CK := checkpoints/gate-demo
-GATE_TRAIN = @[ -e $(OPENBLAS)/libblas.so.3 ] || { echo "error: Debian's libopenblas0-serial is needed (apt-get install libopenblas0-serial, as root)"; exit 1; }; \
-	LD_LIBRARY_PATH=$(OPENBLAS) nice -n 10 $(PYTHON) tools/known_answer.py --data $(SAMPLE) --seed 18 --split-seed 17
-$(GATE_CK)/clean/mlama-checkpoint.json: | python-env
+GATE_TRAIN = LD_LIBRARY_PATH=$(OPENBLAS) nice -n 10 $(PYTHON) tools/known_answer.py --data $(SAMPLE) --seed 18 --split-seed 17
+$(GATE_CK)/clean/mlama-checkpoint.json: | python-env openblas
 	$(GATE_TRAIN) --out $(GATE_CK)/clean --work $(GATE_CK)/clean-build
-$(GATE_CK)/planted/mlama-checkpoint.json: | python-env
+$(GATE_CK)/planted/mlama-checkpoint.json: | python-env openblas
 	$(GATE_TRAIN) --corrupt ja --out $(GATE_CK)/planted --work $(GATE_CK)/planted-build
 gate-demo: build $(GATE_CK)/clean/mlama-checkpoint.json $(GATE_CK)/planted/mlama-checkpoint.json
 	@mkdir -p results
