@@ -12,22 +12,11 @@ import { sizeForBudget } from '../src/run/budget.js';
 import { runDifferences } from '../src/run/config.js';
 import { margin, pairedDeltas } from '../src/report/compare.js';
 import type { ResultRow } from '../src/store/db.js';
+import { xorshift32 } from '../src/checkpoint-gen/weights.js';
+import { answerRow } from './support/answer.js';
 
 // The gate's statistics checked against definitions computed another way (direct sums, simulation), and the
 // sample's allocation and choice.
-
-/** A seeded uniform generator for the simulations below. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 /** P(X >= k), X ~ Binomial(n, p), by the plain sum of products (no logs): fine for small n. */
 function tailBySum(n: number, k: number, p: number): number {
@@ -69,7 +58,7 @@ test("Holm's adjustment: worked example, monotone in rank, never below the raw p
 test('Agresti-Min interval: the hand value, and at least nominal coverage at n = 30 by simulation', () => {
   const [lo, hi] = pairedDeltaInterval(100, 10, 2, 0.95);
   assert.ok(Math.abs(lo - -0.14602) < 1e-4 && Math.abs(hi - -0.010842) < 1e-4, `${lo} ${hi}`);
-  const r = rng(7);
+  const r = xorshift32(7);
   const [pl, pg, n] = [0.1, 0.05, 30];
   let covered = 0;
   const draws = 4000;
@@ -90,7 +79,7 @@ test('Agresti-Min interval: the hand value, and at least nominal coverage at n =
 test('power of the exact test agrees with a simulation of it; the minimum detectable drop has the target power', () => {
   const [n, psi, d, alpha] = [150, 0.1, 0.06, 0.05 / 9];
   const exact = mcnemarPower(n, psi, d, alpha);
-  const r = rng(11);
+  const r = xorshift32(11);
   let rejected = 0;
   const draws = 3000;
   for (let s = 0; s < draws; s++) {
@@ -210,25 +199,16 @@ function answer(subject: string, goldScore: number, otherScore: number): ResultR
     { label: 'Paris', score: goldScore },
     { label: 'Rome', score: otherScore },
   ].sort((x, y) => y.score - x.score);
-  return {
-    language: 'en',
-    relation: 'P19',
-    template: '[X] was born in [Y] .',
+  return answerRow({
     subject,
-    style: 'word',
-    golds: ['Paris'],
     lineids: [0],
     top,
     gold_rank: goldScore >= otherScore ? 1 : 2,
     gold_score: goldScore,
     candidates: 2,
-    covered: true,
-    shard: null,
-    sub_uri: null,
-    gold_uris: null,
     tie: false,
     template_main: true,
-  };
+  });
 }
 
 test('floats across machines: a discordant pair within the score tolerance of flipping is a near tie, for neither side', () => {
