@@ -2,12 +2,12 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fail } from './errors.js';
 
-/** The package root (where package.json is), from src/ under tsx or dist/src/ when built. */
-function packageRoot(): string {
-  let dir = import.meta.dirname;
+/** The package root (where package.json is) above `from`: src/ under tsx, or dist/src/ when built. */
+export function packageRoot(from = import.meta.dirname): string {
+  let dir = from;
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
-    if (up === dir) fail('cannot find the package root (package.json) for the bundled prompts/ and contract');
+    if (up === dir) fail(`cannot find the package root (package.json) above ${from}, which holds the bundled prompts/, contract and tools/`);
     dir = up;
   }
   return dir;

@@ -1,16 +1,16 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ExitStatus, fail } from '../../errors.js';
 import type { Io } from '../io.js';
+import { packageRoot } from '../../paths.js';
 
 /** The checkout holding this module (src/ under tsx, dist/src/ when built): the folder with the exporter script. */
 export function checkoutRoot(from = import.meta.dirname): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'tools', 'export_mluke.py')) && existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) fail(`no tools/export_mluke.py above ${from}: mlama export runs from a checkout of mlama-harness`);
-  }
+  const root = packageRoot(from);
+  if (!existsSync(join(root, 'tools', 'export_mluke.py'))) fail(`no tools/export_mluke.py in ${root}: mlama export runs from a checkout of mlama-harness`);
+  return root;
 }
 
 /** The pinned Python environment: the interpreter MLAMA_PYTHON names, else the checkout's .venv. */
