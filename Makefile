@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo demo-random known-answer openblas gate-demo test test-python run-tests quickstart install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
+.PHONY: demo demo-random known-answer openblas gate-demo protocols test test-python run-tests quickstart install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -191,6 +191,12 @@ gate-demo: build $(GATE_CK)/clean/mlama-checkpoint.json $(GATE_CK)/planted/mlama
 	@mkdir -p results
 	$(TSX) tools/gate-demo.ts --baseline $(KNOWN) --clean $(GATE_CK)/clean --planted $(GATE_CK)/planted --planted-language ja \
 		--data $(SAMPLE) --gate examples/ci/gate.json --small 5 --db results/gate-demo-$(DEMO_TAG).sqlite
+
+# The protocol presets' effects on the known-answer checkpoint, choice by choice (docs/PROTOCOLS.md's tables). It does
+# not print issue 34's `protocols:` line: that line holds the authors' script itself against --protocol
+# authors-script, and their script is not run here yet.
+protocols: build
+	$(TSX) tools/protocol-effects.ts $(SAMPLE) $(KNOWN)
 
 # Benchmarks print ratios measured side by side in one run; they are not part of `make test`.
 # The base-shaped checkpoint (2 GiB of random weights, mLUKE-base sizes) is generated once, outside git.
