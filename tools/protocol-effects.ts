@@ -11,6 +11,7 @@ import { readLabelIndex } from '../src/data/labels.js';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { languageQueries, selectedSets } from '../src/prompts/source.js';
 import { loadStyle } from '../src/prompts/styles.js';
+import { mean, meanOfDefined, pct } from '../src/stats.js';
 import { correctAt } from '../src/report/metrics.js';
 import { authorsPrecision, mlamaPrecision, scriptCrashes } from '../src/report/protocolMetrics.js';
 import { selectionOf } from '../src/run/context.js';
@@ -39,7 +40,6 @@ const p1 = (rows: Iterable<ResultRow>) => {
   const a = [...rows];
   return a.filter((r) => correctAt(r, 1)).length / a.length;
 };
-const pct = (x: number) => (100 * x).toFixed(1);
 /** The paper's P@1 of each language (mean over its queries), then the mean over languages. */
 const byLanguage = (rows: ResultRow[]) => {
   const langs = [...new Set(rows.map((r) => r.language))];
@@ -90,7 +90,6 @@ row('entity ranking', 'entity score', 'word score', 'authors-script', '0 (same i
 
 // Query unit and averaging: the same stored answers, counted as each preset counts them.
 const langs = [...new Set(paper.map((r) => r.language))];
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const authorsWord = authorsPrecision(
   authors.filter((r) => r.style === 'word'),
   [1],
@@ -105,7 +104,7 @@ const mlamaWord = mlamaPrecision(mlama.filter((r) => r.style === 'word'));
 const perQueryMlama = mean(langs.map((l) => p1(mlama.filter((r) => r.style === 'word' && r.language === l))));
 const triples = mlamaWord.reduce((n, m) => n + Object.values(m.relations).reduce((t, x) => t + x.triples, 0), 0);
 lines.push(
-  `| query unit + P@k averaging | (relation, template, subject), mean over queries per language | triple (other golds compete), per relation then language, date skipped | mlama | ${triples} triples for ${of(mlama, 'word').size} queries | - | ${pct(perQueryMlama)} | ${pct(mean(mlamaWord.map((m) => m.p1)))} |`,
+  `| query unit + P@k averaging | (relation, template, subject), mean over queries per language | triple (other golds compete), per relation then language, date skipped | mlama | ${triples} triples for ${of(mlama, 'word').size} queries | - | ${pct(perQueryMlama)} | ${pct(meanOfDefined(mlamaWord.map((m) => m.p1)))} |`,
 );
 
 lines.push(
@@ -132,7 +131,7 @@ const ds = openDataset(data);
 const crashes = langs.map((l) => ({ l, ...scriptCrashes(selectedSets(ds, l, { fallback: false })) }));
 lines.push('');
 lines.push(
-  `word P@1, mean over languages: paper ${pct(paperP1)}, authors-script as printed ${pct(microAuthors)}, mlama as printed ${pct(mean(mlamaWord.map((m) => m.p1)))}`,
+  `word P@1, mean over languages: paper ${pct(paperP1)}, authors-script as printed ${pct(microAuthors)}, mlama as printed ${pct(meanOfDefined(mlamaWord.map((m) => m.p1)))}`,
 );
 lines.push(
   `authors' script would stop on: ${crashes.map((c) => `${c.l} ${c.yBeforeX} triples under [Y]-before-[X] templates, ${c.goldMissing} golds missing from the candidate file`).join('; ')}`,

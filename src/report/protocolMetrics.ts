@@ -1,6 +1,7 @@
 import type { RelationSet } from '../data/types.js';
 import type { Protocol } from '../run/protocols.js';
 import type { ResultRow } from '../store/db.js';
+import { mean, pct } from '../stats.js';
 import { isDateRelation } from './metrics.js';
 
 /** What the protocol metrics read of a stored answer. */
@@ -59,8 +60,8 @@ export interface MlamaPrecision {
   language: string;
   /** P@1 per relation: the triples whose own object ranks first, the subject's other objects competing. */
   relations: Record<string, { triples: number; p1: number }>;
-  /** The mean of the relations' P@1 (date relations skipped). */
-  p1: number;
+  /** The mean of the relations' P@1 (date relations skipped); null when every relation was skipped. */
+  p1: number | null;
   skipped: string[];
 }
 
@@ -85,7 +86,7 @@ export function mlamaPrecision(rows: readonly ProtocolRow[]): MlamaPrecision[] {
   return [...out.values()].map(({ hits, ...m }) => {
     const relations = Object.fromEntries([...hits].map(([rel, [n, t]]) => [rel, { triples: t, p1: n / t }]));
     const values = Object.values(relations).map((x) => x.p1);
-    return { ...m, relations, p1: values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0 };
+    return { ...m, relations, p1: mean(values) };
   });
 }
 
@@ -124,8 +125,6 @@ export function protocolMetrics(protocol: Protocol, all: readonly ProtocolRow[])
   if (protocol.averaging === 'relation-then-language') return { protocol: protocol.name, mlama: mlamaPrecision(rows) };
   return undefined;
 }
-
-const pct = (x: number) => (100 * x).toFixed(1);
 
 /** One line per style and language, as the protocol's script would print it. */
 export function protocolMetricLines(m: ProtocolMetrics): string[] {
