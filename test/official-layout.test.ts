@@ -42,7 +42,7 @@ test('the official layout asks the same TREx queries, candidates and golds as th
   }
 });
 
-test('GoogleRE relations are read: labels without Wikidata ids, extra fields ignored, repeated year candidates kept once', () => {
+test('GoogleRE relations are read: labels without Wikidata ids, extra fields ignored, repeated year candidates kept once with their count', () => {
   const ds = openDataset(official().data);
   const sets = new Map([...readLanguage(ds, 'en')].map((s) => [s.relation, s]));
   const born = sets.get('place_of_birth')!;
@@ -57,6 +57,9 @@ test('GoogleRE relations are read: labels without Wikidata ids, extra fields ign
   assert.equal(date.candidates.length, new Set(file).size);
   assert.ok(date.candidates.every((c) => /^\d{4}$/.test(c.label)));
   assert.equal(date.goldAdded, 0);
+  // Ranked once, but each keeps how often the file lists it: the authors' script ranks every copy.
+  for (const c of date.candidates) assert.equal(c.copies ?? 1, file.filter((y) => y === c.label).length, c.label);
+  assert.ok(date.candidates.some((c) => c.copies === 2));
 });
 
 test('a triple line with ids on some lines only: the ids it has are kept, and only the lines without count', () => {

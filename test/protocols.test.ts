@@ -7,7 +7,7 @@ import { readLabelIndex } from '../src/data/labels.js';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { languageQueries, selectedSets } from '../src/prompts/source.js';
 import { loadStyle } from '../src/prompts/styles.js';
-import { authorsPrecision, mlamaPrecision, protocolMetrics, scriptCrashes, type ProtocolRow } from '../src/report/protocolMetrics.js';
+import { authorsPrecision, authorsQuestions, mlamaPrecision, protocolMetrics, scriptCrashes, type ProtocolRow } from '../src/report/protocolMetrics.js';
 import { runDifferences } from '../src/run/config.js';
 import { selectionOf } from '../src/run/context.js';
 import { PROTOCOLS } from '../src/run/protocols.js';
@@ -145,6 +145,7 @@ const row = (relation: string, template: string, subject: string, golds: string[
   golds,
   lineids,
   top: top.map(([label, score]) => ({ label, score })),
+  candidates: top.length,
 });
 
 test('authors-script P@k: keyed by question string across relations, candidates appended per triple, the last triple wins', () => {
@@ -165,6 +166,45 @@ test('authors-script P@k: keyed by question string across relations, candidates 
   assert.deepEqual(merged[0].p, { 1: 0, 3: 1, 4: 1 });
   // Beyond the stored top list the answer is a miss at every k.
   assert.deepEqual(authorsPrecision([row('P1', '[X] in [Y].', 's', ['Z'], top)], [1, 100])[0].p, { 1: 0, 100: 0 });
+});
+
+test('authors-script ranks: a label the candidate file lists twice counts twice; a row whose stored candidates all outscore the answer puts it past them', () => {
+  const top: [string, number][] = [
+    ['A', -1],
+    ['B', -2],
+    ['C', -3],
+    ['D', -4],
+  ];
+  const repeated = row('P1', '[X] in [Y].', 's', ['D'], top);
+  repeated.top[2].copies = 2;
+  // A, B, C, C, D: the script's list holds C twice, so D stands at 5, not 4.
+  assert.deepEqual(authorsPrecision([repeated], [4, 5])[0].p, { 4: 0, 5: 1 });
+  // A relation with 300 candidates, two stored and both above the answer another relation reads last.
+  const big = { ...row('P19', '[X] in [Y].', 's', ['A'], top.slice(0, 2)), candidates: 300 };
+  const small = row('place_of_birth', '[X] in [Y].', 's', ['E'], [['E', -5]]);
+  const [past] = authorsQuestions([big, small], ['P19', 'place_of_birth']);
+  assert.equal(past.answer, 'E');
+  assert.equal(past.rank, Number.POSITIVE_INFINITY);
+  assert.deepEqual(past.top1, { label: 'A', score: -1 });
+  // Every candidate stored: the two above it are all there are.
+  assert.equal(authorsQuestions([{ ...big, candidates: 2 }, small], ['P19', 'place_of_birth'])[0].rank, 3);
+});
+
+test('authors-script ranks: an exact tie keeps the reading order, rows read earlier and candidates listed earlier first', () => {
+  const tiedTop: [string, number][] = [
+    ['A', -1],
+    ['B', -2],
+    ['C', -2],
+    ['D', -3],
+  ];
+  const [c] = authorsQuestions([row('P1', '[X] in [Y].', 's', ['C'], tiedTop)]);
+  assert.deepEqual([c.rank, c.bestRank, c.tiedWith], [3, 2, 1]);
+  const [b] = authorsQuestions([row('P1', '[X] in [Y].', 's', ['B'], tiedTop)]);
+  assert.deepEqual([b.rank, b.bestRank, b.tiedWith], [2, 2, 1]);
+  // A tie in a relation read earlier stands before the answer whatever its place in that row.
+  const earlier = row('P0', '[X] in [Y].', 's', ['Z'], [['E', -2]]);
+  const [e] = authorsQuestions([earlier, row('P1', '[X] in [Y].', 's', ['B'], tiedTop)], ['P0', 'P1']);
+  assert.deepEqual([e.answer, e.rank, e.bestRank, e.tiedWith], ['B', 3, 2, 2]);
 });
 
 test('mlama P@1: one query per triple with the other golds competing, per relation then language, date relations skipped', () => {

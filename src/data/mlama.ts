@@ -284,12 +284,15 @@ export function candidateSet(fileLabels: string[], triples: Triple[]): { candida
   // The first id a label has: a GoogleRE line without one does not hide the id another line gives it.
   const uriOf = new Map<string, string | undefined>();
   for (const t of triples) if (uriOf.get(t.objLabel) === undefined) uriOf.set(t.objLabel, t.objUri);
+  const copies = new Map<string, number>();
+  for (const label of fileLabels) copies.set(label, (copies.get(label) ?? 0) + 1);
   const seen = new Set<string>();
   const candidates: Candidate[] = [];
   for (const label of fileLabels) {
     if (seen.has(label)) continue;
     seen.add(label);
-    candidates.push({ label, uri: uriOf.get(label) });
+    const n = copies.get(label)!;
+    candidates.push(n > 1 ? { label, uri: uriOf.get(label), copies: n } : { label, uri: uriOf.get(label) });
   }
   let goldAdded = 0;
   for (const [label, uri] of uriOf) {

@@ -22,6 +22,9 @@ export interface Candidate {
   label: string;
   /** Wikidata id when the language's triples name one for this label. */
   uri?: string;
+  /** How often the candidate file lists the label, when more than once (GoogleRE's files repeat objects); it is
+   * ranked once, and the authors' script's ranks count every copy (report/protocolMetrics.ts). */
+  copies?: number;
 }
 
 /** One cloze question: a subject under one template, with every gold object of that subject. */

@@ -5,7 +5,7 @@ import { mean, pct } from '../stats.js';
 import { isDateRelation } from './metrics.js';
 
 /** What the protocol metrics read of a stored answer. */
-export type ProtocolRow = Pick<ResultRow, 'language' | 'relation' | 'template' | 'subject' | 'style' | 'golds' | 'lineids' | 'top'> &
+export type ProtocolRow = Pick<ResultRow, 'language' | 'relation' | 'template' | 'subject' | 'style' | 'golds' | 'lineids' | 'top' | 'candidates'> &
   Partial<Pick<ResultRow, 'template_main'>>;
 
 export interface AuthorsPrecision {
@@ -21,34 +21,104 @@ export interface AuthorsPrecision {
 
 const TOLERANCE = 1e-9;
 
+/** One question string as the authors' script ranks it (see authorsPrecision). */
+export interface AuthorsQuestion {
+  style: string;
+  language: string;
+  /** The filled template with [Y] left in: their script's key. */
+  question: string;
+  /** The object of the last triple read: the only answer. */
+  answer: string;
+  /** The best entry of every triple's candidates: the script's top-1 (the first read among equal scores). */
+  top1: { label: string; score: number };
+  /** Where the answer's first copy stands, ties in the script's reading order; Infinity when it is past the
+   * stored candidates. */
+  rank: number;
+  /** Its rank if every tie went its way: one plus the entries that scored higher beyond tolerance. */
+  bestRank: number;
+  /** Another entry's score equals the answer's within tolerance: their order decides the rank. */
+  tied: boolean;
+  /** Entries of other labels scoring within tolerance of the answer: if every tie went against it, bestRank + tiedWith. */
+  tiedWith: number;
+}
+
 /**
- * P@k as the authors' evaluate.py prints it, from stored answers (stored with top-100): results are keyed by the
+ * The question strings of stored answers, ranked as the authors' evaluate.py ranks them: results are keyed by the
  * question string (so two relations sharing a template and subject are one question), every triple of a question
  * appends all its candidates again, and the answer is the object of the last triple read. An answer ranks where
- * its first copy stands in that list: one plus every entry of every triple that scored higher.
+ * its first copy stands in that list: one plus every entry of every triple that scored higher, a label the
+ * candidate file lists twice counted twice.
  * `relationOrder`: the order the script reads relations (templates.jsonl); absent, the rows' order.
  */
-export function authorsPrecision(rows: readonly ProtocolRow[], ks: readonly number[], relationOrder?: readonly string[]): AuthorsPrecision[] {
+export function authorsQuestions(rows: readonly ProtocolRow[], relationOrder?: readonly string[], tolerance = TOLERANCE): AuthorsQuestion[] {
   const order = (r: ProtocolRow) => (relationOrder ? relationOrder.indexOf(r.relation) : 0);
+  const read = (a: ProtocolRow, b: ProtocolRow) => order(a) - order(b) || Math.max(...a.lineids) - Math.max(...b.lineids);
   const groups = new Map<string, ProtocolRow[]>();
   for (const r of rows) {
-    const key = `${r.style}\u0000${r.language}\u0000${r.template.split('[X]').join(r.subject)}`;
+    const key = `${r.style}\u0000${r.language}\u0000${questionOf(r)}`;
     const g = groups.get(key) ?? [];
     g.push(r);
     groups.set(key, g);
   }
-  const out = new Map<string, AuthorsPrecision>();
-  for (const g of groups.values()) {
-    const last = g.reduce((a, b) => (order(b) > order(a) || (order(b) === order(a) && Math.max(...b.lineids) > Math.max(...a.lineids)) ? b : a));
+  return [...groups.values()].map((unsorted) => {
+    const g = [...unsorted].sort(read);
+    const last = g.at(-1)!;
     const answer = last.golds.at(-1)!;
-    const mine = last.top.find((t) => t.label === answer);
-    const ahead = mine ? g.reduce((n, r) => n + r.lineids.length * r.top.filter((t) => t.score > mine.score + TOLERANCE).length, 0) : Number.POSITIVE_INFINITY;
-    const tied = mine ? g.some((r) => r.top.some((t) => t.label !== answer && Math.abs(t.score - mine.score) <= TOLERANCE)) : false;
-    const id = `${last.style}\u0000${last.language}`;
-    const m = out.get(id) ?? { style: last.style, language: last.language, questions: 0, p: Object.fromEntries(ks.map((k) => [k, 0])), ties: 0 };
+    // The answer's first copy is its best-scored one, whichever relation's triple put it there.
+    const mine = g
+      .flatMap((r) => r.top.filter((t) => t.label === answer))
+      .reduce<{ score: number } | undefined>((a, t) => (a && a.score >= t.score ? a : t), undefined);
+    const others = (r: ProtocolRow, keep: (score: number) => boolean) => r.top.filter((t) => t.label !== answer && keep(t.score));
+    // Every triple appends its candidates again, and a label the file lists twice stands there twice.
+    const entries = (keep: (score: number) => boolean, rs = g) =>
+      rs.reduce((n, r) => n + r.lineids.length * others(r, keep).reduce((c, t) => c + (t.copies ?? 1), 0), 0);
+    const higher = (score: number) => score > mine!.score + tolerance;
+    // A row whose every stored candidate scored higher may hold more past them: the rank is past what is stored.
+    const past = !mine || g.some((r) => r.candidates > r.top.length && others(r, higher).length === r.top.length);
+    const ahead = past ? Number.POSITIVE_INFINITY : entries(higher);
+    const tied = (score: number) => Math.abs(score - mine!.score) <= tolerance;
+    const tiedWith = mine ? entries(tied) : 0;
+    // Among tied entries the script keeps reading order: rows read earlier, then its own row's candidates listed
+    // before it (the stored order breaks exact ties by candidate order too; a repeated label's copies are taken
+    // to stand where its first does).
+    const home = g.findIndex((r) => r.top.some((t) => t.label === answer && tied(t.score)));
+    const beforeMine = (r: ProtocolRow) =>
+      r.top.slice(
+        0,
+        r.top.findIndex((x) => x.label === answer),
+      );
+    const tiedBefore = mine
+      ? entries(tied, g.slice(0, home)) +
+        beforeMine(g[home])
+          .filter((t) => tied(t.score))
+          .reduce((c, t) => c + (t.copies ?? 1), 0)
+      : 0;
+    const top1 = g.flatMap((r) => r.top.slice(0, 1)).reduce((a, b) => (b.score > a.score ? b : a), { label: '', score: Number.NEGATIVE_INFINITY });
+    return {
+      style: last.style,
+      language: last.language,
+      question: questionOf(last),
+      answer,
+      top1: { label: top1.label, score: top1.score },
+      rank: ahead + tiedBefore + 1,
+      bestRank: ahead + 1,
+      tied: tiedWith > 0,
+      tiedWith,
+    };
+  });
+}
+
+const questionOf = (r: ProtocolRow) => r.template.split('[X]').join(r.subject);
+
+/** P@k as the authors' evaluate.py prints it, from stored answers (stored with top-100), over authorsQuestions. */
+export function authorsPrecision(rows: readonly ProtocolRow[], ks: readonly number[], relationOrder?: readonly string[]): AuthorsPrecision[] {
+  const out = new Map<string, AuthorsPrecision>();
+  for (const q of authorsQuestions(rows, relationOrder)) {
+    const id = `${q.style}\u0000${q.language}`;
+    const m = out.get(id) ?? { style: q.style, language: q.language, questions: 0, p: Object.fromEntries(ks.map((k) => [k, 0])), ties: 0 };
     m.questions += 1;
-    if (tied) m.ties += 1;
-    for (const k of ks) if (ahead + 1 <= k) m.p[k] += 1;
+    if (q.tied) m.ties += 1;
+    for (const k of ks) if (q.rank <= k) m.p[k] += 1;
     out.set(id, m);
   }
   for (const m of out.values()) for (const k of ks) m.p[k] /= m.questions;

@@ -133,6 +133,9 @@ async function scoreLanguage(x: Execution, lang: string, warn: (w: string) => vo
  * What was read at the start must still be what is there: answers scored under other weights, data or style
  * definitions cannot be counted as this run's.
  */
+/** A candidate the file lists more than once keeps its count on the stored answer (the authors' ranks count it). */
+const copiesOf = (c: { copies?: number } | undefined) => (c?.copies ? { copies: c.copies } : {});
+
 function checkInputsUnchanged(name: string, ctx: RunContext, inputs: RunInputs): void {
   clearHashCache();
   const now: RunInputs = {
@@ -156,7 +159,12 @@ export function toRow(s: ScoredQuery, shard: string | null): ResultRow {
     style: s.built.style.name,
     golds: q.golds.map((g) => g.label),
     lineids: q.lineids,
-    top: s.top.map((t) => ({ label: t.label, score: Number.isFinite(t.score) ? t.score : -1e30, uri: candidates[t.index]?.uri ?? null })),
+    top: s.top.map((t) => ({
+      label: t.label,
+      score: Number.isFinite(t.score) ? t.score : -1e30,
+      uri: candidates[t.index]?.uri ?? null,
+      ...copiesOf(candidates[t.index]),
+    })),
     gold_rank: s.goldRank,
     gold_score: Number.isFinite(s.goldScore) ? s.goldScore : -1e30,
     candidates: s.candidates,

@@ -14,7 +14,7 @@ export interface ResultRow {
   golds: string[];
   lineids: number[];
   /** The best candidates, best first (10 by default); `uri` is the candidate's Wikidata id when the data gives one. */
-  top: { label: string; score: number; uri?: string | null }[];
+  top: { label: string; score: number; uri?: string | null; copies?: number }[];
   gold_rank: number;
   gold_score: number;
   candidates: number;
