@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import type { AuthorsPrecision, AuthorsQuestion } from '../src/report/protocolMetrics.js';
+import { compareAuthors, NEAR_TIE, type TheirResult } from '../tools/protocols/authorsCompare.js';
+
+const q = (question: string, answer: string, top1: string, rank: number, tiedWith = 0, bestRank = rank): AuthorsQuestion => ({
+  style: 'word',
+  language: 'en',
+  question,
+  answer,
+  top1: { label: top1, score: -1 },
+  rank,
+  bestRank,
+  tied: tiedWith > 0,
+  tiedWith,
+});
+const precision = (p: Record<number, number>, questions: number): AuthorsPrecision => ({ style: 'word', language: 'en', questions, p, ties: 0 });
+
+test('the authors-script check: equal top-1 and gold rank, a near tie within tolerance, and a real difference named', () => {
+  const theirs: TheirResult = {
+    metrics: { k1: 1 / 3, k5: 1 },
+    output: {
+      'a [Y]': {
+        answer: 'A',
+        candidates: [
+          ['A', -1],
+          ['B', -2],
+        ],
+      },
+      // B and C within NEAR_TIE: the script put B first, the harness C; the answer C is second or first.
+      'b [Y]': {
+        answer: 'C',
+        candidates: [
+          ['B', -1],
+          ['C', -1 - NEAR_TIE / 2],
+          ['D', -3],
+        ],
+      },
+      'c [Y]': {
+        answer: 'E',
+        candidates: [
+          ['F', -1],
+          ['G', -2],
+          ['E', -3],
+        ],
+      },
+    },
+  };
+  const ours = [q('a [Y]', 'A', 'A', 1), q('b [Y]', 'C', 'C', 1, 1), q('c [Y]', 'E', 'G', 2)];
+  const a = compareAuthors(theirs, ours, precision({ 1: 2 / 3, 5: 1 }, 3), 100);
+  assert.equal(a.questions, 3);
+  assert.equal(a.answerEqual, 3);
+  assert.deepEqual([a.top1Equal, a.top1NearTies], [2, 1]);
+  assert.deepEqual([a.rankEqual, a.rankNearTies], [2, 1]);
+  assert.deepEqual(a.differences, ['c [Y]: top-1 F (script) vs G', 'c [Y]: gold rank 3 (script) vs 2']);
+  // P@1: the script counts 1, the harness 2; the near tie allows 1 to 2.
+  assert.deepEqual(a.pAtK, [
+    { k: 1, theirs: 1, ours: 2, span: [1, 2] },
+    { k: 5, theirs: 3, ours: 3, span: [3, 3] },
+  ]);
+});
+
+test('the authors-script check: a question one side lacks is named, and ranks past the stored candidates are equal', () => {
+  const theirs: TheirResult = {
+    metrics: { k1: 0 },
+    output: {
+      'a [Y]': { answer: 'A', candidates: [...Array.from({ length: 120 }, (_, i): [string, number] => [`x${i}`, -i]), ['A', -500]] },
+      'only theirs [Y]': { answer: 'B', candidates: [['B', -1]] },
+    },
+  };
+  const a = compareAuthors(theirs, [q('a [Y]', 'A', 'x0', Number.POSITIVE_INFINITY), q('only ours [Y]', 'C', 'C', 1)], precision({ 1: 0 }, 2), 100);
+  assert.deepEqual(a.onlyTheirs, ['only theirs [Y]']);
+  assert.deepEqual(a.onlyOurs, ['only ours [Y]']);
+  assert.equal(a.rankEqual, 1);
+  assert.deepEqual(a.differences, []);
+});

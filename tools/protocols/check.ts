@@ -1,0 +1,36 @@
+// Issue 34's check: the public scripts themselves against the harness's presets, on a checkpoint trained here.
+//   node --import tsx tools/protocols/check.ts [--model CK --hf HF_DIR --data FLAT --work DIR --languages en,ja,ar,zh]
+// Prints per mode and language what agreed, every disagreement beyond tolerance, and one last line:
+// protocols: authors-script top1_equal=<n>/<m> p_at_k_equal=<yes|no> mlama top1_equal=<n>/<m> paper_vs_authors_p1_delta=<x>
+import { authorsOptions, checkAuthorsScript } from './authors-script.js';
+
+const o = authorsOptions(process.argv.slice(2));
+let a: ReturnType<typeof checkAuthorsScript>;
+try {
+  a = checkAuthorsScript(o);
+} catch (e) {
+  // The runner has printed its own one-line error on stderr; a failed child is not a second stack trace.
+  console.error(`error: the authors' script check stopped: ${(e as Error).message.split('\n')[0]}`);
+  process.exit(1);
+}
+for (const l of a.layout.leftOut) console.log(`left out (the script stops on [Y] before [X]): ${l.language} ${l.relation}, ${l.triples} triples`);
+console.log(`added to candidate files (the script asserts they are there): ${a.layout.objectsAdded} objects, ${a.layout.subjectsAdded} subjects`);
+let top1 = 0;
+let total = 0;
+let pAtKEqual = true;
+for (const { mode, language, agreement: g } of a.agreements) {
+  top1 += g.top1Equal;
+  total += g.questions + g.onlyTheirs.length + g.onlyOurs.length;
+  // Equal: the same count, or both within what the near ties allow (a tie's order is the script's reading order).
+  const within = (x: (typeof g.pAtK)[number], v: number) => v >= x.span[0] && v <= x.span[1];
+  const p = g.pAtK.map((x) => `P@${x.k} ${x.theirs}${x.theirs === x.ours ? '' : `/${x.ours} (ties allow ${x.span.join('-')})`}`).join(' ');
+  if (g.pAtK.some((x) => x.theirs !== x.ours && !(within(x, x.theirs) && within(x, x.ours))) || g.onlyTheirs.length || g.onlyOurs.length) pAtKEqual = false;
+  console.log(
+    `authors-script ${mode} ${language}: ${g.questions} questions (${g.onlyTheirs.length} only theirs, ${g.onlyOurs.length} only ours); answer ${g.answerEqual}, top-1 ${g.top1Equal} (${g.top1NearTies} near ties), gold rank ${g.rankEqual} (${g.rankNearTies} near ties) equal; printed hits ${p}`,
+  );
+  for (const d of g.differences.slice(0, 5)) console.log(`  differs: ${d}`);
+}
+const delta = a.paperMinusAuthorsP1;
+console.log(
+  `protocols: authors-script top1_equal=${top1}/${total} p_at_k_equal=${pAtKEqual ? 'yes' : 'no'} mlama top1_equal=?/? paper_vs_authors_p1_delta=${delta >= 0 ? '+' : ''}${delta.toFixed(1)}`,
+);
