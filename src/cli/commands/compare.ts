@@ -9,6 +9,7 @@ import { GATE_EXIT, judge } from '../../gate/gate.js';
 import { DEFAULT_POLICY, readPolicy, type GatePolicy } from '../../gate/policy.js';
 import { compareHeader, gateJunit, gateLines, gateMarkdown, gateTable, overall, type Compared } from '../../gate/render.js';
 import { points, type Io } from '../io.js';
+import { formatOption } from '../../report/formatOption.js';
 import { refuseAmbiguousRef, styleNames } from '../runref.js';
 
 export interface CompareOptions {
@@ -20,10 +21,14 @@ export interface CompareOptions {
   force?: boolean;
   /** A key of COMPARE_METRICS; absent: the gate file's metric, else P@1. */
   metric?: string;
-  format: string;
+  format: CompareFormat;
 }
 
-const FORMATS = ['table', 'json', 'markdown', 'junit'];
+const FORMAT = formatOption(['table', 'json', 'markdown', 'junit'] as const, {
+  markdown: 'a summary for a CI page',
+  junit: 'JUnit XML of a gate: a test case per cell, the pooled test and each gap',
+});
+type CompareFormat = ReturnType<typeof FORMAT.parse>;
 
 function fraction(flag: string): (v: string) => number {
   return (v) => {
@@ -56,7 +61,7 @@ export function registerCompare(program: Command, io: Io): void {
     .option('--alpha <a>', 'gate: family-wise error rate (default 0.05)', fraction('--alpha'))
     .option('--power <p>', 'gate: power at the allowed drop (default 0.8)', fraction('--power'))
     .option('--force', 'compare runs over different data or options anyway; says what it overrode')
-    .option('--format <fmt>', 'table | json | markdown | junit', 'table')
+    .option(FORMAT.flags, FORMAT.help, FORMAT.parse, FORMAT.default)
     .action((a: string, b: string, o: CompareOptions) => compareCommand(a, b, o, io));
 }
 
@@ -149,7 +154,6 @@ function unmatchedLanguages(p: GatePolicy, file: string, runs: RunRecord[], rows
 
 /** `mlama compare`: paired deltas of two runs; with a gate, exit 0 pass, 1 regressed, 4 inconclusive. */
 export async function compareCommand(a: string, b: string, o: CompareOptions, io: Io): Promise<void> {
-  if (!FORMATS.includes(o.format)) fail(`--format must be table, json, markdown or junit, got "${o.format}"`);
   const policy = policyFrom(o);
   if (o.format === 'junit' && !policy) fail('--format junit reports a gate: give --fail-on-drop or --gate');
   const metric = compareMetric(policy?.metric ?? o.metric ?? 'p_at_1');
@@ -202,7 +206,7 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
 
 function print(
   io: Io,
-  format: string,
+  format: CompareFormat,
   x: { ra: RunRecord; rb: RunRecord; compared: Compared; deltas: PairedDelta[]; gate?: ReturnType<typeof judge>; policy?: GatePolicy },
 ): void {
   const { compared, gate } = x;
