@@ -140,16 +140,15 @@ test("the scorer's settings come from the options' entries: defaults, given valu
   assert.deepEqual(scorerSettings({ protocol: 'authors-script', batchSize: 8, tokenBudget: 512, threads: 2 }), { topK: 100, batchSize: 8, tokenBudget: 512 });
   const table: OptionTable = {
     ...RUN_OPTIONS,
-    top: {
-      flags: '--top <n>',
+    keep: {
+      flags: '--keep <n>',
       help: 'predictions stored per answer',
-      parse: count('--top'),
+      parse: count('--keep'),
       identity: null,
       stored: 'number',
       scorer: (topK: number) => ({ topK }),
     },
   };
-  assert.equal(scorerSettings({ top: 3 }, table).topK, 3);
+  assert.equal(scorerSettings({ keep: 3 }, table).topK, 3);
   assert.equal(scorerSettings({ protocol: 'authors-script' }, table).topK, 100);
-  assert.deepEqual(scorerSettings({ top: 3 }), { topK: 10, batchSize: 64, tokenBudget: 4096 });
 });
