@@ -194,9 +194,17 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
     const paired = deltas.reduce((s, d) => s + d.paired, 0);
     const inPairs = (rows: typeof rowsA, side: 'a' | 'b') => styling.pairs.reduce((s, p) => s + rows.filter((r) => r.style === p[side]).length, 0);
     const unpaired = { a: inPairs(rowsA, 'a') - paired, b: inPairs(rowsB, 'b') - paired };
+    const { key, label } = metric;
     const compared: Compared = {
-      ...{ a: ra.name, b: rb.name, pairs: styling.pairs, left_out: styling.leftOut, unpaired, paired, overridden: diffs, gaps },
-      metric: { key: metric.key, label: metric.label },
+      a: ra.name,
+      b: rb.name,
+      pairs: styling.pairs,
+      left_out: styling.leftOut,
+      unpaired,
+      paired,
+      overridden: diffs,
+      gaps,
+      metric: { key, label },
     };
     const gate = policy ? judge(deltas, policy) : undefined;
     print(io, o.format, { ra, rb, compared, deltas, gate, policy });
