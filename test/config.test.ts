@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command } from 'commander';
 import { HarnessError } from '../src/errors.js';
-import { count, identityKeys, readStored, RUN_OPTIONS, runDifferences, storedOptions, withStoredOptions, type OptionTable } from '../src/run/config.js';
+import {
+  count,
+  identityKeys,
+  readStored,
+  RUN_OPTIONS,
+  runDifferences,
+  scorerSettings,
+  storedOptions,
+  withStoredOptions,
+  type OptionTable,
+} from '../src/run/config.js';
 import { declareOptions } from '../src/cli/io.js';
 
 // The run configuration is one table: commander options, stored options, resume and the comparable identity all
@@ -123,4 +133,22 @@ test('commands are plain functions: they throw typed errors and never set the ex
       .map((l) => `${f}: ${l.trim()}`),
   );
   assert.deepEqual(exits, ["runs.ts: if (sig === 'SIGINT') process.exit(130);"]);
+});
+
+test("the scorer's settings come from the options' entries: defaults, given values, and an option added to the table alone", () => {
+  assert.deepEqual(scorerSettings({}), { topK: 10, batchSize: 64, tokenBudget: 4096 });
+  assert.deepEqual(scorerSettings({ protocol: 'authors-script', batchSize: 8, tokenBudget: 512, threads: 2 }), { topK: 100, batchSize: 8, tokenBudget: 512 });
+  const table: OptionTable = {
+    ...RUN_OPTIONS,
+    keep: {
+      flags: '--keep <n>',
+      help: 'predictions stored per answer',
+      parse: count('--keep'),
+      identity: null,
+      stored: 'number',
+      scorer: (topK: number) => ({ topK }),
+    },
+  };
+  assert.equal(scorerSettings({ keep: 3 }, table).topK, 3);
+  assert.equal(scorerSettings({ protocol: 'authors-script' }, table).topK, 100);
 });

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
 import { mcnemarExact } from '../src/report/compare.js';
+import { COMPARE_METRICS } from '../src/report/metrics.js';
 
 // compare across style sets and styles (issue 31), the gate file and its formats, run --sample and --budget
 // (issue 33): through the CLI, on the bundled sample.
@@ -278,4 +279,62 @@ test('over different data (--force), a query whose golds changed is not paired, 
   const gated = await cli('compare', 'both', 'other-golds', '--db', db, '--force', '--fail-on-drop', '50');
   assert.equal(gated.code, 1, gated.out + gated.err);
   assert.match(gated.out, /^FAIL: run "other-golds" answers 289 of the 299 en\/word queries of "both"/m);
+});
+
+test('compare --metric p_at_10 pairs hits at rank 10 in every format; the gate file may name the metric; a metric without per-answer hits is refused', async () => {
+  const hits = (name: string, language: string, k: number) => {
+    const raw = new Database(db, { readonly: true });
+    const n = raw
+      .prepare(
+        `SELECT count(*) FROM results WHERE run_id = (SELECT id FROM runs WHERE name = ?) AND style = 'word' AND language = ? AND covered = 1 AND json_array_length(top) > 0 AND gold_rank <= ?`,
+      )
+      .pluck()
+      .get(name, language, k) as number;
+    raw.close();
+    return n;
+  };
+  const at10 = JSON.parse((await cli('compare', 'both', 'word-only', '--db', db, '--metric', 'p_at_10', '--format', 'json')).out);
+  const at1 = JSON.parse((await cli('compare', 'both', 'word-only', '--db', db, '--format', 'json')).out);
+  assert.deepEqual([at10.metric, at1.metric], ['p_at_10', 'p_at_1']);
+  for (const [json, k] of [
+    [at10, 10],
+    [at1, 1],
+  ] as const)
+    for (const d of json.deltas) {
+      assert.equal(d.a_correct, hits('both', d.language, k), `${d.language} A at ${k}`);
+      assert.equal(d.b_correct, hits('word-only', d.language, k), `${d.language} B at ${k}`);
+      assert.equal(d[`p_at_${k}_a`], d.a_correct / d.paired);
+      assert.equal(d[`p_at_${k}_b`], d.b_correct / d.paired);
+    }
+  assert.ok(
+    at10.deltas.some((d: { a_correct: number }, i: number) => d.a_correct > at1.deltas[i].a_correct),
+    'P@10 counts more hits than P@1',
+  );
+  const table = await cli('compare', 'both', 'word-only', '--db', db, '--metric', 'p_at_10');
+  assert.match(table.out, /│ A P@10 +│ B P@10 +│/);
+  // The gate file's metric, judged and named in JSON, markdown and JUnit; --metric overrides the file, as flags do.
+  const gate = join(dir, 'at10.json');
+  writeFileSync(gate, JSON.stringify({ metric: 'p_at_10', max_drop: 50, styles: ['word'] }));
+  const gated = JSON.parse((await cli('compare', 'both', 'word-only', '--db', db, '--gate', gate, '--format', 'json')).out);
+  assert.deepEqual([gated.metric, gated.policy.metric], ['p_at_10', 'p_at_10']);
+  assert.deepEqual(
+    gated.gate.cells.map((c: { a_correct: number }) => c.a_correct),
+    at10.deltas.map((d: { a_correct: number }) => d.a_correct),
+  );
+  const md = await cli('compare', 'both', 'word-only', '--db', db, '--gate', gate, '--format', 'markdown');
+  assert.match(md.out, /^\| language \| style \| paired \| A P@10 \| B P@10 \|/m);
+  const junit = await cli('compare', 'both', 'word-only', '--db', db, '--gate', gate, '--format', 'junit');
+  assert.match(junit.out, /<property name="metric" value="p_at_10"\/>/);
+  const flag = JSON.parse((await cli('compare', 'both', 'word-only', '--db', db, '--gate', gate, '--metric', 'p_at_1', '--format', 'json')).out);
+  assert.deepEqual([flag.metric, flag.policy.metric], ['p_at_1', 'p_at_1']);
+  for (const key of ['mrr', 'macro_p_at_1', 'entity_coverage', 'p_at_3x']) {
+    const r = await cli('compare', 'both', 'word-only', '--db', db, '--metric', key);
+    assert.equal(r.code, 2, key);
+    assert.ok(r.err.startsWith(`error: --metric must be one of ${COMPARE_METRICS.map((d) => d.key).join(', ')} (`), r.err);
+    assert.ok(r.err.endsWith(`got "${key}"\n`), r.err);
+  }
+  writeFileSync(gate, JSON.stringify({ metric: 'mrr' }));
+  const badFile = await cli('compare', 'both', 'word-only', '--db', db, '--gate', gate);
+  assert.equal(badFile.code, 2);
+  assert.match(badFile.err, /at10\.json: metric must be one of p_at_1, .*, got "mrr"\n$/);
 });

@@ -11,6 +11,7 @@ import { allocate, sampleSubjects } from '../src/prompts/sample.js';
 import { sizeForBudget } from '../src/run/budget.js';
 import { runDifferences } from '../src/run/config.js';
 import { margin, pairedDeltas } from '../src/report/compare.js';
+import { COMPARE_METRICS, compareMetric, metricDef, P_AT_K } from '../src/report/metrics.js';
 import type { ResultRow } from '../src/store/db.js';
 import { xorshift32 } from '../src/checkpoint-gen/weights.js';
 import { answerRow } from './support/answer.js';
@@ -220,6 +221,58 @@ test('floats across machines: a discordant pair within the score tolerance of fl
   assert.deepEqual([strict.losses, strict.near_ties], [2, 0]);
   assert.equal(margin(answer('x', -1, -1.5)), 0.5);
   assert.equal(margin(answer('x', -2, -1.5)), -0.5);
+});
+
+test('at rank k the margin is to the k-th best other candidate, and pairing at P@k sets aside near ties at that boundary', () => {
+  const ranked = (subject: string, gold: number, others: number[]) =>
+    answerRow({
+      subject,
+      top: [{ label: 'Paris', score: gold }, ...others.map((score, i) => ({ label: `c${i}`, score }))].sort((x, y) => y.score - x.score),
+      gold_rank: 1 + others.filter((o) => o > gold).length,
+      gold_score: gold,
+      candidates: others.length + 1,
+    });
+  const first = ranked('x', -1, [-1.25, -1.5, -2]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((k) => margin(first, k)),
+    [0.25, 0.5, 1, Infinity],
+  );
+  const third = ranked('x', -1.5, [-1, -1.25, -2]);
+  assert.deepEqual(
+    [1, 2, 3].map((k) => margin(third, k)),
+    [-0.5, -0.25, 0.5],
+  );
+  assert.equal(margin(third), margin(third, 1));
+  // At P@5: s1 A ranks the gold 5th by 1e-7 over the 5th other candidate, B 6th (a near tie); s2 A 3rd, B 7th (a
+  // loss at 5, while both miss at 1); s3 both 1st.
+  const others = [-1, -1.1, -1.2, -1.3, -1.4, -1.5, -1.6];
+  const a = [ranked('s1', -1.3999999, others), ranked('s2', -1.15, others), ranked('s3', 0, others)];
+  const b = [ranked('s1', -1.4000001, others), ranked('s2', -1.55, others), ranked('s3', 0, others)];
+  const at5 = metricDef('p_at_5');
+  const [d] = pairedDeltas(a, b, [{ a: 'word', b: 'word' }], 1e-5, at5);
+  assert.deepEqual([d.paired, d.a_correct, d.b_correct, d.losses, d.gains, d.near_ties], [3, 3, 1, 1, 0, 1]);
+  assert.deepEqual([d.value_a, d.value_b], [1, 1 / 3]);
+  const [strict] = pairedDeltas(a, b, [{ a: 'word', b: 'word' }], 0, at5);
+  assert.deepEqual([strict.losses, strict.near_ties], [2, 0]);
+  const [at1] = pairedDeltas(a, b, [{ a: 'word', b: 'word' }], 1e-5);
+  assert.deepEqual([at1.a_correct, at1.losses, at1.near_ties], [1, 0, 0]);
+  assert.throws(() => pairedDeltas(a, b, [], 1e-5, metricDef('mrr')), /metric "mrr" is not one/);
+});
+
+test('compare takes the metrics with a per-answer hit at a rank: every P@k of the table, none of the averages; the gate file may name one', () => {
+  assert.deepEqual(
+    COMPARE_METRICS.map((d) => d.key),
+    P_AT_K.map((k) => `p_at_${k}`),
+  );
+  for (const key of ['mrr', 'macro_p_at_1', 'entity_coverage', 'p_at_1_covered', 'ties'])
+    assert.throws(
+      () => compareMetric(key),
+      (e: Error) => e.message.startsWith(`--metric must be one of ${COMPARE_METRICS.map((d) => d.key).join(', ')}`) && e.message.endsWith(`got "${key}"`),
+    );
+  assert.equal(compareMetric('p_at_10').hitAt, 10);
+  assert.equal(policyOf({}, 'g.json').metric, 'p_at_1');
+  assert.equal(policyOf({ metric: 'p_at_5' }, 'g.json').metric, 'p_at_5');
+  assert.throws(() => policyOf({ metric: 'mrr' }, 'g.json'), /g\.json: metric must be one of p_at_1, .*got "mrr"$/);
 });
 
 test('budget: the sample size is the budget over the summed per-query seconds of the languages, rounded down', () => {

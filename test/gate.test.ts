@@ -4,6 +4,7 @@ import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { cli, SAMPLE_DATA, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
+import { FORMATS } from '../src/report/formatOption.js';
 
 // compare --fail-on-drop is a gate: it parses its threshold strictly, fails closed on runs it cannot judge, and
 // calls a cell too small to show the drop inconclusive (exit 4), never ok.
@@ -121,8 +122,12 @@ test('a gate against a run lacking a language/style or some queries of A fails c
   assert.match(r2.out, /FAIL: run "fewer" answers \d+ of the \d+ zh\/entity queries of "a"/);
 });
 
-test('compare --format xml is refused', async () => {
+test('compare --format xml is refused; the check and the help come from the one format map (formatOption)', async () => {
   const r = await cli('compare', 'a', 'same', '--db', db, '--format', 'xml');
   assert.equal(r.code, 2);
   assert.match(r.err, /--format must be table, json, markdown or junit, got "xml"/);
+  const help = (await cli('compare', '--help')).out.replace(/\s+/g, ' ');
+  for (const f of ['table', 'json', 'markdown', 'junit']) assert.match(help, new RegExp(`\\b${f} \\(`), f);
+  assert.match(help, /table \(terminal table\) \| json \(JSON\)/);
+  assert.ok(Object.hasOwn(FORMATS, 'junit'));
 });

@@ -4,7 +4,7 @@ import { FAMILIES } from '../src/model/families/index.js';
 import { availableStyles, loadStyle } from '../src/prompts/styles.js';
 import { FORMATS } from '../src/report/formatOption.js';
 import { REPORT_FORMATS } from '../src/report/formats.js';
-import { METRICS } from '../src/report/metrics.js';
+import { COMPARE_METRICS, METRICS } from '../src/report/metrics.js';
 import { cli } from './support/cli.js';
 
 // What each listing must hold, read from the registry it lists: adding to a registry needs no edit here.
@@ -16,7 +16,16 @@ const EXPECTED: Record<string, { key: string; rows: Record<string, unknown>[] }>
       .map((f) => loadStyle(f))
       .map((s) => ({ name: s.name, head: s.head })),
   },
-  metrics: { key: 'key', rows: METRICS.map((m) => ({ key: m.key, label: m.label, aggregate: m.aggregate, higher_is_better: m.higherIsBetter })) },
+  metrics: {
+    key: 'key',
+    rows: METRICS.map((m) => ({
+      key: m.key,
+      label: m.label,
+      aggregate: m.aggregate,
+      higher_is_better: m.higherIsBetter,
+      compare: COMPARE_METRICS.includes(m),
+    })),
+  },
   formats: { key: 'name', rows: Object.keys(FORMATS).map((name) => ({ name, report: Object.hasOwn(REPORT_FORMATS, name) })) },
 };
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fail } from '../errors.js';
+import { compareMetric } from '../report/metrics.js';
 
 /**
  * A gate's policy: what drop it allows per language, at what error rate and power, on which styles and sample.
@@ -10,7 +11,9 @@ export interface GatePolicy {
   alpha: number;
   /** Chance of detecting a drop of the allowed size; sets the minimum detectable drop. */
   power: number;
-  /** Allowed drop in P@1 points: a default, and per language where it differs. */
+  /** The metric judged, a key of COMPARE_METRICS (src/report/metrics.ts): P@1 unless the file or `--metric` says. */
+  metric: string;
+  /** Allowed drop in points of the metric: a default, and per language where it differs. */
   max_drop: { default: number; languages: Record<string, number> };
   /** Scores this close are ties: an answer this close to flipping counts for neither side. */
   tolerance: number;
@@ -20,13 +23,13 @@ export interface GatePolicy {
   sample?: { size: number; seed: number };
 }
 
-export const DEFAULT_POLICY: GatePolicy = { alpha: 0.05, power: 0.8, max_drop: { default: 5, languages: {} }, tolerance: 1e-5 };
+export const DEFAULT_POLICY: GatePolicy = { alpha: 0.05, power: 0.8, metric: 'p_at_1', max_drop: { default: 5, languages: {} }, tolerance: 1e-5 };
 
 export function maxDropFor(p: GatePolicy, language: string | null): number {
   return (language !== null ? p.max_drop.languages[language] : undefined) ?? p.max_drop.default;
 }
 
-const FIELDS = ['alpha', 'power', 'max_drop', 'tolerance', 'styles', 'sample'];
+const FIELDS = ['alpha', 'power', 'metric', 'max_drop', 'tolerance', 'styles', 'sample'];
 
 /** A gate file's fields checked one by one; every error is one line naming the file and the field. */
 export function policyOf(value: unknown, where: string): GatePolicy {
@@ -39,6 +42,7 @@ export function policyOf(value: unknown, where: string): GatePolicy {
   const p: GatePolicy = { ...DEFAULT_POLICY, max_drop: { default: DEFAULT_POLICY.max_drop.default, languages: {} } };
   if (o.alpha !== undefined) p.alpha = num('alpha', o.alpha, (x) => x > 0 && x < 1, 'a number between 0 and 1');
   if (o.power !== undefined) p.power = num('power', o.power, (x) => x > 0 && x < 1, 'a number between 0 and 1');
+  if (o.metric !== undefined) p.metric = compareMetric(o.metric, `${where}: metric`).key;
   if (o.tolerance !== undefined) p.tolerance = num('tolerance', o.tolerance, (x) => x >= 0, 'a non-negative number');
   const points = (field: string, v: unknown) => num(field, v, (x) => x >= 0 && x <= 100, 'a number of points from 0 to 100');
   if (typeof o.max_drop === 'number' || (o.max_drop !== undefined && (typeof o.max_drop !== 'object' || o.max_drop === null || Array.isArray(o.max_drop))))

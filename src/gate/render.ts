@@ -13,6 +13,8 @@ export interface Compared {
   paired: number;
   overridden: string[];
   gaps: string[];
+  /** The metric compared per answer (`compare --metric`, P@1 by default): its key and its column label. */
+  metric: { key: string; label: string };
 }
 
 const f1 = (x: number) => x.toFixed(1);
@@ -38,12 +40,12 @@ function rowOf(c: CellVerdict | (GateResult['pooled'] & { language: string; styl
   ];
 }
 
-const HEAD = [
+const head = (c: Compared) => [
   'language',
   'style',
   'paired',
-  'A P@1',
-  'B P@1',
+  `A ${c.metric.label}`,
+  `B ${c.metric.label}`,
   'B-A pts',
   'CI pts',
   'losses',
@@ -83,8 +85,8 @@ export function overall(g: GateResult, c: Compared): Outcome {
   return c.gaps.length ? 'regressed' : g.outcome;
 }
 
-export function gateTable(g: GateResult, colour: boolean): string {
-  return renderTable(HEAD, g.cells.map(rowOf), { colour });
+export function gateTable(g: GateResult, c: Compared, colour: boolean): string {
+  return renderTable(head(c), g.cells.map(rowOf), { colour });
 }
 
 function comparedLine(c: Compared): string {
@@ -107,18 +109,19 @@ const ICON: Record<Outcome, string> = { pass: 'pass', regressed: '**REGRESSED**'
 /** A summary for a CI page (GitHub's step summary, a merge-request note). */
 export function gateMarkdown(g: GateResult, c: Compared): string {
   const outcome = overall(g, c);
+  const cols = head(c);
   const out = [
     `### mLAMA regression gate: ${ICON[outcome]}`,
     '',
     md(comparedLine(c)),
     ...c.overridden.map((o) => `> --force overrode: ${md(o)}`),
     '',
-    `| ${HEAD.join(' | ')} |`,
-    `|${HEAD.map((_, i) => (i < 2 || i === HEAD.length - 1 ? ' --- ' : ' ---: ')).join('|')}|`,
+    `| ${cols.join(' | ')} |`,
+    `|${cols.map((_, i) => (i < 2 || i === cols.length - 1 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...g.cells.map(
       (x) =>
         `| ${rowOf(x)
-          .map((v, i) => (i === HEAD.length - 1 ? ICON[x.outcome] : md(String(v))))
+          .map((v, i) => (i === cols.length - 1 ? ICON[x.outcome] : md(String(v))))
           .join(' | ')} |`,
     ),
     '',
@@ -145,6 +148,7 @@ export function gateJunit(g: GateResult, c: Compared): string {
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="mlama gate" tests="${cases.length}" failures="${failures}" skipped="${skipped}">`,
     `  <testsuite name="${xml(`${c.a} vs ${c.b}`)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}" errors="0">`,
+    `    <properties><property name="metric" value="${xml(c.metric.key)}"/></properties>`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',

@@ -1,14 +1,16 @@
+import { fail } from '../errors.js';
 import type { ResultRow } from '../store/db.js';
 import type { CellCounts } from '../gate/gate.js';
 import { mcnemarTwoSided } from '../gate/stats.js';
-import { correctAt } from './metrics.js';
+import { metricDef, type MetricDef } from './metrics.js';
 
 export { mcnemarTwoSided as mcnemarExact } from '../gate/stats.js';
 
-/** A cell of a comparison: the gate's counts plus the plain P@1 and the two-sided p of a report. */
+/** A cell of a comparison: the gate's counts plus each run's value of the compared metric and the two-sided p of a report. */
 export interface PairedDelta extends CellCounts {
-  p_at_1_a: number;
-  p_at_1_b: number;
+  /** The compared metric (P@1 unless asked) over the paired answers; JSON names them by its key (`p_at_1_a`). */
+  value_a: number;
+  value_b: number;
   /** B minus A, in points: (gains - losses) / paired, near ties counted for neither side. */
   delta_points: number;
   /** Queries A answered and B did not, and the reverse (the losses and gains). */
@@ -50,21 +52,32 @@ export function pairStyles(
 }
 
 /**
- * How close an answer is to flipping: the gold's score minus the best other candidate's (negative when the gold
- * is not first). Infinity when the stored list cannot say (no ranking, no other candidate stored).
+ * How close an answer's hit at rank k is to flipping: the gold's score minus the k-th best other candidate's
+ * (the one the gold must stay above to rank within k; negative when it does not). At k = 1 that is the best
+ * other candidate. Infinity when the stored list cannot say (no ranking, fewer than k other candidates stored:
+ * a hit whose boundary lies past the stored top list is not seen as near).
  */
-export function margin(r: ResultRow): number {
+export function margin(r: ResultRow, k = 1): number {
   if (!r.covered || r.top.length === 0) return Infinity;
-  const other = r.top.find((t) => !r.golds.includes(t.label));
+  const other = r.top.filter((t) => !r.golds.includes(t.label))[k - 1];
   return other ? r.gold_score - other.score : Infinity;
 }
 
 /**
  * Paired cells of A and B: each query (language, relation, template, subject) A answered in style `a` against
- * B's answer in style `b`. A discordant pair where either answer is within `tolerance` of flipping is a near
- * tie, counted for neither side: another machine's float noise could have decided it. A negative tolerance sets none aside.
+ * B's answer in style `b`, each answer's hit at the metric's rank (P@1 by default). A discordant pair where
+ * either answer is within `tolerance` of flipping at that rank is a near tie, counted for neither side: another
+ * machine's float noise could have decided it. A negative tolerance sets none aside.
  */
-export function pairedDeltas(rowsA: ResultRow[], rowsB: ResultRow[], pairs: { a: string; b: string }[] = [], tolerance = -1): PairedDelta[] {
+export function pairedDeltas(
+  rowsA: ResultRow[],
+  rowsB: ResultRow[],
+  pairs: { a: string; b: string }[] = [],
+  tolerance = -1,
+  metric: MetricDef = metricDef('p_at_1'),
+): PairedDelta[] {
+  const k = metric.hitAt ?? fail(`compare pairs hits at a rank; metric "${metric.key}" is not one`);
+  const hit = (r: ResultRow) => metric.perQuery(r) === 1;
   if (pairs.length === 0) pairs = [...new Set(rowsA.map((r) => r.style))].filter((s) => rowsB.some((r) => r.style === s)).map((s) => ({ a: s, b: s }));
   const out: PairedDelta[] = [];
   for (const p of pairs) {
@@ -82,21 +95,21 @@ export function pairedDeltas(rowsA: ResultRow[], rowsB: ResultRow[], pairs: { a:
         g = { language: ra.language, style, style_a: p.a, style_b: p.b, paired: 0, a_correct: 0, b_correct: 0, losses: 0, gains: 0, near_ties: 0 };
         groups.set(ra.language, g);
       }
-      const ca = correctAt(ra, 1);
-      const cb = correctAt(rb, 1);
+      const ca = hit(ra);
+      const cb = hit(rb);
       g.paired++;
       g.a_correct += +ca;
       g.b_correct += +cb;
       if (ca === cb) continue;
-      if (Math.abs(margin(ra)) <= tolerance || Math.abs(margin(rb)) <= tolerance) g.near_ties++;
+      if (Math.abs(margin(ra, k)) <= tolerance || Math.abs(margin(rb, k)) <= tolerance) g.near_ties++;
       else if (ca) g.losses++;
       else g.gains++;
     }
     for (const g of groups.values())
       out.push({
         ...g,
-        p_at_1_a: g.a_correct / g.paired,
-        p_at_1_b: g.b_correct / g.paired,
+        value_a: g.a_correct / g.paired,
+        value_b: g.b_correct / g.paired,
         delta_points: (100 * (g.gains - g.losses)) / g.paired,
         a_only: g.losses,
         b_only: g.gains,

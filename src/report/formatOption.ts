@@ -9,6 +9,7 @@ export const FORMATS = {
   markdown: 'a Markdown table',
   latex: 'a LaTeX booktabs tabular',
   html: 'one self-contained HTML page',
+  junit: 'JUnit XML, one test case per check',
 } as const;
 
 export type FormatName = keyof typeof FORMATS;

@@ -28,6 +28,12 @@ export interface MetricDef {
   perQuery(r: ResultRow): number | null;
   /** Shown in the terminal and HTML tables (the rest are in JSON and CSV). */
   inTable: boolean;
+  /**
+   * P@k's k: the metric is the share of answers with a hit at rank k, a 0/1 value on every answer, so `compare`
+   * pairs two runs' answers on it (McNemar) and sets aside the hits within the tolerance of rank k's boundary.
+   * Absent: not such a value (a mean of ranks, a macro average, a share of some answers only); compare refuses it.
+   */
+  hitAt?: number;
 }
 
 /** A stored answer without a ranking (too long for the model) is wrong at every k. */
@@ -71,6 +77,7 @@ const pAt = (k: number): MetricDef => ({
   aggregate: 'mean',
   perQuery: (r) => (correctAt(r, k) ? 1 : 0),
   inTable: k === 1 || k === 10,
+  hitAt: k,
 });
 
 export const METRICS: readonly MetricDef[] = [
@@ -246,3 +253,14 @@ export function parseMetric(value: string): string {
 }
 
 export const metricDef = (key: string): MetricDef => METRICS.find((d) => d.key === key) ?? fail(`no metric "${key}"`);
+
+/** The metrics `compare` pairs per answer: those with a hit at a rank (hitAt), by key. */
+export const COMPARE_METRICS: readonly MetricDef[] = METRICS.filter((d) => d.hitAt !== undefined);
+
+/** A key of COMPARE_METRICS, else one line (prefixed by `where`: the flag or the file and field) naming them. */
+export function compareMetric(value: unknown, where = '--metric'): MetricDef {
+  const def = COMPARE_METRICS.find((d) => d.key === value);
+  if (!def)
+    fail(`${where} must be one of ${COMPARE_METRICS.map((d) => d.key).join(', ')} (compare pairs per-answer hits at a rank), got ${JSON.stringify(value)}`);
+  return def;
+}

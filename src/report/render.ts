@@ -222,7 +222,8 @@ export function reportCsv(r: Report): string {
   );
 }
 
-export function compareTable(deltas: PairedDelta[], failOn: number | undefined, colour: boolean): string {
+/** Compare's cells; `label` names the compared metric in the columns of each run's value. */
+export function compareTable(deltas: PairedDelta[], failOn: number | undefined, colour: boolean, label = 'P@1'): string {
   const c = colour ? chalk : new Chalk({ level: 0 });
   const rows = deltas.map((d) => {
     const flagged = failOn !== undefined && d.delta_points < -failOn && d.p_value < 0.05;
@@ -230,15 +231,15 @@ export function compareTable(deltas: PairedDelta[], failOn: number | undefined, 
       d.language,
       d.style,
       d.paired,
-      pct(d.p_at_1_a),
-      pct(d.p_at_1_b),
+      pct(d.value_a),
+      pct(d.value_b),
       (flagged ? c.red : (x: string) => x)(d.delta_points.toFixed(1)),
       d.a_only,
       d.b_only,
       d.p_value < 0.001 ? '<0.001' : d.p_value.toFixed(3),
     ];
   });
-  return renderTable(['language', 'style', 'paired', 'A P@1', 'B P@1', 'B-A pts', 'A only', 'B only', 'McNemar p'], rows, { colour });
+  return renderTable(['language', 'style', 'paired', `A ${label}`, `B ${label}`, 'B-A pts', 'A only', 'B only', 'McNemar p'], rows, { colour });
 }
 
 /** One line about a shard: its queries, its share of the estimated cost, and the split's balance. */

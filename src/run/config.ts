@@ -4,7 +4,8 @@ import { distinct } from '../data/mlama.js';
 import { parseShardName, shardName, type ShardSpec } from './shard.js';
 import { PRECISIONS, type Precision } from '../model/checkpoint.js';
 import { seedValue } from '../prompts/sample.js';
-import { protocolName, PROTOCOL_NAMES, type ProtocolName } from './protocols.js';
+import type { ScorerOptions } from '../model/scorer.js';
+import { protocolName, protocolOf, PROTOCOL_NAMES, type ProtocolName } from './protocols.js';
 
 /**
  * The run configuration, declared once: every option of `mlama run` with its flag, help, parser and default, and
@@ -76,6 +77,8 @@ export interface OptionSpec<T = unknown> {
   stored?: StoredAs;
   /** Chooses the queries: `shards` takes it too, as it must split the same set `run` asks. */
   selects?: boolean;
+  /** What it sets in the scorer's settings (scorerSettings): the execution reads every option's part from here. */
+  scorer?: (value: T) => Partial<ScorerOptions>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: each option has its own value type; the table holds them side by side.
@@ -226,6 +229,7 @@ export const RUN_OPTIONS: { [K in keyof Declared]-?: OptionSpec<NonNullable<Decl
     identity: 'comparable',
     stored: 'text',
     selects: true,
+    scorer: (p) => ({ topK: protocolOf(p).topK }),
   },
   name: { flags: '--name <name>', help: 'run name (default: run-<timestamp>)', parse: runName, identity: null },
   label: { flags: '--label <text>', help: 'a note stored with the run, shown by runs and reports', identity: null },
@@ -235,8 +239,22 @@ export const RUN_OPTIONS: { [K in keyof Declared]-?: OptionSpec<NonNullable<Decl
     identity: null,
   },
   db: { flags: '--db <file>', help: 'results database', default: DEFAULT_DB, identity: null },
-  batchSize: { flags: '--batch-size <n>', help: 'rows per batch at most', parse: count('--batch-size'), default: 64, identity: null },
-  tokenBudget: { flags: '--token-budget <n>', help: 'padded tokens per batch at most', parse: count('--token-budget'), default: 4096, identity: null },
+  batchSize: {
+    flags: '--batch-size <n>',
+    help: 'rows per batch at most',
+    parse: count('--batch-size'),
+    default: 64,
+    identity: null,
+    scorer: (batchSize) => ({ batchSize }),
+  },
+  tokenBudget: {
+    flags: '--token-budget <n>',
+    help: 'padded tokens per batch at most',
+    parse: count('--token-budget'),
+    default: 4096,
+    identity: null,
+    scorer: (tokenBudget) => ({ tokenBudget }),
+  },
   threads: { flags: '--threads <n>', help: 'onnxruntime intra-op threads (default: all cores; at most 4x the cores)', parse: threadCount, identity: null },
   device: { flags: '--device <d>', help: 'cpu | cuda', parse: choice('--device', ['cpu', 'cuda'] as const), default: 'cpu', identity: null },
   precision: {
@@ -263,6 +281,16 @@ export const RUN_OPTIONS: { [K in keyof Declared]-?: OptionSpec<NonNullable<Decl
     identity: null,
   },
 };
+
+/**
+ * The scorer's settings the run's options make, each option's part from its entry in table order (an option not
+ * given counts as its default): the execution passes these on without naming any option.
+ */
+export function scorerSettings(o: object, table: OptionTable = RUN_OPTIONS): Partial<ScorerOptions> {
+  const values = o as Record<string, unknown>;
+  const parts = Object.entries(table).map(([k, s]) => (s.scorer && (values[k] ?? s.default) !== undefined ? s.scorer(values[k] ?? s.default) : {}));
+  return Object.assign({}, ...parts);
+}
 
 /** The keys whose difference refuses `purpose`: the comparable ones, and for a resume also those it must keep (the shard). */
 export function identityKeys(purpose: 'compare' | 'merge' | 'resume', table: OptionTable = RUN_OPTIONS): string[] {

@@ -9,13 +9,12 @@ import { headSpec } from '../model/heads.js';
 import type { ScoringSessions } from '../model/session.js';
 import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
 import { checkStoreFile, heartbeat, resultWriter, setStatus, type ResultRow, type RunRecord, type Store } from '../store/db.js';
-import { inputDifferences, styleDifferences, type RunInputs, type RunOptions } from './config.js';
+import { inputDifferences, scorerSettings, styleDifferences, type RunInputs, type RunOptions } from './config.js';
 import { datasetFingerprint } from './fingerprint.js';
 import { shardName } from './shard.js';
 import type { RunContext } from './context.js';
 import { answerKey, type RunPlan } from './plan.js';
 import { HEARTBEAT_MS, hold, ownLease } from './lease.js';
-import { protocolOf } from './protocols.js';
 
 export interface Progress {
   start(language: string, total: number, done: number): void;
@@ -113,9 +112,7 @@ async function scoreLanguage(x: Execution, lang: string, warn: (w: string) => vo
   const shardTag = o.shard ? shardName(o.shard) : null;
   let stored = 0;
   for await (const batch of scoreQueries(x.sessions.gathered, pending(), {
-    batchSize: o.batchSize,
-    tokenBudget: o.tokenBudget,
-    topK: protocolOf(o.protocol).topK,
+    ...scorerSettings(o),
     headWidths: headWidths(ck),
     padEntityId: ck.entityVocab?.special.pad ?? 0,
     maxLength: maxSequenceLength(ck.config, ck.family),

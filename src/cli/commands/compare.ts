@@ -3,11 +3,13 @@ import { ExitStatus, fail } from '../../errors.js';
 import { DEFAULT_DB, compareDifferences } from '../../run/config.js';
 import { findRun, readResults, requireRun, withStore, type RunRecord, type Store } from '../../store/db.js';
 import { compareTable } from '../../report/render.js';
-import { gateGaps, pairedDeltas, pairStyles, pooledDelta, pooledLine } from '../../report/compare.js';
+import { gateGaps, pairedDeltas, pairStyles, pooledDelta, pooledLine, type PairedDelta } from '../../report/compare.js';
+import { COMPARE_METRICS, compareMetric } from '../../report/metrics.js';
 import { GATE_EXIT, judge } from '../../gate/gate.js';
 import { DEFAULT_POLICY, readPolicy, type GatePolicy } from '../../gate/policy.js';
 import { compareHeader, gateJunit, gateLines, gateMarkdown, gateTable, overall, type Compared } from '../../gate/render.js';
 import { points, type Io } from '../io.js';
+import { formatOption } from '../../report/formatOption.js';
 import { refuseAmbiguousRef, styleNames } from '../runref.js';
 
 export interface CompareOptions {
@@ -17,10 +19,16 @@ export interface CompareOptions {
   alpha?: number;
   power?: number;
   force?: boolean;
-  format: string;
+  /** A key of COMPARE_METRICS; absent: the gate file's metric, else P@1. */
+  metric?: string;
+  format: CompareFormat;
 }
 
-const FORMATS = ['table', 'json', 'markdown', 'junit'];
+const FORMAT = formatOption(['table', 'json', 'markdown', 'junit'] as const, {
+  markdown: 'a summary for a CI page',
+  junit: 'JUnit XML of a gate: a test case per cell, the pooled test and each gap',
+});
+type CompareFormat = ReturnType<typeof FORMAT.parse>;
 
 function fraction(flag: string): (v: string) => number {
   return (v) => {
@@ -34,21 +42,26 @@ export function registerCompare(program: Command, io: Io): void {
   program
     .command('compare')
     .description(
-      'P@1 deltas between two runs, paired per query, with an exact McNemar test; RUN:STYLE pairs one style of each run (mluke:entity xlmr:word); a bare RUN pairs the styles both runs have',
+      'P@1 (or --metric) deltas between two runs, paired per query, with an exact McNemar test; RUN:STYLE pairs one style of each run (mluke:entity xlmr:word); a bare RUN pairs the styles both runs have',
     )
     .argument('<runA>', 'baseline run (name or id), optionally :STYLE')
     .argument('<runB>', 'candidate run (name or id), optionally :STYLE')
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option(
       '--fail-on-drop <points>',
-      "gate: the allowed drop in P@1 points (overrides the gate file's default); exit 0 pass, 1 regressed, 4 inconclusive (docs/GATE.md)",
+      "gate: the allowed drop in points of the metric (overrides the gate file's default); exit 0 pass, 1 regressed, 4 inconclusive (docs/GATE.md)",
       points,
     )
-    .option('--gate <file>', 'gate policy file (JSON: alpha, power, max_drop per language, styles, sample); see docs/GATE.md')
+    .option('--gate <file>', 'gate policy file (JSON: alpha, power, metric, max_drop per language, styles, sample); see docs/GATE.md')
+    .option(
+      '--metric <key>',
+      `the per-answer hit compared and gated: ${COMPARE_METRICS.map((d) => d.key).join(' | ')} (default: the gate file's metric, else p_at_1)`,
+      (v: string) => compareMetric(v).key,
+    )
     .option('--alpha <a>', 'gate: family-wise error rate (default 0.05)', fraction('--alpha'))
     .option('--power <p>', 'gate: power at the allowed drop (default 0.8)', fraction('--power'))
     .option('--force', 'compare runs over different data or options anyway; says what it overrode')
-    .option('--format <fmt>', 'table | json | markdown | junit', 'table')
+    .option(FORMAT.flags, FORMAT.help, FORMAT.parse, FORMAT.default)
     .action((a: string, b: string, o: CompareOptions) => compareCommand(a, b, o, io));
 }
 
@@ -72,6 +85,7 @@ function policyFrom(o: CompareOptions): GatePolicy | undefined {
   }
   const p = o.gate ? readPolicy(o.gate) : { ...DEFAULT_POLICY, max_drop: { ...DEFAULT_POLICY.max_drop } };
   if (o.failOnDrop !== undefined) p.max_drop = { ...p.max_drop, default: o.failOnDrop };
+  if (o.metric !== undefined) p.metric = o.metric;
   if (o.alpha !== undefined) p.alpha = o.alpha;
   if (o.power !== undefined) p.power = o.power;
   return p;
@@ -140,9 +154,9 @@ function unmatchedLanguages(p: GatePolicy, file: string, runs: RunRecord[], rows
 
 /** `mlama compare`: paired deltas of two runs; with a gate, exit 0 pass, 1 regressed, 4 inconclusive. */
 export async function compareCommand(a: string, b: string, o: CompareOptions, io: Io): Promise<void> {
-  if (!FORMATS.includes(o.format)) fail(`--format must be table, json, markdown or junit, got "${o.format}"`);
   const policy = policyFrom(o);
   if (o.format === 'junit' && !policy) fail('--format junit reports a gate: give --fail-on-drop or --gate');
+  const metric = compareMetric(policy?.metric ?? o.metric ?? 'p_at_1');
   await withStore(o.db, { readonly: true }, (store) => {
     const sa = runAndStyle(store, a);
     const sb = runAndStyle(store, b);
@@ -163,7 +177,7 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
     const rowsB = readResults(store, rb.id);
     // Without a gate, compare reports what was stored: no answer is set aside as a near tie.
     if (policy && o.gate) unmatchedLanguages(policy, o.gate, [ra, rb], [rowsA, rowsB]);
-    const deltas = pairedDeltas(rowsA, rowsB, styling.pairs, policy?.tolerance ?? -1);
+    const deltas = pairedDeltas(rowsA, rowsB, styling.pairs, policy?.tolerance ?? -1, metric);
     if (deltas.length === 0) fail(`runs "${ra.name}" and "${rb.name}" share no queries in ${styling.pairs.map((p) => `${p.a}/${p.b}`).join(', ')}`);
     const gaps = policy
       ? [
@@ -180,7 +194,18 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
     const paired = deltas.reduce((s, d) => s + d.paired, 0);
     const inPairs = (rows: typeof rowsA, side: 'a' | 'b') => styling.pairs.reduce((s, p) => s + rows.filter((r) => r.style === p[side]).length, 0);
     const unpaired = { a: inPairs(rowsA, 'a') - paired, b: inPairs(rowsB, 'b') - paired };
-    const compared: Compared = { a: ra.name, b: rb.name, pairs: styling.pairs, left_out: styling.leftOut, unpaired, paired, overridden: diffs, gaps };
+    const { key, label } = metric;
+    const compared: Compared = {
+      a: ra.name,
+      b: rb.name,
+      pairs: styling.pairs,
+      left_out: styling.leftOut,
+      unpaired,
+      paired,
+      overridden: diffs,
+      gaps,
+      metric: { key, label },
+    };
     const gate = policy ? judge(deltas, policy) : undefined;
     print(io, o.format, { ra, rb, compared, deltas, gate, policy });
     if (gate && GATE_EXIT[overall(gate, compared)]) throw new ExitStatus(GATE_EXIT[overall(gate, compared)]);
@@ -189,8 +214,8 @@ export async function compareCommand(a: string, b: string, o: CompareOptions, io
 
 function print(
   io: Io,
-  format: string,
-  x: { ra: RunRecord; rb: RunRecord; compared: Compared; deltas: ReturnType<typeof pairedDeltas>; gate?: ReturnType<typeof judge>; policy?: GatePolicy },
+  format: CompareFormat,
+  x: { ra: RunRecord; rb: RunRecord; compared: Compared; deltas: PairedDelta[]; gate?: ReturnType<typeof judge>; policy?: GatePolicy },
 ): void {
   const { compared, gate } = x;
   if (format === 'json') {
@@ -198,10 +223,11 @@ function print(
     const body = {
       a: x.ra.name,
       b: x.rb.name,
+      metric: compared.metric.key,
       compared: { pairs: compared.pairs, paired: compared.paired, left_out: compared.left_out, unpaired: compared.unpaired, overridden: compared.overridden },
       fail_on_drop: x.policy?.max_drop.default ?? null,
       policy: x.policy ?? null,
-      deltas: x.deltas,
+      deltas: x.deltas.map(({ value_a, value_b, ...d }) => ({ ...d, [`${compared.metric.key}_a`]: value_a, [`${compared.metric.key}_b`]: value_b })),
       pooled: pooledDelta(x.deltas),
       gate: gate ? { ...gate, outcome: overall(gate, compared), exit_code: GATE_EXIT[overall(gate, compared)] } : null,
       failing,
@@ -219,7 +245,7 @@ function print(
           ...compareHeader(compared),
           '',
           '```',
-          compareTable(x.deltas, undefined, false),
+          compareTable(x.deltas, undefined, false, compared.metric.label),
           '```',
           '',
           pooledLine(pooledDelta(x.deltas)),
@@ -229,10 +255,10 @@ function print(
     io.out(`A = ${x.ra.name} (#${x.ra.id})  B = ${x.rb.name} (#${x.rb.id})`);
     for (const l of compareHeader(compared)) io.out(l);
     if (gate) {
-      io.out(gateTable(gate, io.tty));
+      io.out(gateTable(gate, compared, io.tty));
       for (const l of gateLines(gate, compared)) io.out(l);
     } else {
-      io.out(compareTable(x.deltas, undefined, io.tty));
+      io.out(compareTable(x.deltas, undefined, io.tty, compared.metric.label));
       io.out(pooledLine(pooledDelta(x.deltas)));
     }
   }

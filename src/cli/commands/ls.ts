@@ -4,7 +4,7 @@ import { FAMILIES } from '../../model/families/index.js';
 import { availableStyles, loadStyle } from '../../prompts/styles.js';
 import { FORMATS, formatOption, type FormatName } from '../../report/formatOption.js';
 import { REPORT_FORMATS } from '../../report/formats.js';
-import { METRICS } from '../../report/metrics.js';
+import { COMPARE_METRICS, METRICS } from '../../report/metrics.js';
 import { renderTable } from '../../report/table.js';
 import type { Io } from '../io.js';
 
@@ -35,6 +35,8 @@ export const LISTINGS: Record<string, () => Listing> = {
       heads: m.heads ?? 'every',
       aggregate: m.aggregate,
       higher_is_better: m.higherIsBetter,
+      // `compare --metric` takes it: a 0/1 hit at a rank on every answer, which two runs pair per query.
+      compare: COMPARE_METRICS.includes(m),
       description: m.description,
     })),
   formats: () =>
