@@ -11,8 +11,8 @@ import type { PieceEncoder } from './build.js';
 const MASK = '[MASK]';
 // The ranges BERT's basic tokenizer treats as CJK ideographs (spaced out before words are cut).
 const CJK = /([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{2a6df}\u{2a700}-\u{2ceaf}\u{2f800}-\u{2fa1f}])/gu;
-// Dropped by the basic tokenizer's cleaning: NUL, U+FFFD and control/format characters other than whitespace.
-const DROPPED = /[\u0000\ufffd]|(?![\t\n\r])[\p{Cc}\p{Cf}]/gu;
+// Dropped by the basic tokenizer's cleaning: U+FFFD and control/format characters (NUL among them) but whitespace.
+const DROPPED = /\ufffd|(?![\t\n\r])[\p{Cc}\p{Cf}]/gu;
 
 export interface MlamaWord {
   text: string;
