@@ -127,12 +127,16 @@ def read_eval_csv(path):
 def extract(src, dest):
     """Their scripts/ and mlama/ folders at the git directory's HEAD, into dest; returns the commit."""
     commit = subprocess.check_output(["git", "--git-dir", src, "rev-parse", "HEAD"], text=True).strip()
-    if not os.path.exists(os.path.join(dest, "scripts", "batch_eval_KB_completion_mBERT_ranked.py")):
-        os.makedirs(dest, exist_ok=True)
+    stamp = os.path.join(dest, ".commit")
+    if not os.path.exists(stamp) or open(stamp).read() != commit:
+        shutil.rmtree(dest, ignore_errors=True)
+        os.makedirs(dest)
         archive = subprocess.Popen(["git", "--git-dir", src, "archive", "HEAD", "mlama", "scripts"], stdout=subprocess.PIPE)
         subprocess.check_call(["tar", "-x", "-C", dest], stdin=archive.stdout)
         if archive.wait() != 0:
             sys.exit(f"error: {src}: git archive failed")
+        with open(stamp, "w") as f:
+            f.write(commit)
     return commit
 
 
