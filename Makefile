@@ -8,7 +8,7 @@ DATA ?= $(SHARED)/datasets/mlama
 TINY := checkpoints/tiny
 BASE := checkpoints/base-shaped
 
-.PHONY: demo demo-random known-answer openblas gate-demo protocols test test-python run-tests quickstart install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
+.PHONY: demo demo-random known-answer openblas gate-demo protocols protocols-env protocols-mlama test test-python run-tests quickstart install build typecheck sample tokenizer bench bench-tiny bench-prompts bench-peer peer-env clean browser python-deps python-env slurm-deps test-slurm check test-fast tokenizer-wordpiece parity parity-golden bench-exported test-under-load
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -197,6 +197,21 @@ gate-demo: build $(GATE_CK)/clean/mlama-checkpoint.json $(GATE_CK)/planted/mlama
 # authors-script, and their script is not run here yet.
 protocols: build
 	$(TSX) tools/protocol-effects.ts $(SAMPLE) $(KNOWN)
+
+# The original scripts' Python packages (tools/requirements-protocols.txt, pinned, --no-deps) into .venv, on their
+# own stamp beside python-env's.
+$(VENV)/.protocols-installed: tools/requirements-protocols.txt | $(VENV)/.installed
+	$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -r tools/requirements-protocols.txt
+	$(PYTHON) -c 'import pytorch_pretrained_bert, boto3, termcolor'
+	touch $@
+
+protocols-env: $(VENV)/.protocols-installed
+
+# mLAMA's original ranked evaluation (norakassner/mlama, read from MLAMA_ORIGINAL_SRC, extracted at run time under
+# checkpoints/protocols/mlama) against `mlama run --protocol mlama` on a small random BERT, per triple; last line
+# `mlama top1_equal=<n>/<m>` (docs/PROTOCOLS.md, "Running mLAMA's original scripts here").
+protocols-mlama: build protocols-env
+	$(TSX) tools/protocols/mlama-original.ts --data $(SAMPLE) --work checkpoints/protocols/mlama
 
 # Benchmarks print ratios measured side by side in one run; they are not part of `make test`.
 # The base-shaped checkpoint (2 GiB of random weights, mLUKE-base sizes) is generated once, outside git.

@@ -2,6 +2,7 @@ import { fail } from '../errors.js';
 import type { Query, RelationSet } from '../data/types.js';
 import { refuseHomographs, type EntityLink, type EntityLinker } from '../tokenize/entityLinker.js';
 import type { PromptStyle } from './styles.js';
+import { assembleMlamaBert } from './mlamaBert.js';
 import { assembleSpans, type Tokenization } from './spans.js';
 
 /** What the builder needs of a tokenizer: in-context piece encoding and the special ids. */
@@ -9,6 +10,8 @@ export interface PieceEncoder {
   encodePiece(text: string, initial: boolean, after?: string): number[];
   /** WordPiece: the template text glued after the subject continues the subject's last word, so it is tokenized per query. */
   continuesWords?: boolean;
+  /** WordPiece: one word's pieces, not pre-tokenized (the `mlama` preset's BERT sentence, prompts/mlamaBert.ts). */
+  encodeWord?: (word: string) => number[];
   special: { bos: number; eos: number; mask: number };
 }
 
@@ -182,14 +185,18 @@ export function buildQuery(rel: PreparedRelation, query: Query, style: PromptSty
   let subjectPositions: number[] = [];
   // With 'spans' the subject is cut out of the sentence only where the tokenizer would be given its span.
   const subjectIsSpan = style.head === 'entity' && (style.subjectEntity === 'mask' || (subjectEntity !== null && subjectEntity.id !== null));
+  // mLAMA's own BERT connector: the sentence as its basic tokenizer cuts it, where a [MASK] moves text (mlamaBert.ts).
+  const encodeWord = rel.tokenization === 'candidates-alone' ? tok.encodeWord : undefined;
   const passes: Pass[] = groups.map((g) => {
     const {
       ids,
       subjectPositions: sp,
       maskPositions,
-    } = rel.tokenization === 'spans'
-      ? assembleSpans(rel.template.text, query.subject, g.length, subjectIsSpan, tok)
-      : assemble(rel.template, subject, g.length, tok, pieces);
+    } = encodeWord
+      ? assembleMlamaBert(rel.template.text, query.subject, g.length, { ...tok, encodeWord })
+      : rel.tokenization === 'spans'
+        ? assembleSpans(rel.template.text, query.subject, g.length, subjectIsSpan, tok)
+        : assemble(rel.template, subject, g.length, tok, pieces);
     subjectPositions = sp;
     const entityIds: number[] = [];
     const entityPositions: number[][] = [];

@@ -8,7 +8,8 @@ import type { PieceEncoder } from './build.js';
  * dummy prefix). 'spans' exists to show the harness reproduces the tokenizer exactly when its choice is off.
  * 'pieces-alone': every template piece, the subject and each candidate tokenized on its own, each starting a word
  * (the authors' script with MLukeTokenizer: its in-context path is taken only for an XLMRobertaTokenizer).
- * 'candidates-alone': the sentence in context, the candidates on their own (mLAMA's original scripts).
+ * 'candidates-alone': the candidates on their own (mLAMA's original scripts); the sentence in context, or with a
+ * WordPiece model as mLAMA's BERT connector cuts it (prompts/mlamaBert.ts: a [MASK] moves the text glued to it).
  */
 export type Tokenization = 'in-context' | 'spans' | 'pieces-alone' | 'candidates-alone';
 

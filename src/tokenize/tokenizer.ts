@@ -1,7 +1,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { fail } from '../errors.js';
 import { readJsonFile } from '../data/jsonl.js';
-import { continuationPieces, gluedWord, leadingWord, type WordPieceModel } from './wordpiece.js';
+import { continuationPieces, gluedWord, leadingWord, type WordPieceModel, wholeWordPieces } from './wordpiece.js';
 
 /** The special tokens of a tokenizer family, by their text in tokenizer.json. */
 export interface SpecialTokens {
@@ -59,6 +59,8 @@ export interface WordTokenizer {
   encodePiece(text: string, initial: boolean, after?: string): number[];
   /** Whether a piece's tokens can depend on the text before it beyond whitespace (WordPiece). */
   continuesWords: boolean;
+  /** WordPiece only: the pieces of one word as given, not pre-tokenized (mLAMA's BERT connector, prompts/mlamaBert.ts). */
+  encodeWord?: (word: string) => number[];
   /** Token ids of a whole sentence with <s> ... </s> (or [CLS] ... [SEP]). */
   encodeSentence(text: string): number[];
   tokenOf(id: number): string;
@@ -164,6 +166,7 @@ export function loadTokenizer(file: string, conventions: TokenizerConventions = 
       const ids = rest === '' ? [] : (isInitial ? initial : continuing).encode(rest, { add_special_tokens: false }).ids;
       return continueWord && glued ? [...continueWord(glued), ...ids] : ids;
     },
+    ...(continueWord ? { encodeWord: wholeWordPieces(json.model as WordPieceModel, special.unk) } : {}),
     encodeSentence: (text) => [special.bos, ...initial.encode(text, { add_special_tokens: false }).ids, special.eos],
     tokenOf: (id) => idToToken.get(id) ?? `<${id}?>`,
   };

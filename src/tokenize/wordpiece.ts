@@ -31,6 +31,15 @@ export interface WordPieceModel {
 
 /** Ids of `word` as the continuation of a word: greedy longest `##` pieces; [UNK] when some part has none. */
 export function continuationPieces(model: WordPieceModel, unk: number): (word: string) => number[] {
+  return greedyPieces(model, unk, true);
+}
+
+/** Ids of `word` as one whole word, with no pre-tokenization (not split at punctuation): its first piece bare. */
+export function wholeWordPieces(model: WordPieceModel, unk: number): (word: string) => number[] {
+  return greedyPieces(model, unk, false);
+}
+
+function greedyPieces(model: WordPieceModel, unk: number, continuing: boolean): (word: string) => number[] {
   const prefix = model.continuing_subword_prefix ?? '##';
   const max = model.max_input_chars_per_word ?? 100;
   return (word) => {
@@ -38,9 +47,10 @@ export function continuationPieces(model: WordPieceModel, unk: number): (word: s
     if (chars.length > max) return [unk];
     const ids: number[] = [];
     for (let start = 0; start < chars.length; ) {
+      const pre = continuing || start > 0 ? prefix : '';
       let end = chars.length;
       let id: number | undefined;
-      for (; end > start; end--) if ((id = model.vocab[prefix + chars.slice(start, end).join('')]) !== undefined) break;
+      for (; end > start; end--) if ((id = model.vocab[pre + chars.slice(start, end).join('')]) !== undefined) break;
       if (id === undefined) return [unk];
       ids.push(id);
       start = end;
