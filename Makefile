@@ -192,17 +192,25 @@ gate-demo: build $(GATE_CK)/clean/mlama-checkpoint.json $(GATE_CK)/planted/mlama
 	$(TSX) tools/gate-demo.ts --baseline $(KNOWN) --clean $(GATE_CK)/clean --planted $(GATE_CK)/planted --planted-language ja \
 		--data $(SAMPLE) --gate examples/ci/gate.json --small 5 --db results/gate-demo-$(DEMO_TAG).sqlite
 
-# The protocol presets' effects on the known-answer checkpoint, choice by choice (docs/PROTOCOLS.md's tables). It does
-# not print issue 34's `protocols:` line: that line holds the authors' script itself against --protocol
-# authors-script, and their script is not run here yet.
-protocols: build
+# The protocol presets' effects on the known-answer checkpoint, choice by choice (docs/PROTOCOLS.md's tables), then
+# the public scripts themselves against the presets (tools/protocols/check.ts): the mLUKE authors' evaluate.py
+# (studio-ousia/luke add_mlama, from LUKE_GIT) on the known-answer model retrained here with its transformers
+# directory (about 65 s once; both sides read that one, so the check holds on any CPU), and mLAMA's original
+# scripts (norakassner/mlama, from MLAMA_ORIGINAL_SRC) on a small random BERT. Their code is extracted under
+# checkpoints/protocols at run time, never committed. Ends with the `protocols:` line.
+PROTO := checkpoints/protocols
+LUKE_GIT ?= /work/.mirror/studio-ousia+luke/repo
+$(PROTO)/known-answer/mlama-checkpoint.json: | python-env openblas
+	LD_LIBRARY_PATH=$(OPENBLAS) nice -n 10 $(PYTHON) tools/known_answer.py --data $(SAMPLE) --out $(PROTO)/known-answer --work $(PROTO)/known-answer-hf
+protocols: build protocols-env $(PROTO)/known-answer/mlama-checkpoint.json
 	$(TSX) tools/protocol-effects.ts $(SAMPLE) $(KNOWN)
+	LUKE_GIT=$(LUKE_GIT) $(TSX) tools/protocols/check.ts --model $(PROTO)/known-answer --hf $(PROTO)/known-answer-hf --data $(SAMPLE) --work $(PROTO)/authors
 
 # The original scripts' Python packages (tools/requirements-protocols.txt, pinned, --no-deps) into .venv, on their
 # own stamp beside python-env's.
 $(VENV)/.protocols-installed: tools/requirements-protocols.txt | $(VENV)/.installed
 	$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -r tools/requirements-protocols.txt
-	$(PYTHON) -c 'import pytorch_pretrained_bert, boto3, termcolor'
+	$(PYTHON) -c 'import pytorch_pretrained_bert, boto3, termcolor, joblib, marisa_trie, ujson'
 	touch $@
 
 protocols-env: $(VENV)/.protocols-installed

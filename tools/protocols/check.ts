@@ -2,7 +2,9 @@
 //   node --import tsx tools/protocols/check.ts [--model CK --hf HF_DIR --data FLAT --work DIR --languages en,ja,ar,zh]
 // Prints per mode and language what agreed, every disagreement beyond tolerance, and one last line:
 // protocols: authors-script top1_equal=<n>/<m> p_at_k_equal=<yes|no> mlama top1_equal=<n>/<m> paper_vs_authors_p1_delta=<x>
+import { join } from 'node:path';
 import { authorsOptions, checkAuthorsScript } from './authors-script.js';
+import { checkMlamaOriginal } from './mlama-original.js';
 
 const o = authorsOptions(process.argv.slice(2));
 let a: ReturnType<typeof checkAuthorsScript>;
@@ -30,7 +32,16 @@ for (const { mode, language, agreement: g } of a.agreements) {
   );
   for (const d of g.differences.slice(0, 5)) console.log(`  differs: ${d}`);
 }
+let m: Awaited<ReturnType<typeof checkMlamaOriginal>>;
+try {
+  m = await checkMlamaOriginal({ data: o.data, work: join(o.work, '..', 'mlama'), languages: o.languages });
+} catch (e) {
+  console.error(`error: the mLAMA scripts' check stopped: ${(e as Error).message.split('\n')[0]}`);
+  process.exit(1);
+}
+for (const n of m.notes) console.log(n);
+console.log(`mlama: top-1 ${m.top1Equal}/${m.total} equal (${m.nearTies} near ties); P@1 per relation and language equal: ${m.p1Equal ? 'yes' : 'no'}`);
 const delta = a.paperMinusAuthorsP1;
 console.log(
-  `protocols: authors-script top1_equal=${top1}/${total} p_at_k_equal=${pAtKEqual ? 'yes' : 'no'} mlama top1_equal=?/? paper_vs_authors_p1_delta=${delta >= 0 ? '+' : ''}${delta.toFixed(1)}`,
+  `protocols: authors-script top1_equal=${top1}/${total} p_at_k_equal=${pAtKEqual ? 'yes' : 'no'} mlama top1_equal=${m.top1Equal}/${m.total} paper_vs_authors_p1_delta=${delta >= 0 ? '+' : ''}${delta.toFixed(1)}`,
 );
