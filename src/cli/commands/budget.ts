@@ -1,10 +1,14 @@
-import { fail } from '../../errors.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { ExitStatus, fail } from '../../errors.js';
 import { budgetLine, chooseSample } from '../../run/budget.js';
 import type { RunCommandOptions } from '../../run/config.js';
 import type { Io } from '../io.js';
 
-/** `run --budget MINUTES`: the sample the budget pays for, printed, then run as if given as --sample. */
-export async function withBudget(o: RunCommandOptions, io: Io): Promise<RunCommandOptions> {
+/**
+ * `run --budget MINUTES`: the sample the budget pays for, printed, then run as if given as --sample. A run stopped
+ * meanwhile (Ctrl-C, or its output pipe closed, as `| head -1` does once it has the line) stores nothing.
+ */
+export async function withBudget(o: RunCommandOptions, io: Io, stopped: () => boolean = () => false): Promise<RunCommandOptions> {
   if (o.resume) fail('--budget chooses the sample of a new run; a resumed run keeps its stored sample');
   if (o.sample !== undefined) fail('--budget chooses --sample: give one of them');
   // Each shard's pilot times differently, so shards would choose different samples and could never be merged.
@@ -14,5 +18,11 @@ export async function withBudget(o: RunCommandOptions, io: Io): Promise<RunComma
     );
   const choice = await chooseSample(o, o.budget!);
   io.out(budgetLine(o.budget!, choice));
+  // A write to a closed pipe fails on a later turn of the event loop: wait for it before starting the run.
+  await nextTurn();
+  if (stopped()) {
+    io.err(`stopped after the --budget pilot, before the run started: nothing stored (the line above gives the --sample to run)`);
+    throw new ExitStatus(130);
+  }
   return { ...o, sample: choice.size, given: o.given ? [...o.given, 'sample'] : undefined };
 }
