@@ -90,16 +90,23 @@ export function count(flag: string): (text: string) => number {
   };
 }
 
-export function list(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/**
+ * The parser of a comma list option: `a,,b` or `a,b,` is a typing slip, an error naming the option, not two
+ * items. A value with nothing in it is no items (the option's own check says what that means).
+ */
+export function list(flag: string): (value: string) => string[] {
+  return (value) => {
+    if (value.trim() === '') return [];
+    const items = value.split(',').map((s) => s.trim());
+    const empty = items.indexOf('');
+    if (empty >= 0) fail(`${flag} has an empty entry at position ${empty + 1}: "${value}"`);
+    return items;
+  };
 }
 
 /** A selection list for `flag`: empty (`--languages ''`) and duplicated items are errors, not "everything" or double work. */
 export function selection(flag: string): (value: string) => string[] {
-  return (value) => distinct(flag, list(value));
+  return (value) => distinct(flag, list(flag)(value));
 }
 
 /** Minutes for --budget: a positive number. */
