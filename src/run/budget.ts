@@ -13,7 +13,8 @@ import { openRunContext, selectionOf } from './context.js';
 const PILOT = 96;
 
 export interface BudgetChoice {
-  size: number;
+  /** Queries per language; null where the budget pays for the whole selection, which a run without --sample asks. */
+  size: number | null;
   /** Seconds one query of each language costs in all styles, from its useful FLOPs and the measured rate. */
   secondsPerQuery: Record<string, number>;
   gflops: number;
@@ -60,7 +61,8 @@ export async function chooseSample(o: RunOptions, minutes: number): Promise<Budg
   const fit = sizeForBudget(minutes, secondsPerQuery);
   if (fit < 1)
     fail(`--budget ${minutes} minutes does not pay for one query per language (${fmtSeconds(secondsPerQuery)} per query at ${gflops.toFixed(1)} GFLOP/s)`);
-  return { size: Math.min(fit, Math.max(...Object.values(available))), secondsPerQuery, gflops, available };
+  // A sample as large as every language selects everything: asked as no sample, it pairs with full runs.
+  return { size: fit >= Math.max(...Object.values(available)) ? null : fit, secondsPerQuery, gflops, available };
 }
 
 async function pilotRate(ck: Checkpoint, styles: PromptStyle[], pilot: BuiltQuery[], o: RunOptions): Promise<number> {
@@ -100,6 +102,8 @@ function fmtSeconds(perQuery: Record<string, number>): string {
 
 /** The line a run prints for its budget. */
 export function budgetLine(minutes: number, c: BudgetChoice): string {
-  const perN = Object.values(c.secondsPerQuery).reduce((s, x) => s + x, 0);
-  return `--budget ${minutes} min: --sample ${c.size} per language (${Object.keys(c.secondsPerQuery).length} languages, est. ${((c.size * perN) / 60).toFixed(1)} min at ${c.gflops.toFixed(1)} useful GFLOP/s measured on a pilot here; per query in all styles: ${fmtSeconds(c.secondsPerQuery)})`;
+  const langs = Object.keys(c.secondsPerQuery);
+  const seconds = langs.reduce((s, l) => s + Math.min(c.size ?? Number.POSITIVE_INFINITY, c.available[l]) * c.secondsPerQuery[l], 0);
+  const choice = c.size === null ? 'the whole selection fits, no --sample' : `--sample ${c.size} per language`;
+  return `--budget ${minutes} min: ${choice} (${langs.length} languages, est. ${(seconds / 60).toFixed(1)} min at ${c.gflops.toFixed(1)} useful GFLOP/s measured on a pilot here; per query in all styles: ${fmtSeconds(c.secondsPerQuery)})`;
 }

@@ -372,12 +372,21 @@ function withDefaults(options: Record<string, unknown>, table: OptionTable): Rec
   return out;
 }
 
+/**
+ * Why a sample differs even where it selects everything: whether --sample N covers every query depends on the data
+ * and the rest of the selection, which a stored run does not keep the sizes of, so a sample is compared as asked.
+ * Stored runs keep pairing with runs given the same flags (a rule that stored a covering sample as none would
+ * split a run's resume and its twin runs from those stored before it).
+ */
+const SAMPLE_NOTE =
+  ' (a sample is compared as stored, even one at least as large as every language, which selects every query: give both runs the same --sample and --seed, or neither)';
+
 /** Differences in the option `keys`, then in the checkpoint's fingerprints (unless `checkpoint` is false), then the data's. */
 export function inputDifferences(a: RunInputs, b: RunInputs, keys: readonly string[], checkpoint = true): string[] {
   const fingerprint = (x: Record<string, string>, y: Record<string, string>, what: string) =>
     differences(x, y, Object.keys({ ...x, ...y })).map((d) => `${what} ${d}`);
   return [
-    ...differences(a.options, b.options, keys),
+    ...differences(a.options, b.options, keys).map((d) => (d.startsWith('sample: ') ? d + SAMPLE_NOTE : d)),
     ...(checkpoint ? fingerprint(a.checkpoint, b.checkpoint, 'checkpoint') : []),
     ...fingerprint(a.dataset, b.dataset, 'dataset'),
   ];

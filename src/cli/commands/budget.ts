@@ -21,8 +21,9 @@ export async function withBudget(o: RunCommandOptions, io: Io, stopped: () => bo
   // A write to a closed pipe fails on a later turn of the event loop: wait for it before starting the run.
   await nextTurn();
   if (stopped()) {
-    io.err(`stopped after the --budget pilot, before the run started: nothing stored (the line above gives the --sample to run)`);
+    io.err(`stopped after the --budget pilot, before the run started: nothing stored (the line above says what to run)`);
     throw new ExitStatus(130);
   }
+  if (choice.size === null) return o;
   return { ...o, sample: choice.size, given: o.given ? [...o.given, 'sample'] : undefined };
 }
