@@ -7,7 +7,7 @@ import type { BuiltQuery } from '../prompts/build.js';
 import type { PromptStyle } from '../prompts/styles.js';
 import { queryFlops } from '../bench/flops.js';
 import type { RunOptions } from './config.js';
-import { openRunContext, selectionOf } from './context.js';
+import type { RunContext } from './context.js';
 
 /** Queries per style scored to measure this machine's rate on this checkpoint, after one warm-up batch. */
 const PILOT = 96;
@@ -31,13 +31,13 @@ export function sizeForBudget(minutes: number, secondsPerQuery: Record<string, n
 /**
  * The measured cost model for `--budget`: every selected query built as the run builds it and its useful FLOPs
  * counted (src/bench/flops.ts), divided by the useful FLOP rate of a short pilot scored here with the run's own
- * sessions. The pilot's first batch (session warm-up) is not timed.
+ * sessions. The pilot's first batch (session warm-up) is not timed. `ctx` is the run's own context, opened once
+ * for the pilot and the run.
  */
-export async function chooseSample(o: RunOptions, minutes: number): Promise<BudgetChoice> {
-  if (!o.model || !o.data) fail('--budget needs --model and --data');
+export async function chooseSample(ctx: RunContext, o: RunOptions, minutes: number): Promise<BudgetChoice> {
+  const { ds, languages, labels, ck, styles } = ctx;
   // The cost model prices the whole selection: the sample it chooses is drawn from it afterwards.
-  const ctx = openRunContext({ ...o, model: o.model, data: o.data, selection: { ...selectionOf(o), sample: undefined }, hold: true, serve: true });
-  const { ds, languages, labels, ck, styles, selection: sel } = ctx;
+  const sel = { ...ctx.selection, sample: undefined };
   const flops: Record<string, number> = {};
   const available: Record<string, number> = {};
   const pilot: BuiltQuery[] = [];

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ExitStatus, fail } from '../../errors.js';
 import { evaluate } from '../../run/evaluate.js';
+import type { RunContext } from '../../run/context.js';
 import { DEFAULT_DB, RUN_OPTIONS, type RunCommandOptions } from '../../run/config.js';
 import { CompletedMeanwhile, listRuns, readResults, withStore } from '../../store/db.js';
 import { averageOverLanguages, languageMetrics, tieWarnings } from '../../report/metrics.js';
@@ -64,8 +65,9 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
     stop = true;
   });
   try {
-    if (o.budget !== undefined) o = await withBudget(o, io, () => stop);
-    await scoreAndReport(o, io, () => stop);
+    let context: RunContext | undefined;
+    if (o.budget !== undefined) ({ o, context } = await withBudget(o, io, () => stop));
+    await scoreAndReport(o, io, () => stop, context);
   } finally {
     for (const s of signals) process.off(s, onSignal);
     releasePipe();
@@ -73,7 +75,7 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
 }
 
 /** The run itself, once its options are final: evaluate, store, print the report; an interrupted run throws ExitStatus(130). */
-async function scoreAndReport(o: RunCommandOptions, io: Io, stopped: () => boolean): Promise<void> {
+async function scoreAndReport(o: RunCommandOptions, io: Io, stopped: () => boolean, context?: RunContext): Promise<void> {
   await withStore(o.db, { busyTimeoutMs: o.busyTimeout, createLate: true }, async (store) => {
     const outcome = await evaluate(
       store,
@@ -81,6 +83,7 @@ async function scoreAndReport(o: RunCommandOptions, io: Io, stopped: () => boole
       progressBars(io.tty, (s) => io.err(s)),
       stopped,
       (line) => io.out(line),
+      context,
     );
     for (const w of new Set(outcome.warnings)) io.err(`warning: ${w}`);
     const run = outcome.run;
