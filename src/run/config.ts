@@ -92,12 +92,12 @@ export function count(flag: string): (text: string) => number {
 
 /**
  * The parser of a comma list option: `a,,b` or `a,b,` is a typing slip, an error naming the option, not two
- * items. A value with nothing in it is no items (the option's own check says what that means).
+ * items. A value with nothing in it (`''`, `,`) is no items (the option's own check says what that means).
  */
 export function list(flag: string): (value: string) => string[] {
   return (value) => {
-    if (value.trim() === '') return [];
     const items = value.split(',').map((s) => s.trim());
+    if (items.every((s) => s === '')) return [];
     const empty = items.indexOf('');
     if (empty >= 0) fail(`${flag} has an empty entry at position ${empty + 1}: "${value}"`);
     return items;
