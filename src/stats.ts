@@ -22,8 +22,12 @@ export function groupBy<T>(xs: Iterable<T>, key: (x: T) => string[]): Map<string
   return m;
 }
 
-/** A fraction as a percentage rounded to one decimal, as a number (a table cell that aligns as one). */
-export const percent = (x: number): number => Number((100 * x).toFixed(1));
-
-/** A fraction as percentage text with one decimal; '-' for a value that is not defined. */
-export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : (100 * x).toFixed(1));
+/**
+ * A fraction as percentage text with one decimal, whole numbers too ("50.0" beside "33.3"); '-' for a value that
+ * is not defined. A difference that rounds to zero from below is a tie, "0.0", not "-0.0".
+ */
+export const pct = (x: number | null | undefined): string => {
+  if (x === null || x === undefined) return '-';
+  const s = (100 * x).toFixed(1);
+  return s === '-0.0' ? '0.0' : s;
+};

@@ -690,6 +690,22 @@ const cases: Case[] = [
   { name: '--styles word,word', argv: () => run(SAMPLE_DATA, ck, '--styles', 'word,word'), code: 2, err: /--styles lists "word" twice/ },
   { name: "--languages ''", argv: () => run(SAMPLE_DATA, ck, '--languages', ''), code: 2, err: /--languages is empty/ },
   { name: "answers --languages ''", argv: () => ['answers', '--db', goodDb, '--run', 'good', '--languages', ''], code: 2, err: /--languages is empty/ },
+  // An empty entry in a comma list is a typing slip named with its option, not dropped silently.
+  {
+    name: 'report --runs a,,b',
+    argv: () => ['report', '--runs', 'good,,good', '--db', goodDb],
+    code: 2,
+    err: /--runs has an empty entry at position 2: "good,,good"/,
+  },
+  { name: '--languages en,', argv: () => run(SAMPLE_DATA, ck, '--languages', 'en,'), code: 2, err: /--languages has an empty entry at position 2: "en,"/ },
+  { name: '--styles ,word', argv: () => run(SAMPLE_DATA, ck, '--styles', ' ,word'), code: 2, err: /--styles has an empty entry at position 1: " ,word"/ },
+  {
+    name: 'answers --languages en,,ja',
+    argv: () => ['answers', '--db', goodDb, '--run', 'good', '--languages', 'en,,ja'],
+    code: 2,
+    err: /--languages has an empty entry at position 2: "en,,ja"/,
+  },
+  { name: 'report --runs ,', argv: () => ['report', '--runs', ',', '--db', goodDb], code: 2, err: /--runs needs at least one run name/ },
   {
     name: 'answers --languages en,en',
     argv: () => ['answers', '--db', goodDb, '--run', 'good', '--languages', 'en,en'],

@@ -139,8 +139,8 @@ test('bench peer: the harness builds its prompts off the clock, as the peer is h
   };
   const lib = { python: 'python', torch: '2', threads: 2, loadSeconds: 1, calibration: cal(100) };
   const text = peerBenchText(bench, cal(100), [lib], lib, [], false);
-  assert.match(text, /harness query building per round .*: word 0\.6 s, entity 0\.4 s \(median\)/);
-  assert.match(text, /peer: word_speedup=4 entity_speedup=5 /);
+  assert.match(text, /harness query building per round .*: word 0\.60 s, entity 0\.40 s \(median\)/);
+  assert.match(text, /peer: word_speedup=4\.00 entity_speedup=5\.00 /);
 });
 
 test('bench peer: the MatMul calibration reports each shape and their total FLOPs over total time', async () => {

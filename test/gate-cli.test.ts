@@ -230,6 +230,28 @@ test('run --budget MINUTES chooses --sample from the measured cost model, prints
   assert.match(bad.err, /--budget must be a positive number of minutes, got "0"/);
 });
 
+test('a sample as large as the data answers every query but pairs only with its own sample, and says so; a --budget that pays for everything asks no sample', async () => {
+  const full = await run('--model', ck1, '--name', 'en-all', '--styles', 'word', '--languages', 'en');
+  assert.equal(full.code, 0, full.err);
+  const huge = await run('--model', ck1, '--name', 'en-huge', '--styles', 'word', '--languages', 'en', '--sample', '1e9');
+  assert.equal(huge.code, 0, huge.err);
+  assert.deepEqual(keys('en-huge'), keys('en-all'));
+  const refused = await cli('compare', 'en-all', 'en-huge', '--db', db);
+  assert.equal(refused.code, 2);
+  assert.match(
+    refused.err,
+    /sample: null vs 1000000000 \(a sample is compared as stored, even one at least as large as every language, which selects every query: give both runs the same --sample and --seed, or neither\)/,
+  );
+  const budget = await run('--model', ck1, '--name', 'en-budget-all', '--styles', 'word', '--languages', 'en', '--budget', '100000');
+  assert.equal(budget.code, 0, budget.err);
+  assert.match(budget.out, /^--budget 100000 min: the whole selection fits, no --sample \(1 languages, est\. [\d.]+ min at /m);
+  const listed = JSON.parse((await cli('runs', '--db', db, '--format', 'json')).out).find((x: { name: string }) => x.name === 'en-budget-all');
+  assert.equal(listed.options.sample, null);
+  assert.deepEqual(keys('en-budget-all'), keys('en-all'));
+  const paired = await cli('compare', 'en-all', 'en-budget-all', '--db', db);
+  assert.equal(paired.code, 0, paired.err);
+});
+
 test('a style given as a file pairs and gates under the name its answers are stored by', async () => {
   const entityFile = join(tempDir(), 'my-entity.json');
   writeFileSync(entityFile, readFileSync('prompts/entity.json'));

@@ -3,11 +3,23 @@ import { test } from 'node:test';
 import { CONTRACT } from '../src/model/contract.js';
 import { FAMILIES } from '../src/model/families/index.js';
 import { HEAD_SPECS } from '../src/model/heads.js';
-import type { Pass } from '../src/prompts/build.js';
+import type { CandidateTable, Pass } from '../src/prompts/build.js';
+import type { EntityLink } from '../src/tokenize/entityLinker.js';
 import { HEADS } from '../src/types.js';
 
 const config = { hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, vocab_size: 100, entity_vocab_size: 50 } as never;
 const pass: Pass = { inputIds: [0, 5, 6, 4, 4, 2], maskPositions: [3, 4], entityIds: [7], entityPositions: [[3, 4]], candidates: [0, 1] };
+
+/** The pass's two candidates, two word tokens each; the first has entity 3, the second the entity a test gives it. */
+const twoCandidates = (second: EntityLink): CandidateTable => ({
+  labels: ['a', 'b'],
+  tokens: [
+    [11, 12],
+    [13, 14],
+  ],
+  entities: [{ id: 3, via: 'direct' }, second],
+  groups: [],
+});
 
 test('the head registry holds every head of the contract and of the families, with its contract names', () => {
   assert.deepEqual(Object.keys(HEAD_SPECS).sort(), Object.keys(CONTRACT.heads).sort());
@@ -33,18 +45,7 @@ test('rows read and batch keys: the word head reads every mask, the entity head 
 });
 
 test('each head reads scores back from its own gathered output', () => {
-  const candidates = {
-    labels: ['a', 'b'],
-    tokens: [
-      [11, 12],
-      [13, 14],
-    ],
-    entities: [
-      { id: 3, via: 'direct' as const },
-      { id: null, via: 'none' as const },
-    ],
-    groups: [],
-  };
+  const candidates = twoCandidates({ id: null, via: 'none' });
   const row = { pass, candidates };
   // [B=1, M=2, K=2]: the word score is the mean over the masks.
   const word = new Float64Array(2).fill(-Infinity);
@@ -59,18 +60,7 @@ test('each head reads scores back from its own gathered output', () => {
 });
 
 test("every head's feeds are the gather inputs of every head of the contract: its own filled, the others empty", () => {
-  const candidates = {
-    labels: ['a', 'b'],
-    tokens: [
-      [11, 12],
-      [13, 14],
-    ],
-    entities: [
-      { id: 3, via: 'direct' as const },
-      { id: 4, via: 'direct' as const },
-    ],
-    groups: [],
-  };
+  const candidates = twoCandidates({ id: 4, via: 'direct' });
   const all = Object.values(CONTRACT.heads).flatMap((c) => c.gather_inputs);
   const made: Record<string, number[]> = {};
   const tensor = (name: string, dims: number[], fill: bigint) => {

@@ -166,7 +166,8 @@ test('queries are classed by their subjects in each language, and the baseline i
     tie: false,
     template_main: true,
   });
-  const subjectOf = (_l: string, _r: string, lineid: number) => (lineid < 100 ? `Q${lineid}` : undefined);
+  // Lineids 0-99 carry subject ids, 200-299 are lines without (GoogleRE), others are not in the data.
+  const subjectOf = (_l: string, _r: string, lineid: number) => (lineid < 100 ? `Q${lineid}` : lineid >= 200 && lineid < 300 ? null : undefined);
   const facts = [
     { language: 'en', relation: 'P1', subUri: 'Q1', objUri: 'Q9' },
     { language: 'ja', relation: 'P1', subUri: 'Q1', objUri: 'Q9' },
@@ -181,13 +182,15 @@ test('queries are classed by their subjects in each language, and the baseline i
     row('ja', 'P1', 'e', [5], ['y'], 4),
     row('ja', 'P1', 'ab', [1, 2], ['x'], 1), // one label, subjects of two classes
     row('ja', 'P1', 'z', [500], ['x'], 1), // lineid unknown to the data
+    row('ja', 'place_of_birth', 'g', [200], ['x'], 1), // a line without ids
+    row('ja', 'P1', 'ag', [1, 201], ['x'], 1), // one of its lines without ids
   ];
   const r = knownAnswerReport(rows, facts, subjectOf);
   const cell = (part: string, language: string) => r.cells.find((c) => c.part === part && c.language === language && c.style === 'word');
   assert.deepEqual([cell('trained', 'all')?.queries, cell('trained', 'all')?.p_at_1], [2, 0.5]);
   assert.deepEqual([cell('transfer', 'ja')?.queries, cell('transfer', 'ja')?.p_at_1], [1, 1]);
   assert.deepEqual([cell('held-out', 'ja')?.queries, cell('held-out', 'ja')?.p_at_1], [3, 1 / 3]);
-  assert.deepEqual([r.mixed, r.unmatched, r.facts, r.pairs], [1, 1, 2, 3]);
+  assert.deepEqual([r.mixed, r.unmatched, r.without_ids, r.facts, r.pairs], [1, 1, 2, 2, 3]);
   // Held out: golds x, y, y -> the best single answer is y, right for 2 of 3.
   assert.equal(r.baseline.find((b) => b.language === 'all')?.p_at_1, 2 / 3);
   assert.equal(knownAnswerSummary(r).trained_p1_entity, NaN);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { aggregate, averageOverLanguages, languageMetrics, METRICS, P_AT_K, relationMetrics } from '../src/report/metrics.js';
 import { REPORT_FORMAT_NAMES, REPORT_FORMATS } from '../src/report/formats.js';
-import { languageTable, reportOf } from '../src/report/render.js';
+import { compareTable, languageTable, reportOf } from '../src/report/render.js';
+import type { PairedDelta } from '../src/report/compare.js';
 import { bundleOf, runReport } from '../src/report/bundle.js';
 import type { ResultRow, RunRecord } from '../src/store/db.js';
 import { answerRow } from './support/answer.js';
@@ -137,7 +138,7 @@ test("report columns follow each style's head, not its name", () => {
     'entity coverage',
     'entity P@1 covered',
   ]);
-  assert.deepEqual(t.rows[0], ['en', 4, 50, 100, 33.3, 33.3, -16.7, 66.7, 50]);
+  assert.deepEqual(t.rows[0], ['en', 4, '50.0', '100.0', '33.3', '33.3', '-16.7', '66.7', '50.0']);
 });
 
 test('P@1 covered where no query is covered is undefined: null, "-" in the table, left out of the average', () => {
@@ -151,14 +152,39 @@ test('P@1 covered where no query is covered is undefined: null, "-" in the table
   close(avg.p_at_1_covered, 1 / 2);
   close(avg.entity_coverage, (0 + 2 / 3) / 2);
   const t = languageTable(reportOf(runWith(['entity']), langs, [avg], []));
-  assert.deepEqual(t.rows[0].slice(-2), [0, '-']);
-  assert.deepEqual(t.rows.at(-1)!.slice(-2), [33.3, 50]);
+  assert.deepEqual(t.rows[0].slice(-2), ['0.0', '-']);
+  assert.deepEqual(t.rows.at(-1)!.slice(-2), ['33.3', '50.0']);
 });
 
 test('markdown: the per-language P@1 table, numbers right-aligned', async () => {
   const run = runWith(['word']);
   const md = await REPORT_FORMATS.markdown.render(bundleOf([runReport(run, word, false)], {}));
   assert.deepEqual(md.split('\n').slice(0, 4), ['| language | r word |', '| --- | ---: |', '| en | 50.0 |', '| average | 50.0 |']);
+});
+
+test('every percentage a report prints has one decimal, whole numbers too (50.0 beside 33.3), right-aligned', async () => {
+  const run = runWith(['word', 'entity']);
+  const render = async (f: 'table' | 'markdown' | 'latex', runs: RunRecord[], relations = false) =>
+    REPORT_FORMATS[f].render(
+      bundleOf(
+        runs.map((r) => runReport(r, [...word, ...entity], false)),
+        {},
+      ),
+      { colour: false, relations },
+    );
+  // en: word P@1 2/4 and P@10 4/4, entity P@1 1/3: the single-run table and its per-relation rows.
+  const table = await render('table', [run], true);
+  assert.match(table, /│ en +│ +4 │ +50\.0 │ +100\.0 │ +33\.3 │/);
+  assert.match(table, /│ en +│ word +│ P103 +│ +1 │ +0\.0 │/);
+  const two = [run, { ...run, id: 2, name: 's' } as RunRecord];
+  for (const f of ['table', 'markdown', 'latex'] as const) {
+    const text = await render(f, two);
+    assert.match(text, /\b50\.0\b/, f);
+    // No cell holds a bare whole number where percentages are printed.
+    assert.doesNotMatch(text, /(│|\||&) +(50|100) +(│|\||\\\\|&)/, f);
+  }
+  const deltas = [{ language: 'en', style: 'word', paired: 4, p_at_1_a: 0.5, p_at_1_b: 1, delta_points: 50, a_only: 0, b_only: 2, p_value: 0.5 }];
+  assert.match(compareTable(deltas as PairedDelta[], undefined, false), /│ en +│ word +│ +4 │ +50\.0 │ +100\.0 │ +50\.0 │/);
 });
 
 test('report formats come from one map: the option check and the help list its keys', async () => {

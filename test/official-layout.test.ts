@@ -199,6 +199,21 @@ test('mlama run over the official layout stores the same answers as over the fla
   }
 });
 
+test('known-answer over the official layout counts GoogleRE answers apart, as answers without ids, not as lineids the data lacks', async () => {
+  const ck = join(import.meta.dirname, '../datasets/known-answer');
+  const o = official();
+  const db = join(tempDir(), 'r.sqlite');
+  const relations = [...TREX, 'place_of_birth', 'date_of_birth'].join(',');
+  const args = ['--model', ck, '--styles', 'word', '--languages', 'en,ja', '--limit', '4', '--relations', relations, '--threads', '1'];
+  assert.equal((await cli('run', ...args, '--data', o.data, '--db', db, '--name', 'k')).code, 0);
+  const k = await cli('known-answer', '--run', 'k', '--facts', join(ck, 'training-facts.jsonl'), '--data', o.data, '--db', db, '--format', 'json');
+  assert.equal(k.code, 0, k.err);
+  const report = JSON.parse(k.out);
+  // 2 languages x 2 GoogleRE relations x 4 subjects, one style.
+  assert.deepEqual([report.without_ids, report.unmatched], [16, 0]);
+  assert.equal(k.err, 'note: 16 answers without ids (GoogleRE) left out: their lines name no Wikidata subject, which training facts are keyed by\n');
+});
+
 test('tools/make-official-layout.ts DIR writes DIR/data, which data check finds usable', async () => {
   const dir = tempDir();
   const root = join(import.meta.dirname, '..');

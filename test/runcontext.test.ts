@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { generateCheckpoint } from '../src/checkpoint-gen/generate.js';
 import { openRunContext } from '../src/run/context.js';
-import { evaluate } from '../src/run/evaluate.js';
+import { evaluate, runContext } from '../src/run/evaluate.js';
 import { openStore } from '../src/store/db.js';
 import { answerKey, planRun } from '../src/run/plan.js';
 import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
@@ -149,6 +149,39 @@ test('a resume without --styles takes them from the stored run and says so', asy
   assert.equal(r.code, 0, r.err);
   assert.equal(r.out.split('\n')[0], 'styles: word, entity (as stored with run "cut")');
   assert.equal(storedRun(db, 'cut').status, 'complete');
+});
+
+test('a run handed its context (run --budget opens it once, for its pilot and the run) opens none of its own', async () => {
+  const db = join(tempDir(), 'handed.sqlite');
+  const o = {
+    data: SAMPLE_DATA,
+    model: ck,
+    languages: ['en'],
+    styles: ['word'],
+    limit: 3,
+    templates: 'main' as const,
+    fallback: false,
+    name: 'handed',
+    threads: 1,
+  };
+  const opened = { ...runContext(o), stylesChosen: 'as opened by the caller' };
+  const store = openStore(db, {});
+  const notes: string[] = [];
+  try {
+    const r = await evaluate(
+      store,
+      o,
+      { start() {}, advance() {}, stop() {} },
+      () => false,
+      (l) => notes.push(l),
+      opened,
+    );
+    assert.equal(r.run.status, 'complete');
+  } finally {
+    store.db.close();
+  }
+  assert.deepEqual(notes, ['styles: word (as opened by the caller)']);
+  assert.equal(storedRun(db, 'handed').rows.length, 15, '3 subjects of each of the 5 en relations');
 });
 
 test('a candidate with no tokens is refused while planning, before the run is stored', async () => {

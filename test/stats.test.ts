@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { int8Line, p1OverStyles } from '../src/report/precision.js';
-import { groupBy, mean, meanOfDefined, pct, percent } from '../src/stats.js';
+import { groupBy, mean, meanOfDefined, pct } from '../src/stats.js';
 
 test('an empty mean is null, not 0; undefined values are left out, not counted as 0', () => {
   assert.equal(mean([]), null);
@@ -29,10 +29,14 @@ test('groups keep first-seen order under a composite key that no separator can c
   assert.equal(g[0][0], xs[0]);
 });
 
-test('percentages: a rounded number for table cells, one-decimal text with - for undefined', () => {
-  assert.equal(percent(0.12345), 12.3);
-  assert.equal(percent(1), 100);
+test('percentages: one-decimal text, whole numbers too, a tie at zero unsigned, - for undefined', () => {
+  assert.equal(pct(0.12345), '12.3');
+  assert.equal(pct(0.5), '50.0');
+  assert.equal(pct(1), '100.0');
   assert.equal(pct(0.12), '12.0');
+  assert.equal(pct(-1e-15), '0.0');
+  assert.equal(pct(-0.0004), '0.0');
+  assert.equal(pct(-0.0006), '-0.1');
   assert.equal(pct(null), '-');
   assert.equal(pct(undefined), '-');
 });

@@ -62,7 +62,10 @@ export function stopOnClosedPipe(stop: () => void): () => void {
   };
 }
 
-/** `mlama ... | head` closes the pipe early: that is the reader's choice, not an error. */
+/**
+ * `mlama ... | head` closes the pipe early: that is the reader's choice, not an error. A command that already
+ * failed keeps its status: its error line is what met the closed pipe (`2>&1 | head -1`).
+ */
 export function quietOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
@@ -72,7 +75,7 @@ export function quietOnClosedPipe(): void {
         return closedPipeStop();
       }
       if (closed && pipeClosedInRun) return;
-      if (e.code === 'EPIPE') process.exit(0);
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
       throw e;
     });
   }

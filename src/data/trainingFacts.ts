@@ -26,12 +26,12 @@ export function readTrainingFacts(file: string): TrainingFact[] {
 
 /**
  * (language, relation, lineid) -> sub_uri over the given languages of a dataset: how stored answers find their facts.
- * A line without a subject id (GoogleRE) has none here, so its answers count among those the report could not match.
+ * A line without a subject id (GoogleRE) is null: its answers lead to no fact, and the report counts them apart
+ * from those whose lines the data does not hold (undefined).
  */
-export function lineSubjects(ds: Dataset, languages: string[]): (language: string, relation: string, lineid: number) => string | undefined {
-  const map = new Map<string, string>();
+export function lineSubjects(ds: Dataset, languages: string[]): (language: string, relation: string, lineid: number) => string | null | undefined {
+  const map = new Map<string, string | null>();
   for (const lang of languages)
-    for (const rel of listRelations(ds, lang))
-      for (const t of readTriples(ds, lang, rel)) if (t.subUri !== undefined) map.set(`${lang}\u0000${rel}\u0000${t.lineid}`, t.subUri);
+    for (const rel of listRelations(ds, lang)) for (const t of readTriples(ds, lang, rel)) map.set(`${lang}\u0000${rel}\u0000${t.lineid}`, t.subUri ?? null);
   return (language, relation, lineid) => map.get(`${language}\u0000${relation}\u0000${lineid}`);
 }

@@ -3,7 +3,8 @@ import type { ScoringBench, PatternMeasure } from '../bench/scoring.js';
 import type { Calibration } from '../bench/calibrate.js';
 import { renderTable } from './table.js';
 
-const f = (x: number, d = 2) => Number(x.toFixed(d));
+/** Fixed decimals: a whole number prints as 2.00 beside 2.13, in a table cell and in the summary lines. */
+const f = (x: number, d = 2) => x.toFixed(d);
 
 export function promptBenchText(r: PromptBench, colour: boolean): string {
   const row = (name: string, m: PromptBench['shipped']) => [

@@ -7,6 +7,7 @@ import { multiRunCells } from './formats.js';
 import { languageTable } from './render.js';
 import { relationName } from './relationNames.js';
 import { metricDef, type RelationMetrics, type StyleMetrics } from './metrics.js';
+import { isNumericCell } from './table.js';
 
 /** A Vega-Lite spec drawn to SVG in Node and inlined: the page needs no scripts and no network. */
 export async function svg(spec: object): Promise<string> {
@@ -47,9 +48,8 @@ const relLabel_ = (b: ReportBundle) => metricDef(relKey(b)).label;
 const order = (b: ReportBundle) => b.table.columns.map(columnName);
 
 export function htmlTable(head: string[], rows: (string | number)[][], cls = ''): string {
-  const num = (c: string | number) => typeof c === 'number' || /^-?\d+(\.\d+)?$/.test(String(c));
   return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c) => `<td${num(c) ? ' class="n"' : ''}>${esc(c)}</td>`).join('')}</tr>`)
+    .map((r) => `<tr>${r.map((c) => `<td${isNumericCell(c) ? ' class="n"' : ''}>${esc(c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 }
 

@@ -16,8 +16,11 @@ import { correctAt } from './metrics.js';
  */
 export type KnownPart = 'trained' | 'transfer' | 'held-out' | 'mixed';
 
-/** (language, relation, lineid) -> sub_uri, from the dataset the run evaluated. */
-export type SubjectOf = (language: string, relation: string, lineid: number) => string | undefined;
+/**
+ * (language, relation, lineid) -> sub_uri, from the dataset the run evaluated: null for a line the data holds
+ * without a subject id (GoogleRE lines carry labels only), undefined for a lineid the data does not hold.
+ */
+export type SubjectOf = (language: string, relation: string, lineid: number) => string | null | undefined;
 
 export interface PartCell {
   part: KnownPart;
@@ -35,8 +38,9 @@ export interface KnownAnswerReport {
   cells: PartCell[];
   /** Best single answer per (language, relation) on the held-out queries, per language and 'all'. */
   baseline: { language: string; queries: number; p_at_1: number }[];
-  /** Queries whose lineids the dataset does not know, or whose subjects fall in different classes. */
+  /** Answers whose lineids the dataset does not hold (other data), whose lines have no subject ids (GoogleRE), or whose subjects fall in different classes: none counted. */
   unmatched: number;
+  without_ids: number;
   mixed: number;
   /** Cross-lingual agreement within each class: the planted structure (trained facts agree, held-out do not). */
   cross_lingual: PartAgreement[];
@@ -69,13 +73,17 @@ export interface KnownAnswerSummary {
 
 const subjectKey = (relation: string, sub: string) => `${relation}\u0000${sub}`;
 
-export function classifyQuery(row: ResultRow, subjectOf: SubjectOf, trainedIn: Map<string, Set<string>>): KnownPart | null {
+/** A query's class; 'no-ids' where a line behind it names no subject id, null where the data lacks one of its lines. */
+export function classifyQuery(row: ResultRow, subjectOf: SubjectOf, trainedIn: Map<string, Set<string>>): KnownPart | 'no-ids' | null {
   const subjects = new Set<string>();
+  let noIds = false;
   for (const id of row.lineids) {
     const s = subjectOf(row.language, row.relation, id);
     if (s === undefined) return null;
-    subjects.add(s);
+    if (s === null) noIds = true;
+    else subjects.add(s);
   }
+  if (noIds) return 'no-ids';
   if (subjects.size === 0) return null;
   const langs = [...subjects].map((s) => trainedIn.get(subjectKey(row.relation, s)) ?? new Set<string>());
   if (langs.every((l) => l.has(row.language))) return 'trained';
@@ -101,6 +109,7 @@ export function knownAnswerReport(rows: ResultRow[], facts: TrainingFact[], subj
     tally.set(k, t);
   };
   let unmatched = 0;
+  let withoutIds = 0;
   let mixed = 0;
   // Held-out queries once each (whatever the styles), with their golds, for the baseline.
   const heldOut = new Map<string, ResultRow>();
@@ -108,8 +117,9 @@ export function knownAnswerReport(rows: ResultRow[], facts: TrainingFact[], subj
   for (const r of rows) {
     const part = classifyQuery(r, subjectOf, trainedIn);
     if (part === null) unmatched += 1;
+    if (part === 'no-ids') withoutIds += 1;
     if (part === 'mixed') mixed += 1;
-    if (part === null || part === 'mixed') continue;
+    if (part === null || part === 'no-ids' || part === 'mixed') continue;
     byPart[part].push(r);
     const ok = correctAt(r, 1);
     count(part, r.language, r.style, ok);
@@ -125,6 +135,7 @@ export function knownAnswerReport(rows: ResultRow[], facts: TrainingFact[], subj
     cells,
     baseline: singleAnswerBaseline([...heldOut.values()]),
     unmatched,
+    without_ids: withoutIds,
     mixed,
     cross_lingual: partAgreement(byPart.trained, byPart.transfer, byPart['held-out']),
   };

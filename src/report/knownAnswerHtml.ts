@@ -64,6 +64,7 @@ ${verdict}
 ${htmlTable(t.head, t.rows)}
 ${cross.length ? `<h2>Cross-lingual agreement within each class</h2>${htmlTable(['facts', 'style', 'pairs', 'facts compared', 'top-1 agreement', 'RankC'], cross)}` : ''}
 ${report.mixed ? `<p class="note">${report.mixed} answers whose subject label covers facts of different classes are not counted.</p>` : ''}
+${report.without_ids ? `<p class="note">${report.without_ids} answers without ids (GoogleRE) left out: their lines name no Wikidata subject.</p>` : ''}
 <p class="note"><code>${esc(
       Object.entries(summary)
         .map(([k, v]) => `${k}=${fmt(v)}`)

@@ -7,7 +7,8 @@ import { renderTable } from './table.js';
 
 export type { LanguageCost, PeerLibrary } from '../bench/peerSetup.js';
 
-const f = (x: number, d = 2) => Number(x.toFixed(d));
+/** Fixed decimals: a whole number prints as 2.00 beside 2.13, in a table cell and in the summary lines. */
+const f = (x: number, d = 2) => x.toFixed(d);
 
 export interface PeerSummary {
   wordSpeedup: number;

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import chalk, { Chalk } from 'chalk';
 import type { RunRecord } from '../store/db.js';
-import { percent as pct } from '../stats.js';
+import { pct } from '../stats.js';
 import type { ShardPlan } from '../run/costs.js';
 import { shardName } from '../run/shard.js';
 import type { PairedDelta } from './compare.js';

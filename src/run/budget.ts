@@ -7,13 +7,14 @@ import type { BuiltQuery } from '../prompts/build.js';
 import type { PromptStyle } from '../prompts/styles.js';
 import { queryFlops } from '../bench/flops.js';
 import type { RunOptions } from './config.js';
-import { openRunContext, selectionOf } from './context.js';
+import type { RunContext } from './context.js';
 
 /** Queries per style scored to measure this machine's rate on this checkpoint, after one warm-up batch. */
 const PILOT = 96;
 
 export interface BudgetChoice {
-  size: number;
+  /** Queries per language; null where the budget pays for the whole selection, which a run without --sample asks. */
+  size: number | null;
   /** Seconds one query of each language costs in all styles, from its useful FLOPs and the measured rate. */
   secondsPerQuery: Record<string, number>;
   gflops: number;
@@ -30,13 +31,13 @@ export function sizeForBudget(minutes: number, secondsPerQuery: Record<string, n
 /**
  * The measured cost model for `--budget`: every selected query built as the run builds it and its useful FLOPs
  * counted (src/bench/flops.ts), divided by the useful FLOP rate of a short pilot scored here with the run's own
- * sessions. The pilot's first batch (session warm-up) is not timed.
+ * sessions. The pilot's first batch (session warm-up) is not timed. `ctx` is the run's own context, opened once
+ * for the pilot and the run.
  */
-export async function chooseSample(o: RunOptions, minutes: number): Promise<BudgetChoice> {
-  if (!o.model || !o.data) fail('--budget needs --model and --data');
+export async function chooseSample(ctx: RunContext, o: RunOptions, minutes: number): Promise<BudgetChoice> {
+  const { ds, languages, labels, ck, styles } = ctx;
   // The cost model prices the whole selection: the sample it chooses is drawn from it afterwards.
-  const ctx = openRunContext({ ...o, model: o.model, data: o.data, selection: { ...selectionOf(o), sample: undefined }, hold: true, serve: true });
-  const { ds, languages, labels, ck, styles, selection: sel } = ctx;
+  const sel = { ...ctx.selection, sample: undefined };
   const flops: Record<string, number> = {};
   const available: Record<string, number> = {};
   const pilot: BuiltQuery[] = [];
@@ -60,7 +61,8 @@ export async function chooseSample(o: RunOptions, minutes: number): Promise<Budg
   const fit = sizeForBudget(minutes, secondsPerQuery);
   if (fit < 1)
     fail(`--budget ${minutes} minutes does not pay for one query per language (${fmtSeconds(secondsPerQuery)} per query at ${gflops.toFixed(1)} GFLOP/s)`);
-  return { size: Math.min(fit, Math.max(...Object.values(available))), secondsPerQuery, gflops, available };
+  // A sample as large as every language selects everything: asked as no sample, it pairs with full runs.
+  return { size: fit >= Math.max(...Object.values(available)) ? null : fit, secondsPerQuery, gflops, available };
 }
 
 async function pilotRate(ck: Checkpoint, styles: PromptStyle[], pilot: BuiltQuery[], o: RunOptions): Promise<number> {
@@ -100,6 +102,8 @@ function fmtSeconds(perQuery: Record<string, number>): string {
 
 /** The line a run prints for its budget. */
 export function budgetLine(minutes: number, c: BudgetChoice): string {
-  const perN = Object.values(c.secondsPerQuery).reduce((s, x) => s + x, 0);
-  return `--budget ${minutes} min: --sample ${c.size} per language (${Object.keys(c.secondsPerQuery).length} languages, est. ${((c.size * perN) / 60).toFixed(1)} min at ${c.gflops.toFixed(1)} useful GFLOP/s measured on a pilot here; per query in all styles: ${fmtSeconds(c.secondsPerQuery)})`;
+  const langs = Object.keys(c.secondsPerQuery);
+  const seconds = langs.reduce((s, l) => s + Math.min(c.size ?? Number.POSITIVE_INFINITY, c.available[l]) * c.secondsPerQuery[l], 0);
+  const choice = c.size === null ? 'the whole selection fits, no --sample' : `--sample ${c.size} per language`;
+  return `--budget ${minutes} min: ${choice} (${langs.length} languages, est. ${(seconds / 60).toFixed(1)} min at ${c.gflops.toFixed(1)} useful GFLOP/s measured on a pilot here; per query in all styles: ${fmtSeconds(c.secondsPerQuery)})`;
 }

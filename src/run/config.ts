@@ -93,16 +93,23 @@ export function count(flag: string): (text: string) => number {
   };
 }
 
-export function list(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/**
+ * The parser of a comma list option: `a,,b` or `a,b,` is a typing slip, an error naming the option, not two
+ * items. A value with nothing in it (`''`, `,`) is no items (the option's own check says what that means).
+ */
+export function list(flag: string): (value: string) => string[] {
+  return (value) => {
+    const items = value.split(',').map((s) => s.trim());
+    if (items.every((s) => s === '')) return [];
+    const empty = items.indexOf('');
+    if (empty >= 0) fail(`${flag} has an empty entry at position ${empty + 1}: "${value}"`);
+    return items;
+  };
 }
 
 /** A selection list for `flag`: empty (`--languages ''`) and duplicated items are errors, not "everything" or double work. */
 export function selection(flag: string): (value: string) => string[] {
-  return (value) => distinct(flag, list(value));
+  return (value) => distinct(flag, list(flag)(value));
 }
 
 /** Minutes for --budget: a positive number. */
@@ -393,12 +400,21 @@ function withDefaults(options: Record<string, unknown>, table: OptionTable): Rec
   return out;
 }
 
+/**
+ * Why a sample differs even where it selects everything: whether --sample N covers every query depends on the data
+ * and the rest of the selection, which a stored run does not keep the sizes of, so a sample is compared as asked.
+ * Stored runs keep pairing with runs given the same flags (a rule that stored a covering sample as none would
+ * split a run's resume and its twin runs from those stored before it).
+ */
+const SAMPLE_NOTE =
+  ' (a sample is compared as stored, even one at least as large as every language, which selects every query: give both runs the same --sample and --seed, or neither)';
+
 /** Differences in the option `keys`, then in the checkpoint's fingerprints (unless `checkpoint` is false), then the data's. */
 export function inputDifferences(a: RunInputs, b: RunInputs, keys: readonly string[], checkpoint = true): string[] {
   const fingerprint = (x: Record<string, string>, y: Record<string, string>, what: string) =>
     differences(x, y, Object.keys({ ...x, ...y })).map((d) => `${what} ${d}`);
   return [
-    ...differences(a.options, b.options, keys),
+    ...differences(a.options, b.options, keys).map((d) => (d.startsWith('sample: ') ? d + SAMPLE_NOTE : d)),
     ...(checkpoint ? fingerprint(a.checkpoint, b.checkpoint, 'checkpoint') : []),
     ...fingerprint(a.dataset, b.dataset, 'dataset'),
   ];

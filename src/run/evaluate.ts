@@ -55,7 +55,7 @@ function startOrResume(store: Store, o: RunOptions): { o: RunOptions; prev?: Run
 }
 
 /** The run's context: data, labels, checkpoint at its precision and styles, loaded once for plan and scoring. */
-function runContext(o: RunOptions, prev: RunRecord | undefined): RunContext {
+export function runContext(o: RunOptions, prev?: RunRecord): RunContext {
   const ctx = openRunContext({
     data: o.data!,
     model: o.model!,
@@ -86,7 +86,8 @@ function runInputs(ctx: RunContext, o: RunOptions): RunInputs {
  * (executeRun). Stops cleanly on `shouldStop()` (Ctrl-C) with what is done kept and the run marked interrupted.
  * The run is stored only once its queries are planned and its graph loads, and held by a lease while it runs; at
  * the end its inputs and its results file are checked again, and a run whose inputs changed meanwhile fails
- * naming them. `note` gets the run's first lines (the styles it asks and why).
+ * naming them. `note` gets the run's first lines (the styles it asks and why). `opened`: the run's context as a
+ * caller already opened it (runContext; `run --budget` for its pilot), not opened again.
  */
 export async function evaluate(
   store: Store,
@@ -94,9 +95,10 @@ export async function evaluate(
   progress: Progress,
   shouldStop: () => boolean,
   note: (line: string) => void = () => {},
+  opened?: RunContext,
 ): Promise<RunOutcome> {
   const { o, prev } = startOrResume(store, given);
-  const ctx = runContext(o, prev);
+  const ctx = opened ?? runContext(o, prev);
   const inputs = runInputs(ctx, o);
   if (prev) {
     const diffs = runDifferences('resume', prev, inputs);

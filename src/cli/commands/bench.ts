@@ -30,7 +30,7 @@ export function registerBench(program: Command, io: Io): void {
     .requiredOption('--data <dir>', 'mLAMA directory')
     .requiredOption('--model <dir>', 'checkpoint directory (tokenizer and entity vocabulary)')
     .option('--language <lang>', 'language', 'en')
-    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list)
+    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list('--styles'))
     .option('--rounds <n>', 'timed rounds (the median is reported)', count('--rounds'), 3)
     .option('--per-fact-limit <n>', 'queries per relation for the per-fact re-tokenizing comparison', count('--per-fact-limit'), 5)
     .action((o: BenchPromptsOptions) => benchPromptsCommand(o, io));
@@ -40,10 +40,10 @@ export function registerBench(program: Command, io: Io): void {
     .description('queries per second of the shipped scorer and of the naive pattern, MFU against a MatMul calibration, overhead, peak RSS')
     .requiredOption('--data <dir>', 'mLAMA directory')
     .requiredOption('--model <dir>', 'checkpoint directory')
-    .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
+    .option('--languages <list>', 'languages of the fixed sample', list('--languages'), ['en', 'ja', 'ar'])
     .option('--per-language <n>', 'queries per language, spread over its relations', count('--per-language'), 100)
-    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list)
-    .option('--patterns <list>', 'shipped, naive', list, ['shipped', 'naive'])
+    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list('--styles'))
+    .option('--patterns <list>', 'shipped, naive', list('--patterns'), ['shipped', 'naive'])
     .option('--rounds <n>', 'alternating rounds (medians are reported)', count('--rounds'), 3)
     .option('--threads <n>', 'onnxruntime intra-op threads', threadCount, defaultThreads())
     .option('--batch-size <n>', 'shipped scorer: rows per batch at most', count('--batch-size'), 64)
@@ -58,18 +58,20 @@ export function registerBench(program: Command, io: Io): void {
     .requiredOption('--data <dir>', 'mLAMA directory')
     .requiredOption('--model <dir>', 'checkpoint directory exported by tools/export_mluke.py')
     .requiredOption('--peer-model <dir>', 'the transformers directory it was exported from')
-    .option('--python <list>', 'Python interpreters with torch and transformers; the peer runs on the one with the fastest float32 MatMul', list, [
+    .option('--python <list>', 'Python interpreters with torch and transformers; the peer runs on the one with the fastest float32 MatMul', list('--python'), [
       '.venv/bin/python',
     ])
-    .option('--languages <list>', 'languages of the fixed sample', list, ['en', 'ja', 'ar'])
+    .option('--languages <list>', 'languages of the fixed sample', list('--languages'), ['en', 'ja', 'ar'])
     .option('--per-language <n>', 'queries per language, spread over its relations', count('--per-language'), 20)
-    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list)
-    .option('--precisions <list>', 'harness graphs: float32 and int8 (the quantised graphs `make quantize` adds to the checkpoint)', list, ['float32'])
+    .option('--styles <list>', "prompt styles (default: the paper's word and entity styles the checkpoint's family serves)", list('--styles'))
+    .option('--precisions <list>', 'harness graphs: float32 and int8 (the quantised graphs `make quantize` adds to the checkpoint)', list('--precisions'), [
+      'float32',
+    ])
     .option('--rounds <n>', 'alternating rounds (medians are reported)', count('--rounds'), 3)
     .option('--threads <n>', 'threads of both sides', threadCount, defaultThreads())
     .option('--batch-size <n>', 'harness: rows per batch at most', count('--batch-size'), 64)
     .option('--token-budget <n>', 'harness: padded tokens per batch at most', count('--token-budget'), 4096)
-    .option('--cost-languages <list>', 'languages the cost model is computed for (default: all of the data)', list)
+    .option('--cost-languages <list>', 'languages the cost model is computed for (default: all of the data)', list('--cost-languages'))
     .action((o: BenchPeerOptions) => benchPeerCommand(o, io));
 }
 

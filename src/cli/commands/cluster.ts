@@ -101,7 +101,7 @@ export function shardsCommand(o: ShardsOptions, io: Io): void {
   io.out(
     renderTable(
       ['shard', 'queries', 'estimated cost (tokens)', 'share %'],
-      b.costs.map((c, i) => [`${i}/${o.count}`, b.queries[i], c, Number(((100 * c) / total).toFixed(2))]),
+      b.costs.map((c, i) => [`${i}/${o.count}`, b.queries[i], c, ((100 * c) / total).toFixed(2)]),
       { colour: io.tty },
     ),
   );

@@ -47,6 +47,8 @@ export async function knownAnswerCommand(o: KnownAnswerOptions, io: Io): Promise
     refuseOtherData(run, ds, o.data);
     const report = knownAnswerReport(rows, facts, lineSubjects(ds, resolveLanguages(ds, [...new Set(rows.map((r) => r.language))])));
     if (report.unmatched) io.err(`warning: ${report.unmatched} stored answers have lineids that ${o.data} does not hold; not counted`);
+    if (report.without_ids)
+      io.err(`note: ${report.without_ids} answers without ids (GoogleRE) left out: their lines name no Wikidata subject, which training facts are keyed by`);
     const summary = knownAnswerSummary(report);
     const failures = knownAnswerFailures(summary, [...new Set(rows.map((r) => r.style))]);
     // A run that stopped early never asked some facts: its P@1 may look fine on what it did ask, so the check fails.

@@ -21,7 +21,7 @@ export function registerReport(program: Command, io: Io): void {
     .command('report')
     .description("per-language accuracy report; with --runs, the paper's table of several runs side by side")
     .option('--run <ref>', 'run name, id or "latest" (default: latest)')
-    .option('--runs <list>', 'columns of one table, each RUN (every style it has) or RUN:STYLE, e.g. mbert:word,mluke:word,mluke:entity', list)
+    .option('--runs <list>', 'columns of one table, each RUN (every style it has) or RUN:STYLE, e.g. mbert:word,mluke:word,mluke:entity', list('--runs'))
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--format <fmt>', reportFormatHelp(), parseReportFormat, 'table')
     .option(

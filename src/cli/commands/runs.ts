@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ExitStatus, fail } from '../../errors.js';
 import { evaluate } from '../../run/evaluate.js';
+import type { RunContext } from '../../run/context.js';
 import { DEFAULT_DB, RUN_OPTIONS, type RunCommandOptions } from '../../run/config.js';
 import { CompletedMeanwhile, listRuns, readResults, withStore } from '../../store/db.js';
 import { averageOverLanguages, languageMetrics, tieWarnings } from '../../report/metrics.js';
@@ -46,7 +47,6 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
   // Absent `given` means every option passed (RunOptions): keep that meaning when the shard is added to it.
   const passed = o.given ?? Object.keys(o).filter((k) => o[k as keyof RunCommandOptions] !== undefined);
   if (fromEnv) o = { ...o, shard: fromEnv, given: [...passed, 'shard'] };
-  if (o.budget !== undefined) o = await withBudget(o, io);
   // SIGTERM (kill, Slurm preemption and requeue) and SIGHUP (a closed terminal) stop the run as Ctrl-C does.
   // Only a second Ctrl-C aborts: a scheduler may signal every process of a job, so a repeated SIGTERM is not a
   // user's second request, and it follows up with SIGKILL itself when the grace time is over.
@@ -64,13 +64,26 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
   const releasePipe = stopOnClosedPipe(() => {
     stop = true;
   });
+  try {
+    let context: RunContext | undefined;
+    if (o.budget !== undefined) ({ o, context } = await withBudget(o, io, () => stop));
+    await scoreAndReport(o, io, () => stop, context);
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    releasePipe();
+  }
+}
+
+/** The run itself, once its options are final: evaluate, store, print the report; an interrupted run throws ExitStatus(130). */
+async function scoreAndReport(o: RunCommandOptions, io: Io, stopped: () => boolean, context?: RunContext): Promise<void> {
   await withStore(o.db, { busyTimeoutMs: o.busyTimeout, createLate: true }, async (store) => {
     const outcome = await evaluate(
       store,
       o,
       progressBars(io.tty, (s) => io.err(s)),
-      () => stop,
+      stopped,
       (line) => io.out(line),
+      context,
     );
     for (const w of new Set(outcome.warnings)) io.err(`warning: ${w}`);
     const run = outcome.run;
@@ -90,16 +103,11 @@ export async function runCommand(o: RunCommandOptions, io: Io, env: NodeJS.Proce
       io.err(`interrupted: resume with --resume ${run.name}`);
       throw new ExitStatus(130);
     }
-  })
-    .catch((e) => {
-      // Another resume finished the run while this one loaded its inputs: the outcome the user asked for.
-      if (!(e instanceof CompletedMeanwhile)) throw e;
-      io.out(e.message);
-    })
-    .finally(() => {
-      for (const s of signals) process.off(s, onSignal);
-      releasePipe();
-    });
+  }).catch((e) => {
+    // Another resume finished the run while this one loaded its inputs: the outcome the user asked for.
+    if (!(e instanceof CompletedMeanwhile)) throw e;
+    io.out(e.message);
+  });
 }
 
 /** `mlama runs`: the runs of a results database, as a table or JSON. */
