@@ -183,8 +183,25 @@ test('every percentage a report prints has one decimal, whole numbers too (50.0 
     // No cell holds a bare whole number where percentages are printed.
     assert.doesNotMatch(text, /(│|\||&) +(50|100) +(│|\||\\\\|&)/, f);
   }
-  const deltas = [{ language: 'en', style: 'word', paired: 4, p_at_1_a: 0.5, p_at_1_b: 1, delta_points: 50, a_only: 0, b_only: 2, p_value: 0.5 }];
-  assert.match(compareTable(deltas as PairedDelta[], undefined, false), /│ en +│ word +│ +4 │ +50\.0 │ +100\.0 │ +50\.0 │/);
+  const delta: PairedDelta = {
+    language: 'en',
+    style: 'word',
+    style_a: 'word',
+    style_b: 'word',
+    paired: 4,
+    a_correct: 2,
+    b_correct: 4,
+    losses: 0,
+    gains: 2,
+    near_ties: 0,
+    value_a: 0.5,
+    value_b: 1,
+    delta_points: 50,
+    a_only: 0,
+    b_only: 2,
+    p_value: 0.5,
+  };
+  assert.match(compareTable([delta], undefined, false), /│ en +│ word +│ +4 │ +50\.0 │ +100\.0 │ +50\.0 │/);
 });
 
 test('report formats come from one map: the option check and the help list its keys', async () => {
