@@ -148,13 +148,15 @@ const row = (relation: string, template: string, subject: string, golds: string[
   candidates: top.length,
 });
 
+/** Four candidates, best first, one point apart. */
+const top: [string, number][] = [
+  ['A', -1],
+  ['B', -2],
+  ['C', -3],
+  ['D', -4],
+];
+
 test('authors-script P@k: keyed by question string across relations, candidates appended per triple, the last triple wins', () => {
-  const top: [string, number][] = [
-    ['A', -1],
-    ['B', -2],
-    ['C', -3],
-    ['D', -4],
-  ];
   // Two triples of one subject: every candidate appears twice, so C (third) stands at 5 and D at 7.
   const [two] = authorsPrecision([row('P1', '[X] in [Y].', 's', ['A', 'C'], top, [1, 2])], [1, 5, 6]);
   assert.deepEqual(two.p, { 1: 0, 5: 1, 6: 1 });
@@ -169,12 +171,6 @@ test('authors-script P@k: keyed by question string across relations, candidates 
 });
 
 test('authors-script ranks: a label the candidate file lists twice counts twice; a row whose stored candidates all outscore the answer puts it past them', () => {
-  const top: [string, number][] = [
-    ['A', -1],
-    ['B', -2],
-    ['C', -3],
-    ['D', -4],
-  ];
   const repeated = row('P1', '[X] in [Y].', 's', ['D'], top);
   repeated.top[2].copies = 2;
   // A, B, C, C, D: the script's list holds C twice, so D stands at 5, not 4.
@@ -191,12 +187,8 @@ test('authors-script ranks: a label the candidate file lists twice counts twice;
 });
 
 test('authors-script ranks: an exact tie keeps the reading order, rows read earlier and candidates listed earlier first', () => {
-  const tiedTop: [string, number][] = [
-    ['A', -1],
-    ['B', -2],
-    ['C', -2],
-    ['D', -3],
-  ];
+  // C scores exactly as B does, and D a point lower.
+  const tiedTop: [string, number][] = [top[0], top[1], ['C', -2], ['D', -3]];
   const [c] = authorsQuestions([row('P1', '[X] in [Y].', 's', ['C'], tiedTop)]);
   assert.deepEqual([c.rank, c.bestRank, c.tiedWith], [3, 2, 1]);
   const [b] = authorsQuestions([row('P1', '[X] in [Y].', 's', ['B'], tiedTop)]);
@@ -286,9 +278,8 @@ test("prompts --protocol shows the tokens each protocol builds (the issue's ja P
 });
 
 test("the protocols' own numbers read main-template answers only, as both scripts read templates.jsonl alone", () => {
-  const top: [string, number][] = [['A', -1]];
-  const main = row('P1', '[X] in [Y].', 's', ['A'], top);
-  const paraphrase = { ...row('P1', '[X] lies in [Y].', 's', ['B'], top), template_main: false };
+  const main = row('P1', '[X] in [Y].', 's', ['A'], [top[0]]);
+  const paraphrase = { ...row('P1', '[X] lies in [Y].', 's', ['B'], [top[0]]), template_main: false };
   assert.equal(protocolMetrics(PROTOCOLS['authors-script'], [main, paraphrase])!.authors![0].p[1], 1);
   assert.equal(protocolMetrics(PROTOCOLS.mlama, [main, paraphrase])!.mlama![0].p1, 1);
   assert.equal(protocolMetrics(PROTOCOLS.paper, [main]), undefined);
