@@ -35,44 +35,17 @@ test("a query's answer is every one of its triples' answer", () => {
 });
 
 test('a differing top-1 is a near tie only where either side had its two best within the tolerance', () => {
-  const ours = ourAnswers([
-    {
-      language: 'ja',
-      relation: 'P30',
-      lineids: [1],
-      top: [
-        { label: 'Asia', score: -1 },
-        { label: 'Europe', score: -1.5 },
-      ],
-    },
-    {
-      language: 'ja',
-      relation: 'P30',
-      lineids: [2],
-      top: [
-        { label: 'Asia', score: -1 },
-        { label: 'Europe', score: -1.5 },
-      ],
-    },
-    {
-      language: 'ja',
-      relation: 'P30',
-      lineids: [3],
-      top: [
-        { label: 'Asia', score: -1 },
-        { label: 'Europe', score: -1.00005 },
-      ],
-    },
-    {
-      language: 'ja',
-      relation: 'P30',
-      lineids: [4],
-      top: [
-        { label: 'Asia', score: -1 },
-        { label: 'Europe', score: -1.5 },
-      ],
-    },
-  ]);
+  // Four ja P30 triples answered Asia; only the third had Europe within the tolerance.
+  const answer = (lineid: number, europe: number) => ({
+    language: 'ja',
+    relation: 'P30',
+    lineids: [lineid],
+    top: [
+      { label: 'Asia', score: -1 },
+      { label: 'Europe', score: europe },
+    ],
+  });
+  const ours = ourAnswers([answer(1, -1.5), answer(2, -1.5), answer(3, -1.00005), answer(4, -1.5)]);
   const r = compareTriples(
     [triple(1, 'Asia', -1, -1.5), triple(2, 'Europe', -1, -1.00009), triple(3, 'Europe', -1, -1.3), triple(4, 'Europe', -1, -1.3), triple(5, 'Asia', -1, -2)],
     ours,
