@@ -1,5 +1,6 @@
 // The counted effect of each protocol choice on a data folder and checkpoint (docs/PROTOCOLS.md):
-//   node --import tsx tools/protocol-effects.ts [DATA] [MODEL]   (default: the bundled sample, the known-answer checkpoint)
+//   node --import tsx tools/protocol-effects.ts [DATA] [MODEL] [LANGUAGES]   (default: the bundled sample, the known-answer
+//   checkpoint, every language of DATA)
 // Runs the presets (and the paper with the word-ranked entity style) into a temporary database and prints one
 // markdown table: per choice, the queries whose inputs or top-1 changed and how far P@1 moved.
 import { execFileSync } from 'node:child_process';
@@ -20,10 +21,11 @@ import { openStore, readResults, requireRun, type ResultRow } from '../src/store
 
 const data = process.argv[2] ?? 'datasets/mlama-sample';
 const model = process.argv[3] ?? 'datasets/known-answer';
+const only = process.argv[4] ? ['--languages', process.argv[4]] : [];
 const db = join(mkdtempSync(join(tmpdir(), 'mlama-protocols-')), 'p.sqlite');
 
 function run(name: string, ...args: string[]): ResultRow[] {
-  execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main-entry.ts', 'run', '--data', data, '--model', model, '--db', db, '--name', name, ...args], {
+  execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main-entry.ts', 'run', '--data', data, '--model', model, '--db', db, '--name', name, ...only, ...args], {
     stdio: 'ignore',
   });
   const s = openStore(db, { readonly: true });
@@ -47,7 +49,7 @@ const byLanguage = (rows: ResultRow[]) => {
 };
 
 /** Queries whose model inputs differ between two tokenizations (word style). */
-function inputsChanged(protocol: ProtocolName, only?: string): { changed: number; total: number } {
+function inputsChanged(protocol: ProtocolName, lang1?: string): { changed: number; total: number } {
   const ds = openDataset(data);
   const labels = readLabelIndex(ds);
   const ck = loadCheckpoint(model);
@@ -57,7 +59,7 @@ function inputsChanged(protocol: ProtocolName, only?: string): { changed: number
     );
   let changed = 0;
   let total = 0;
-  for (const lang of ds.languages.filter((l) => !only || l === only)) {
+  for (const lang of ds.languages.filter((l) => (!lang1 || l === lang1) && (!only.length || only[1].split(',').includes(l)))) {
     const [a, b] = [build('paper', lang), build(protocol, lang)];
     total += a.length;
     changed += a.filter((x, i) => x !== b[i]).length;

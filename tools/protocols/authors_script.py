@@ -12,6 +12,7 @@ writes OUT/<mode>-<lang>.json as their script writes it, for mode word (no entit
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,16 +23,25 @@ MODES = {"word": [], "entity": ["--use-subject-entity", "--use-object-entity"]}
 PATHS = ["examples/__init__.py", "examples/mlama", "luke"]
 
 
-def extract(luke_git: Path, ref: str, src: Path) -> None:
-    if (src / "examples" / "mlama" / "evaluate.py").exists():
-        return
+def extract(luke_git: Path, ref: str, src: Path) -> str:
+    """Their files at `ref`, extracted again whenever the ref points elsewhere; returns the commit."""
     if (luke_git / ".git").exists():
         luke_git = luke_git / ".git"
     if not (luke_git / "HEAD").exists():
         sys.exit(f"error: {luke_git}: not a git repository; clone github.com/studio-ousia/luke and give its path as LUKE_GIT")
-    src.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", f"--git-dir={luke_git}", "archive", ref, *PATHS], check=True, capture_output=True).stdout
+    found = subprocess.run(["git", f"--git-dir={luke_git}", "rev-parse", "--verify", "-q", f"{ref}^{{commit}}"], capture_output=True, text=True)
+    if found.returncode != 0:
+        sys.exit(f"error: {luke_git}: no branch or commit {ref} (the authors' mLAMA script is on branch add_mlama)")
+    commit = found.stdout.strip()
+    stamp = src / ".commit"
+    if stamp.exists() and stamp.read_text() == commit:
+        return commit
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir(parents=True)
+    archive = subprocess.run(["git", f"--git-dir={luke_git}", "archive", commit, *PATHS], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    stamp.write_text(commit)
+    return commit
 
 
 def model_link(model: Path, out: Path) -> Path:
@@ -73,7 +83,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
 
-    extract(a.luke_git, a.ref, a.src)
+    commit = extract(a.luke_git, a.ref, a.src)
+    print(f"their code: studio-ousia/luke {a.ref} at {commit[:12]} (examples/mlama/evaluate.py, reader.py; luke/)", flush=True)
     a.out.mkdir(parents=True, exist_ok=True)
     model = model_link(a.model, a.out)
     sys.path.insert(0, str(HERE))
