@@ -126,13 +126,13 @@ async function scoreLanguage(x: Execution, lang: string, warn: (w: string) => vo
   return { stored, interrupted: false };
 }
 
+/** A candidate the file lists more than once keeps its count on the stored answer (the authors' ranks count it). */
+const copiesOf = (c: { copies?: number } | undefined) => (c?.copies ? { copies: c.copies } : {});
+
 /**
  * What was read at the start must still be what is there: answers scored under other weights, data or style
  * definitions cannot be counted as this run's.
  */
-/** A candidate the file lists more than once keeps its count on the stored answer (the authors' ranks count it). */
-const copiesOf = (c: { copies?: number } | undefined) => (c?.copies ? { copies: c.copies } : {});
-
 function checkInputsUnchanged(name: string, ctx: RunContext, inputs: RunInputs): void {
   clearHashCache();
   const now: RunInputs = {
