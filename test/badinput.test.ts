@@ -1049,10 +1049,28 @@ const cases: Case[] = [
         return ['answers', '--db', f, '--run', 'good', '--out', out];
       },
       code: 2,
-      err: /bad-top\.sqlite: run #1, answer en\/[a-z-]+\/P\d+\/".*": invalid stored top \(not a JSON list of \{label, score\}\)/,
+      err: /bad-top\.sqlite: run #1, answer en\/[a-z-]+\/P\d+\/".*": invalid stored top \(not a JSON list of \{label, score\}, with copies a whole number from 2 where given\)/,
       after: () => (existsSync(out) || readdirSync(dirname(out)).some((f) => f.endsWith('.part')) ? `${out} or its part file was left behind` : undefined),
     };
   })(),
+  {
+    // The authors-script metric adds copies up: a count stored as text would concatenate ("1" + "2").
+    name: 'answers over a stored answer whose top entry counts its copies as text',
+    argv: () => [
+      'answers',
+      '--db',
+      dbCopy(
+        'copies.sqlite',
+        sql((d) => d.exec(`UPDATE results SET top = json_set(top, '$[0].copies', '2') WHERE rowid = (SELECT MAX(rowid) FROM results)`)),
+      ),
+      '--run',
+      'good',
+      '--out',
+      join(tempDir(), 'copies.jsonl'),
+    ],
+    code: 2,
+    err: /copies\.sqlite: run #1, answer en\/.*: invalid stored top \(not a JSON list of \{label, score\}, with copies a whole number from 2 where given\)/,
+  },
   {
     name: 'report over stored options whose styles are not a list',
     argv: () => [
