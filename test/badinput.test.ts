@@ -787,6 +787,19 @@ const cases: Case[] = [
     err: /^$/,
     out: /on word: \d+ paired queries; left out: good:entity$/m,
   },
+  // A format a command does not write is refused, not printed as its default (data stats printed a table for xml).
+  {
+    name: 'data stats --format xml',
+    argv: () => ['data', 'stats', '--data', SAMPLE_DATA, '--format', 'xml'],
+    code: 2,
+    err: /^error: --format must be table or json, got "xml"$/,
+  },
+  {
+    name: 'data check --format table',
+    argv: () => ['data', 'check', SAMPLE_DATA, '--format', 'table'],
+    code: 2,
+    err: /^error: --format must be text or json, got "table"$/,
+  },
   {
     name: 'data check on a file',
     argv: () => ['data', 'check', join(SAMPLE_DATA, 'en', 'P19.jsonl')],
