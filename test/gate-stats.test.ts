@@ -6,6 +6,7 @@ import { binomialUpperTail, holm, mcnemarDrop, mcnemarTwoSided, normalQuantile, 
 import { mcnemarPower, minimumDetectableDrop, smallestSignificantSize } from '../src/gate/power.js';
 import { judge, type CellCounts } from '../src/gate/gate.js';
 import { DEFAULT_POLICY, policyOf, readPolicy } from '../src/gate/policy.js';
+import { gateLines } from '../src/gate/render.js';
 import { simulateNull } from '../src/gate/simulate.js';
 import { allocate, sampleSubjects } from '../src/prompts/sample.js';
 import { sizeForBudget } from '../src/run/budget.js';
@@ -291,6 +292,20 @@ test('past a truncated top list the margin at rank k is bounded by the last stor
   assert.deepEqual(
     pairedDeltas([b], [c], [{ a: 'word', b: 'word' }], -1, at10).map((x) => [x.a_correct, x.b_correct, x.losses]),
     [[1, 0, 1]],
+  );
+  // The gate's line says such a near tie is one the list cannot rule out, not one measured within the tolerance.
+  const compared = { a: 'A', b: 'B', pairs: [], left_out: [], unpaired: { a: 0, b: 0 }, paired: 1, overridden: [], gaps: [] };
+  const lines = gateLines(judge([d], DEFAULT_POLICY), { ...compared, metric: { key: 'p_at_5', label: 'P@5' } });
+  assert.ok(
+    lines.includes(
+      'near ties: 1 discordant pairs within 0.00001 of flipping at P@5 (or hits ending their stored top list, which cannot rule that out) counted for neither side',
+    ),
+    lines.join('\n'),
+  );
+  assert.ok(
+    gateLines(judge([d], DEFAULT_POLICY), { ...compared, metric: { key: 'p_at_1', label: 'P@1' } }).includes(
+      'near ties: 1 discordant pairs within 0.00001 of flipping counted for neither side',
+    ),
   );
 });
 
