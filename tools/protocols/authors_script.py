@@ -12,6 +12,7 @@ writes OUT/<mode>-<lang>.json as their script writes it, for mode word (no entit
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,16 +23,24 @@ MODES = {"word": [], "entity": ["--use-subject-entity", "--use-object-entity"]}
 PATHS = ["examples/__init__.py", "examples/mlama", "luke"]
 
 
-def extract(luke_git: Path, ref: str, src: Path) -> None:
-    if (src / "examples" / "mlama" / "evaluate.py").exists():
-        return
+def extract(luke_git: Path, ref: str, src: Path) -> str:
+    """Their files at `ref` into src, again when src holds another commit or an extraction that did not finish (the
+    .commit stamp is written last); returns the commit."""
     if (luke_git / ".git").exists():
         luke_git = luke_git / ".git"
     if not (luke_git / "HEAD").exists():
         sys.exit(f"error: {luke_git}: not a git repository; clone github.com/studio-ousia/luke and give its path as LUKE_GIT")
-    src.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", f"--git-dir={luke_git}", "archive", ref, *PATHS], check=True, capture_output=True).stdout
+    git = ["git", f"--git-dir={luke_git}"]
+    commit = subprocess.run([*git, "rev-parse", f"{ref}^{{commit}}"], check=True, capture_output=True, text=True).stdout.strip()
+    stamp = src / ".commit"
+    if stamp.exists() and stamp.read_text() == commit:
+        return commit
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir(parents=True)
+    archive = subprocess.run([*git, "archive", commit, *PATHS], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    stamp.write_text(commit)
+    return commit
 
 
 def model_link(model: Path, out: Path) -> Path:
