@@ -3,6 +3,7 @@ extracted again, not read stale."""
 
 import subprocess
 
+import pytest
 from authors_script import extract
 
 
@@ -39,3 +40,13 @@ def test_extract_follows_the_branch_and_redoes_an_unfinished_copy(tmp_path):
     (src / "luke/__init__.py").unlink()
     extract(repo, "add_mlama", src)
     assert (src / "luke/__init__.py").exists()
+
+
+def test_extract_names_a_missing_ref_in_one_line(tmp_path):
+    repo = tmp_path / "luke"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commit_files(repo, {"luke/__init__.py": ""})
+    with pytest.raises(SystemExit) as e:
+        extract(repo, "add_mlama", tmp_path / "src")
+    assert str(e.value) == f"error: {repo / '.git'}: no commit add_mlama"
