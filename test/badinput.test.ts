@@ -787,6 +787,19 @@ const cases: Case[] = [
     err: /^$/,
     out: /on word: \d+ paired queries; left out: good:entity$/m,
   },
+  // A format a command does not write is refused, not printed as its default (data stats printed a table for xml).
+  {
+    name: 'data stats --format xml',
+    argv: () => ['data', 'stats', '--data', SAMPLE_DATA, '--format', 'xml'],
+    code: 2,
+    err: /^error: --format must be table or json, got "xml"$/,
+  },
+  {
+    name: 'data check --format table',
+    argv: () => ['data', 'check', SAMPLE_DATA, '--format', 'table'],
+    code: 2,
+    err: /^error: --format must be text or json, got "table"$/,
+  },
   {
     name: 'data check on a file',
     argv: () => ['data', 'check', join(SAMPLE_DATA, 'en', 'P19.jsonl')],
@@ -1049,10 +1062,28 @@ const cases: Case[] = [
         return ['answers', '--db', f, '--run', 'good', '--out', out];
       },
       code: 2,
-      err: /bad-top\.sqlite: run #1, answer en\/[a-z-]+\/P\d+\/".*": invalid stored top \(not a JSON list of \{label, score\}\)/,
+      err: /bad-top\.sqlite: run #1, answer en\/[a-z-]+\/P\d+\/".*": invalid stored top \(not a JSON list of \{label, score\}, with copies a whole number from 2 where given\)/,
       after: () => (existsSync(out) || readdirSync(dirname(out)).some((f) => f.endsWith('.part')) ? `${out} or its part file was left behind` : undefined),
     };
   })(),
+  {
+    // The authors-script metric adds copies up: a count stored as text would concatenate ("1" + "2").
+    name: 'answers over a stored answer whose top entry counts its copies as text',
+    argv: () => [
+      'answers',
+      '--db',
+      dbCopy(
+        'copies.sqlite',
+        sql((d) => d.exec(`UPDATE results SET top = json_set(top, '$[0].copies', '2') WHERE rowid = (SELECT MAX(rowid) FROM results)`)),
+      ),
+      '--run',
+      'good',
+      '--out',
+      join(tempDir(), 'copies.jsonl'),
+    ],
+    code: 2,
+    err: /copies\.sqlite: run #1, answer en\/.*: invalid stored top \(not a JSON list of \{label, score\}, with copies a whole number from 2 where given\)/,
+  },
   {
     name: 'report over stored options whose styles are not a list',
     argv: () => [

@@ -339,6 +339,12 @@ test('compare --metric p_at_10 pairs hits at rank 10 in every format; the gate f
   writeFileSync(gate, JSON.stringify({ metric: 'p_at_10', max_drop: 50, styles: ['word'] }));
   const gated = JSON.parse((await cli('compare', 'both', 'word-only', '--db', db, '--gate', gate, '--format', 'json')).out);
   assert.deepEqual([gated.metric, gated.policy.metric], ['p_at_10', 'p_at_10']);
+  // The gate's cells (and its failing ones) name their values by the metric as the deltas do, not value_a.
+  for (const c of gated.gate.cells) {
+    assert.deepEqual([c.value_a, c.value_b], [undefined, undefined]);
+    assert.equal(c.p_at_10_a, c.a_correct / c.paired);
+    assert.equal(c.p_at_10_b, c.b_correct / c.paired);
+  }
   assert.deepEqual(
     gated.gate.cells.map((c: { a_correct: number }) => c.a_correct),
     at10.deltas.map((d: { a_correct: number }) => d.a_correct),

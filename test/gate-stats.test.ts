@@ -6,6 +6,7 @@ import { binomialUpperTail, holm, mcnemarDrop, mcnemarTwoSided, normalQuantile, 
 import { mcnemarPower, minimumDetectableDrop, smallestSignificantSize } from '../src/gate/power.js';
 import { judge, type CellCounts } from '../src/gate/gate.js';
 import { DEFAULT_POLICY, policyOf, readPolicy } from '../src/gate/policy.js';
+import { gateLines } from '../src/gate/render.js';
 import { simulateNull } from '../src/gate/simulate.js';
 import { allocate, sampleSubjects } from '../src/prompts/sample.js';
 import { sizeForBudget } from '../src/run/budget.js';
@@ -257,6 +258,55 @@ test('at rank k the margin is to the k-th best other candidate, and pairing at P
   const [at1] = pairedDeltas(a, b, [{ a: 'word', b: 'word' }], 1e-5);
   assert.deepEqual([at1.a_correct, at1.losses, at1.near_ties], [1, 0, 0]);
   assert.throws(() => pairedDeltas(a, b, [], 1e-5, metricDef('mrr')), /metric "mrr" is not one/);
+});
+
+test('past a truncated top list the margin at rank k is bounded by the last stored score: a hit ending the list is near; nothing to bound refuses a gate', () => {
+  // Twenty candidates, five stored (with gold "Paris" when it ranks within 5): the 5th other one lies past the list.
+  const stored = (subject: string, gold: number, goldRank: number) => {
+    const others = [-1, -1.1, -1.2, -1.3, -1.4, -1.5].map((score, i) => ({ label: `c${i}`, score }));
+    return answerRow({
+      subject,
+      top: [...(goldRank <= 5 ? [{ label: 'Paris', score: gold }] : []), ...others].sort((x, y) => y.score - x.score).slice(0, 5),
+      gold_rank: goldRank,
+      gold_score: gold,
+      candidates: 20,
+    });
+  };
+  const leads = stored('x', 0, 1);
+  assert.deepEqual([margin(leads, 1), margin(leads, 4), margin(leads, 5)], [1, 1.3, 1.3]);
+  const ends = stored('s1', -1.35, 5);
+  assert.ok(Math.abs(margin(ends, 5)) < 1e-12);
+  // At P@5: A's gold ends its list (the 6th candidate may score within float noise of it), B's ranks 7th by far.
+  const b = stored('s1', -9, 7);
+  const at5 = metricDef('p_at_5');
+  const [d] = pairedDeltas([ends], [b], [{ a: 'word', b: 'word' }], 1e-5, at5);
+  assert.deepEqual([d.a_correct, d.b_correct, d.losses, d.near_ties], [1, 0, 0, 1]);
+  // At P@10 neither B's gold (7th) nor the 10th other candidate is stored: nothing bounds it, a gate refuses.
+  const at10 = metricDef('p_at_10');
+  assert.ok(Number.isNaN(margin(b, 10)));
+  const c = stored('s1', -9, 12);
+  assert.throws(
+    () => pairedDeltas([b], [c], [{ a: 'word', b: 'word' }], 1e-5, at10),
+    /compare at P@10: the answer en\/P19 "s1" stores 5 of its 20 candidates, too few to tell whether it is a near tie at rank 10; a gate at P@10 needs runs that store at least 10 per answer/,
+  );
+  assert.deepEqual(
+    pairedDeltas([b], [c], [{ a: 'word', b: 'word' }], -1, at10).map((x) => [x.a_correct, x.b_correct, x.losses]),
+    [[1, 0, 1]],
+  );
+  // The gate's line says such a near tie is one the list cannot rule out, not one measured within the tolerance.
+  const compared = { a: 'A', b: 'B', pairs: [], left_out: [], unpaired: { a: 0, b: 0 }, paired: 1, overridden: [], gaps: [] };
+  const lines = gateLines(judge([d], DEFAULT_POLICY), { ...compared, metric: { key: 'p_at_5', label: 'P@5' } });
+  assert.ok(
+    lines.includes(
+      'near ties: 1 discordant pairs within 0.00001 of flipping at P@5 (or hits ending their stored top list, which cannot rule that out) counted for neither side',
+    ),
+    lines.join('\n'),
+  );
+  assert.ok(
+    gateLines(judge([d], DEFAULT_POLICY), { ...compared, metric: { key: 'p_at_1', label: 'P@1' } }).includes(
+      'near ties: 1 discordant pairs within 0.00001 of flipping counted for neither side',
+    ),
+  );
 });
 
 test('compare takes the metrics with a per-answer hit at a rank: every P@k of the table, none of the averages; the gate file may name one', () => {

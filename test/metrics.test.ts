@@ -202,6 +202,10 @@ test('every percentage a report prints has one decimal, whole numbers too (50.0 
     p_value: 0.5,
   };
   assert.match(compareTable([delta], undefined, false), /│ en +│ word +│ +4 │ +50\.0 │ +100\.0 │ +50\.0 │/);
+  // A p value below what three decimals show prints as a bound: its column stays right-aligned beside 0.500.
+  const both = compareTable([delta, { ...delta, language: 'ja', p_value: 1e-4 }], undefined, false);
+  assert.match(both, /│ en .*│ +0\.500 │$/m);
+  assert.match(both, /│ ja .*│ +<0\.001 │$/m);
 });
 
 test('report formats come from one map: the option check and the help list its keys', async () => {

@@ -75,6 +75,11 @@ test('P@1 is equal only where every relation (date ones skipped, as eval.py does
   const other = compareP1({ ja: { P30: 0.5, P19: 0.5 } }, { ja: { triples: 6, p1: 0.5 } }, ours);
   assert.equal(other.equal, false);
   assert.match(other.lines[0], /theirs \(eval.py\) 50.00, harness 37.50; relations with equal P@1 1\/2/);
+  // eval.py's CSV without the language: its mean was not compared, so not equal; without eval.py at all, said so.
+  assert.equal(compareP1({ ja: { P30: 0.25, P19: 0.5 } }, {}, ours).equal, false);
+  const unprinted = compareP1({ ja: { P30: 0.25, P19: 0.5 } }, null, ours);
+  assert.equal(unprinted.equal, true);
+  assert.match(unprinted.lines.at(-1)!, /^eval\.py not run .*: per-language means not compared$/);
 });
 
 test('a difference is put on the candidates first, then on the sentence', () => {

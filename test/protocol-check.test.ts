@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import test from 'node:test';
 import type { AuthorsPrecision, AuthorsQuestion } from '../src/report/protocolMetrics.js';
 import { compareAuthors, NEAR_TIE, type TheirResult } from '../tools/protocols/authorsCompare.js';
+import { harnessRun } from '../tools/protocols/harnessRun.js';
+import { SAMPLE_DATA, tempDir } from './support/cli.js';
+import { tinyCheckpoint } from './support/fixtures.js';
 
 const q = (question: string, answer: string, top1: string, rank: number, tiedWith = 0, bestRank = rank): AuthorsQuestion => ({
   style: 'word',
@@ -73,4 +77,13 @@ test('the authors-script check: a question one side lacks is named, and ranks pa
   assert.deepEqual(a.onlyOurs, ['only ours [Y]']);
   assert.equal(a.rankEqual, 1);
   assert.deepEqual(a.differences, []);
+});
+
+test("both checks' harness side: one mlama run stored under its name and read back; a fresh check replaces the file", () => {
+  const run = { model: tinyCheckpoint(1, false, SAMPLE_DATA), data: SAMPLE_DATA, db: join(tempDir(), 'harness.sqlite'), languages: ['en'] };
+  const first = harnessRun({ ...run, name: 'mlama-original', protocol: 'mlama', fresh: true });
+  assert.ok(first.length > 0 && first.every((r) => r.language === 'en'));
+  // Beside it in the same file, another name; then the same name again on a fresh file, not "name taken".
+  assert.equal(harnessRun({ ...run, name: 'paper', protocol: 'paper' }).filter((r) => r.style === 'word').length, first.length);
+  assert.deepEqual(harnessRun({ ...run, name: 'mlama-original', protocol: 'mlama', fresh: true }).length, first.length);
 });

@@ -6,6 +6,8 @@ import Database from 'better-sqlite3';
 import { generateCheckpoint } from '../src/checkpoint-gen/generate.js';
 import { openRunContext } from '../src/run/context.js';
 import { evaluate, runContext } from '../src/run/evaluate.js';
+import { runScoring } from '../src/run/execute.js';
+import { headWidths } from '../src/model/checkpoint.js';
 import { openStore } from '../src/store/db.js';
 import { answerKey, planRun } from '../src/run/plan.js';
 import { cli, SAMPLE_DATA, sampleCopy, tempDir } from './support/cli.js';
@@ -182,6 +184,16 @@ test('a run handed its context (run --budget opens it once, for its pilot and th
   }
   assert.deepEqual(notes, ['styles: word (as opened by the caller)']);
   assert.equal(storedRun(db, 'handed').rows.length, 15, '3 subjects of each of the 5 en relations');
+});
+
+test("a run and its --budget pilot score with one set of settings: the options' part and the checkpoint's", () => {
+  const { ck: loaded } = runContext({ data: SAMPLE_DATA, model: ck, languages: ['en'], styles: ['word'], templates: 'main', fallback: false });
+  const s = runScoring(loaded, { protocol: 'authors-script', batchSize: 8, templates: 'main', fallback: false }, undefined);
+  // The protocol's top k reaches the pilot too (it timed the paper's 10 whatever the protocol stored).
+  assert.deepEqual([s.topK, s.batchSize, s.tokenBudget], [100, 8, 4096]);
+  assert.equal(s.padEntityId, loaded.entityVocab?.special.pad ?? 0);
+  assert.ok(s.maxLength && s.maxLength > 0);
+  assert.deepEqual(s.headWidths, headWidths(loaded));
 });
 
 test('a candidate with no tokens is refused while planning, before the run is stored', async () => {

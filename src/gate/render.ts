@@ -64,7 +64,9 @@ export function gateLines(g: GateResult, c: Compared): string[] {
     `pooled over ${g.pooled.cells} cells: ${g.pooled.paired} pairs, ${g.pooled.losses} losses, ${g.pooled.gains} gains, B-A ${f1(g.pooled.delta_points)} pts ${ci(g.pooled.ci_points)}, Holm p=${fmtP(g.pooled.p_holm)}: ${g.pooled.outcome}`,
   ];
   const ties = g.cells.reduce((s, x) => s + x.near_ties, 0);
-  if (ties) lines.push(`near ties: ${ties} discordant pairs within ${g.tolerance} of flipping counted for neither side`);
+  // Past P@1 a hit that ends its stored list counts as near unproven (src/report/compare.ts: margin): said so.
+  const past = c.metric.key === 'p_at_1' ? '' : ` at ${c.metric.label} (or hits ending their stored top list, which cannot rule that out)`;
+  if (ties) lines.push(`near ties: ${ties} discordant pairs within ${g.tolerance} of flipping${past} counted for neither side`);
   for (const x of g.cells)
     if (x.outcome === 'regressed') lines.push(`FAIL: ${x.language}/${x.style} ${f1(x.delta_points)} pts (Holm p=${fmtP(x.p_holm)}): ${x.reason}`);
   if (g.pooled.outcome === 'regressed') lines.push(`FAIL: pooled ${f1(g.pooled.delta_points)} pts: ${g.pooled.reason}`);

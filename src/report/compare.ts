@@ -54,13 +54,25 @@ export function pairStyles(
 /**
  * How close an answer's hit at rank k is to flipping: the gold's score minus the k-th best other candidate's
  * (the one the gold must stay above to rank within k; negative when it does not). At k = 1 that is the best
- * other candidate. Infinity when the stored list cannot say (no ranking, fewer than k other candidates stored:
- * a hit whose boundary lies past the stored top list is not seen as near).
+ * other candidate. Infinity when it cannot flip: no ranking, or every candidate stored and fewer than k others.
+ * Past a stored top list that holds the gold, the k-th other scores at most the list's last entry, so the gold's
+ * lead over that entry bounds the margin from below: a hit that ends the list may be near and counts as near (the
+ * list cannot rule the flip out; it was counted as clear). NaN when nothing bounds it: the gold and the k-th other
+ * both lie past the list (P@100 of runs that store 10).
  */
 export function margin(r: ResultRow, k = 1): number {
   if (!r.covered || r.top.length === 0) return Infinity;
   const other = r.top.filter((t) => !r.golds.includes(t.label))[k - 1];
-  return other ? r.gold_score - other.score : Infinity;
+  if (other) return r.gold_score - other.score;
+  if (r.top.length >= r.candidates) return Infinity;
+  return r.gold_rank <= r.top.length ? r.gold_score - r.top[r.top.length - 1].score : Number.NaN;
+}
+
+/** A near tie at rank k that the stored lists cannot tell refuses a gate (one line naming the answer). */
+function unknowable(r: ResultRow, k: number, label: string): never {
+  return fail(
+    `compare at ${label}: the answer ${r.language}/${r.relation} "${r.subject}" stores ${r.top.length} of its ${r.candidates} candidates, too few to tell whether it is a near tie at rank ${k}; a gate at ${label} needs runs that store at least ${k} per answer (--protocol authors-script stores 100), or compare without a gate`,
+  );
 }
 
 /**
@@ -101,7 +113,14 @@ export function pairedDeltas(
       g.a_correct += +ca;
       g.b_correct += +cb;
       if (ca === cb) continue;
-      if (Math.abs(margin(ra, k)) <= tolerance || Math.abs(margin(rb, k)) <= tolerance) g.near_ties++;
+      const [ma, mb] = [margin(ra, k), margin(rb, k)];
+      if (tolerance >= 0)
+        for (const [m, r] of [
+          [ma, ra],
+          [mb, rb],
+        ] as const)
+          if (Number.isNaN(m)) unknowable(r, k, metric.label);
+      if (Math.abs(ma) <= tolerance || Math.abs(mb) <= tolerance) g.near_ties++;
       else if (ca) g.losses++;
       else g.gains++;
     }

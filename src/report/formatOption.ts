@@ -3,6 +3,7 @@ import { fail } from '../errors.js';
 /** Every output format a command writes, with what it is: each `--format`'s choices, check and help come from here. */
 export const FORMATS = {
   table: 'terminal table',
+  text: 'lines to read',
   json: 'JSON',
   jsonl: 'one JSON record per line',
   csv: 'comma-separated values',

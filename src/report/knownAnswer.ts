@@ -38,9 +38,11 @@ export interface KnownAnswerReport {
   cells: PartCell[];
   /** Best single answer per (language, relation) on the held-out queries, per language and 'all'. */
   baseline: { language: string; queries: number; p_at_1: number }[];
-  /** Answers whose lineids the dataset does not hold (other data), whose lines have no subject ids (GoogleRE), or whose subjects fall in different classes: none counted. */
+  /** Answers whose lineids the dataset does not hold (other data): not counted. */
   unmatched: number;
+  /** Answers whose lines name no subject id (GoogleRE), which training facts are keyed by: not counted. */
   without_ids: number;
+  /** Answers whose subject label covers facts of different classes: not counted. */
   mixed: number;
   /** Cross-lingual agreement within each class: the planted structure (trained facts agree, held-out do not). */
   cross_lingual: PartAgreement[];

@@ -5,9 +5,9 @@ export type Cell = string | number;
 
 /**
  * A number, or a number as text with its decimals fixed ("50.0", coloured or not, with a note in brackets such as
- * an average's "(3/4)"): a cell right-aligned.
+ * an average's "(3/4)", or a bound such as a p value's "<0.001"): a cell right-aligned.
  */
-export const isNumericCell = (c: Cell): boolean => typeof c === 'number' || /^-?\d+(\.\d+)?( \(.*\))?$/.test(stripVTControlCharacters(c));
+export const isNumericCell = (c: Cell): boolean => typeof c === 'number' || /^[<>]?-?\d+(\.\d+)?( \(.*\))?$/.test(stripVTControlCharacters(c));
 
 /** A column of numbers, where '-' marks a value not defined: right-aligned. */
 const numericColumn = (cells: (Cell | undefined)[]): boolean =>

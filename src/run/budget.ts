@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import { headWidths, maxSequenceLength, type Checkpoint } from '../model/checkpoint.js';
+import type { Checkpoint } from '../model/checkpoint.js';
 import { openScoringSessions } from '../model/session.js';
 import { scoreQueries } from '../model/scorer.js';
 import { languageQueries } from '../prompts/source.js';
@@ -8,6 +8,7 @@ import type { PromptStyle } from '../prompts/styles.js';
 import { queryFlops } from '../bench/flops.js';
 import type { RunOptions } from './config.js';
 import type { RunContext } from './context.js';
+import { runScoring } from './execute.js';
 
 /** Queries per style scored to measure this machine's rate on this checkpoint, after one warm-up batch. */
 const PILOT = 96;
@@ -68,14 +69,7 @@ export async function chooseSample(ctx: RunContext, o: RunOptions, minutes: numb
 async function pilotRate(ck: Checkpoint, styles: PromptStyle[], pilot: BuiltQuery[], o: RunOptions): Promise<number> {
   const { gathered, words, release } = await openScoringSessions(ck, styles, { threads: o.threads, device: o.device });
   try {
-    const opts = {
-      batchSize: o.batchSize,
-      tokenBudget: o.tokenBudget,
-      headWidths: headWidths(ck),
-      padEntityId: ck.entityVocab?.special.pad ?? 0,
-      maxLength: maxSequenceLength(ck.config, ck.family),
-      words,
-    };
+    const opts = runScoring(ck, o, words);
     const t0 = performance.now();
     let afterFirst = 0;
     let flopsAfterFirst = 0;

@@ -4,10 +4,10 @@ import { linkCounts, type LinkCounts } from '../tokenize/entityLinker.js';
 import { loadStyle, styleDefinitions } from '../prompts/styles.js';
 import { languageQueries } from '../prompts/source.js';
 import type { BuiltQuery } from '../prompts/build.js';
-import { checkpointFingerprint, clearHashCache, headWidths, maxSequenceLength } from '../model/checkpoint.js';
+import { checkpointFingerprint, clearHashCache, headWidths, maxSequenceLength, type Checkpoint } from '../model/checkpoint.js';
 import { headSpec } from '../model/heads.js';
 import type { ScoringSessions } from '../model/session.js';
-import { scoreQueries, type ScoredQuery } from '../model/scorer.js';
+import { scoreQueries, type ScoredQuery, type ScorerOptions } from '../model/scorer.js';
 import { checkStoreFile, heartbeat, resultWriter, setStatus, type ResultRow, type RunRecord, type Store } from '../store/db.js';
 import { inputDifferences, scorerSettings, styleDifferences, type RunInputs, type RunOptions } from './config.js';
 import { datasetFingerprint } from './fingerprint.js';
@@ -97,6 +97,20 @@ function linkTally() {
   };
 }
 
+/**
+ * The scorer's settings of a run on `ck`: what its options set (scorerSettings) and what the checkpoint sets. The
+ * --budget pilot scores with these too, so it times what the run will do (the protocol's top k among them).
+ */
+export function runScoring(ck: Checkpoint, o: RunOptions, words: ScorerOptions['words']): ScorerOptions {
+  return {
+    ...scorerSettings(o),
+    headWidths: headWidths(ck),
+    padEntityId: ck.entityVocab?.special.pad ?? 0,
+    maxLength: maxSequenceLength(ck.config, ck.family),
+    words,
+  };
+}
+
 /** Scores what one language still owes and stores it batch by batch; stops after a batch when asked. */
 async function scoreLanguage(x: Execution, lang: string, warn: (w: string) => void, seen: (b: BuiltQuery) => void) {
   const { ctx, plan, done, o } = x;
@@ -111,13 +125,7 @@ async function scoreLanguage(x: Execution, lang: string, warn: (w: string) => vo
   const write = resultWriter(x.store, x.run.id);
   const shardTag = o.shard ? shardName(o.shard) : null;
   let stored = 0;
-  for await (const batch of scoreQueries(x.sessions.gathered, pending(), {
-    ...scorerSettings(o),
-    headWidths: headWidths(ck),
-    padEntityId: ck.entityVocab?.special.pad ?? 0,
-    maxLength: maxSequenceLength(ck.config, ck.family),
-    words: x.sessions.words,
-  })) {
+  for await (const batch of scoreQueries(x.sessions.gathered, pending(), runScoring(ck, o, x.sessions.words))) {
     write(batch.map((s) => toRow(s, shardTag)));
     stored += batch.length;
     x.progress.advance(lang, batch.length);
@@ -126,13 +134,13 @@ async function scoreLanguage(x: Execution, lang: string, warn: (w: string) => vo
   return { stored, interrupted: false };
 }
 
+/** A candidate the file lists more than once keeps its count on the stored answer (the authors' ranks count it). */
+const copiesOf = (c: { copies?: number } | undefined) => (c?.copies ? { copies: c.copies } : {});
+
 /**
  * What was read at the start must still be what is there: answers scored under other weights, data or style
  * definitions cannot be counted as this run's.
  */
-/** A candidate the file lists more than once keeps its count on the stored answer (the authors' ranks count it). */
-const copiesOf = (c: { copies?: number } | undefined) => (c?.copies ? { copies: c.copies } : {});
-
 function checkInputsUnchanged(name: string, ctx: RunContext, inputs: RunInputs): void {
   clearHashCache();
   const now: RunInputs = {

@@ -541,14 +541,23 @@ export function* iterateResults(s: Store, runId: number, languages?: string[]): 
   for (const r of stmt.iterate(runId, ...(languages ?? []))) yield parseResult(r as Record<string, unknown>, s.file);
 }
 
-const isScored = (t: unknown) =>
-  typeof t === 'object' && t !== null && typeof (t as ResultRow['top'][number]).label === 'string' && typeof (t as ResultRow['top'][number]).score === 'number';
+/** A stored prediction: label and score, and where the candidate file lists the label more than once, that count. */
+const isScored = (t: unknown) => {
+  const e = t as ResultRow['top'][number];
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    typeof e.label === 'string' &&
+    typeof e.score === 'number' &&
+    (e.copies === undefined || (Number.isInteger(e.copies) && e.copies >= 2))
+  );
+};
 
 /** What each stored answer field must hold; a row edited by hand or by another tool is refused by field. */
 const RESULT_FIELDS: Record<string, [test: (v: unknown) => boolean, what: string]> = {
   golds: [(v) => Array.isArray(v) && v.length > 0 && v.every((g) => typeof g === 'string'), 'a non-empty JSON list of labels'],
   lineids: [Array.isArray, 'a JSON list'],
-  top: [(v) => Array.isArray(v) && v.every(isScored), 'a JSON list of {label, score}'],
+  top: [(v) => Array.isArray(v) && v.every(isScored), 'a JSON list of {label, score}, with copies a whole number from 2 where given'],
   gold_rank: [(v) => Number.isInteger(v) && (v as number) >= 1, 'a whole number from 1'],
   gold_score: [(v) => typeof v === 'number', 'a number'],
   candidates: [(v) => Number.isInteger(v) && (v as number) >= 0, 'a whole number'],

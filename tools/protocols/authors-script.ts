@@ -9,8 +9,8 @@ import { parseArgs } from 'node:util';
 import { correctAt } from '../../src/report/metrics.js';
 import { authorsPrecision, authorsQuestions } from '../../src/report/protocolMetrics.js';
 import { PROTOCOLS } from '../../src/run/protocols.js';
-import { openStore, readResults, requireRun, type ResultRow } from '../../src/store/db.js';
 import { type Agreement, compareAuthors, NEAR_TIE, type TheirResult } from './authorsCompare.js';
+import { harnessRun } from './harnessRun.js';
 import { type RunnableLayout, runnableLayout } from './layout.js';
 
 export interface AuthorsCheck {
@@ -32,18 +32,6 @@ export interface AuthorsOptions {
 }
 
 const MODES = { word: 'word', entity: 'entity-word' } as const;
-
-function harness(o: AuthorsOptions, data: string, db: string, name: string, protocol: string): ResultRow[] {
-  const main = join(import.meta.dirname, '../../src/cli/main-entry.ts');
-  const args = ['run', '--data', data, '--model', o.model, '--db', db, '--name', name, '--protocol', protocol, '--languages', o.languages.join(',')];
-  execFileSync(process.execPath, ['--import', 'tsx', main, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const s = openStore(db, { readonly: true });
-  try {
-    return readResults(s, requireRun(s, name).id);
-  } finally {
-    s.db.close();
-  }
-}
 
 export function checkAuthorsScript(o: AuthorsOptions): AuthorsCheck {
   mkdirSync(o.work, { recursive: true });
@@ -69,9 +57,9 @@ export function checkAuthorsScript(o: AuthorsOptions): AuthorsCheck {
     ],
     { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, TQDM_DISABLE: '1', TRANSFORMERS_OFFLINE: '1', HF_HUB_OFFLINE: '1' } },
   );
-  const db = join(o.work, `harness-${process.pid}.sqlite`);
-  const authors = harness(o, layout.data, db, 'authors-script', 'authors-script');
-  const paper = harness(o, layout.data, db, 'paper', 'paper');
+  const run = { model: o.model, data: layout.data, db: join(o.work, 'harness.sqlite'), languages: o.languages };
+  const authors = harnessRun({ ...run, name: 'authors-script', protocol: 'authors-script', fresh: true });
+  const paper = harnessRun({ ...run, name: 'paper', protocol: 'paper' });
   const agreements: AuthorsCheck['agreements'] = [];
   const printed: number[] = [];
   const paperP1: number[] = [];

@@ -12,10 +12,10 @@ writes OUT/<mode>-<lang>.json as their script writes it, for mode word (no entit
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
 import sys
 from pathlib import Path
+
+from git_extract import extract_commit
 
 HERE = Path(__file__).resolve().parent
 MODES = {"word": [], "entity": ["--use-subject-entity", "--use-object-entity"]}
@@ -24,24 +24,12 @@ PATHS = ["examples/__init__.py", "examples/mlama", "luke"]
 
 
 def extract(luke_git: Path, ref: str, src: Path) -> str:
-    """Their files at `ref`, extracted again whenever the ref points elsewhere; returns the commit."""
+    """Their files at `ref` into src (git_extract: again when the branch moved or an extraction was cut short)."""
     if (luke_git / ".git").exists():
         luke_git = luke_git / ".git"
     if not (luke_git / "HEAD").exists():
         sys.exit(f"error: {luke_git}: not a git repository; clone github.com/studio-ousia/luke and give its path as LUKE_GIT")
-    found = subprocess.run(["git", f"--git-dir={luke_git}", "rev-parse", "--verify", "-q", f"{ref}^{{commit}}"], capture_output=True, text=True)
-    if found.returncode != 0:
-        sys.exit(f"error: {luke_git}: no branch or commit {ref} (the authors' mLAMA script is on branch add_mlama)")
-    commit = found.stdout.strip()
-    stamp = src / ".commit"
-    if stamp.exists() and stamp.read_text() == commit:
-        return commit
-    shutil.rmtree(src, ignore_errors=True)
-    src.mkdir(parents=True)
-    archive = subprocess.run(["git", f"--git-dir={luke_git}", "archive", commit, *PATHS], check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
-    stamp.write_text(commit)
-    return commit
+    return extract_commit(luke_git, ref, PATHS, src)
 
 
 def model_link(model: Path, out: Path) -> Path:

@@ -46,8 +46,8 @@ export function runnableLayout(dir: string, from: string, languages: readonly st
         if (!existsSync(join(layout.release, lang, `${rel}.jsonl`))) continue;
         c.subjects ??= [];
         for (const t of triples(rel)) {
-          if (!c.subjects.includes(t.sub_label)) c.subjects.push(t.sub_label), (out.subjectsAdded += 1);
-          if (!c.objects.includes(t.obj_label)) c.objects.push(t.obj_label), (out.objectsAdded += 1);
+          if (!c.subjects.includes(t.sub_label)) out.subjectsAdded += c.subjects.push(t.sub_label) && 1;
+          if (!c.objects.includes(t.obj_label)) out.objectsAdded += c.objects.push(t.obj_label) && 1;
         }
       }
       writeFileSync(file, JSON.stringify(candidates));

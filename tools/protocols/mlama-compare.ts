@@ -90,11 +90,13 @@ export function compareP1(theirs: TheirRun['relations'], printed: TheirRun['prin
       return a !== null && b !== undefined && Math.abs(a - b) <= tol;
     });
     const p = printed?.[lang]?.p1;
-    const langSame = p === undefined || (o?.p1 !== null && o?.p1 !== undefined && Math.abs(p - o.p1) <= tol);
+    // A language eval.py printed no mean for is not equal; without eval.py at all (no en) the means are not compared.
+    const langSame = printed === null || (p !== undefined && o?.p1 !== null && o?.p1 !== undefined && Math.abs(p - o.p1) <= tol);
     if (same.length !== names.length || !langSame || !o) equal = false;
     const shown = (x: number | null | undefined) => (x === null || x === undefined ? '-' : (100 * x).toFixed(2));
     lines.push(`${lang}: P@1 theirs (eval.py) ${shown(p)}, harness ${shown(o?.p1)}; relations with equal P@1 ${same.length}/${names.length}`);
   }
+  if (printed === null) lines.push('eval.py not run (it reads English results beside every language; no en asked): per-language means not compared');
   return { equal, lines };
 }
 

@@ -4,7 +4,7 @@
 // Their code is read from the git directory in MLAMA_ORIGINAL_SRC (default: the session's mirror) and extracted
 // under --work at run time; it is never part of this repository. Last line: `mlama top1_equal=<n>/<m>`.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readLabelIndex } from '../../src/data/labels.js';
@@ -15,8 +15,8 @@ import { languageQueries } from '../../src/prompts/source.js';
 import { loadStyle } from '../../src/prompts/styles.js';
 import { type MlamaPrecision, mlamaPrecision } from '../../src/report/protocolMetrics.js';
 import { selectionOf } from '../../src/run/context.js';
-import { openStore, type ResultRow, readResults, requireRun } from '../../src/store/db.js';
 import { makeOfficialLayout } from '../../test/support/officialLayout.js';
+import { harnessRun } from './harnessRun.js';
 import { type OurAnswer, type TheirRun, compareP1, compareTriples, diagnose, ourAnswers } from './mlama-compare.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -52,33 +52,6 @@ function harnessInputs(data: string, model: string, languages: string[]) {
   return { sentences, candidates, mask: ck.tokenizer.special.mask };
 }
 
-function harnessRun(work: string, model: string, data: string, languages: string[]): ResultRow[] {
-  const db = join(work, 'harness.sqlite');
-  for (const side of ['', '-wal', '-shm']) rmSync(db + side, { force: true });
-  sh(process.execPath, [
-    join(ROOT, 'bin', 'mlama.js'),
-    'run',
-    '--model',
-    model,
-    '--data',
-    data,
-    '--protocol',
-    'mlama',
-    '--languages',
-    languages.join(','),
-    '--db',
-    db,
-    '--name',
-    'mlama-original',
-  ]);
-  const s = openStore(db, { readonly: true });
-  try {
-    return readResults(s, requireRun(s, 'mlama-original').id);
-  } finally {
-    s.db.close();
-  }
-}
-
 /** Lays out the data, builds and exports the model, runs both sides and compares them. */
 export async function checkMlamaOriginal(opts: { data: string; work: string; languages: string[] }): Promise<MlamaOriginalCheck> {
   const src = process.env.MLAMA_ORIGINAL_SRC ?? DEFAULT_SRC;
@@ -93,7 +66,9 @@ export async function checkMlamaOriginal(opts: { data: string; work: string; lan
   const ckpt = join(work, 'ckpt');
   if (!existsSync(join(ckpt, 'mlama-checkpoint.json')))
     sh(process.execPath, [join(ROOT, 'bin', 'mlama.js'), 'export', join(model, 'hf'), ckpt, '--random-weights']);
-  const rows = harnessRun(work, ckpt, join(layout, 'data'), opts.languages).filter((r) => r.style === 'word');
+  const db = join(work, 'harness.sqlite');
+  const run = { model: ckpt, data: join(layout, 'data'), db, name: 'mlama-original', protocol: 'mlama', languages: opts.languages, fresh: true };
+  const rows = harnessRun(run).filter((r) => r.style === 'word');
   const out = join(work, 'theirs.json');
   const args = ['run', '--src', src, '--data', layout, '--model', join(model, 'ppb'), '--work', work, '--languages', opts.languages.join(','), '--out', out];
   sh(PYTHON, ['-W', 'ignore', RUNNER, ...args]);

@@ -25,9 +25,11 @@ import os
 import pickle
 import runpy
 import shutil
-import subprocess
 import sys
 import types
+from pathlib import Path
+
+from git_extract import extract_commit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LABEL = "mbert_base"
@@ -126,18 +128,7 @@ def read_eval_csv(path):
 
 def extract(src, dest):
     """Their scripts/ and mlama/ folders at the git directory's HEAD, into dest; returns the commit."""
-    commit = subprocess.check_output(["git", "--git-dir", src, "rev-parse", "HEAD"], text=True).strip()
-    stamp = os.path.join(dest, ".commit")
-    if not os.path.exists(stamp) or open(stamp).read() != commit:
-        shutil.rmtree(dest, ignore_errors=True)
-        os.makedirs(dest)
-        archive = subprocess.Popen(["git", "--git-dir", src, "archive", "HEAD", "mlama", "scripts"], stdout=subprocess.PIPE)
-        subprocess.check_call(["tar", "-x", "-C", dest], stdin=archive.stdout)
-        if archive.wait() != 0:
-            sys.exit(f"error: {src}: git archive failed")
-        with open(stamp, "w") as f:
-            f.write(commit)
-    return commit
+    return extract_commit(Path(src), "HEAD", ["mlama", "scripts"], Path(dest))
 
 
 def install_stand_ins():

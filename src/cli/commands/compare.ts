@@ -5,7 +5,7 @@ import { findRun, readResults, requireRun, withStore, type RunRecord, type Store
 import { compareTable } from '../../report/render.js';
 import { gateGaps, pairedDeltas, pairStyles, pooledDelta, pooledLine, type PairedDelta } from '../../report/compare.js';
 import { COMPARE_METRICS, compareMetric } from '../../report/metrics.js';
-import { GATE_EXIT, judge } from '../../gate/gate.js';
+import { GATE_EXIT, judge, type CellCounts } from '../../gate/gate.js';
 import { DEFAULT_POLICY, readPolicy, type GatePolicy } from '../../gate/policy.js';
 import { compareHeader, gateJunit, gateLines, gateMarkdown, gateTable, overall, type Compared } from '../../gate/render.js';
 import { points, type Io } from '../io.js';
@@ -219,7 +219,12 @@ function print(
 ): void {
   const { compared, gate } = x;
   if (format === 'json') {
-    const failing = gate ? gate.cells.filter((c) => c.outcome === 'regressed') : [];
+    // Each cell's values are named by the metric (p_at_1_a), in the deltas and the gate's cells alike.
+    const named = <T extends CellCounts>(c: T) => {
+      const { value_a, value_b, ...d } = c as T & Partial<Pick<PairedDelta, 'value_a' | 'value_b'>>;
+      return { ...d, [`${compared.metric.key}_a`]: value_a ?? c.a_correct / c.paired, [`${compared.metric.key}_b`]: value_b ?? c.b_correct / c.paired };
+    };
+    const failing = gate ? gate.cells.filter((c) => c.outcome === 'regressed').map(named) : [];
     const body = {
       a: x.ra.name,
       b: x.rb.name,
@@ -227,9 +232,9 @@ function print(
       compared: { pairs: compared.pairs, paired: compared.paired, left_out: compared.left_out, unpaired: compared.unpaired, overridden: compared.overridden },
       fail_on_drop: x.policy?.max_drop.default ?? null,
       policy: x.policy ?? null,
-      deltas: x.deltas.map(({ value_a, value_b, ...d }) => ({ ...d, [`${compared.metric.key}_a`]: value_a, [`${compared.metric.key}_b`]: value_b })),
+      deltas: x.deltas.map(named),
       pooled: pooledDelta(x.deltas),
-      gate: gate ? { ...gate, outcome: overall(gate, compared), exit_code: GATE_EXIT[overall(gate, compared)] } : null,
+      gate: gate ? { ...gate, cells: gate.cells.map(named), outcome: overall(gate, compared), exit_code: GATE_EXIT[overall(gate, compared)] } : null,
       failing,
       gate_gaps: compared.gaps,
     };

@@ -4,8 +4,12 @@ import { openDataset, resolveLanguages } from '../../data/mlama.js';
 import { languageStats, type LanguageStats } from '../../data/stats.js';
 import { fail } from '../../errors.js';
 import { isDateRelation } from '../../report/metrics.js';
+import { formatOption } from '../../report/formatOption.js';
 import { renderTable } from '../../report/table.js';
 import { selection, type Io } from '../io.js';
+
+const STATS_FORMAT = formatOption(['table', 'json'] as const);
+const CHECK_FORMAT = formatOption(['text', 'json'] as const);
 
 export function registerData(program: Command, io: Io): void {
   const data = program.command('data').description('inspect an mLAMA dataset');
@@ -14,14 +18,14 @@ export function registerData(program: Command, io: Io): void {
     .description('per-language counts: relations, triples, unique queries, candidates, gold objects added')
     .requiredOption('--data <dir>', 'mLAMA 1.1 directory')
     .option('--languages <list>', 'comma-separated languages (default: all)', selection('--languages'))
-    .option('--format <fmt>', 'table | json', 'table')
+    .option(STATS_FORMAT.flags, STATS_FORMAT.help, STATS_FORMAT.parse, STATS_FORMAT.default)
     .action((o: { data: string; languages?: string[]; format: string }) => dataStatsCommand(o, io));
   data
     .command('check')
     .argument('<dir>', "the mlama repository's data/ folder, its mlama1.1/ folder, or a folder of language folders")
     .description('what a run would see in an mLAMA folder: languages, relations by source, triples, candidate sets, what is left out')
     .option('--languages <list>', 'comma-separated languages (default: all)', selection('--languages'))
-    .option('--format <fmt>', 'text | json', 'text')
+    .option(CHECK_FORMAT.flags, CHECK_FORMAT.help, CHECK_FORMAT.parse, CHECK_FORMAT.default)
     .action((dir: string, o: { languages?: string[]; format: string }) => dataCheckCommand({ data: dir, ...o }, io));
 }
 
