@@ -25,9 +25,13 @@ const only = process.argv[4] ? ['--languages', process.argv[4]] : [];
 const db = join(mkdtempSync(join(tmpdir(), 'mlama-protocols-')), 'p.sqlite');
 
 function run(name: string, ...args: string[]): ResultRow[] {
-  execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main-entry.ts', 'run', '--data', data, '--model', model, '--db', db, '--name', name, ...only, ...args], {
-    stdio: 'ignore',
-  });
+  execFileSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main-entry.ts', 'run', '--data', data, '--model', model, '--db', db, '--name', name, ...only, ...args],
+    {
+      stdio: 'ignore',
+    },
+  );
   const s = openStore(db, { readonly: true });
   try {
     return readResults(s, requireRun(s, name).id);
