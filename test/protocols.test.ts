@@ -7,7 +7,15 @@ import { readLabelIndex } from '../src/data/labels.js';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { languageQueries, selectedSets } from '../src/prompts/source.js';
 import { loadStyle } from '../src/prompts/styles.js';
-import { authorsPrecision, authorsQuestions, mlamaPrecision, protocolMetrics, scriptCrashes, type ProtocolRow } from '../src/report/protocolMetrics.js';
+import {
+  authorsPrecision,
+  authorsQuestions,
+  mlamaPrecision,
+  protocolMetricLines,
+  protocolMetrics,
+  scriptCrashes,
+  type ProtocolRow,
+} from '../src/report/protocolMetrics.js';
 import { runDifferences } from '../src/run/config.js';
 import { selectionOf } from '../src/run/context.js';
 import { PROTOCOLS } from '../src/run/protocols.js';
@@ -283,4 +291,14 @@ test("the protocols' own numbers read main-template answers only, as both script
   assert.equal(protocolMetrics(PROTOCOLS['authors-script'], [main, paraphrase])!.authors![0].p[1], 1);
   assert.equal(protocolMetrics(PROTOCOLS.mlama, [main, paraphrase])!.mlama![0].p1, 1);
   assert.equal(protocolMetrics(PROTOCOLS.paper, [main]), undefined);
+});
+
+test("a preset's numbers from a run an earlier release stored say what that release counted otherwise", () => {
+  const rows = [row('P1', '[X] in [Y].', 's', ['A'], top)];
+  const old = protocolMetrics(PROTOCOLS['authors-script'], rows, '0.1.0')!;
+  assert.equal(old.notes?.length, 1);
+  assert.match(protocolMetricLines(old).at(-1)!, /^note: stored by mlama-harness 0\.1\.0: a candidate the file lists twice counts once/);
+  assert.match(protocolMetrics(PROTOCOLS.mlama, rows, '0.1.9')!.notes![0], /WordPiece \(BERT\) model the sentence was built in context/);
+  for (const now of ['0.2.0', '0.10.0', '1.0.0', undefined]) assert.equal(protocolMetrics(PROTOCOLS['authors-script'], rows, now)!.notes, undefined, now);
+  assert.equal(protocolMetrics(PROTOCOLS.paper, rows, '0.1.0'), undefined);
 });

@@ -32,7 +32,7 @@ export const runLabel = (run: RunRecord): string => ((run as RunRecord & { label
 
 export function runReport(run: RunRecord, rows: ResultRow[], analyses: boolean): RunReport {
   const langs = languageMetrics(rows);
-  const protocol = protocolMetrics(protocolOf(run.options.protocol as string | undefined), rows);
+  const protocol = protocolMetrics(protocolOf(run.options.protocol as string | undefined), rows, run.harness_version);
   const base: RunReport = {
     ...reportOf(run, langs, averageOverLanguages(langs), relationMetrics(rows)),
     label: runLabel(run),

@@ -185,14 +185,42 @@ export interface ProtocolMetrics {
   protocol: string;
   authors?: AuthorsPrecision[];
   mlama?: MlamaPrecision[];
+  /** What a run stored by an earlier release counts otherwise than its script (see olderRelease). */
+  notes?: string[];
+}
+
+/** A release's numbers, compared part by part. */
+const releaseBefore = (v: string, w: string) => {
+  const [a, b] = [v, w].map((x) => x.split('.').map(Number));
+  const i = a.findIndex((n, j) => n !== b[j]);
+  return i >= 0 && a[i] < b[i];
+};
+
+/**
+ * 0.2.0 brought both presets in line with their scripts, found by running them (docs/PROTOCOLS.md): answers stored
+ * before it lack what the new counting reads, so a run of an earlier release says so rather than mix the two.
+ */
+export function olderRelease(protocol: Protocol, storedBy: string | undefined): string[] {
+  if (!storedBy || !releaseBefore(storedBy, '0.2.0')) return [];
+  if (protocol.averaging === 'micro-questions')
+    return [
+      `note: stored by mlama-harness ${storedBy}: a candidate the file lists twice counts once in these ranks (their script counts every copy, as runs from 0.2.0 do); rerun to count as it does`,
+    ];
+  if (protocol.averaging === 'relation-then-language')
+    return [
+      `note: stored by mlama-harness ${storedBy}: with a WordPiece (BERT) model the sentence was built in context, not as mLAMA's tokenizer builds it (runs from 0.2.0 do); rerun to count as it does`,
+    ];
+  return [];
 }
 
 /** The protocol's own metric of a run's rows: none for the paper, whose numbers are the report's table. */
-export function protocolMetrics(protocol: Protocol, all: readonly ProtocolRow[]): ProtocolMetrics | undefined {
+export function protocolMetrics(protocol: Protocol, all: readonly ProtocolRow[], storedBy?: string): ProtocolMetrics | undefined {
   // Both scripts read each relation's main template only: answers to paraphrases (--templates all) are left out.
   const rows = all.filter((r) => r.template_main !== false);
-  if (protocol.averaging === 'micro-questions') return { protocol: protocol.name, authors: authorsPrecision(rows, protocol.ks) };
-  if (protocol.averaging === 'relation-then-language') return { protocol: protocol.name, mlama: mlamaPrecision(rows) };
+  const notes = olderRelease(protocol, storedBy);
+  const noted = notes.length ? { notes } : {};
+  if (protocol.averaging === 'micro-questions') return { protocol: protocol.name, authors: authorsPrecision(rows, protocol.ks), ...noted };
+  if (protocol.averaging === 'relation-then-language') return { protocol: protocol.name, mlama: mlamaPrecision(rows), ...noted };
   return undefined;
 }
 
@@ -208,5 +236,5 @@ export function protocolMetricLines(m: ProtocolMetrics): string[] {
     (x) =>
       `${m.protocol} ${x.style} ${x.language}: P@1 ${pct(x.p1)} averaged over ${Object.keys(x.relations).length} relations${x.skipped.length ? ` (${x.skipped.join(', ')} skipped)` : ''}`,
   );
-  return [...authors, ...mlama];
+  return [...authors, ...mlama, ...(m.notes ?? [])];
 }

@@ -101,6 +101,10 @@ export async function evaluate(
   const ctx = opened ?? runContext(o, prev);
   const inputs = runInputs(ctx, o);
   if (prev) {
+    if (prev.harness_version !== HARNESS_VERSION && prev.status !== 'complete')
+      fail(
+        `cannot resume "${prev.name}": it was stored by mlama-harness ${prev.harness_version} and this is ${HARNESS_VERSION}, which may build its queries otherwise; start a new run (its answers stay stored)`,
+      );
     const diffs = runDifferences('resume', prev, inputs);
     if (diffs.length) fail(`cannot resume "${prev.name}": it was run with different inputs (${diffs.join('; ')})`);
     if (prev.status === 'complete') return { run: prev, stored: 0, skipped: 0, interrupted: false, warnings: [] };

@@ -76,7 +76,12 @@ export function planMerge(inputs: string[], o: { run?: string; name?: string; la
   );
   const first = listed[0];
   for (const s of listed.slice(1)) {
-    const diffs = [...(s.count !== first.count ? [`shard count: ${first.count} vs ${s.count}`] : []), ...runDifferences('merge', first.run, s.run)];
+    const diffs = [
+      ...(s.count !== first.count ? [`shard count: ${first.count} vs ${s.count}`] : []),
+      // Another release may build the same queries otherwise: shards of one run come from one harness.
+      ...(s.run.harness_version !== first.run.harness_version ? [`mlama-harness ${first.run.harness_version} vs ${s.run.harness_version}`] : []),
+      ...runDifferences('merge', first.run, s.run),
+    ];
     if (diffs.length) fail(`${s.file}: shard ${s.index}/${s.count} does not match ${first.file} (${diffs.join('; ')})`);
   }
   const byIndex = new Map<number, MergeSource[]>();
