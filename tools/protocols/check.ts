@@ -11,8 +11,10 @@ let a: ReturnType<typeof checkAuthorsScript>;
 try {
   a = checkAuthorsScript(o);
 } catch (e) {
-  // The runner has printed its own one-line error on stderr; a failed child is not a second stack trace.
-  console.error(`error: the authors' script check stopped: ${(e as Error).message.split('\n')[0]}`);
+  // A failed child has printed its own one-line error on stderr: say only that the check stopped there.
+  const status = (e as { status?: number | null }).status;
+  if (typeof status === 'number') console.error(`error: the authors' script check stopped (exit ${status})`);
+  else console.error(`error: the authors' script check stopped: ${(e as Error).message.split('\n')[0]}`);
   process.exit(1);
 }
 for (const l of a.layout.leftOut) console.log(`left out (the script stops on [Y] before [X]): ${l.language} ${l.relation}, ${l.triples} triples`);
