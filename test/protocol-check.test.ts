@@ -15,7 +15,6 @@ const q = (question: string, answer: string, top1: string, rank: number, tiedWit
   top1: { label: top1, score: -1 },
   rank,
   bestRank,
-  tied: tiedWith > 0,
   tiedWith,
 });
 const precision = (p: Record<number, number>, questions: number): AuthorsPrecision => ({ style: 'word', language: 'en', questions, p, ties: 0 });

@@ -36,9 +36,8 @@ export interface AuthorsQuestion {
   rank: number;
   /** Its rank if every tie went its way: one plus the entries that scored higher beyond tolerance. */
   bestRank: number;
-  /** Another entry's score equals the answer's within tolerance: their order decides the rank. */
-  tied: boolean;
-  /** Entries of other labels scoring within tolerance of the answer: if every tie went against it, bestRank + tiedWith. */
+  /** Entries of other labels scoring within tolerance of the answer (their order decides the rank): if every tie
+   * went against it, bestRank + tiedWith. */
   tiedWith: number;
 }
 
@@ -69,9 +68,9 @@ export function authorsQuestions(rows: readonly ProtocolRow[], relationOrder?: r
       .flatMap((r) => r.top.filter((t) => t.label === answer))
       .reduce<{ score: number } | undefined>((a, t) => (a && a.score >= t.score ? a : t), undefined);
     const others = (r: ProtocolRow, keep: (score: number) => boolean) => r.top.filter((t) => t.label !== answer && keep(t.score));
-    // Every triple appends its candidates again, and a label the file lists twice stands there twice.
-    const entries = (keep: (score: number) => boolean, rs = g) =>
-      rs.reduce((n, r) => n + r.lineids.length * others(r, keep).reduce((c, t) => c + (t.copies ?? 1), 0), 0);
+    // A label the file lists twice stands in their list twice, and every triple appends its candidates again.
+    const copies = (ts: ProtocolRow['top']) => ts.reduce((c, t) => c + (t.copies ?? 1), 0);
+    const entries = (keep: (score: number) => boolean, rs = g) => rs.reduce((n, r) => n + r.lineids.length * copies(others(r, keep)), 0);
     const higher = (score: number) => score > mine!.score + tolerance;
     // A row whose every stored candidate scored higher may hold more past them: the rank is past what is stored.
     const past = !mine || g.some((r) => r.candidates > r.top.length && others(r, higher).length === r.top.length);
@@ -82,17 +81,12 @@ export function authorsQuestions(rows: readonly ProtocolRow[], relationOrder?: r
     // before it (the stored order breaks exact ties by candidate order too; a repeated label's copies are taken
     // to stand where its first does).
     const home = g.findIndex((r) => r.top.some((t) => t.label === answer && tied(t.score)));
-    const beforeMine = (r: ProtocolRow) =>
+    const listedBefore = (r: ProtocolRow) =>
       r.top.slice(
         0,
         r.top.findIndex((x) => x.label === answer),
       );
-    const tiedBefore = mine
-      ? entries(tied, g.slice(0, home)) +
-        beforeMine(g[home])
-          .filter((t) => tied(t.score))
-          .reduce((c, t) => c + (t.copies ?? 1), 0)
-      : 0;
+    const tiedBefore = mine ? entries(tied, g.slice(0, home)) + copies(listedBefore(g[home]).filter((t) => tied(t.score))) : 0;
     const top1 = g.flatMap((r) => r.top.slice(0, 1)).reduce((a, b) => (b.score > a.score ? b : a), { label: '', score: Number.NEGATIVE_INFINITY });
     return {
       style: last.style,
@@ -102,7 +96,6 @@ export function authorsQuestions(rows: readonly ProtocolRow[], relationOrder?: r
       top1: { label: top1.label, score: top1.score },
       rank: ahead + tiedBefore + 1,
       bestRank: ahead + 1,
-      tied: tiedWith > 0,
       tiedWith,
     };
   });
@@ -117,7 +110,7 @@ export function authorsPrecision(rows: readonly ProtocolRow[], ks: readonly numb
     const id = `${q.style}\u0000${q.language}`;
     const m = out.get(id) ?? { style: q.style, language: q.language, questions: 0, p: Object.fromEntries(ks.map((k) => [k, 0])), ties: 0 };
     m.questions += 1;
-    if (q.tied) m.ties += 1;
+    if (q.tiedWith > 0) m.ties += 1;
     for (const k of ks) if (q.rank <= k) m.p[k] += 1;
     out.set(id, m);
   }
