@@ -6,7 +6,8 @@ export interface TheirResult {
   output: Record<string, { answer: string; candidates: [string, number, ...unknown[]][] }>;
 }
 
-/** Scores from torch and onnxruntime differ in the last bits: orders resting on a gap this small are near ties. */
+/** Scores from torch and onnxruntime differ in the last bits: orders resting on a gap this small are near ties
+ * (both checks: this one and mlama-compare.ts). */
 export const NEAR_TIE = 1e-4;
 
 export interface Agreement {

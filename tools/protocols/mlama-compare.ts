@@ -2,6 +2,7 @@
 // over plain data (tools/protocols/mlama-original.ts runs both sides; test/mlama-original-compare.test.ts checks these).
 import type { MlamaPrecision } from '../../src/report/protocolMetrics.js';
 import type { ResultRow } from '../../src/store/db.js';
+import { NEAR_TIE } from './authorsCompare.js';
 
 /** One triple as their result.pkl holds it (tools/protocols/mlama_original.py: triple_records). */
 export interface TheirTriple {
@@ -63,7 +64,7 @@ const close = (a: number, b: number | null, tol: number) => b !== null && Math.a
  * Top-1 per triple. A top-1 that differs where either side's two best candidates are within `tol` is a near tie:
  * counted equal (torch and onnxruntime differ by ~1e-6) and reported apart. A triple the harness lacks differs.
  */
-export function compareTriples(theirs: readonly TheirTriple[], ours: ReadonlyMap<string, OurAnswer>, tol = 1e-4) {
+export function compareTriples(theirs: readonly TheirTriple[], ours: ReadonlyMap<string, OurAnswer>, tol = NEAR_TIE) {
   const verdicts: Verdict[] = theirs.map((t) => {
     const o = ours.get(tripleKey(t.language, t.relation, t.lineid));
     if (o && o.top1 === t.top1) return { triple: t, ours: o, kind: 'equal' };

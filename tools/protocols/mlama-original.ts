@@ -16,6 +16,7 @@ import { loadStyle } from '../../src/prompts/styles.js';
 import { type MlamaPrecision, mlamaPrecision } from '../../src/report/protocolMetrics.js';
 import { selectionOf } from '../../src/run/context.js';
 import { makeOfficialLayout } from '../../test/support/officialLayout.js';
+import { NEAR_TIE } from './authorsCompare.js';
 import { harnessRun } from './harnessRun.js';
 import { type OurAnswer, type TheirRun, compareP1, compareTriples, diagnose, ourAnswers } from './mlama-compare.js';
 
@@ -110,7 +111,7 @@ async function main() {
   });
   for (const n of r.notes) console.log(n);
   console.log(
-    `near ties (top-1 differs, the two best within 1e-4; counted equal): ${r.nearTies}; P@1 per relation and language equal: ${r.p1Equal ? 'yes' : 'no'}`,
+    `near ties (top-1 differs, the two best within ${NEAR_TIE.toExponential()}; counted equal): ${r.nearTies}; P@1 per relation and language equal: ${r.p1Equal ? 'yes' : 'no'}`,
   );
   console.log(`took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   console.log(`mlama top1_equal=${r.top1Equal}/${r.total}`);
