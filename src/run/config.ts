@@ -79,6 +79,8 @@ export interface OptionSpec<T = unknown> {
   selects?: boolean;
   /** What it sets in the scorer's settings (scorerSettings): the execution reads every option's part from here. */
   scorer?: (value: T) => Partial<ScorerOptions>;
+  /** Said after a difference in it (in brackets), where the two values alone would mislead. */
+  differs?: string;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: each option has its own value type; the table holds them side by side.
@@ -194,6 +196,11 @@ export const RUN_OPTIONS: { [K in keyof Declared]-?: OptionSpec<NonNullable<Decl
     identity: 'comparable',
     stored: 'number',
     selects: true,
+    // Whether --sample N covers every query depends on the data and the rest of the selection, whose sizes a
+    // stored run does not keep, so a sample is compared as asked: a rule that stored a covering sample as none
+    // would split a run's resume and its twins from those stored before it.
+    differs:
+      'a sample is compared as stored, even one at least as large as every language, which selects every query: give both runs the same --sample and --seed, or neither',
   },
   seed: {
     flags: '--seed <s>',
@@ -371,7 +378,7 @@ export function runDifferences(
   const at = (x: RunInputs) => ({ ...x, options: withDefaults(x.options, table) });
   const keys = identityKeys(purpose, table).filter((k) => !except.includes(k));
   const [x, y] = [at(a), at(b)];
-  return [...inputDifferences(x, y, keys, purpose !== 'compare'), ...styleDifferences(x.options, y.options)];
+  return [...inputDifferences(x, y, keys, purpose !== 'compare', table), ...styleDifferences(x.options, y.options)];
 }
 
 /** What refuses a compare: the identity options but the styles, which compare pairs itself (and lists what it leaves out). */
@@ -401,20 +408,15 @@ function withDefaults(options: Record<string, unknown>, table: OptionTable): Rec
 }
 
 /**
- * Why a sample differs even where it selects everything: whether --sample N covers every query depends on the data
- * and the rest of the selection, which a stored run does not keep the sizes of, so a sample is compared as asked.
- * Stored runs keep pairing with runs given the same flags (a rule that stored a covering sample as none would
- * split a run's resume and its twin runs from those stored before it).
+ * Differences in the option `keys` (each with what its entry says of a difference), then in the checkpoint's
+ * fingerprints (unless `checkpoint` is false), then the data's.
  */
-const SAMPLE_NOTE =
-  ' (a sample is compared as stored, even one at least as large as every language, which selects every query: give both runs the same --sample and --seed, or neither)';
-
-/** Differences in the option `keys`, then in the checkpoint's fingerprints (unless `checkpoint` is false), then the data's. */
-export function inputDifferences(a: RunInputs, b: RunInputs, keys: readonly string[], checkpoint = true): string[] {
+export function inputDifferences(a: RunInputs, b: RunInputs, keys: readonly string[], checkpoint = true, table: OptionTable = RUN_OPTIONS): string[] {
   const fingerprint = (x: Record<string, string>, y: Record<string, string>, what: string) =>
     differences(x, y, Object.keys({ ...x, ...y })).map((d) => `${what} ${d}`);
+  const noted = (k: string) => (d: string) => (table[k]?.differs ? `${d} (${table[k].differs})` : d);
   return [
-    ...differences(a.options, b.options, keys).map((d) => (d.startsWith('sample: ') ? d + SAMPLE_NOTE : d)),
+    ...keys.flatMap((k) => differences(a.options, b.options, [k]).map(noted(k))),
     ...(checkpoint ? fingerprint(a.checkpoint, b.checkpoint, 'checkpoint') : []),
     ...fingerprint(a.dataset, b.dataset, 'dataset'),
   ];
