@@ -41,6 +41,20 @@ GRAPHS_VERSION = 2
 ALIGN = 4096  # page-aligned offsets let onnxruntime map the file instead of reading it
 INLINE_BELOW = 1024  # bytes: small constants stay inside the graph
 HERE = os.path.dirname(os.path.abspath(__file__))
+# studio-ousia/mluke-base's layer sizes and special ids: the random models built to its shape
+# (make_peer_model.py, parity/base_export.py) take them from here.
+MLUKE_BASE = dict(
+    hidden_size=768,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    intermediate_size=3072,
+    entity_emb_size=256,
+    max_position_embeddings=514,
+    type_vocab_size=1,
+    bos_token_id=0,
+    pad_token_id=1,
+    eos_token_id=2,
+)
 CONTRACT_FILE = os.path.join(HERE, "..", "src", "model", "contract.json")
 
 

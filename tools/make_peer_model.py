@@ -102,6 +102,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     import torch
+    from export_mluke import MLUKE_BASE
     from transformers import LukeConfig, LukeForMaskedLM, MLukeTokenizer
 
     os.makedirs(a.out, exist_ok=True)
@@ -118,21 +119,7 @@ def main():
     if len(tok) != 250_004:
         sys.exit(f"error: the tokenizer has {len(tok)} ids, not 250,004")
     torch.manual_seed(a.seed)
-    config = LukeConfig(
-        vocab_size=len(tok),
-        entity_vocab_size=ENTITIES + 1,
-        hidden_size=768,
-        num_hidden_layers=12,
-        num_attention_heads=12,
-        intermediate_size=3072,
-        entity_emb_size=256,
-        max_position_embeddings=514,
-        type_vocab_size=1,
-        use_entity_aware_attention=True,
-        bos_token_id=0,
-        pad_token_id=1,
-        eos_token_id=2,
-    )
+    config = LukeConfig(vocab_size=len(tok), entity_vocab_size=ENTITIES + 1, use_entity_aware_attention=True, **MLUKE_BASE)
     model = LukeForMaskedLM(config).eval()
     model.save_pretrained(a.out)
     with open(os.path.join(a.out, "RANDOM_WEIGHTS"), "w") as f:

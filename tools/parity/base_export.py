@@ -61,18 +61,9 @@ def main():
     config = transformers.LukeConfig(
         vocab_size=words,
         entity_vocab_size=like["entity_vocab_size"],
-        hidden_size=768,
-        entity_emb_size=256,
-        num_hidden_layers=12,
-        num_attention_heads=12,
-        intermediate_size=3072,
-        max_position_embeddings=514,
-        type_vocab_size=1,
         layer_norm_eps=1e-5,
         use_entity_aware_attention=a.entity_aware,
-        pad_token_id=1,
-        bos_token_id=0,
-        eos_token_id=2,
+        **ex.MLUKE_BASE,
     )
     torch.manual_seed(a.seed)
     mlm = transformers.LukeForMaskedLM(config).eval()
