@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import type { AuthorsPrecision, AuthorsQuestion } from '../src/report/protocolMetrics.js';
 import { compareAuthors, NEAR_TIE, type TheirResult } from '../tools/protocols/authorsCompare.js';
+import { runnableLayout } from '../tools/protocols/layout.js';
 import { harnessRun } from '../tools/protocols/harnessRun.js';
 import { SAMPLE_DATA, tempDir } from './support/cli.js';
 import { tinyCheckpoint } from './support/fixtures.js';
@@ -85,4 +87,27 @@ test("both checks' harness side: one mlama run stored under its name and read ba
   // Beside it in the same file, another name; then the same name again on a fresh file, not "name taken".
   assert.equal(harnessRun({ ...run, name: 'paper', protocol: 'paper' }).filter((r) => r.style === 'word').length, first.length);
   assert.deepEqual(harnessRun({ ...run, name: 'mlama-original', protocol: 'mlama', fresh: true }).length, first.length);
+});
+
+test("the checks' layout appends each missing gold once, in triple order, counted per relation; [Y]-first relations go only when asked", () => {
+  const languages = ['en', 'ja', 'ar', 'zh'];
+  const drop = runnableLayout(tempDir(), SAMPLE_DATA, languages, { yFirst: 'drop' });
+  assert.deepEqual(drop.objectsAdded, { 'en/P30': 1, 'ar/P103': 1, 'ar/P30': 1, 'zh/P103': 1, 'zh/P19': 10, 'zh/P36': 21, 'zh/P1412': 3 });
+  const file = (lang: string) => JSON.parse(readFileSync(join(drop.data, 'TREx_multilingual_objects', `${lang}.json`), 'utf8'));
+  const given = JSON.parse(readFileSync(join(SAMPLE_DATA, 'TREx_multilingual_objects', 'zh.json'), 'utf8')).P36.objects as string[];
+  const golds = readFileSync(join(SAMPLE_DATA, 'zh', 'P36.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).obj_label as string);
+  const missing = [...new Set(golds.filter((g) => !given.includes(g)))];
+  assert.deepEqual(file('zh').P36.objects, [...given, ...missing]);
+  assert.deepEqual(
+    drop.leftOut.map((l) => `${l.language}/${l.relation}`),
+    ['ja/P103', 'ja/P36', 'ja/P1412', 'ar/P103', 'ar/P36', 'ar/P1412', 'zh/P36'],
+  );
+  assert.ok(!drop.relationOrder.ja.includes('P103'));
+  const keep = runnableLayout(tempDir(), SAMPLE_DATA, languages, { yFirst: 'keep' });
+  assert.deepEqual(keep.leftOut, []);
+  assert.deepEqual(keep.objectsAdded, drop.objectsAdded);
+  assert.ok(keep.relationOrder.ja.includes('P103'));
 });

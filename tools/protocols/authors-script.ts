@@ -35,7 +35,7 @@ const MODES = { word: 'word', entity: 'entity-word' } as const;
 
 export function checkAuthorsScript(o: AuthorsOptions): AuthorsCheck {
   mkdirSync(o.work, { recursive: true });
-  const layout = runnableLayout(join(o.work, 'official'), o.data, o.languages);
+  const layout = runnableLayout(join(o.work, 'official'), o.data, o.languages, { yFirst: 'drop' });
   const out = join(o.work, 'script');
   const runner = join(import.meta.dirname, 'authors_script.py');
   execFileSync(

@@ -18,7 +18,9 @@ try {
   process.exit(1);
 }
 for (const l of a.layout.leftOut) console.log(`left out (the script stops on [Y] before [X]): ${l.language} ${l.relation}, ${l.triples} triples`);
-console.log(`added to candidate files (the script asserts they are there): ${a.layout.objectsAdded} objects, ${a.layout.subjectsAdded} subjects`);
+console.log(
+  `added to candidate files (the script asserts they are there): ${Object.values(a.layout.objectsAdded).reduce((n, x) => n + x, 0)} objects, ${a.layout.subjectsAdded} subjects`,
+);
 let top1 = 0;
 let total = 0;
 let pAtKEqual = true;

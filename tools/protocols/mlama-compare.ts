@@ -21,7 +21,6 @@ export interface TheirTriple {
 export interface TheirRun {
   commit: string;
   standIns: string[];
-  goldsAdded: Record<string, number>;
   triples: TheirTriple[];
   /** P@1 per language and relation as eval.py computes it (the share of triples ranked 0). */
   relations: Record<string, Record<string, number | null>>;

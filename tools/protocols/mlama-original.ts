@@ -5,7 +5,7 @@
 // under --work at run time; it is never part of this repository. Last line: `mlama top1_equal=<n>/<m>`.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readLabelIndex } from '../../src/data/labels.js';
 import { openDataset } from '../../src/data/mlama.js';
@@ -15,9 +15,9 @@ import { languageQueries } from '../../src/prompts/source.js';
 import { loadStyle } from '../../src/prompts/styles.js';
 import { type MlamaPrecision, mlamaPrecision } from '../../src/report/protocolMetrics.js';
 import { selectionOf } from '../../src/run/context.js';
-import { makeOfficialLayout } from '../../test/support/officialLayout.js';
 import { NEAR_TIE } from './authorsCompare.js';
 import { harnessRun } from './harnessRun.js';
+import { runnableLayout } from './layout.js';
 import { type OurAnswer, type TheirRun, compareP1, compareTriples, diagnose, ourAnswers } from './mlama-compare.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -60,28 +60,48 @@ export async function checkMlamaOriginal(opts: { data: string; work: string; lan
     fail(`${src}: no git directory of norakassner/mlama; fetch github:norakassner/mlama and set MLAMA_ORIGINAL_SRC to its git directory`);
   if (!existsSync(PYTHON)) fail(`${PYTHON}: missing; run make python-env protocols-env`);
   const work = resolve(opts.work);
-  const layout = join(work, 'layout');
-  if (!existsSync(join(layout, 'data'))) makeOfficialLayout(layout, resolve(opts.data));
+  // Their rank lookup fails on a gold missing from its candidate file: both sides read it appended (layout.ts).
+  const layout = runnableLayout(join(work, 'layout'), resolve(opts.data), opts.languages, { yFirst: 'keep' });
   const model = join(work, 'model');
   if (!existsSync(join(model, 'ppb', 'pytorch_model.bin'))) sh(PYTHON, ['-W', 'ignore', RUNNER, 'model', '--out', model, '--seed', '1']);
   const ckpt = join(work, 'ckpt');
   if (!existsSync(join(ckpt, 'mlama-checkpoint.json')))
     sh(process.execPath, [join(ROOT, 'bin', 'mlama.js'), 'export', join(model, 'hf'), ckpt, '--random-weights']);
   const db = join(work, 'harness.sqlite');
-  const run = { model: ckpt, data: join(layout, 'data'), db, name: 'mlama-original', protocol: 'mlama', languages: opts.languages, fresh: true };
+  const run = { model: ckpt, data: layout.data, db, name: 'mlama-original', protocol: 'mlama', languages: opts.languages, fresh: true };
   const rows = harnessRun(run).filter((r) => r.style === 'word');
   const out = join(work, 'theirs.json');
-  const args = ['run', '--src', src, '--data', layout, '--model', join(model, 'ppb'), '--work', work, '--languages', opts.languages.join(','), '--out', out];
+  const args = [
+    'run',
+    '--src',
+    src,
+    '--data',
+    dirname(layout.data),
+    '--model',
+    join(model, 'ppb'),
+    '--work',
+    work,
+    '--languages',
+    opts.languages.join(','),
+    '--out',
+    out,
+  ];
   sh(PYTHON, ['-W', 'ignore', RUNNER, ...args]);
   const theirs = JSON.parse(readFileSync(out, 'utf8')) as TheirRun;
-  return summarize(theirs, ourAnswers(rows), mlamaPrecision(rows), harnessInputs(join(layout, 'data'), ckpt, opts.languages));
+  return summarize(theirs, layout.objectsAdded, ourAnswers(rows), mlamaPrecision(rows), harnessInputs(layout.data, ckpt, opts.languages));
 }
 
-function summarize(theirs: TheirRun, ours: Map<string, OurAnswer>, precision: MlamaPrecision[], inputs: ReturnType<typeof harnessInputs>): MlamaOriginalCheck {
+function summarize(
+  theirs: TheirRun,
+  goldsAdded: Record<string, number>,
+  ours: Map<string, OurAnswer>,
+  precision: MlamaPrecision[],
+  inputs: ReturnType<typeof harnessInputs>,
+): MlamaOriginalCheck {
   const t = compareTriples(theirs.triples, ours);
   const p1 = compareP1(theirs.relations, theirs.printed, precision);
   const causes = diagnose(t.differ, theirs, inputs);
-  const added = Object.entries(theirs.goldsAdded);
+  const added = Object.entries(goldsAdded);
   const notes = [
     `their code: norakassner/mlama ${theirs.commit.slice(0, 12)} (scripts/run_experiments_mBERT_ranked.py, batch_eval_KB_completion_mBERT_ranked.py, eval.py), model: a small RANDOM BERT (seed 1)`,
     `stand-ins for packages not installable here: ${theirs.standIns.join(', ') || 'none needed'}`,

@@ -10,8 +10,8 @@ scripts/ and mlama/ folders) and calls it unchanged. What it takes to make it ru
   - the model directory given as `bert_model_dir` (their LMs list downloads bert-base-multilingual-cased);
   - their run_experiments() called once per candidate file (TREx relations, then GoogleRE's): main() passes the
     whole templates.jsonl, and the candidate file is picked from the first relation only;
-  - golds missing from a candidate file appended to it (their rank lookup raises IndexError on them; the harness
-    adds them to the candidates too), counted;
+  - golds missing from a candidate file appended to it (their rank lookup raises IndexError on them): the layout
+    handed over has them appended already (tools/protocols/layout.ts), and the harness reads the same;
   - scripts/eval.py's English baseline folder (output/results/bert_base/en) linked to this run's English results.
 
     python tools/protocols/mlama_original.py model --out WORK/model [--seed 1]
@@ -48,22 +48,6 @@ def split_by_candidate_file(relations):
     trex = [r for r in relations if "P" in r["relation"]]
     google = [r for r in relations if "P" not in r["relation"]]
     return [g for g in (trex, google) if g]
-
-
-def add_missing_golds(candidates, lines_by_relation):
-    """Appends each gold absent from its relation's candidate objects, in file order; returns {relation: added}."""
-    added = {}
-    for rel, lines in lines_by_relation.items():
-        if rel not in candidates:
-            continue
-        objects = candidates[rel]["objects"]
-        have = set(objects)
-        for line in lines:
-            if line["obj_label"] not in have:
-                objects.append(line["obj_label"])
-                have.add(line["obj_label"])
-                added[rel] = added.get(rel, 0) + 1
-    return added
 
 
 def ragged_numpy(np):
@@ -144,30 +128,11 @@ def install_stand_ins():
     return used
 
 
-def prepare_data(layout, run_dir, languages):
-    """Their relative ./data, copied from the official layout, with missing golds appended to the candidate files."""
+def prepare_data(layout, run_dir):
+    """Their relative ./data: a copy of the layout's data/ (missing golds already appended by layout.ts)."""
     data = os.path.join(run_dir, "data")
     shutil.rmtree(data, ignore_errors=True)
     shutil.copytree(os.path.join(layout, "data"), data)
-    added = {}
-    for lang in languages:
-        rels = read_jsonl(os.path.join(data, "mlama1.1", lang, "templates.jsonl"))
-        lines = {}
-        for r in rels:
-            path = os.path.join(data, "mlama1.1", lang, r["relation"] + ".jsonl")
-            if os.path.exists(path):
-                lines[r["relation"]] = read_jsonl(path)
-        for folder in ("TREx_multilingual_objects", "GoogleRE_objects"):
-            cfile = os.path.join(data, folder, lang + ".json")
-            if not os.path.exists(cfile):
-                continue
-            with open(cfile, encoding="utf-8") as f:
-                cands = json.load(f)
-            for rel, n in add_missing_golds(cands, lines).items():
-                added[f"{lang}/{rel}"] = n
-            with open(cfile, "w", encoding="utf-8") as f:
-                json.dump(cands, f, ensure_ascii=False)
-    return added
 
 
 def run(a):
@@ -178,7 +143,7 @@ def run(a):
     commit = extract(a.src, os.path.join(work, "mlama-src"))
     run_dir = os.path.join(work, "run")
     shutil.rmtree(os.path.join(run_dir, "output"), ignore_errors=True)
-    added = prepare_data(os.path.abspath(a.data), run_dir, languages)
+    prepare_data(os.path.abspath(a.data), run_dir)
     stand_ins = install_stand_ins()
     src = os.path.join(work, "mlama-src")
     sys.path[:0] = [src, os.path.join(src, "scripts")]
@@ -199,7 +164,6 @@ def run(a):
     out = {
         "commit": commit,
         "standIns": stand_ins,
-        "goldsAdded": added,
         "triples": records,
         "relations": relations_p1,
         "printed": printed,

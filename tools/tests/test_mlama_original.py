@@ -18,18 +18,6 @@ def test_relations_are_split_by_the_candidate_file_their_script_would_pick():
     assert mo.split_by_candidate_file([{"relation": "place_of_birth"}]) == [[{"relation": "place_of_birth"}]]
 
 
-def test_missing_golds_are_appended_once_in_file_order_and_counted():
-    cands = {"P36": {"objects": ["Paris", "Tokyo"]}, "P19": {"objects": ["Rome"]}}
-    lines = {
-        "P36": [{"obj_label": "Lima"}, {"obj_label": "Paris"}, {"obj_label": "Oslo"}, {"obj_label": "Lima"}],
-        "P19": [{"obj_label": "Rome"}],
-        "P30": [{"obj_label": "Asia"}],
-    }
-    assert mo.add_missing_golds(cands, lines) == {"P36": 2}
-    assert cands["P36"]["objects"] == ["Paris", "Tokyo", "Lima", "Oslo"]
-    assert cands["P19"]["objects"] == ["Rome"]
-
-
 def test_ragged_lists_become_an_object_array_as_numpy_1_15_made_them():
     rnp = mo.ragged_numpy(np)
     masked = rnp.array([[5], [5, 6], [7], [7, 8]])
